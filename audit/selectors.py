@@ -1,0 +1,21 @@
+"""Reading the audit trail."""
+
+from audit.chain import verify_chain
+from audit.models import AuditEvent
+
+PAGE_SIZE = 50
+
+
+def verify_audit_chain():
+    events = AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
+    return verify_chain(events)
+
+
+def audit_event_page(*, before_id=None, size=PAGE_SIZE):
+    """Newest first, keyset-paged on id so that page 10,000 costs what page 1 costs."""
+    events = AuditEvent.objects.order_by("-id")
+    if before_id is not None:
+        events = events.filter(id__lt=before_id)
+    page = list(events[: size + 1])
+    older = page[size - 1].id if len(page) > size else None
+    return page[:size], older

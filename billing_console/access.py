@@ -1,0 +1,173 @@
+"""Roles, what each may do, and how pages and API views declare what they need.
+
+A role is a Django group whose name is one of `Role`. What a role may do is listed here, in
+code, and nowhere else: the groups in the database hold only membership. Every page and API
+view declares one `Capability` (or `PUBLIC` / `SIGNED_IN`), and a test walks every route to
+check that the declaration is there and enforced.
+"""
+
+import functools
+from enum import StrEnum
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+
+
+class Role(StrEnum):
+    SPECIALIST = "billing_specialist"
+    TIER2 = "tier2_agent"
+    FINANCE = "finance"
+    ADMIN = "admin"
+
+    @property
+    def label(self):
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.SPECIALIST: "Billing specialist",
+    Role.TIER2: "Tier 2 agent",
+    Role.FINANCE: "Finance",
+    Role.ADMIN: "Admin",
+}
+
+
+class Capability(StrEnum):
+    VIEW_QUEUE = "view_queue"
+    WORK_CASES = "work_cases"
+    REQUEST_MONEY_ACTION = "request_money_action"
+    APPROVE_MONEY_ACTION = "approve_money_action"
+    VIEW_AUDIT = "view_audit"
+    EXPORT_AUDIT = "export_audit"
+    READ_GUIDANCE = "read_guidance"
+    WRITE_GUIDANCE = "write_guidance"
+    ASK_QUESTIONS = "ask_questions"
+    MANAGE_CONSOLE = "manage_console"
+
+
+class Open(StrEnum):
+    """Declarations for views that need no capability."""
+
+    PUBLIC = "public"  # anyone, signed in or not: login, health checks, signed webhooks
+    SIGNED_IN = "signed_in"  # any signed-in user, whatever their role
+
+
+PUBLIC = Open.PUBLIC
+SIGNED_IN = Open.SIGNED_IN
+
+ROLE_CAPABILITIES = {
+    Role.SPECIALIST: {
+        Capability.VIEW_QUEUE,
+        Capability.WORK_CASES,
+        Capability.REQUEST_MONEY_ACTION,
+        Capability.READ_GUIDANCE,
+        Capability.WRITE_GUIDANCE,
+    },
+    Role.TIER2: {
+        Capability.READ_GUIDANCE,
+        Capability.ASK_QUESTIONS,
+    },
+    Role.FINANCE: {
+        Capability.VIEW_QUEUE,
+        Capability.APPROVE_MONEY_ACTION,
+        Capability.VIEW_AUDIT,
+        Capability.EXPORT_AUDIT,
+        Capability.READ_GUIDANCE,
+    },
+    Role.ADMIN: {
+        Capability.MANAGE_CONSOLE,
+        Capability.VIEW_AUDIT,
+        Capability.READ_GUIDANCE,
+    },
+}
+
+# Where each role starts after signing in, most specific role first.
+ROLE_HOME = {
+    Role.SPECIALIST: "cases:queue",
+    Role.FINANCE: "refunds:approvals",
+    Role.ADMIN: "admin:index",
+    Role.TIER2: "guidance:index",
+}
+
+
+def roles_of(user):
+    """The user's roles, read once per request and kept on the user object."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if not hasattr(user, "_console_roles"):
+        names = set(user.groups.values_list("name", flat=True))
+        user._console_roles = frozenset(role for role in Role if role.value in names)
+    return user._console_roles
+
+
+def capabilities_of(user):
+    return frozenset().union(*(ROLE_CAPABILITIES[role] for role in roles_of(user)))
+
+
+def has_capability(user, capability):
+    return capability in capabilities_of(user)
+
+
+def allows(user, declared):
+    """Whether a view that declared `declared` lets this user in."""
+    if declared == PUBLIC:
+        return True
+    if declared == SIGNED_IN:
+        return user.is_authenticated and user.is_active
+    return has_capability(user, declared)
+
+
+def home_url_name(user):
+    for role in ROLE_HOME:
+        if role in roles_of(user):
+            return ROLE_HOME[role]
+    return None
+
+
+# --- Declaring what a view needs ---------------------------------------------------------------
+
+
+def requires(declared):
+    """Decorate a page view (function, or `as_view()` result) with what it needs.
+
+    Anonymous visitors are sent to the login page; signed-in users without the capability
+    get the 403 page.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if declared != PUBLIC and not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not allows(request.user, declared):
+                raise PermissionDenied(f"This page needs the {declared} permission.")
+            return view(request, *args, **kwargs)
+
+        wrapper.required_capability = declared
+        return wrapper
+
+    return decorate
+
+
+class CapabilityPermission(BasePermission):
+    """DRF permission reading the view's `required_capability`.
+
+    The default for every API view; a view without a declaration is refused, never open.
+    """
+
+    message = "You do not have permission to perform this action."
+
+    def has_permission(self, request, view):
+        declared = getattr(view, "required_capability", None)
+        if declared is None:
+            return False
+        return allows(request.user, declared)
+
+
+def declared_capability(callback):
+    """What a resolved URL callback declared, or None: used by the route-walk test."""
+    if hasattr(callback, "required_capability"):
+        return callback.required_capability
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    return getattr(view_class, "required_capability", None)

@@ -1,0 +1,51 @@
+"""The API's own views: who am I, the OpenAPI document and its offline docs page."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing_console.access import SIGNED_IN, CapabilityPermission, capabilities_of, roles_of
+
+
+class MeApi(APIView):
+    required_capability = SIGNED_IN
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Me",
+            {
+                "id": serializers.IntegerField(),
+                "username": serializers.CharField(),
+                "name": serializers.CharField(),
+                "email": serializers.EmailField(),
+                "roles": serializers.ListField(child=serializers.CharField()),
+                "capabilities": serializers.ListField(child=serializers.CharField()),
+            },
+        )
+    )
+    def get(self, request):
+        user = request.user
+        return Response(
+            {
+                "id": user.pk,
+                "username": user.get_username(),
+                "name": user.get_full_name(),
+                "email": user.email,
+                "roles": sorted(roles_of(user)),
+                "capabilities": sorted(capabilities_of(user)),
+            }
+        )
+
+
+class SchemaApi(SpectacularAPIView):
+    required_capability = SIGNED_IN
+    permission_classes = [CapabilityPermission]
+
+
+class DocsPage(SpectacularSwaggerSplitView):
+    """Swagger UI from the vendored sidecar; its script is served apart, so CSP holds."""
+
+    required_capability = SIGNED_IN
+    permission_classes = [CapabilityPermission]

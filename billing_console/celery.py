@@ -1,0 +1,20 @@
+"""The Celery app. Settings come from Django's (CELERY_*); tasks are found in each app."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_console.settings")
+
+app = Celery("billing_console")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The beat schedule lives here, in code, so that every deployment runs the same jobs.
+app.conf.beat_schedule = {
+    "verify-audit-chain-nightly": {
+        "task": "audit.tasks.verify_audit_chain_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}

@@ -1,0 +1,25 @@
+from django.urls import reverse
+
+from billing_console.access import Capability, capabilities_of, roles_of
+
+# The console's sections, each shown to the roles that may open it.
+NAVIGATION = (
+    ("Queue", "cases:queue", Capability.VIEW_QUEUE),
+    ("Approvals", "refunds:approvals", Capability.APPROVE_MONEY_ACTION),
+    ("Audit", "audit:events", Capability.VIEW_AUDIT),
+    ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
+    ("Admin", "admin:index", Capability.MANAGE_CONSOLE),
+)
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "user_roles": []}
+    allowed = capabilities_of(user)
+    items = []
+    for label, url_name, capability in NAVIGATION:
+        if capability in allowed:
+            url = reverse(url_name)
+            items.append({"label": label, "url": url, "active": request.path.startswith(url)})
+    return {"nav_items": items, "user_roles": sorted(role.label for role in roles_of(user))}

@@ -1,0 +1,59 @@
+"""Money: integer amounts in a currency's minor unit, as Stripe counts them.
+
+Nothing here uses float. Amounts typed by people are parsed from text with Decimal and
+refused when they carry more precision than the currency has.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from billing_console.exceptions import ApplicationError
+
+# Stripe's zero-decimal currencies: the amount is already in whole units.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()
+)
+# Stripe's three-decimal currencies.
+THREE_DECIMAL_CURRENCIES = frozenset("BHD JOD KWD OMR TND".split())
+
+
+def normalise_currency(currency):
+    code = str(currency or "").strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ApplicationError(f"“{currency}” is not an ISO 4217 currency code.", "currency")
+    return code
+
+
+def decimal_places(currency):
+    code = normalise_currency(currency)
+    if code in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if code in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def to_minor_units(text, currency):
+    """Parse "12.34" in USD into 1234. Refuses negatives, junk and extra decimals."""
+    places = decimal_places(currency)
+    cleaned = str(text).strip().replace(",", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ApplicationError(f"“{text}” is not an amount.", "amount") from None
+    if not value.is_finite() or value < 0:
+        raise ApplicationError("Enter a positive amount.", "amount")
+    minor = value.scaleb(places)
+    if minor != minor.to_integral_value():
+        raise ApplicationError(
+            f"{normalise_currency(currency)} amounts have {places} decimal places at most.",
+            "amount",
+        )
+    return int(minor)
+
+
+def format_amount(amount, currency):
+    """1234, "usd" -> "12.34 USD"; -50000, "jpy" -> "-50,000 JPY"."""
+    places = decimal_places(currency)
+    sign = "-" if amount < 0 else ""
+    major = Decimal(abs(int(amount))).scaleb(-places)
+    return f"{sign}{major:,.{places}f} {normalise_currency(currency)}"

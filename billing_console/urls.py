@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from billing_console import api, views
+
+api_v1 = [
+    path("me", api.MeApi.as_view(), name="me"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", views.login, name="login"),
+    path("accounts/logout/", views.logout, name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("cases/", include("cases.urls")),
+    path("refunds/", include("refunds.urls")),
+    path("audit/", include("audit.urls")),
+    path("guidance/", include("guidance.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", api.SchemaApi.as_view(), name="schema"),
+    path("api/docs/", api.DocsPage.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler400 = "billing_console.views.bad_request"
+handler403 = "billing_console.views.permission_denied"
+handler404 = "billing_console.views.page_not_found"
+handler500 = "billing_console.views.server_error"

@@ -1,0 +1,89 @@
+"""Pages that belong to no app: the role-based home, sign-in, health and error pages."""
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponseServerError, JsonResponse
+from django.shortcuts import redirect, render
+from django.template import loader
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from audit.services import record_denial
+from billing_console.access import PUBLIC, SIGNED_IN, home_url_name, requires
+from billing_console.health import readiness
+
+
+@requires(SIGNED_IN)
+def home(request):
+    url_name = home_url_name(request.user)
+    if url_name is None:
+        return render(request, "console/no_role.html", status=403)
+    return redirect(url_name)
+
+
+login = requires(PUBLIC)(
+    auth_views.LoginView.as_view(
+        redirect_authenticated_user=True,
+        extra_context={"failure_limit": settings.AXES_FAILURE_LIMIT},
+    )
+)
+logout = requires(PUBLIC)(auth_views.LogoutView.as_view())
+
+
+@requires(PUBLIC)
+@require_GET
+@never_cache
+def healthz(request):
+    """The process is up and answering."""
+    return JsonResponse({"status": "ok"})
+
+
+@requires(PUBLIC)
+@require_GET
+@never_cache
+def readyz(request):
+    """The process can do its work: the database and the broker answer."""
+    checks = readiness()
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", **checks},
+                        status=200 if ready else 503)
+
+
+def _wants_json(request):
+    return request.path.startswith("/api/")
+
+
+def permission_denied(request, exception):
+    reason = str(exception) or "You do not have permission to open this page."
+    if request.user.is_authenticated:
+        record_denial(request, reason)
+    if _wants_json(request):
+        return JsonResponse({"message": reason, "code": "permission_denied"}, status=403)
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def page_not_found(request, exception):
+    if _wants_json(request):
+        return JsonResponse({"message": "Not found.", "code": "not_found"}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if _wants_json(request):
+        return JsonResponse(
+            {"message": "Something went wrong on our side; it has been logged. Try again.",
+             "code": "server_error"},
+            status=500,
+        )
+    # Rendered without the request, so no context processor runs: one may be what failed.
+    return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def bad_request(request, exception):
+    if _wants_json(request):
+        return JsonResponse({"message": "Bad request.", "code": "bad_request"}, status=400)
+    return render(request, "400.html", status=400)
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403_csrf.html", status=403)

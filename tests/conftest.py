@@ -1,0 +1,83 @@
+"""Shared fixtures: named actors for every role, and a database flush that the
+append-only audit table allows."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from billing_console.access import Role
+
+PASSWORD = "correct horse battery staple"
+
+
+def _lift_audit_triggers_during_flush():
+    """Transactional tests empty every table afterwards (TRUNCATE / DELETE), which the
+    audit table's triggers refuse. Drop them for that flush, inside its transaction, and
+    put them back, so each test still starts with the triggers in place."""
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    from audit import triggers
+
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        vendor = self.connection.vendor
+        wrapped = [*triggers.DROP.get(vendor, []), *sql_list, *triggers.CREATE.get(vendor, [])]
+        return original(self, wrapped)
+
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
+
+
+def pytest_configure(config):
+    _lift_audit_triggers_during_flush()
+
+
+def make_user(username, *roles, password=PASSWORD):
+    user = User.objects.create_user(username=username, password=password,
+                                    email=f"{username}@console.example.com")
+    for role in roles:
+        # get_or_create: a transactional test's flush also empties the migrated groups.
+        user.groups.add(Group.objects.get_or_create(name=Role(role).value)[0])
+    return user
+
+
+@pytest.fixture
+def specialist(db):
+    return make_user("specialist", Role.SPECIALIST)
+
+
+@pytest.fixture
+def second_specialist(db):
+    return make_user("specialist2", Role.SPECIALIST)
+
+
+@pytest.fixture
+def tier2(db):
+    return make_user("tier2", Role.TIER2)
+
+
+@pytest.fixture
+def finance(db):
+    return make_user("finance", Role.FINANCE)
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin", Role.ADMIN)
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but with no role at all."""
+    return make_user("outsider")
+
+
+@pytest.fixture
+def actors(specialist, second_specialist, tier2, finance, admin_user, outsider):
+    return {
+        "specialist": specialist,
+        "second_specialist": second_specialist,
+        "tier2": tier2,
+        "finance": finance,
+        "admin": admin_user,
+        "outsider": outsider,
+    }
