@@ -19,6 +19,8 @@ for model in (User, Group, AccessAttempt, AccessLog, AccessFailureLog, TokenProx
 class ConsoleUserAdmin(ConsolePermissionsMixin, UserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_active", "roles")
     list_filter = ("is_active", "groups")
+    offered_views = (*ConsolePermissionsMixin.offered_views, "password_change")
+    autocomplete_fields = ("groups",)
 
     @admin.display(description="Roles")
     def roles(self, user):
@@ -31,6 +33,8 @@ class ConsoleUserAdmin(ConsolePermissionsMixin, UserAdmin):
 @admin.register(Group)
 class RoleGroupAdmin(ConsolePermissionsMixin, GroupAdmin):
     """Roles are defined in code (billing_console/access.py); here they are only listed."""
+
+    offered_views = ("changelist", "change")
 
     def has_add_permission(self, request):
         return False
@@ -45,6 +49,8 @@ class RoleGroupAdmin(ConsolePermissionsMixin, GroupAdmin):
 @admin.register(AccessAttempt)
 class LockedAccountAdmin(ConsolePermissionsMixin, AccessAttemptAdmin):
     """Deleting a row unlocks that account before its cool-off time ends."""
+
+    offered_views = ("changelist", "change", "delete")
 
     def has_add_permission(self, request):
         return False

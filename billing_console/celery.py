@@ -17,4 +17,8 @@ app.conf.beat_schedule = {
         "task": "audit.tasks.verify_audit_chain_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    "requeue-stale-inbound-events": {
+        "task": "billing_console.integrations.tasks.requeue_stale_inbound_events",
+        "schedule": 300.0,
+    },
 }

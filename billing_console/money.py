@@ -9,11 +9,12 @@ from decimal import Decimal, InvalidOperation
 from billing_console.exceptions import ApplicationError
 
 # Stripe's zero-decimal currencies: the amount is already in whole units.
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()
-)
+ZERO_DECIMAL_CURRENCIES = frozenset([
+    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA",
+    "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+])
 # Stripe's three-decimal currencies.
-THREE_DECIMAL_CURRENCIES = frozenset("BHD JOD KWD OMR TND".split())
+THREE_DECIMAL_CURRENCIES = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 
 
 def normalise_currency(currency):

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "billing_console",
+    "billing_console.integrations",
     "audit",
     "cases",
     "refunds",
@@ -158,6 +159,8 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 HTTPS = not DEBUG
 SECURE_SSL_REDIRECT = HTTPS
+# Health checks come from inside the deployment (compose, the load balancer) over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
@@ -193,7 +196,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- API ----------------------------------------------------------------------------------

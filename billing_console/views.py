@@ -17,7 +17,7 @@ from billing_console.health import readiness
 def home(request):
     url_name = home_url_name(request.user)
     if url_name is None:
-        return render(request, "console/no_role.html", status=403)
+        return render(request, "console/no_role.html")
     return redirect(url_name)
 
 

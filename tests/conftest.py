@@ -31,6 +31,12 @@ def pytest_configure(config):
     _lift_audit_triggers_during_flush()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing costs half a second a user; tests make hundreds."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username, *roles, password=PASSWORD):
     user = User.objects.create_user(username=username, password=password,
                                     email=f"{username}@console.example.com")

@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test bench lint install clean
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo --host $(HOST) --port $(PORT)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+test: lint
+	DEBUG=$${DEBUG:-1} $(BIN)/pytest
+
+bench: $(INSTALLED)
+	DEBUG=$${DEBUG:-1} $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var
