@@ -39,9 +39,10 @@ DROP = {"postgresql": _POSTGRES_DROP, "sqlite": _SQLITE_DROP}
 
 def install(schema_editor):
     for statement in CREATE.get(schema_editor.connection.vendor, []):
-        schema_editor.execute(statement)
+        # params=None: the PL/pgSQL body's "%" is a format character, not a placeholder.
+        schema_editor.execute(statement, params=None)
 
 
 def remove(schema_editor):
     for statement in DROP.get(schema_editor.connection.vendor, []):
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)

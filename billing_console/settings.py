@@ -16,7 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env(name, default=""):
-    return os.environ.get(name, default)
+    """The variable's value; unset and empty both mean the default."""
+    return os.environ.get(name) or default
 
 
 def env_bool(name, default=False):
@@ -203,9 +204,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- API ----------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # Token first: DRF answers an unauthenticated call with the first class's challenge,
+    # so programs get 401 + WWW-Authenticate rather than a bare 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["billing_console.access.CapabilityPermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,6 +1,7 @@
 """Pages that belong to no app: the role-based home, sign-in, health and error pages."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
@@ -27,7 +28,14 @@ login = requires(PUBLIC)(
         extra_context={"failure_limit": settings.AXES_FAILURE_LIMIT},
     )
 )
-logout = requires(PUBLIC)(auth_views.LogoutView.as_view())
+class SignOutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You have signed out.")
+        return response
+
+
+logout = requires(PUBLIC)(SignOutView.as_view())
 
 
 @requires(PUBLIC)

@@ -1,0 +1,54 @@
+"""docker-compose.yml, checked without Docker (these machines have no engine)."""
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from django.conf import settings
+
+COMPOSE = settings.BASE_DIR / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_it_runs_the_production_like_stack(compose):
+    assert set(compose["services"]) == {"postgres", "redis", "web", "worker", "beat"}
+
+
+def test_every_service_has_a_healthcheck(compose):
+    for name, service in compose["services"].items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def test_web_worker_and_beat_run_the_console(compose):
+    services = compose["services"]
+    assert "gunicorn billing_console.wsgi:application" in " ".join(services["web"]["command"])
+    assert services["worker"]["command"][:4] == ["celery", "-A", "billing_console", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "billing_console", "beat"]
+    assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_the_console_reads_the_same_environment_variables(compose):
+    for name in ("web", "worker", "beat"):
+        service = compose["services"][name]
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        environment = service["environment"]
+        for variable in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
+                         "STRIPE_API_KEY", "STRIPE_API_BASE", "ZENDESK_SUBDOMAIN",
+                         "ZENDESK_API_URL"):
+            assert variable in environment, f"{name} lacks {variable}"
+
+
+@pytest.mark.skipif(not shutil.which("docker"), reason="Docker is not installed here")
+def test_docker_compose_accepts_the_file():
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("Docker's compose plugin is not installed here")
+    result = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "-q"],
+                            capture_output=True, text=True,
+                            env={"SECRET_KEY": "x", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr

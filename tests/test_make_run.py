@@ -1,0 +1,93 @@
+"""`make run` on the embedded default: it serves, each demo user lands on their role's
+home page, and Ctrl-C leaves no process behind."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+HOMES = {"admin": "/admin/", "specialist": "/cases/", "specialist2": "/cases/",
+         "tier2": "/guidance/", "finance": "/refunds/approvals/"}
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _processes_in_session(session_id):
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session_id and fields[0] != "Z":  # fields[3] is the session id
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _read_banner(process, deadline):
+    lines = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Press Ctrl-C" in line:
+            return "".join(lines)
+    raise AssertionError("make run printed no banner:\n" + "".join(lines[-40:]))
+
+
+def _sign_in(base_url, username, password):
+    session = requests.Session()
+    page = session.get(base_url + "accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    return session.post(base_url + "accounts/login/", timeout=10,
+                        data={"username": username, "password": password,
+                              "csrfmiddlewaretoken": token},
+                        headers={"Referer": base_url + "accounts/login/"})
+
+
+@pytest.fixture
+def running_console(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update({"VAR_DIR": str(tmp_path), "PORT": str(port), "DEBUG": "1"})
+    process = subprocess.Popen(
+        ["make", "run"], cwd=settings.BASE_DIR, env=env, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        banner = _read_banner(process, time.monotonic() + 180)
+        yield process, banner, f"http://127.0.0.1:{port}/"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console):
+    process, banner, base_url = running_console
+    assert base_url in banner
+
+    assert "Sign in" in requests.get(base_url + "accounts/login/", timeout=10).text
+    credentials = dict(re.findall(r"^  (\w+)\s+(\S+)\s+\S", banner, re.MULTILINE))
+    assert set(credentials) == set(HOMES)
+    for username, home in HOMES.items():
+        landed = _sign_in(base_url, username, credentials[username])
+        assert landed.url == base_url.rstrip("/") + home, username
+
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 20
+    while _processes_in_session(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _processes_in_session(process.pid) == []

@@ -1,0 +1,29 @@
+import pytest
+
+from billing_console.exceptions import ApplicationError
+from billing_console.money import format_amount, to_minor_units
+
+
+@pytest.mark.parametrize("text,currency,minor", [
+    ("12.34", "usd", 1234), ("1,000", "USD", 100000), ("5000", "jpy", 5000),
+    ("1.234", "kwd", 1234), ("0.1", "eur", 10),
+])
+def test_it_parses_amounts_into_minor_units(text, currency, minor):
+    assert to_minor_units(text, currency) == minor
+
+
+@pytest.mark.parametrize("text,currency", [
+    ("12.345", "usd"), ("1.5", "jpy"), ("-3", "usd"), ("abc", "usd"), ("NaN", "usd"),
+    ("10", "dollars"),
+])
+def test_it_refuses_bad_amounts_with_a_clear_error(text, currency):
+    with pytest.raises(ApplicationError):
+        to_minor_units(text, currency)
+
+
+@pytest.mark.parametrize("minor,currency,shown", [
+    (1600, "usd", "16.00 USD"), (123456789, "eur", "1,234,567.89 EUR"),
+    (-50000, "jpy", "-50,000 JPY"), (1234, "bhd", "1.234 BHD"), (5, "gbp", "0.05 GBP"),
+])
+def test_it_formats_amounts_for_people(minor, currency, shown):
+    assert format_amount(minor, currency) == shown

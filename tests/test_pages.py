@@ -1,0 +1,50 @@
+"""The page layout's promises: styled errors, a strict CSP, and no inline scripts."""
+
+import re
+
+import pytest
+from django.conf import settings
+
+
+def test_every_page_carries_a_csp_without_unsafe_inline_scripts(client, specialist):
+    client.force_login(specialist)
+    policy = client.get("/cases/")["Content-Security-Policy"]
+    script_src = re.search(r"script-src ([^;]*)", policy).group(1)
+    assert "'self'" in script_src and "unsafe-inline" not in script_src
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_templates_hold_no_inline_script_or_event_handler():
+    for template in (settings.BASE_DIR / "templates").rglob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template
+        assert not re.search(r"\son[a-z]+=", text), template
+
+
+def test_htmx_is_vendored_with_version_and_licence():
+    vendor = settings.BASE_DIR / "static" / "vendor"
+    assert (vendor / "htmx" / "htmx.min.js").stat().st_size > 10_000
+    assert (vendor / "htmx" / "LICENSE").exists()
+    assert "htmx.org@2.0.11" in (vendor / "README.md").read_text()
+
+
+def test_a_refused_page_is_the_styled_403(client, tier2):
+    client.force_login(tier2)
+    response = client.get("/admin/")
+    assert response.status_code == 403
+    assert b"You can\xe2\x80\x99t open this page" in response.content
+    assert b"console.css" in response.content
+
+
+@pytest.mark.django_db
+def test_an_unknown_page_is_the_styled_404(client):
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert b"There is nothing here" in response.content
+
+
+def test_flash_messages_are_shown(client, specialist):
+    client.force_login(specialist)
+    response = client.post("/accounts/logout/", follow=True)
+    assert b'class="message info"' in response.content
+    assert b"You have signed out." in response.content
