@@ -138,7 +138,9 @@ def requires(declared):
     def decorate(view):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            if declared != PUBLIC and not request.user.is_authenticated:
+            if declared == PUBLIC:
+                return view(request, *args, **kwargs)
+            if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not allows(request.user, declared):
                 raise PermissionDenied(f"This page needs the {declared} permission.")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from billing_console import api, views
+from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
 
 api_v1 = [
     path("me", api.MeApi.as_view(), name="me"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("guidance/", include("guidance.urls")),
     path("admin/", admin.site.urls),
+    path("webhooks/zendesk/", zendesk_webhooks.receive, name="zendesk-webhook"),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", api.SchemaApi.as_view(), name="schema"),
     path("api/docs/", api.DocsPage.as_view(url_name="schema"), name="api-docs"),

@@ -52,9 +52,9 @@ def test_truncate_of_the_audit_table_is_refused_on_postgresql():
         pytest.skip("TRUNCATE triggers exist on PostgreSQL only; set DATABASE_URL to run this")
     # No row is written first: PostgreSQL refuses TRUNCATE while the insert's deferred
     # foreign-key checks are pending, which would hide what the trigger does.
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {triggers.TABLE}")
+    with (pytest.raises(DatabaseError, match="append-only"), transaction.atomic(),
+          connection.cursor() as cursor):
+        cursor.execute(f"TRUNCATE {triggers.TABLE}")
 
 
 def _lift_triggers():
@@ -68,7 +68,7 @@ def _lift_triggers():
 def _tamper(event_id, reason):
     _lift_triggers()
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {triggers.TABLE} SET reason = %s WHERE id = %s",
+        cursor.execute(f"UPDATE {triggers.TABLE} SET reason = %s WHERE id = %s",  # noqa: S608
                        [reason, event_id])
 
 

@@ -1,0 +1,369 @@
+"""Every call the console makes to Zendesk Support, and the only module outside the sandbox
+that imports zenpy.
+
+Functions take plain values and return the frozen dataclasses of `types`; failures come out
+as the errors of `errors` (transient: retry later, honouring `retry_after`; permanent; not
+found). Settings are read on every call, so tests can point the gateway at a sandbox:
+`ZENDESK_SUBDOMAIN`, `ZENDESK_EMAIL`, `ZENDESK_API_TOKEN`, and `ZENDESK_API_URL` to send
+the requests somewhere other than `https://{subdomain}.zendesk.com`.
+
+How the zenpy pitfalls are avoided:
+
+- zenpy only builds `https://{subdomain}.zendesk.com/...` URLs, unless the process-wide
+  `ZENPY_FORCE_SCHEME` / `ZENPY_FORCE_NETLOC` environment variables are set, which would
+  redirect every zenpy client in the process. Instead each client gets its own requests
+  session with a transport adapter (`_RoutingAdapter`) that sends that origin's requests
+  to `ZENDESK_API_URL`; nothing outside this client changes.
+- On a 429 zenpy sleeps in the calling thread for the whole `Retry-After`. The session
+  raises `ZendeskTransientError(retry_after=...)` before zenpy sees the response, so
+  nothing sleeps; Celery retries later.
+- zenpy caches tickets for 30 s and users for ever; every client is built with
+  `disable_cache=True`, and a new client per call keeps nothing between calls anyway.
+- zenpy neither URL-encodes the export cursor nor keeps `per_page` when resuming, and its
+  generator would follow `after_url` past the page asked for. The export builds its own
+  URL and reads exactly one page (see `export_tickets_page`).
+"""
+
+from contextlib import contextmanager
+from datetime import datetime
+from urllib.parse import quote, urlencode
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Comment as ZenpyComment
+from zenpy.lib.api_objects import Ticket as ZenpyTicket
+from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
+
+from .errors import ZendeskNotFound, ZendeskPermanentError, ZendeskTransientError
+from .types import (
+    ESCALATION_TAG,
+    Attachment,
+    Comment,
+    CustomField,
+    ExportPage,
+    Ticket,
+    TicketDetail,
+    User,
+)
+
+TIMEOUT_SECONDS = 20
+EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
+EXPORT_MAX_PER_PAGE = 1000
+# zenpy insists on a subdomain even when ZENDESK_API_URL makes it irrelevant.
+PLACEHOLDER_SUBDOMAIN = "sandbox"
+_UNSET = object()
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def export_tickets_page(*, cursor=None, start_time=None, per_page=EXPORT_MAX_PER_PAGE):
+    """One page of the cursor-based incremental ticket export, with the users side-loaded.
+
+    Start with `start_time` (a Unix time at least a minute old), then pass the previous
+    page's `after_cursor`. Deleted tickets come with `status == "deleted"`.
+    """
+    if (cursor is None) == (start_time is None):
+        raise ValueError("pass either cursor or start_time")
+    position = {"cursor": cursor} if cursor is not None else {"start_time": int(start_time)}
+    query = urlencode({**position, "include": "users", "per_page": per_page}, quote_via=quote)
+    client = _client()
+    with _translated_errors("incremental ticket export"):
+        # zenpy's own `incremental()` mangles resumed requests (see the module docstring),
+        # so the URL is built here and sent through zenpy's request path, which still
+        # authenticates, checks the response and raises zenpy's errors.
+        response = client.tickets._get(f"{_zendesk_origin()}{EXPORT_PATH}?{query}",
+                                       raw_response=True)
+        body = response.json()
+        return ExportPage(
+            tickets=tuple(_ticket(t) for t in body.get("tickets") or ()),
+            users=tuple(_user(u) for u in body.get("users") or ()),
+            after_cursor=str(body["after_cursor"]),
+            end_of_stream=bool(body.get("end_of_stream")),
+        )
+
+
+def get_ticket(ticket_id):
+    """The ticket with its requester and all its comments, internal notes included."""
+    ticket_id = _valid_id(ticket_id)
+    client = _client()
+    with _translated_errors(f"ticket {ticket_id}"):
+        ticket = _ticket(client.tickets(id=ticket_id).to_dict())
+        comments = tuple(_comment(c.to_dict()) for c in client.tickets.comments(ticket=ticket_id))
+    requester = _find_user(client, ticket.requester_id) if ticket.requester_id else None
+    return TicketDetail(ticket=ticket, requester=requester, comments=comments)
+
+
+def search_escalated_tickets(*, tag=ESCALATION_TAG):
+    """Unsolved tickets carrying the escalation tag, at most Zendesk's 1,000 search results."""
+    client = _client()
+    with _translated_errors("ticket search"):
+        results = client.search(type="ticket", tags=tag, status_less_than="solved")
+        return tuple(_ticket(result.to_dict()) for result in results)
+
+
+def get_user(user_id):
+    user_id = _valid_id(user_id)
+    client = _client()
+    with _translated_errors(f"user {user_id}"):
+        return _user(client.users(id=user_id).to_dict())
+
+
+def find_user_by_email(email):
+    """The user with exactly this email, or None."""
+    client = _client()
+    with _translated_errors("user search"):
+        users = [_user(u.to_dict()) for u in client.users.search(query=f"email:{email}")]
+    return next((u for u in users if (u.email or "").lower() == email.lower()), None)
+
+
+def find_ticket_field_id(title):
+    """The id of the custom ticket field with this title (e.g. "Stripe customer id"), or
+    None; field ids differ between Zendesk accounts."""
+    client = _client()
+    with _translated_errors("ticket fields"):
+        return next((int(f.id) for f in client.ticket_fields() if f.title == title), None)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def add_internal_note(ticket_id, body, *, author_id=None):
+    """A comment only agents see (`public: false`). Returns the updated ticket."""
+    return _add_comment(ticket_id, body, public=False, author_id=author_id)
+
+
+def add_public_reply(ticket_id, body, *, author_id=None):
+    """A comment the requester sees and is notified of. Returns the updated ticket."""
+    return _add_comment(ticket_id, body, public=True, author_id=author_id)
+
+
+def update_ticket(
+    ticket_id,
+    *,
+    status=None,
+    add_tags=(),
+    remove_tags=(),
+    custom_fields=None,
+    assignee_id=_UNSET,
+    group_id=_UNSET,
+):
+    """Change what is given and nothing else. Tags are added and removed rather than
+    replaced, so a tag someone else set meanwhile survives. `custom_fields` maps field id
+    to value; `assignee_id=None` unassigns."""
+    changes = ZenpyTicket(id=ticket_id)
+    if status is not None:
+        changes.status = status
+    if add_tags:
+        changes.additional_tags = list(add_tags)
+    if remove_tags:
+        changes.remove_tags = list(remove_tags)
+    if custom_fields:
+        changes.custom_fields = [{"id": k, "value": v} for k, v in custom_fields.items()]
+    if assignee_id is not _UNSET:
+        changes.assignee_id = assignee_id
+    if group_id is not _UNSET:
+        changes.group_id = group_id
+    return _save(ticket_id, changes)
+
+
+def _add_comment(ticket_id, body, *, public, author_id):
+    comment = ZenpyComment(body=body, public=public)
+    if author_id is not None:
+        comment.author_id = author_id
+    return _save(ticket_id, ZenpyTicket(id=ticket_id, comment=comment))
+
+
+def _save(ticket_id, changes):
+    _valid_id(ticket_id)
+    client = _client()
+    with _translated_errors(f"ticket {ticket_id}"):
+        audit = client.tickets.update(changes)
+        return _ticket(audit.ticket.to_dict())
+
+
+def _valid_id(value):
+    """zenpy treats a falsy id as "no id" and lists the whole collection instead."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"not a Zendesk id: {value!r}")
+    return value
+
+
+def _find_user(client, user_id):
+    try:
+        with _translated_errors(f"user {user_id}"):
+            return _user(client.users(id=user_id).to_dict())
+    except ZendeskNotFound:
+        return None  # a requester deleted since the ticket was filed
+
+
+# --- the client ----------------------------------------------------------------------------
+
+
+class _ZendeskSession(requests.Session):
+    """A session for one zenpy client: routes it to `api_url` when one is set, and turns a
+    429 into `ZendeskTransientError` before zenpy can sleep on it."""
+
+    def __init__(self, *, zendesk_origin, api_url):
+        super().__init__()
+        if api_url:
+            self.mount(zendesk_origin, _RoutingAdapter(zendesk_origin, api_url))
+
+    def request(self, method, url, *args, **kwargs):
+        response = super().request(method, url, *args, **kwargs)
+        if response.status_code == 429:
+            retry_after = _retry_after(response)
+            raise ZendeskTransientError(f"Zendesk rate limit; retry after {retry_after}s",
+                                        retry_after=retry_after)
+        return response
+
+
+class _RoutingAdapter(HTTPAdapter):
+    """Sends requests for `https://{subdomain}.zendesk.com` to `api_url` instead.
+
+    The response still names the URL zenpy asked for: zenpy picks its response handler by
+    checking that URL against its own idea of the host.
+    """
+
+    def __init__(self, zendesk_origin, api_url):
+        super().__init__()
+        self._zendesk_origin = zendesk_origin
+        self._api_url = api_url
+
+    def send(self, request, **kwargs):
+        routed = request.copy()
+        routed.url = self._api_url + request.url[len(self._zendesk_origin):]
+        response = super().send(routed, **kwargs)
+        response.request, response.url = request, request.url
+        return response
+
+
+def _client():
+    if not (settings.ZENDESK_EMAIL and settings.ZENDESK_API_TOKEN):
+        raise ZendeskPermanentError("Zendesk is not configured (ZENDESK_EMAIL, ZENDESK_API_TOKEN)")
+    session = _ZendeskSession(zendesk_origin=_zendesk_origin(),
+                              api_url=(settings.ZENDESK_API_URL or "").rstrip("/"))
+    return Zenpy(
+        subdomain=_subdomain(),
+        email=settings.ZENDESK_EMAIL,
+        token=settings.ZENDESK_API_TOKEN,
+        session=session,
+        timeout=TIMEOUT_SECONDS,
+        disable_cache=True,
+    )
+
+
+def _subdomain():
+    if settings.ZENDESK_SUBDOMAIN:
+        return settings.ZENDESK_SUBDOMAIN
+    if settings.ZENDESK_API_URL:
+        return PLACEHOLDER_SUBDOMAIN
+    raise ZendeskPermanentError("Zendesk is not configured (ZENDESK_SUBDOMAIN or ZENDESK_API_URL)")
+
+
+def _zendesk_origin():
+    return f"https://{_subdomain()}.zendesk.com"
+
+
+def _retry_after(response):
+    try:
+        return max(0, int(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
+@contextmanager
+def _translated_errors(what):
+    """Turn zenpy's and requests' exceptions into the gateway's three kinds."""
+    try:
+        yield
+    except RecordNotFoundException as error:
+        raise ZendeskNotFound(f"Zendesk {what}: not found", status=404) from error
+    except (APIException, requests.HTTPError) as error:
+        raise _http_error(what, error.response) from error
+    except (requests.ConnectionError, requests.Timeout) as error:
+        raise ZendeskTransientError(f"Zendesk {what}: {type(error).__name__}") from error
+    except (ZenpyException, ValueError, KeyError, TypeError) as error:
+        # A response zenpy could not handle, or one not shaped as Zendesk's.
+        raise ZendeskPermanentError(f"Zendesk {what}: unexpected response ({error})") from error
+
+
+def _http_error(what, response):
+    status = response.status_code if response is not None else None
+    if status == 404:
+        return ZendeskNotFound(f"Zendesk {what}: not found", status=404)
+    if status is None or status >= 500:
+        return ZendeskTransientError(f"Zendesk {what}: HTTP {status}")
+    return ZendeskPermanentError(f"Zendesk {what}: {_description(response)}", status=status)
+
+
+def _description(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if not isinstance(body, dict):
+        return f"HTTP {response.status_code}"
+    return str(body.get("description") or body.get("error") or f"HTTP {response.status_code}")
+
+
+# --- translation from Zendesk's JSON -------------------------------------------------------
+
+
+def _ticket(data):
+    return Ticket(
+        id=int(data["id"]),
+        subject=data.get("subject") or "",
+        description=data.get("description") or "",
+        status=data.get("status") or "",
+        priority=data.get("priority"),
+        requester_id=data.get("requester_id"),
+        submitter_id=data.get("submitter_id"),
+        assignee_id=data.get("assignee_id"),
+        group_id=data.get("group_id"),
+        tags=tuple(data.get("tags") or ()),
+        custom_fields=tuple(
+            CustomField(id=int(f["id"]), value=f.get("value"))
+            for f in data.get("custom_fields") or ()
+        ),
+        external_id=data.get("external_id"),
+        created_at=_timestamp(data.get("created_at")),
+        updated_at=_timestamp(data.get("updated_at")),
+    )
+
+
+def _user(data):
+    return User(
+        id=int(data["id"]),
+        name=data.get("name") or "",
+        email=data.get("email"),
+        role=data.get("role") or "",
+        external_id=data.get("external_id"),
+    )
+
+
+def _comment(data):
+    return Comment(
+        id=int(data["id"]),
+        author_id=data.get("author_id"),
+        body=data.get("body") or "",
+        public=bool(data.get("public")),
+        created_at=_timestamp(data.get("created_at")),
+        attachments=tuple(_attachment(a) for a in data.get("attachments") or ()),
+    )
+
+
+def _attachment(data):
+    return Attachment(
+        id=int(data["id"]),
+        file_name=data.get("file_name") or "",
+        content_type=data.get("content_type") or "",
+        size=int(data.get("size") or 0),
+        content_url=data.get("content_url") or "",
+    )
+
+
+def _timestamp(value):
+    return datetime.fromisoformat(value) if value else None
