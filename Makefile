@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+STRIPE_PORT ?= 12111
+ZENDESK_PORT ?= 12112
 
 .PHONY: run test bench lint install clean
 
@@ -18,7 +20,8 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 run: $(INSTALLED)
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo --host $(HOST) --port $(PORT)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo --host $(HOST) --port $(PORT) \
+		--stripe-port $(STRIPE_PORT) --zendesk-port $(ZENDESK_PORT)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

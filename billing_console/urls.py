@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from billing_console import api, views
+from billing_console.integrations.stripe import webhooks as stripe_webhooks
 from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
 
 api_v1 = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("guidance/", include("guidance.urls")),
     path("admin/", admin.site.urls),
+    path("webhooks/stripe/", stripe_webhooks.receive, name="stripe-webhook"),
     path("webhooks/zendesk/", zendesk_webhooks.receive, name="zendesk-webhook"),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", api.SchemaApi.as_view(), name="schema"),

@@ -1,11 +1,12 @@
-"""`make run` on the embedded default: it serves, each demo user lands on their role's
-home page, and Ctrl-C leaves no process behind."""
+"""`make run` on the embedded default: it serves, the sandboxes are seeded, each demo user
+lands on their role's home page, and Ctrl-C leaves no process behind."""
 
 import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -61,13 +62,16 @@ def _sign_in(base_url, username, password):
 def running_console(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update({"VAR_DIR": str(tmp_path), "PORT": str(port), "DEBUG": "1"})
+    env.update({"VAR_DIR": str(tmp_path), "PORT": str(port), "DEBUG": "1",
+                "STRIPE_PORT": str(_free_port()), "ZENDESK_PORT": str(_free_port())})
     process = subprocess.Popen(
         ["make", "run"], cwd=settings.BASE_DIR, env=env, start_new_session=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         banner = _read_banner(process, time.monotonic() + 180)
+        # Keep reading: a full pipe would block the console's processes as they log.
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         yield process, banner, f"http://127.0.0.1:{port}/"
     finally:
         if process.poll() is None:
@@ -77,6 +81,10 @@ def running_console(tmp_path):
 def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console):
     process, banner, base_url = running_console
     assert base_url in banner
+    stripe_url = re.search(r"Stripe sandbox:\s+(\S+)", banner).group(1)
+    customers = requests.get(f"{stripe_url}/v1/customers?limit=100", timeout=10,
+                             auth=("sk_test_make_run", "")).json()["data"]
+    assert len(customers) >= 30  # seeded through the sandbox's own API
 
     assert "Sign in" in requests.get(base_url + "accounts/login/", timeout=10).text
     credentials = dict(re.findall(r"^  (\w+)\s+(\S+)\s+\S", banner, re.MULTILINE))

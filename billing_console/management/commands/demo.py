@@ -1,46 +1,69 @@
 """`make run`: the whole console on one machine, in one foreground process group.
 
-Starts the web server and a Celery worker with beat embedded, prints where to sign in and
-the demo accounts, and on Ctrl-C (or SIGTERM) stops every process it started.
+Starts the Stripe and Zendesk sandboxes, seeds them through their own APIs, then starts the
+web server and a Celery worker with beat embedded, all pointed at the sandboxes. It prints
+where to sign in and the demo accounts, and on Ctrl-C (or SIGTERM) stops every process it
+started.
 """
 
+import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
-from pathlib import Path
 
+import psutil
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from billing_console.demo import ensure_demo_users
+from billing_console.integrations.stripe.sandbox.seed import seed_demo as seed_stripe
+from billing_console.integrations.zendesk.sandbox.seed import seed_demo as seed_zendesk
 
 STOP_GRACE_SECONDS = 15
 READY_TIMEOUT_SECONDS = 60
+DEMO_STRIPE_KEY = "sk_test_billing_console_demo"
+DEMO_ZENDESK_EMAIL = "console@example.com"
+DEMO_ZENDESK_TOKEN = "billing-console-demo"  # noqa: S105 - the sandbox accepts any token
 
 
 class Command(BaseCommand):
-    help = "Run the console, its worker and beat in the foreground, with demo accounts."
+    help = "Run the console, its worker and beat, and the sandboxes, with demo data."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--stripe-port", type=int, default=12111)
+        parser.add_argument("--zendesk-port", type=int, default=12112)
 
-    def handle(self, *args, host, port, **options):
+    def handle(self, *args, host, port, stripe_port, zendesk_port, **options):
         call_command("migrate", interactive=False, verbosity=0)
         credentials = ensure_demo_users()
         url = f"http://{host}:{port}/"
+        stripe_url = f"http://127.0.0.1:{stripe_port}"
+        zendesk_url = f"http://127.0.0.1:{zendesk_port}"
+        env = _console_env(stripe_url, zendesk_url, secrets.token_urlsafe(24))
         # Installed explicitly, before the children start: a shell without job control
         # starts us with SIGINT ignored, and the children would inherit that.
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
-        children = self._start(host, port)
+        children = {}
         try:
-            self._wait_until_ready(url, children)
-            self._print_banner(url, credentials)
-            self._wait_for_any_exit(children)
+            children["sandboxes"] = _spawn(
+                ["manage.py", "sandbox", "--stripe-port", str(stripe_port),
+                 "--zendesk-port", str(zendesk_port), "--state", str(settings.VAR_DIR / "sandbox"),
+                 "--webhook-url", url, "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]], env)
+            _wait_until_answering(f"{stripe_url}/_sandbox/requests", children)
+            _wait_until_answering(f"{zendesk_url}/_sandbox/requests", children)
+            self._seed(stripe_url, zendesk_url)
+            children.update(self._start_console(host, port, env))
+            _wait_until_answering(url + "healthz", children)
+            self._print_banner(url, stripe_url, zendesk_url, credentials)
+            _wait_for_any_exit(children)
             raise CommandError("A console process stopped unexpectedly; stopping the rest.")
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
@@ -48,58 +71,89 @@ class Command(BaseCommand):
             _stop(children)
         self.stdout.write("Stopped.")
 
-    def _start(self, host, port):
-        python = sys.executable
-        celery = str(Path(python).with_name("celery"))
-        commands = {
-            "web": [python, "manage.py", "runserver", "--noreload", f"{host}:{port}"],
-            "worker": [celery, "-A", "billing_console", "worker", "--beat", "--loglevel", "INFO",
-                       "--concurrency", "2",
-                       "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
-        }
+    def _seed(self, stripe_url, zendesk_url):
+        self.stdout.write("Seeding the sandboxes through their APIs…")
+        customers = seed_stripe(stripe_url, DEMO_STRIPE_KEY)
+        seed_zendesk(zendesk_url, DEMO_ZENDESK_EMAIL, DEMO_ZENDESK_TOKEN, customers)
+
+    def _start_console(self, host, port, env):
         return {
-            name: subprocess.Popen(command, cwd=settings.BASE_DIR)  # noqa: S603
-            for name, command in commands.items()
+            "web": _spawn(["manage.py", "runserver", "--noreload", f"{host}:{port}"], env),
+            "worker": _spawn(
+                ["-m", "celery", "-A", "billing_console", "worker", "--beat",
+                 "--loglevel", "INFO", "--concurrency", "2",
+                 "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME], env),
         }
 
-    def _wait_until_ready(self, url, children):
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if any(child.poll() is not None for child in children.values()):
-                raise CommandError("A console process failed to start; see the log above.")
-            try:
-                with urllib.request.urlopen(url + "healthz", timeout=2):  # noqa: S310
-                    return
-            except OSError:
-                time.sleep(0.3)
-        raise CommandError(f"The web server did not answer at {url} within "
-                           f"{READY_TIMEOUT_SECONDS} s.")
-
-    def _print_banner(self, url, credentials):
-        lines = ["", f"Billing Console is running at {url}", "", "Demo sign-ins:"]
+    def _print_banner(self, url, stripe_url, zendesk_url, credentials):
+        lines = ["", f"Billing Console is running at {url}", "",
+                 f"Stripe sandbox:  {stripe_url}", f"Zendesk sandbox: {zendesk_url}", "",
+                 "Demo sign-ins:"]
         lines += [f"  {username:<12} {password:<18} {role.label}"
                   for username, role, password in credentials]
         lines += ["", "Press Ctrl-C to stop everything.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
 
-    def _wait_for_any_exit(self, children):
-        while all(child.poll() is None for child in children.values()):
-            time.sleep(0.5)
+
+def _console_env(stripe_url, zendesk_url, webhook_secret):
+    """The environment of every child: the console talks only to the sandboxes."""
+    return {
+        **os.environ,
+        "STRIPE_API_KEY": DEMO_STRIPE_KEY,
+        "STRIPE_API_BASE": stripe_url,
+        "STRIPE_WEBHOOK_SECRET": webhook_secret,
+        "ZENDESK_SUBDOMAIN": "console-demo",
+        "ZENDESK_EMAIL": DEMO_ZENDESK_EMAIL,
+        "ZENDESK_API_TOKEN": DEMO_ZENDESK_TOKEN,
+        "ZENDESK_API_URL": zendesk_url,
+        "ZENDESK_WEBHOOK_SECRET": webhook_secret,
+    }
+
+
+def _spawn(arguments, env):
+    return subprocess.Popen([sys.executable, *arguments], cwd=settings.BASE_DIR, env=env)  # noqa: S603
+
+
+def _wait_until_answering(url, children):
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children.values()):
+            raise CommandError("A console process failed to start; see the log above.")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
+                return
+        except urllib.error.HTTPError:
+            return  # it answered, even if not with 200
+        except OSError:
+            time.sleep(0.3)
+    raise CommandError(f"Nothing answered at {url} within {READY_TIMEOUT_SECONDS} s.")
+
+
+def _wait_for_any_exit(children):
+    while all(child.poll() is None for child in children.values()):
+        time.sleep(0.5)
 
 
 def _stop(children):
-    """SIGTERM every child, give them time for a warm shutdown, then SIGKILL the rest."""
+    """SIGTERM every child, give them time for a warm shutdown, then SIGKILL whatever is
+    left of their process trees (a worker's pool and its embedded beat included)."""
+    processes = []
+    for child in children.values():
+        try:
+            parent = psutil.Process(child.pid)
+            processes += [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    _, alive = psutil.wait_procs(processes, timeout=STOP_GRACE_SECONDS)
+    for process in alive:
+        process.kill()
+    psutil.wait_procs(alive, timeout=5)
     for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        child.wait()
 
 
 def _interrupt(signum, frame):

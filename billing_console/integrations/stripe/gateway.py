@@ -1,0 +1,610 @@
+"""The console's one way to Stripe: typed functions over the `stripe` SDK.
+
+Rules every function follows:
+- keyword-only arguments; every write takes the caller's `idempotency_key`, sent
+  unchanged on every retry, so a retried money action never happens twice;
+- it returns frozen dataclasses from `types.py`, never SDK objects;
+- it raises only the errors in `errors.py`. The SDK retries connection errors and 5xx
+  (`STRIPE_MAX_NETWORK_RETRIES`); the gateway adds the same number of retries for 429s,
+  which the SDK does not retry, waiting for `Retry-After` when Stripe sends one.
+
+Settings are read on every call, so tests (and a key rotation) take effect at once.
+"""
+
+import functools
+import time
+
+import stripe
+from django.conf import settings
+
+from . import types
+from .errors import (
+    DeclinedError,
+    IdempotencyConflict,
+    PermanentStripeError,
+    TransientStripeError,
+)
+
+FIRST_RATE_LIMIT_WAIT = 0.5
+LONGEST_RATE_LIMIT_WAIT = 5.0
+PAGE_SIZE = 100
+# A snapshot reads at most this many pages of any one list, so one huge customer cannot
+# stall a page view; the lists are newest first, so what is cut off is the oldest.
+SNAPSHOT_MAX_PAGES = 5
+PRORATION_BEHAVIORS = ("none", "create_prorations", "always_invoice")
+
+
+# The client and the call wrapper -----------------------------------------------------
+
+
+def _client():
+    return _cached_client(settings.STRIPE_API_KEY, settings.STRIPE_API_BASE,
+                          settings.STRIPE_MAX_NETWORK_RETRIES, settings.STRIPE_TIMEOUT_SECONDS)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_client(api_key, api_base, max_network_retries, timeout_seconds):
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": api_base},
+        max_network_retries=max_network_retries,
+        http_client=stripe.RequestsClient(timeout=timeout_seconds),
+    )
+
+
+def _call(operation):
+    """Run `operation(client)`, retrying 429s, and translate whatever the SDK raises."""
+    attempts = 1 + settings.STRIPE_MAX_NETWORK_RETRIES
+    attempt = 1
+    while True:
+        try:
+            return operation(_client())
+        except stripe.RateLimitError as error:
+            if attempt == attempts:
+                raise _translate(error, attempts) from error
+            time.sleep(_rate_limit_wait(attempt, _retry_after(error)))
+            attempt += 1
+        except stripe.StripeError as error:
+            # The SDK has already spent its own retries on connection errors and 5xx.
+            raise _translate(error, attempts) from error
+
+
+def _rate_limit_wait(attempt, retry_after):
+    if retry_after is not None:
+        return min(retry_after, LONGEST_RATE_LIMIT_WAIT)
+    return min(FIRST_RATE_LIMIT_WAIT * 2 ** (attempt - 1), LONGEST_RATE_LIMIT_WAIT)
+
+
+def _retry_after(error):
+    value = (error.headers or {}).get("retry-after") or (error.headers or {}).get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _translate(error, attempts):
+    details = {"code": error.code, "request_id": error.request_id,
+               "http_status": error.http_status,
+               "param": getattr(error, "param", None)}
+    message = error.user_message or str(error)
+    if isinstance(error, stripe.IdempotencyError):
+        return IdempotencyConflict(message, **details)
+    if isinstance(error, stripe.CardError):
+        decline_code = error.error.decline_code if error.error else None
+        return DeclinedError(message, decline_code=decline_code, **details)
+    if _is_transient(error):
+        return TransientStripeError(message, attempts=attempts, retry_after=_retry_after(error),
+                                    **details)
+    return PermanentStripeError(message, **details)
+
+
+def _is_transient(error):
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
+        return True
+    # 409 is a lock conflict on Stripe's side, which clears on its own.
+    return error.http_status is not None and (error.http_status >= 500 or
+                                              error.http_status == 409)
+
+
+def _minor_units(**amounts):
+    """Refuse floats (and bools) for money before they reach Stripe: amounts are integers
+    in the currency's minor unit."""
+    for name, amount in amounts.items():
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
+            raise TypeError(f"{name} must be an int in minor units, not {amount!r}")
+
+
+def _write_options(idempotency_key):
+    if not idempotency_key:
+        raise ValueError("Every Stripe write needs an explicit idempotency_key.")
+    return {"idempotency_key": idempotency_key}
+
+
+def _page_params(limit, starting_after, **filters):
+    params = {key: value for key, value in filters.items() if value is not None}
+    params["limit"] = limit
+    if starting_after:
+        params["starting_after"] = starting_after
+    return params
+
+
+def _page(listing, convert):
+    return types.Page(items=tuple(convert(obj.to_dict()) for obj in listing.data),
+                      has_more=bool(listing.has_more))
+
+
+def _all_pages(list_call, params, convert, max_pages=SNAPSHOT_MAX_PAGES):
+    """Every item of a list, following `starting_after`, up to `max_pages` pages."""
+    items, cursor = [], None
+    for _ in range(max_pages):
+        page_params = {**params, "limit": PAGE_SIZE,
+                       **({"starting_after": cursor} if cursor else {})}
+        listing = _call(lambda client, p=page_params: list_call(client, p))
+        items.extend(convert(obj.to_dict()) for obj in listing.data)
+        if not listing.has_more or not listing.data:
+            break
+        cursor = listing.data[-1].id
+    return tuple(items)
+
+
+# Customers ---------------------------------------------------------------------------
+
+
+def get_customer(*, customer_id):
+    return _customer(_call(lambda c: c.v1.customers.retrieve(customer_id)).to_dict())
+
+
+def find_customer_by_email(*, email):
+    """The newest customer with this email, or None."""
+    listing = _call(lambda c: c.v1.customers.list(params={"email": email, "limit": 1}))
+    return _customer(listing.data[0].to_dict()) if listing.data else None
+
+
+def billing_snapshot(*, customer_id, invoice_limit=20):
+    """The customer and everything about their billing, each list paginated to the end
+    (within SNAPSHOT_MAX_PAGES), invoices limited to the most recent `invoice_limit`."""
+    customer = get_customer(customer_id=customer_id)
+    charges = _all_pages(lambda c, p: c.v1.charges.list(params=p),
+                         {"customer": customer_id, "expand": ["data.refunds"]}, _full_charge)
+    return types.BillingSnapshot(
+        customer=customer,
+        subscriptions=_all_pages(lambda c, p: c.v1.subscriptions.list(params=p),
+                                 {"customer": customer_id, "status": "all"}, _subscription),
+        invoices=list_invoices(customer_id=customer_id, limit=invoice_limit).items,
+        charges=charges,
+        refunds=tuple(refund for charge in charges for refund in charge.refunds),
+        disputes=tuple(dispute for charge in charges if charge.disputed
+                       for dispute in _disputes_for(charge.id)),
+        credit_notes=_all_pages(lambda c, p: c.v1.credit_notes.list(params=p),
+                                {"customer": customer_id}, _credit_note),
+        balance_transactions=_all_pages(
+            lambda c, p: c.v1.customers.balance_transactions.list(customer_id, params=p), {},
+            _balance_transaction),
+    )
+
+
+def _disputes_for(charge_id):
+    return _all_pages(lambda c, p: c.v1.disputes.list(params=p), {"charge": charge_id},
+                      _dispute)
+
+
+# Charges and refunds -----------------------------------------------------------------
+
+
+def get_charge(*, charge_id):
+    return _full_charge(_call(lambda c: c.v1.charges.retrieve(
+        charge_id, params={"expand": ["refunds"]})).to_dict())
+
+
+def _full_charge(data):
+    """A charge with all its refunds: Stripe embeds only the first few."""
+    return _charge(_with_all(data, "refunds", lambda c, p: c.v1.refunds.list(params=p),
+                             {"charge": data["id"]}))
+
+
+def create_refund(*, charge_id, amount, idempotency_key, reason=None, metadata=None):
+    _minor_units(amount=amount)
+    params = {"charge": charge_id, "amount": amount, "metadata": metadata or {}}
+    if reason:
+        params["reason"] = reason
+    refund = _call(lambda c: c.v1.refunds.create(params=params,
+                                                 options=_write_options(idempotency_key)))
+    return _refund(refund.to_dict())
+
+
+def get_refund(*, refund_id):
+    return _refund(_call(lambda c: c.v1.refunds.retrieve(refund_id)).to_dict())
+
+
+def list_refunds(*, charge_id=None, limit=10, starting_after=None):
+    params = _page_params(limit, starting_after, charge=charge_id)
+    return _page(_call(lambda c: c.v1.refunds.list(params=params)), _refund)
+
+
+def cancel_refund(*, refund_id, idempotency_key):
+    refund = _call(lambda c: c.v1.refunds.cancel(refund_id,
+                                                 options=_write_options(idempotency_key)))
+    return _refund(refund.to_dict())
+
+
+# Invoices and invoice items ----------------------------------------------------------
+
+
+def get_invoice(*, invoice_id):
+    return _full_invoice(_call(lambda c: c.v1.invoices.retrieve(invoice_id)).to_dict())
+
+
+def list_invoices(*, customer_id=None, status=None, limit=10, starting_after=None):
+    params = _page_params(limit, starting_after, customer=customer_id, status=status)
+    return _page(_call(lambda c: c.v1.invoices.list(params=params)), _full_invoice)
+
+
+def _full_invoice(data):
+    """An invoice with all its lines: Stripe embeds only the first few."""
+    return _invoice(_with_all(data, "lines", lambda c, p: c.v1.invoices.line_items.list(
+        data["id"], params=p), {}))
+
+
+def _with_all(data, field, list_call, params):
+    """`data` with its embedded list `field` read to the end when Stripe cut it short."""
+    embedded = data.get(field) or {}
+    if not embedded.get("has_more") or not data.get("id"):
+        return data
+    rest = _all_pages(list_call, {**params, "starting_after": embedded["data"][-1]["id"]},
+                      lambda item: item)
+    return {**data, field: {**embedded, "has_more": False,
+                            "data": [*embedded["data"], *rest]}}
+
+
+def finalize_invoice(*, invoice_id, idempotency_key):
+    return _invoice_action("finalize_invoice", invoice_id, idempotency_key)
+
+
+def pay_invoice_out_of_band(*, invoice_id, idempotency_key):
+    invoice = _call(lambda c: c.v1.invoices.pay(invoice_id, params={"paid_out_of_band": True},
+                                                options=_write_options(idempotency_key)))
+    return _full_invoice(invoice.to_dict())
+
+
+def void_invoice(*, invoice_id, idempotency_key):
+    return _invoice_action("void_invoice", invoice_id, idempotency_key)
+
+
+def mark_invoice_uncollectible(*, invoice_id, idempotency_key):
+    return _invoice_action("mark_uncollectible", invoice_id, idempotency_key)
+
+
+def _invoice_action(method, invoice_id, idempotency_key):
+    options = _write_options(idempotency_key)
+    invoice = _call(lambda c: getattr(c.v1.invoices, method)(invoice_id, options=options))
+    return _full_invoice(invoice.to_dict())
+
+
+def add_invoice_item(*, customer_id, invoice_id, amount, currency, description,
+                     idempotency_key, metadata=None):
+    """A line on a draft invoice; Stripe refuses it on any other."""
+    _minor_units(amount=amount)
+    params = {"customer": customer_id, "invoice": invoice_id, "amount": amount,
+              "currency": currency, "description": description, "metadata": metadata or {}}
+    item = _call(lambda c: c.v1.invoice_items.create(params=params,
+                                                     options=_write_options(idempotency_key)))
+    return _invoice_item(item.to_dict())
+
+
+def delete_invoice_item(*, invoice_item_id, idempotency_key):
+    # Stripe ignores idempotency keys on DELETE; deleting twice gets a resource_missing.
+    _call(lambda c: c.v1.invoice_items.delete(invoice_item_id,
+                                              options=_write_options(idempotency_key)))
+
+
+# Credit notes ------------------------------------------------------------------------
+
+
+def _credit_note_params(invoice_id, amount, lines, refund_amount, credit_amount,
+                        out_of_band_amount, reason, memo):
+    _minor_units(amount=amount, refund_amount=refund_amount, credit_amount=credit_amount,
+                 out_of_band_amount=out_of_band_amount)
+    for line in lines:
+        _minor_units(line_amount=line.amount, line_unit_amount=line.unit_amount)
+    params = {"invoice": invoice_id}
+    optional = {"amount": amount, "refund_amount": refund_amount or None,
+                "credit_amount": credit_amount or None, "out_of_band_amount": out_of_band_amount,
+                "reason": reason, "memo": memo}
+    params.update({key: value for key, value in optional.items() if value is not None})
+    if lines:
+        params["lines"] = [_credit_line_param(line) for line in lines]
+    return params
+
+
+def _credit_line_param(line):
+    if line.invoice_line_item:
+        param = {"type": "invoice_line_item", "invoice_line_item": line.invoice_line_item}
+    else:
+        param = {"type": "custom_line_item", "unit_amount": line.unit_amount,
+                 "description": line.description}
+    extra = {"amount": line.amount, "quantity": line.quantity}
+    param.update({key: value for key, value in extra.items() if value is not None})
+    return param
+
+
+def preview_credit_note(*, invoice_id, amount=None, lines=(), refund_amount=0,
+                        credit_amount=0, out_of_band_amount=None, reason=None, memo=None):
+    params = _credit_note_params(invoice_id, amount, lines, refund_amount, credit_amount,
+                                 out_of_band_amount, reason, memo)
+    return _credit_note(_call(lambda c: c.v1.credit_notes.preview(params=params)).to_dict())
+
+
+def create_credit_note(*, invoice_id, idempotency_key, amount=None, lines=(), refund_amount=0,
+                       credit_amount=0, out_of_band_amount=None, reason=None, memo=None,
+                       metadata=None):
+    """Give `amount` (or `lines`) back; what the invoice no longer owes is split as
+    `refund_amount` + `credit_amount` + `out_of_band_amount`, which Stripe checks."""
+    params = _credit_note_params(invoice_id, amount, lines, refund_amount, credit_amount,
+                                 out_of_band_amount, reason, memo)
+    params["metadata"] = metadata or {}
+    note = _call(lambda c: c.v1.credit_notes.create(params=params,
+                                                    options=_write_options(idempotency_key)))
+    return _credit_note(note.to_dict())
+
+
+def void_credit_note(*, credit_note_id, idempotency_key):
+    note = _call(lambda c: c.v1.credit_notes.void_credit_note(
+        credit_note_id, options=_write_options(idempotency_key)))
+    return _credit_note(note.to_dict())
+
+
+def list_credit_notes(*, invoice_id=None, customer_id=None, limit=10, starting_after=None):
+    params = _page_params(limit, starting_after, invoice=invoice_id, customer=customer_id)
+    return _page(_call(lambda c: c.v1.credit_notes.list(params=params)), _credit_note)
+
+
+# Customer balance --------------------------------------------------------------------
+
+
+def create_balance_transaction(*, customer_id, amount, currency, idempotency_key,
+                               description=None, metadata=None):
+    """Move the customer's balance: a negative amount is credit toward their next invoices."""
+    _minor_units(amount=amount)
+    params = {"amount": amount, "currency": currency, "metadata": metadata or {}}
+    if description:
+        params["description"] = description
+    transaction = _call(lambda c: c.v1.customers.balance_transactions.create(
+        customer_id, params=params, options=_write_options(idempotency_key)))
+    return _balance_transaction(transaction.to_dict())
+
+
+def list_balance_transactions(*, customer_id, limit=10, starting_after=None):
+    params = _page_params(limit, starting_after)
+    return _page(_call(lambda c: c.v1.customers.balance_transactions.list(
+        customer_id, params=params)), _balance_transaction)
+
+
+# Subscriptions -----------------------------------------------------------------------
+
+
+def get_subscription(*, subscription_id):
+    return _subscription(_call(lambda c: c.v1.subscriptions.retrieve(subscription_id))
+                         .to_dict())
+
+
+def update_subscription_item(*, subscription_id, item_id, proration_behavior,
+                             idempotency_key, price_id=None, quantity=None,
+                             proration_date=None):
+    """Change one item's price and/or quantity, prorated as `proration_behavior` says."""
+    params = _item_change(item_id, price_id, quantity, proration_behavior, proration_date)
+    subscription = _call(lambda c: c.v1.subscriptions.update(
+        subscription_id, params=params, options=_write_options(idempotency_key)))
+    return _subscription(subscription.to_dict())
+
+
+def _item_change(item_id, price_id, quantity, proration_behavior, proration_date):
+    if proration_behavior not in PRORATION_BEHAVIORS:
+        raise ValueError(f"proration_behavior must be one of {PRORATION_BEHAVIORS}")
+    item = {"id": item_id}
+    if price_id:
+        item["price"] = price_id
+    if quantity is not None:
+        item["quantity"] = quantity
+    params = {"items": [item], "proration_behavior": proration_behavior}
+    if proration_date is not None:
+        params["proration_date"] = proration_date
+    return params
+
+
+def set_cancel_at_period_end(*, subscription_id, cancel_at_period_end, idempotency_key):
+    subscription = _call(lambda c: c.v1.subscriptions.update(
+        subscription_id, params={"cancel_at_period_end": cancel_at_period_end},
+        options=_write_options(idempotency_key)))
+    return _subscription(subscription.to_dict())
+
+
+def cancel_subscription_now(*, subscription_id, prorate, invoice_now, idempotency_key):
+    params = {"prorate": prorate, "invoice_now": invoice_now}
+    subscription = _call(lambda c: c.v1.subscriptions.cancel(
+        subscription_id, params=params, options=_write_options(idempotency_key)))
+    return _subscription(subscription.to_dict())
+
+
+def preview_subscription_change(*, subscription_id, item_id, proration_behavior,
+                                price_id=None, quantity=None, proration_date=None):
+    """The invoice the change would produce (Stripe's invoice preview), changing nothing."""
+    change = _item_change(item_id, price_id, quantity, proration_behavior, proration_date)
+    params = {"subscription": subscription_id, "subscription_details": change}
+    return _invoice(_call(lambda c: c.v1.invoices.create_preview(params=params)).to_dict())
+
+
+# Events ------------------------------------------------------------------------------
+
+
+def list_events(*, type=None, created_gte=None, limit=10, starting_after=None):  # noqa: A002
+    params = _page_params(limit, starting_after, type=type)
+    if created_gte is not None:
+        params["created"] = {"gte": created_gte}
+    return _page(_call(lambda c: c.v1.events.list(params=params)), _event)
+
+
+def get_event(*, event_id):
+    return _event(_call(lambda c: c.v1.events.retrieve(event_id)).to_dict())
+
+
+# From Stripe's JSON to the console's types -------------------------------------------
+
+
+def _id(value):
+    """An expandable field: the id whether Stripe sent the id or the object."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _customer(data):
+    return types.Customer(
+        id=data["id"], email=data.get("email"), name=data.get("name"),
+        balance=data.get("balance") or 0, currency=data.get("currency"),
+        delinquent=bool(data.get("delinquent")), created=data["created"],
+        default_payment_method=_id((data.get("invoice_settings") or {})
+                                   .get("default_payment_method")),
+        metadata=data.get("metadata") or {})
+
+
+def _balance_transaction(data):
+    return types.BalanceTransaction(
+        id=data["id"], customer=_id(data["customer"]), amount=data["amount"],
+        currency=data["currency"], ending_balance=data["ending_balance"], type=data["type"],
+        description=data.get("description"), invoice=_id(data.get("invoice")),
+        credit_note=_id(data.get("credit_note")), created=data["created"])
+
+
+def _refund(data):
+    return types.Refund(
+        id=data["id"], charge=_id(data.get("charge")),
+        payment_intent=_id(data.get("payment_intent")), amount=data["amount"],
+        currency=data["currency"], status=data["status"], reason=data.get("reason"),
+        failure_reason=data.get("failure_reason"), created=data["created"],
+        metadata=data.get("metadata") or {})
+
+
+def _charge(data):
+    refunds = (data.get("refunds") or {}).get("data") or []
+    return types.Charge(
+        id=data["id"], customer=_id(data.get("customer")),
+        payment_intent=_id(data.get("payment_intent")), amount=data["amount"],
+        amount_captured=data.get("amount_captured") or 0,
+        amount_refunded=data.get("amount_refunded") or 0, currency=data["currency"],
+        status=data["status"], paid=bool(data.get("paid")),
+        refunded=bool(data.get("refunded")), disputed=bool(data.get("disputed")),
+        description=data.get("description"), failure_code=data.get("failure_code"),
+        failure_message=data.get("failure_message"), created=data["created"],
+        refunds=tuple(_refund(refund) for refund in refunds),
+        metadata=data.get("metadata") or {})
+
+
+def _dispute(data):
+    return types.Dispute(
+        id=data["id"], charge=_id(data["charge"]), amount=data["amount"],
+        currency=data["currency"], reason=data["reason"], status=data["status"],
+        is_charge_refundable=bool(data.get("is_charge_refundable")), created=data["created"])
+
+
+def _invoice_line(data):
+    parent = data.get("parent") or {}
+    details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or {}
+    pricing = data.get("pricing") or {}
+    period = data.get("period") or {}
+    return types.InvoiceLine(
+        id=data["id"], amount=data["amount"], currency=data["currency"],
+        description=data.get("description"), quantity=data.get("quantity"),
+        proration=bool(details.get("proration")),
+        price=_id((pricing.get("price_details") or {}).get("price")),
+        period_start=period.get("start"), period_end=period.get("end"))
+
+
+def _invoice(data):
+    lines = (data.get("lines") or {}).get("data") or []
+    return types.Invoice(
+        id=data.get("id"), customer=_id(data["customer"]), number=data.get("number"),
+        status=data.get("status"), currency=data["currency"], subtotal=data["subtotal"],
+        total=data["total"], amount_due=data["amount_due"], amount_paid=data["amount_paid"],
+        amount_remaining=data["amount_remaining"],
+        starting_balance=data.get("starting_balance") or 0,
+        ending_balance=data.get("ending_balance"),
+        pre_payment_credit_notes_amount=data.get("pre_payment_credit_notes_amount") or 0,
+        post_payment_credit_notes_amount=data.get("post_payment_credit_notes_amount") or 0,
+        billing_reason=data.get("billing_reason"),
+        collection_method=data.get("collection_method"),
+        subscription=_invoice_subscription(data), created=data["created"],
+        due_date=data.get("due_date"), hosted_invoice_url=data.get("hosted_invoice_url"),
+        lines=tuple(_invoice_line(line) for line in lines),
+        metadata=data.get("metadata") or {})
+
+
+def _invoice_subscription(data):
+    """Newer API versions name the subscription under `parent`, older ones at the top."""
+    details = (data.get("parent") or {}).get("subscription_details") or {}
+    return _id(details.get("subscription") or data.get("subscription"))
+
+
+def _invoice_item(data):
+    return types.InvoiceItem(
+        id=data["id"], customer=_id(data["customer"]), invoice=_id(data.get("invoice")),
+        amount=data["amount"], currency=data["currency"], description=data.get("description"),
+        quantity=data.get("quantity") or 1, proration=bool(data.get("proration")),
+        created=data.get("date") or data.get("created") or 0,
+        metadata=data.get("metadata") or {})
+
+
+def _credit_note(data):
+    refunds = data.get("refunds") or []
+    lines = (data.get("lines") or {}).get("data") or []
+    return types.CreditNote(
+        id=data["id"], invoice=_id(data["invoice"]), customer=_id(data["customer"]),
+        number=data["number"], status=data["status"], type=data["type"],
+        currency=data["currency"], amount=data["amount"],
+        pre_payment_amount=data.get("pre_payment_amount") or 0,
+        post_payment_amount=data.get("post_payment_amount") or 0,
+        refund_amount=sum(refund.get("amount_refunded") or 0 for refund in refunds),
+        out_of_band_amount=data.get("out_of_band_amount"),
+        customer_balance_transaction=_id(data.get("customer_balance_transaction")),
+        reason=data.get("reason"), memo=data.get("memo"), created=data["created"],
+        voided_at=data.get("voided_at"),
+        refunds=tuple(_id(refund.get("refund")) for refund in refunds),
+        lines=tuple(types.CreditNoteLine(
+            id=line["id"], type=line["type"], amount=line["amount"],
+            quantity=line.get("quantity"), description=line.get("description"),
+            invoice_line_item=line.get("invoice_line_item")) for line in lines),
+        metadata=data.get("metadata") or {})
+
+
+def _subscription_item(data):
+    price = data.get("price") or {}
+    recurring = price.get("recurring") or {}
+    return types.SubscriptionItem(
+        id=data["id"], price=price.get("id"), product=_id(price.get("product")),
+        unit_amount=price.get("unit_amount"), currency=price.get("currency"),
+        interval=recurring.get("interval"), interval_count=recurring.get("interval_count"),
+        quantity=data.get("quantity") or 1,
+        current_period_start=data.get("current_period_start"),
+        current_period_end=data.get("current_period_end"))
+
+
+def _subscription(data):
+    items = (data.get("items") or {}).get("data") or []
+    return types.Subscription(
+        id=data["id"], customer=_id(data["customer"]), status=data["status"],
+        currency=data["currency"], collection_method=data["collection_method"],
+        cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+        cancel_at=data.get("cancel_at"), canceled_at=data.get("canceled_at"),
+        ended_at=data.get("ended_at"), start_date=data["start_date"],
+        latest_invoice=_id(data.get("latest_invoice")),
+        items=tuple(_subscription_item(item) for item in items),
+        metadata=data.get("metadata") or {})
+
+
+def _event(data):
+    event_data = data.get("data") or {}
+    obj = event_data.get("object") or {}
+    request = data.get("request") or {}
+    return types.Event(
+        id=data["id"], type=data["type"], created=data["created"],
+        object_type=obj.get("object"), object_id=obj.get("id"), data=event_data,
+        previous_attributes=event_data.get("previous_attributes"),
+        request_id=request.get("id"), idempotency_key=request.get("idempotency_key"))

@@ -1,0 +1,125 @@
+"""Fill a Stripe account with the console's demo data, through Stripe API calls only, so
+the same seeder can fill a real Stripe test-mode account as well as the sandbox.
+
+Every demo customer (`demo_customers()`) gets a monthly or annual subscription, paid from
+a test card, and a one-off charge; between them the customers also have paid, open,
+draft, void and uncollectible invoices, a declined charge, an obvious duplicate charge, a
+disputed charge, a partial refund, a refund that will fail, and a credit note.
+
+Seeding again is safe: a customer that already exists (found by email) is left as it is,
+and prices are found again by their lookup keys.
+"""
+
+from billing_console.integrations.demo_customers import demo_customers
+
+from . import builders
+
+SEED_TAG = {"seeded_by": "billing-console-demo"}
+PLANS = (
+    # (lookup key, product, monthly or yearly amount in cents, interval, seats)
+    ("console_pro_monthly", "Console Pro", 4900, "month", 1),
+    ("console_pro_annual", "Console Pro (annual)", 49000, "year", 1),
+    ("console_team_monthly", "Console Team", 1900, "month", 5),
+)
+INVOICE_STATES = ("paid", "open", "draft", "void", "uncollectible", "paid_out_of_band")
+
+
+def seed_demo(api_base: str, api_key: str) -> dict[str, str]:
+    """Seed the account at `api_base`; returns each demo customer's id by email."""
+    client = builders.client_for(api_base, api_key)
+    prices = [_price(client, *plan[:4]) for plan in PLANS]
+    ids = {}
+    for index, (name, email) in enumerate(demo_customers()):
+        existing = client.v1.customers.list(params={"email": email, "limit": 1}).data
+        if existing:
+            ids[email] = existing[0].id
+            continue
+        customer = builders.create_customer(client, name=name, email=email,
+                                            payment_method="pm_card_visa", metadata=SEED_TAG)
+        _seed_customer(client, customer, index, prices)
+        ids[email] = customer.id
+    return ids
+
+
+def _price(client, lookup_key, product_name, unit_amount, interval):
+    found = client.v1.prices.list(params={"lookup_keys": [lookup_key], "limit": 1}).data
+    if found:
+        return found[0]
+    return builders.recurring_price(client, product_name=product_name, unit_amount=unit_amount,
+                                    interval=interval, lookup_key=lookup_key)
+
+
+def _seed_customer(client, customer, index, prices):
+    plan = index % len(PLANS)
+    subscription = builders.subscribe(client, customer=customer.id, price=prices[plan].id,
+                                      quantity=PLANS[plan][4], metadata=SEED_TAG)
+    _seed_invoice(client, customer, INVOICE_STATES[index % len(INVOICE_STATES)], index)
+    builders.charge(client, customer=customer.id, amount=1500 + 250 * (index % 8),
+                    description="Add-on: extra seats", metadata=SEED_TAG)
+    special = SPECIAL_CASES.get(index)
+    if special:
+        special(client, customer, subscription)
+
+
+def _seed_invoice(client, customer, state, index):
+    lines = [("Professional services", 12000 + 1000 * (index % 5)), ("Onboarding", 5000)]
+    if state == "draft":
+        builders.draft_invoice(client, customer=customer.id, lines=lines)
+        return
+    if state == "paid":
+        builders.paid_invoice(client, customer=customer.id, lines=lines)
+        return
+    invoice = builders.open_invoice(client, customer=customer.id, lines=lines)
+    if state == "void":
+        client.v1.invoices.void_invoice(invoice.id)
+    elif state == "uncollectible":
+        client.v1.invoices.mark_uncollectible(invoice.id)
+    elif state == "paid_out_of_band":
+        client.v1.invoices.pay(invoice.id, params={"paid_out_of_band": True})
+
+
+# The cases a specialist meets, each on one customer -----------------------------------
+
+
+def _declined_charge(client, customer, subscription):
+    builders.charge(client, customer=customer.id, amount=9900, description="Upgrade to Team",
+                    payment_method="pm_card_chargeDeclined", metadata=SEED_TAG)
+
+
+def _duplicate_charge(client, customer, subscription):
+    for _ in range(2):
+        builders.charge(client, customer=customer.id, amount=4900,
+                        description="Order #1042: Console Pro renewal", metadata=SEED_TAG)
+
+
+def _disputed_charge(client, customer, subscription):
+    builders.charge(client, customer=customer.id, amount=14900,
+                    description="Annual support pack", payment_method="pm_card_createDispute",
+                    metadata=SEED_TAG)
+
+
+def _partial_refund(client, customer, subscription):
+    charge_id = builders.charge(client, customer=customer.id, amount=8000,
+                                description="Training workshop", metadata=SEED_TAG)
+    client.v1.refunds.create(params={"charge": charge_id, "amount": 3000,
+                                     "reason": "requested_by_customer", "metadata": SEED_TAG})
+
+
+def _failing_refund(client, customer, subscription):
+    charge_id = builders.charge(client, customer=customer.id, amount=2500,
+                                description="Data export", payment_method="pm_card_refundFail",
+                                metadata=SEED_TAG)
+    client.v1.refunds.create(params={"charge": charge_id, "metadata": SEED_TAG})
+
+
+def _credit_note(client, customer, subscription):
+    """Credit for a service outage, on the subscription's paid first invoice."""
+    client.v1.credit_notes.create(params={
+        "invoice": subscription.latest_invoice, "amount": 1000, "credit_amount": 1000,
+        "reason": "product_unsatisfactory", "memo": "Outage on the 3rd", "metadata": SEED_TAG})
+
+
+SPECIAL_CASES = {
+    1: _declined_charge, 3: _duplicate_charge, 5: _disputed_charge, 7: _partial_refund,
+    9: _failing_refund, 11: _credit_note, 13: _declined_charge, 15: _partial_refund,
+}

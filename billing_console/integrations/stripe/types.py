@@ -1,0 +1,259 @@
+"""Frozen dataclasses the Stripe gateway returns: plain values, never SDK objects.
+
+Amounts are integers in the currency's minor unit, as Stripe sends them; timestamps are
+Unix seconds.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):  # noqa: UP046 (PEP 695 syntax needs Python 3.12)
+    items: tuple[T, ...]
+    has_more: bool
+
+    @property
+    def next_cursor(self):
+        """The `starting_after` for the next page, or None on the last one."""
+        return self.items[-1].id if self.has_more and self.items else None
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    email: str | None
+    name: str | None
+    balance: int
+    currency: str | None
+    delinquent: bool
+    created: int
+    default_payment_method: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BalanceTransaction:
+    id: str
+    customer: str
+    amount: int
+    currency: str
+    ending_balance: int
+    type: str
+    description: str | None
+    invoice: str | None
+    credit_note: str | None
+    created: int
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    charge: str | None
+    payment_intent: str | None
+    amount: int
+    currency: str
+    status: str
+    reason: str | None
+    failure_reason: str | None
+    created: int
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Charge:
+    id: str
+    customer: str | None
+    payment_intent: str | None
+    amount: int
+    amount_captured: int
+    amount_refunded: int
+    currency: str
+    status: str
+    paid: bool
+    refunded: bool
+    disputed: bool
+    description: str | None
+    failure_code: str | None
+    failure_message: str | None
+    created: int
+    refunds: tuple[Refund, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def refundable_amount(self):
+        """What can still be refunded: nothing unless the charge succeeded."""
+        if self.status != "succeeded":
+            return 0
+        return self.amount_captured - self.amount_refunded
+
+
+@dataclass(frozen=True)
+class Dispute:
+    id: str
+    charge: str
+    amount: int
+    currency: str
+    reason: str
+    status: str
+    is_charge_refundable: bool
+    created: int
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    id: str
+    amount: int
+    currency: str
+    description: str | None
+    quantity: int | None
+    proration: bool
+    price: str | None
+    period_start: int | None
+    period_end: int | None
+
+
+@dataclass(frozen=True)
+class Invoice:
+    id: str | None
+    customer: str
+    number: str | None
+    status: str | None
+    currency: str
+    subtotal: int
+    total: int
+    amount_due: int
+    amount_paid: int
+    amount_remaining: int
+    starting_balance: int
+    ending_balance: int | None
+    pre_payment_credit_notes_amount: int
+    post_payment_credit_notes_amount: int
+    billing_reason: str | None
+    collection_method: str | None
+    subscription: str | None
+    created: int
+    due_date: int | None
+    hosted_invoice_url: str | None
+    lines: tuple[InvoiceLine, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InvoiceItem:
+    id: str
+    customer: str
+    invoice: str | None
+    amount: int
+    currency: str
+    description: str | None
+    quantity: int
+    proration: bool
+    created: int
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    """One line asked for on a credit note: part of an invoice line, or a custom line."""
+
+    invoice_line_item: str | None = None
+    amount: int | None = None
+    quantity: int | None = None
+    unit_amount: int | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class CreditNoteLine:
+    id: str
+    type: str
+    amount: int
+    quantity: int | None
+    description: str | None
+    invoice_line_item: str | None
+
+
+@dataclass(frozen=True)
+class CreditNote:
+    id: str
+    invoice: str
+    customer: str
+    number: str
+    status: str
+    type: str
+    currency: str
+    amount: int
+    pre_payment_amount: int
+    post_payment_amount: int
+    refund_amount: int
+    out_of_band_amount: int | None
+    customer_balance_transaction: str | None
+    reason: str | None
+    memo: str | None
+    created: int
+    voided_at: int | None
+    refunds: tuple[str, ...] = ()
+    lines: tuple[CreditNoteLine, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubscriptionItem:
+    id: str
+    price: str
+    product: str | None
+    unit_amount: int | None
+    currency: str
+    interval: str | None
+    interval_count: int | None
+    quantity: int
+    current_period_start: int | None
+    current_period_end: int | None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    customer: str
+    status: str
+    currency: str
+    collection_method: str
+    cancel_at_period_end: bool
+    cancel_at: int | None
+    canceled_at: int | None
+    ended_at: int | None
+    start_date: int
+    latest_invoice: str | None
+    items: tuple[SubscriptionItem, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    created: int
+    object_type: str | None
+    object_id: str | None
+    data: Mapping = field(default_factory=dict)
+    previous_attributes: Mapping | None = None
+    request_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class BillingSnapshot:
+    """Everything a specialist looks at for one customer, read in one go."""
+
+    customer: Customer
+    subscriptions: tuple[Subscription, ...]
+    invoices: tuple[Invoice, ...]
+    charges: tuple[Charge, ...]
+    refunds: tuple[Refund, ...]
+    disputes: tuple[Dispute, ...]
+    credit_notes: tuple[CreditNote, ...]
+    balance_transactions: tuple[BalanceTransaction, ...]

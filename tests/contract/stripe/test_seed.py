@@ -1,0 +1,49 @@
+"""The demo seeder, run twice against a sandbox of its own."""
+
+import pytest
+
+from billing_console.integrations.demo_customers import demo_customers
+from billing_console.integrations.stripe.sandbox import build_server
+from billing_console.integrations.stripe.sandbox.seed import seed_demo
+
+from .conftest import API_KEY, start_in_thread, stop
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    server = build_server("127.0.0.1", 0)
+    url = start_in_thread(server)
+    first = seed_demo(url, API_KEY)
+    again = seed_demo(url, API_KEY)
+    yield server.state, first, again
+    stop(server)
+
+
+def _all(state, kind):
+    return list(state.objects.get(kind, {}).values())
+
+
+def test_it_seeds_every_demo_customer_once_even_when_run_twice(seeded):
+    state, first, again = seeded
+
+    assert first == again
+    assert set(first) == {email for _, email in demo_customers()}
+    assert len(_all(state, "customer")) == len(demo_customers())
+
+
+def test_the_seed_covers_what_a_specialist_meets(seeded):
+    state, _, _ = seeded
+
+    invoice_states = {invoice["status"] for invoice in _all(state, "invoice")}
+    intervals = {sub["items"]["data"][0]["price"]["recurring"]["interval"]
+                 for sub in _all(state, "subscription")}
+    charges = _all(state, "charge")
+    descriptions = [(c["customer"], c["description"], c["amount"]) for c in charges]
+    assert invoice_states == {"paid", "open", "draft", "void", "uncollectible"}
+    assert intervals == {"month", "year"}
+    assert {"succeeded", "failed"} <= {charge["status"] for charge in charges}
+    assert any(descriptions.count(entry) > 1 for entry in descriptions), "no duplicate charge"
+    assert _all(state, "dispute")
+    assert any(r["amount"] < state.objects["charge"][r["charge"]]["amount"]
+               for r in _all(state, "refund")), "no partial refund"
+    assert _all(state, "credit_note")
