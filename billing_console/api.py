@@ -1,5 +1,7 @@
 """The API's own views: who am I, the OpenAPI document and its offline docs page."""
 
+from csp.decorators import csp_update
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
@@ -44,6 +46,12 @@ class SchemaApi(SpectacularAPIView):
     permission_classes = [CapabilityPermission]
 
 
+# drf-spectacular's Swagger page carries one small inline <style>; this is its hash, so
+# the page's CSP allows exactly that block (the browser test fails if it changes).
+SWAGGER_INLINE_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
+
+
+@method_decorator(csp_update({"style-src": [SWAGGER_INLINE_STYLE_HASH]}), name="dispatch")
 class DocsPage(SpectacularSwaggerSplitView):
     """Swagger UI from the vendored sidecar; its script is served apart, so CSP holds."""
 

@@ -44,3 +44,10 @@ def test_pages_read_well_on_a_phone(actors, page, sign_in):
     sign_in("finance")
     overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert not overflow
+
+
+def test_the_api_docs_page_works_offline_under_the_csp(actors, page, sign_in):
+    sign_in("specialist")
+    page.goto("/api/docs/")
+    page.get_by_text("/api/v1/me").first.wait_for(timeout=15_000)
+    assert page.console_errors == []
