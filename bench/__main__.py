@@ -19,8 +19,10 @@ def main():
     from bench import audit_trail
 
     setup_test_environment()
-    # A test database: created empty, migrated, and dropped afterwards, so the
-    # benchmarks never touch the demo's or anyone's real data.
+    # A database of its own: created empty, migrated, and dropped afterwards, so the
+    # benchmarks never touch real data, nor the test suite's database.
+    if connection.vendor != "sqlite":  # SQLite's is in memory already
+        connection.settings_dict["TEST"]["NAME"] = "bench_billing_console"
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         audit_trail.run(rows=int(os.environ.get("BENCH_ROWS", "1000000")))
