@@ -48,3 +48,29 @@ def test_flash_messages_are_shown(client, specialist):
     response = client.post("/accounts/logout/", follow=True)
     assert b'class="message info"' in response.content
     assert b"You have signed out." in response.content
+
+
+def _break_the_queue(monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("cases.views.render", fail)
+
+
+def test_an_unexpected_error_is_the_styled_500(client, specialist, monkeypatch):
+    _break_the_queue(monkeypatch)
+    client.raise_request_exception = False
+    client.force_login(specialist)
+    response = client.get("/cases/")
+    assert response.status_code == 500
+    assert b"Something went wrong on our side" in response.content
+    assert b"boom" not in response.content
+
+
+def test_an_unexpected_api_error_keeps_the_error_shape(client, monkeypatch, specialist):
+    monkeypatch.setattr("billing_console.api.roles_of", lambda user: 1 / 0)
+    client.raise_request_exception = False
+    client.force_login(specialist)
+    response = client.get("/api/v1/me")
+    assert response.status_code == 500
+    assert response.json()["code"] == "server_error"
