@@ -85,6 +85,11 @@ def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console):
     customers = requests.get(f"{stripe_url}/v1/customers?limit=100", timeout=10,
                              auth=("sk_test_make_run", "")).json()["data"]
     assert len(customers) >= 30  # seeded through the sandbox's own API
+    zendesk_url = re.search(r"Zendesk sandbox:\s+(\S+)", banner).group(1)
+    tickets = requests.get(f"{zendesk_url}/api/v2/tickets/show_many.json",
+                           params={"ids": ",".join(map(str, range(1, 101)))}, timeout=10,
+                           auth=("console@example.com/token", "any")).json()["tickets"]
+    assert len(tickets) >= 60
 
     assert "Sign in" in requests.get(base_url + "accounts/login/", timeout=10).text
     credentials = dict(re.findall(r"^  (\w+)\s+(\S+)\s+\S", banner, re.MULTILINE))
