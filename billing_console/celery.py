@@ -17,6 +17,10 @@ app.conf.beat_schedule = {
         "task": "audit.tasks.verify_audit_chain_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    "resend-unsent-write-backs": {
+        "task": "cases.tasks.resend_unsent_write_backs",
+        "schedule": 120.0,
+    },
     "requeue-stale-inbound-events": {
         "task": "billing_console.integrations.tasks.requeue_stale_inbound_events",
         "schedule": 300.0,

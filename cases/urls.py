@@ -1,8 +1,8 @@
 from django.urls import path
 
-from cases import views
+from cases.views import queue
 
 app_name = "cases"
 urlpatterns = [
-    path("", views.queue, name="queue"),
+    path("", queue.queue, name="queue"),
 ]

@@ -54,7 +54,7 @@ def _break_the_queue(monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("cases.views.render", fail)
+    monkeypatch.setattr("cases.views.queue.render", fail)
 
 
 def test_an_unexpected_error_is_the_styled_500(client, specialist, monkeypatch):

@@ -149,11 +149,16 @@ def update_ticket(
     custom_fields=None,
     assignee_id=_UNSET,
     group_id=_UNSET,
+    note=None,
+    note_public=False,
 ):
-    """Change what is given and nothing else. Tags are added and removed rather than
-    replaced, so a tag someone else set meanwhile survives. `custom_fields` maps field id
-    to value; `assignee_id=None` unassigns."""
+    """Change what is given and nothing else, in one request. Tags are added and removed
+    rather than replaced, so a tag someone else set meanwhile survives. `custom_fields`
+    maps field id to value; `assignee_id=None` unassigns; `note` adds a comment (internal
+    unless `note_public`) in the same update, so it cannot land without the rest."""
     changes = ZenpyTicket(id=ticket_id)
+    if note:
+        changes.comment = ZenpyComment(body=note, public=note_public)
     if status is not None:
         changes.status = status
     if add_tags:

@@ -1,0 +1,218 @@
+"""Cases: escalated Zendesk tickets as the billing team works them, and their timeline."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Category(models.TextChoices):
+    REFUND_REQUEST = "refund_request", "Refund request"
+    DUPLICATE_CHARGE = "duplicate_charge", "Duplicate charge"
+    INVOICE_DISPUTE = "invoice_dispute", "Invoice dispute"
+    PLAN_CHANGE = "plan_change", "Plan change or cancellation"
+    TAX = "tax", "Tax / VAT"
+    FAILED_PAYMENT = "failed_payment", "Failed payment"
+    OTHER = "other", "Other"
+
+
+class State(models.TextChoices):
+    NEW = "new", "New"
+    TRIAGED = "triaged", "Triaged"
+    IN_PROGRESS = "in_progress", "In progress"
+    WAITING_CUSTOMER = "waiting_customer", "Waiting on customer"
+    WAITING_FINANCE = "waiting_finance", "Waiting on finance"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATES = (State.NEW, State.TRIAGED, State.IN_PROGRESS, State.WAITING_CUSTOMER,
+               State.WAITING_FINANCE)
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class StripeLink(models.TextChoices):
+    NONE = "none", "No Stripe customer found"
+    VERIFIED = "verified", "Verified"
+    UNVERIFIED = "unverified", "Matched by email, not yet confirmed"
+    AMBIGUOUS = "ambiguous", "Several customers match"
+
+
+class ResolutionCode(models.TextChoices):
+    REFUNDED = "refunded", "Refunded"
+    CREDITED = "credited", "Credit memo issued"
+    INVOICE_ADJUSTED = "invoice_adjusted", "Invoice adjusted"
+    SUBSCRIPTION_CHANGED = "subscription_changed", "Subscription changed"
+    EXPLAINED = "explained", "Explained, no change needed"
+    DECLINED = "declined", "Request declined under policy"
+    DUPLICATE_CASE = "duplicate_case", "Duplicate of another case"
+    NO_RESPONSE = "no_response", "No response from customer"
+
+
+class Case(models.Model):
+    zendesk_ticket_id = models.BigIntegerField(unique=True)
+    subject = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    requester_name = models.CharField(max_length=255, blank=True)
+    requester_email = models.CharField(max_length=255, blank=True, db_index=True)
+    requester_zendesk_id = models.BigIntegerField(null=True, blank=True)
+    zendesk_status = models.CharField(max_length=16, blank=True)
+    zendesk_priority = models.CharField(max_length=16, blank=True)
+    zendesk_group_id = models.BigIntegerField(null=True, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    zendesk_created_at = models.DateTimeField(null=True, blank=True)
+    zendesk_updated_at = models.DateTimeField(null=True, blank=True)
+
+    category = models.CharField(max_length=32, choices=Category.choices, default=Category.OTHER)
+    category_set_by_staff = models.BooleanField(default=False)
+    state = models.CharField(max_length=32, choices=State.choices, default=State.NEW)
+    priority = models.CharField(max_length=16, choices=Priority.choices,
+                                default=Priority.NORMAL)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="assigned_cases")
+
+    first_response_due = models.DateTimeField(null=True, blank=True)
+    resolution_due = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_link = models.CharField(max_length=16, choices=StripeLink.choices,
+                                   default=StripeLink.NONE)
+    stripe_candidates = models.JSONField(default=list, blank=True)
+
+    resolution_code = models.CharField(max_length=32, choices=ResolutionCode.choices,
+                                       blank=True)
+    resolution_summary = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            # The queue's default view: open cases by SLA due.
+            models.Index(fields=["resolution_due", "id"], name="case_open_by_due",
+                         condition=~Q(state__in=["resolved", "closed"])),
+            models.Index(fields=["state", "resolution_due", "id"]),
+            models.Index(fields=["assignee", "state", "resolution_due"]),
+            models.Index(fields=["category", "state"]),
+        ]
+
+    def __str__(self):
+        return f"Case #{self.pk} (ticket {self.zendesk_ticket_id})"
+
+    @property
+    def is_open(self):
+        return self.state in OPEN_STATES
+
+
+class CaseEvent(models.Model):
+    """One entry of a case's timeline."""
+
+    class Kind(models.TextChoices):
+        COMMENT = "comment", "Zendesk comment"
+        STATE = "state", "State change"
+        ASSIGNMENT = "assignment", "Assignment"
+        NOTE = "note", "Console note"
+        SYNC = "sync", "Zendesk sync"
+        LINK = "link", "Stripe customer link"
+        MONEY = "money", "Money action"
+        STRIPE = "stripe", "Stripe event"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField(blank=True)
+    public = models.BooleanField(default=False)
+    zendesk_comment_id = models.BigIntegerField(null=True, blank=True)
+    zendesk_author_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "-created_at", "-id"])]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "zendesk_comment_id"],
+                                    name="case_event_comment_once",
+                                    condition=Q(zendesk_comment_id__isnull=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on case {self.case_id}"
+
+
+class SlaTarget(models.Model):
+    """Hours to first response and to resolution, by priority; admins edit them."""
+
+    priority = models.CharField(max_length=16, choices=Priority.choices, unique=True)
+    first_response_hours = models.PositiveIntegerField()
+    resolution_hours = models.PositiveIntegerField()
+
+    def __str__(self):
+        return f"{self.get_priority_display()}: {self.first_response_hours} h / " \
+               f"{self.resolution_hours} h"
+
+
+class IntakeRule(models.Model):
+    """Which Zendesk tickets become cases. One row; admins edit it."""
+
+    class Match(models.TextChoices):
+        TAG = "tag", "Tickets with a tag"
+        GROUP = "group", "Tickets in a group"
+        ALL = "all", "All tickets"
+
+    match = models.CharField(max_length=8, choices=Match.choices, default=Match.TAG)
+    tag = models.CharField(max_length=80, default="billing_escalation", blank=True)
+    group_id = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self):
+        return self.get_match_display()
+
+
+class SyncState(models.Model):
+    """Where the Zendesk export stands, and how the last run went. One row."""
+
+    cursor = models.CharField(max_length=512, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    newest_ticket_updated_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Zendesk sync, last run {self.last_run_at or 'never'}"
+
+
+class WriteBack(models.Model):
+    """A change for the Zendesk ticket, kept until Zendesk confirms it (the row is the
+    outbox: a sweeper sends again whatever is still pending)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, will retry"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="write_backs")
+    note = models.TextField(blank=True)
+    public = models.BooleanField(default=False)
+    add_tags = models.JSONField(default=list, blank=True)
+    zendesk_status = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        return f"Write-back {self.pk} to ticket of case {self.case_id} ({self.status})"

@@ -1,0 +1,229 @@
+"""Writes to cases: state, assignment, notes, category, Stripe link, resolution.
+
+Each service locks the case, checks the rule, writes a timeline entry and an audit event
+in the same transaction, and queues what Zendesk should hear as a `WriteBack` row.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import record
+from billing_console.exceptions import ApplicationError
+from cases.models import (
+    Case,
+    CaseEvent,
+    Category,
+    Priority,
+    ResolutionCode,
+    SlaTarget,
+    State,
+    StripeLink,
+    WriteBack,
+)
+
+# Where a case may go from each state by hand. Resolving has its own service (it needs a
+# code and a summary); a customer's reply reopens a resolved case through the sync.
+TRANSITIONS = {
+    State.NEW: {State.TRIAGED, State.IN_PROGRESS, State.CLOSED},
+    State.TRIAGED: {State.IN_PROGRESS, State.WAITING_CUSTOMER, State.WAITING_FINANCE,
+                    State.CLOSED},
+    State.IN_PROGRESS: {State.WAITING_CUSTOMER, State.WAITING_FINANCE, State.TRIAGED},
+    State.WAITING_CUSTOMER: {State.IN_PROGRESS},
+    State.WAITING_FINANCE: {State.IN_PROGRESS},
+    State.RESOLVED: {State.CLOSED, State.IN_PROGRESS},
+    State.CLOSED: {State.IN_PROGRESS},
+}
+
+# Tags the console sets on the Zendesk ticket, so Zendesk views can follow the case.
+RESOLVED_TAG = "billing_console_resolved"
+STATE_TAG_PREFIX = "billing_console_"
+
+# The Zendesk status each console state implies for the ticket.
+ZENDESK_STATUS = {
+    State.IN_PROGRESS: "open",
+    State.WAITING_CUSTOMER: "pending",
+    State.WAITING_FINANCE: "hold",
+    State.RESOLVED: "solved",
+}
+
+
+def sla_deadlines(priority, opened_at):
+    """(first response due, resolution due) for a case of this priority opened then."""
+    target = SlaTarget.objects.filter(priority=priority).first()
+    if target is None:
+        return None, None
+    return (opened_at + timedelta(hours=target.first_response_hours),
+            opened_at + timedelta(hours=target.resolution_hours))
+
+
+def _locked(case):
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+def _event(case, kind, actor, body="", **data):
+    return CaseEvent.objects.create(case=case, kind=kind, actor=actor, body=body,
+                                    created_at=timezone.now(), data=data)
+
+
+def _audit(case, action, actor, *, before=None, after=None, reason=""):
+    record(action=action, actor=actor, object_type="case", object_id=case.pk, case_id=case.pk,
+           zendesk_ticket_id=case.zendesk_ticket_id, before=before, after=after, reason=reason)
+
+
+def write_back_queue(case, *, note="", public=False, add_tags=(), zendesk_status=""):
+    """Keep what Zendesk should hear; a task sends it once the transaction commits."""
+    from cases.tasks import send_write_back
+
+    write_back = WriteBack.objects.create(case=case, note=note, public=public,
+                                          add_tags=list(add_tags), zendesk_status=zendesk_status)
+    transaction.on_commit(lambda: send_write_back.delay(write_back.pk))
+    return write_back
+
+
+def _mark_first_response(case):
+    if case.first_responded_at is None:
+        case.first_responded_at = timezone.now()
+
+
+@transaction.atomic
+def case_transition(*, case, to_state, actor):
+    case = _locked(case)
+    to_state = State(to_state)
+    if to_state == State.RESOLVED:
+        raise ApplicationError("Resolve a case with a resolution code and a summary.",
+                               "resolution_required")
+    if to_state not in TRANSITIONS[State(case.state)]:
+        raise ApplicationError(
+            f"A case that is {case.get_state_display().lower()} cannot move to "
+            f"{to_state.label.lower()}.", "invalid_transition", status=409)
+    before = case.state
+    case.state = to_state
+    _mark_first_response(case)
+    case.save(update_fields=["state", "first_responded_at", "updated_at"])
+    _event(case, CaseEvent.Kind.STATE, actor, f"{State(before).label} → {to_state.label}",
+           before=before, after=to_state.value)
+    _audit(case, "case.state_changed", actor, before={"state": before},
+           after={"state": to_state.value})
+    write_back_queue(case, note=f"Billing Console: case is now {to_state.label.lower()}.",
+                     add_tags=[STATE_TAG_PREFIX + to_state.value],
+                     zendesk_status=ZENDESK_STATUS.get(to_state, ""))
+    return case
+
+
+@transaction.atomic
+def case_assign(*, case_ids, assignee, actor):
+    """Assign several cases at once (the queue's bulk action); None unassigns."""
+    cases = list(Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk"))
+    if len(cases) != len(set(case_ids)):
+        raise ApplicationError("Some of those cases no longer exist.", "not_found",
+                               status=404)
+    for case in cases:
+        before = case.assignee_id
+        if before == (assignee.pk if assignee else None):
+            continue
+        case.assignee = assignee
+        if case.state == State.NEW and assignee is not None:
+            case.state = State.TRIAGED
+        case.save(update_fields=["assignee", "state", "updated_at"])
+        name = assignee.get_username() if assignee else "nobody"
+        _event(case, CaseEvent.Kind.ASSIGNMENT, actor, f"Assigned to {name}",
+               before=before, after=assignee.pk if assignee else None)
+        _audit(case, "case.assigned", actor, before={"assignee": before},
+               after={"assignee": assignee.pk if assignee else None})
+    return cases
+
+
+@transaction.atomic
+def case_add_note(*, case, body, actor, post_to_zendesk=False):
+    body = (body or "").strip()
+    if not body:
+        raise ApplicationError("Write the note before saving it.", "empty_note")
+    case = _locked(case)
+    event = _event(case, CaseEvent.Kind.NOTE, actor, body, posted_to_zendesk=post_to_zendesk)
+    _audit(case, "case.note_added", actor, after={"posted_to_zendesk": post_to_zendesk})
+    if post_to_zendesk:
+        write_back_queue(case, note=body)
+    return event
+
+
+@transaction.atomic
+def case_set_category(*, case, category, actor):
+    case = _locked(case)
+    category = Category(category)
+    before = case.category
+    case.category = category
+    case.category_set_by_staff = True
+    case.save(update_fields=["category", "category_set_by_staff", "updated_at"])
+    _event(case, CaseEvent.Kind.STATE, actor, f"Category set to {category.label}",
+           before=before, after=category.value)
+    _audit(case, "case.category_changed", actor, before={"category": before},
+           after={"category": category.value})
+    return case
+
+
+@transaction.atomic
+def case_set_priority(*, case, priority, actor):
+    case = _locked(case)
+    priority = Priority(priority)
+    before = case.priority
+    case.priority = priority
+    opened_at = case.zendesk_created_at or case.created_at
+    case.first_response_due, case.resolution_due = sla_deadlines(priority, opened_at)
+    case.save(update_fields=["priority", "first_response_due", "resolution_due", "updated_at"])
+    _event(case, CaseEvent.Kind.STATE, actor, f"Priority set to {priority.label}",
+           before=before, after=priority.value)
+    _audit(case, "case.priority_changed", actor, before={"priority": before},
+           after={"priority": priority.value})
+    return case
+
+
+@transaction.atomic
+def case_confirm_stripe_customer(*, case, customer_id, actor):
+    """A specialist confirms which Stripe customer the requester is."""
+    case = _locked(case)
+    candidates = {c["id"] for c in case.stripe_candidates}
+    if customer_id != case.stripe_customer_id and customer_id not in candidates:
+        raise ApplicationError("Pick one of the Stripe customers matched for this case.",
+                               "unknown_customer")
+    before = {"customer": case.stripe_customer_id, "link": case.stripe_link}
+    case.stripe_customer_id = customer_id
+    case.stripe_link = StripeLink.VERIFIED
+    case.save(update_fields=["stripe_customer_id", "stripe_link", "updated_at"])
+    _event(case, CaseEvent.Kind.LINK, actor, f"Stripe customer {customer_id} confirmed",
+           customer=customer_id)
+    _audit(case, "case.stripe_customer_confirmed", actor, before=before,
+           after={"customer": customer_id, "link": StripeLink.VERIFIED})
+    return case
+
+
+@transaction.atomic
+def case_resolve(*, case, code, summary, actor, public_reply=""):
+    summary = (summary or "").strip()
+    if code not in ResolutionCode.values:
+        raise ApplicationError("Choose a resolution code.", "resolution_code")
+    if not summary:
+        raise ApplicationError("Write a summary of the resolution.", "resolution_summary")
+    case = _locked(case)
+    if case.state in (State.RESOLVED, State.CLOSED):
+        raise ApplicationError("This case is already resolved.", "already_resolved",
+                               status=409)
+    before = case.state
+    case.state = State.RESOLVED
+    case.resolution_code = code
+    case.resolution_summary = summary
+    case.resolved_at = timezone.now()
+    _mark_first_response(case)
+    case.save(update_fields=["state", "resolution_code", "resolution_summary", "resolved_at",
+                             "first_responded_at", "updated_at"])
+    label = ResolutionCode(code).label
+    _event(case, CaseEvent.Kind.STATE, actor, f"Resolved: {label}. {summary}",
+           before=before, after=State.RESOLVED.value, code=code)
+    _audit(case, "case.resolved", actor, before={"state": before},
+           after={"state": State.RESOLVED.value, "code": code}, reason=summary)
+    write_back_queue(case, note=f"Billing Console resolved this case ({label}): {summary}",
+                     add_tags=[RESOLVED_TAG], zendesk_status=ZENDESK_STATUS[State.RESOLVED])
+    if public_reply.strip():
+        write_back_queue(case, note=public_reply.strip(), public=True)
+    return case

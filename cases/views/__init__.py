@@ -1,0 +1,1 @@
+"""Case pages: the queue (`queue.py`) and a single case (`case.py`)."""
