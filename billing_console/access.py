@@ -35,9 +35,13 @@ ROLE_LABELS = {
 
 class Capability(StrEnum):
     VIEW_QUEUE = "view_queue"
+    # Tier 2's read-only summary of a case (state, category, resolution), nothing more.
+    VIEW_CASE_SUMMARY = "view_case_summary"
     WORK_CASES = "work_cases"
     REQUEST_MONEY_ACTION = "request_money_action"
     APPROVE_MONEY_ACTION = "approve_money_action"
+    # Reading money actions (a refund's state and decision): requesters and approvers.
+    VIEW_MONEY_ACTIONS = "view_money_actions"
     VIEW_AUDIT = "view_audit"
     EXPORT_AUDIT = "export_audit"
     READ_GUIDANCE = "read_guidance"
@@ -61,22 +65,27 @@ ROLE_CAPABILITIES = {
         Capability.VIEW_QUEUE,
         Capability.WORK_CASES,
         Capability.REQUEST_MONEY_ACTION,
+        Capability.VIEW_MONEY_ACTIONS,
         Capability.READ_GUIDANCE,
         Capability.WRITE_GUIDANCE,
     },
     Role.TIER2: {
+        Capability.VIEW_CASE_SUMMARY,
         Capability.READ_GUIDANCE,
         Capability.ASK_QUESTIONS,
     },
     Role.FINANCE: {
         Capability.VIEW_QUEUE,
         Capability.APPROVE_MONEY_ACTION,
+        Capability.VIEW_MONEY_ACTIONS,
         Capability.VIEW_AUDIT,
         Capability.EXPORT_AUDIT,
         Capability.READ_GUIDANCE,
     },
     Role.ADMIN: {
         Capability.MANAGE_CONSOLE,
+        Capability.APPROVE_MONEY_ACTION,
+        Capability.VIEW_MONEY_ACTIONS,
         Capability.VIEW_AUDIT,
         Capability.READ_GUIDANCE,
     },

@@ -17,6 +17,12 @@ app.conf.beat_schedule = {
         "task": "audit.tasks.verify_audit_chain_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    "sync-zendesk-every-minute": {
+        "task": "cases.tasks.sync_zendesk",
+        "schedule": 60.0,
+        # A run still waiting when the next one is due is dropped rather than piled up.
+        "options": {"expires": 60},
+    },
     "resend-unsent-write-backs": {
         "task": "cases.tasks.resend_unsent_write_backs",
         "schedule": 120.0,
@@ -24,5 +30,13 @@ app.conf.beat_schedule = {
     "requeue-stale-inbound-events": {
         "task": "billing_console.integrations.tasks.requeue_stale_inbound_events",
         "schedule": 300.0,
+    },
+    "reconcile-money-actions": {
+        "task": "money_actions.tasks.reconcile_money_actions",
+        "schedule": 300.0,
+    },
+    "sweep-approved-money-actions": {
+        "task": "money_actions.tasks.sweep_approved_money_actions",
+        "schedule": 120.0,
     },
 }

@@ -1,5 +1,7 @@
 """Domain errors, and how the API turns any error into `{"message": ..., "code": ...}`."""
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -36,6 +38,7 @@ def _flatten(detail):
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.message, exc.code), status=exc.status)
+    exc = _as_api_exception(exc)
     response = exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handler answers it
@@ -43,12 +46,20 @@ def api_exception_handler(exc, context):
         from audit.services import record_denial
 
         record_denial(context["request"], str(exc.detail))
-    code = getattr(exc, "default_code", "error")
     if isinstance(exc, drf_exceptions.ValidationError):
         body = error_body(_flatten(exc.detail), "invalid")
         body["errors"] = exc.detail
     else:
-        detail = exc.detail
-        body = error_body(_flatten(detail), getattr(detail, "code", None) or code)
+        body = error_body(_flatten(exc.detail), getattr(exc.detail, "code", None)
+                          or exc.default_code)
     response.data = body
     return response
+
+
+def _as_api_exception(exc):
+    """Django's own 404 and 403 as DRF's, so they get the same body."""
+    if isinstance(exc, Http404):
+        return drf_exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return drf_exceptions.PermissionDenied(str(exc) or None)
+    return exc

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "axes",
     "billing_console",
     "billing_console.integrations",
+    "money_actions",
     "audit",
     "cases",
     "refunds",
@@ -276,6 +277,11 @@ ZENDESK_EMAIL = env("ZENDESK_EMAIL")
 ZENDESK_API_TOKEN = env("ZENDESK_API_TOKEN")
 ZENDESK_API_URL = env("ZENDESK_API_URL")
 ZENDESK_WEBHOOK_SECRET = env("ZENDESK_WEBHOOK_SECRET")
+# Where an agent opens a ticket (ticket id appended); empty when Zendesk is not configured.
+_ZENDESK_ORIGIN = ZENDESK_API_URL.rstrip("/") or (
+    f"https://{ZENDESK_SUBDOMAIN}.zendesk.com" if ZENDESK_SUBDOMAIN else "")
+ZENDESK_AGENT_URL = env("ZENDESK_AGENT_URL",
+                        f"{_ZENDESK_ORIGIN}/agent/tickets/" if _ZENDESK_ORIGIN else "")
 
 # --- Logging --------------------------------------------------------------------------------
 

@@ -4,9 +4,20 @@ from django.urls import include, path
 from billing_console import api, views
 from billing_console.integrations.stripe import webhooks as stripe_webhooks
 from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
+from cases import apis as case_apis
+from refunds import apis as refund_apis
 
 api_v1 = [
     path("me", api.MeApi.as_view(), name="me"),
+    path("cases/", case_apis.CaseListApi.as_view(), name="cases"),
+    path("cases/<int:pk>/", case_apis.CaseDetailApi.as_view(), name="case"),
+    path("refunds/", refund_apis.RefundCreateApi.as_view(), name="refunds"),
+    path("refunds/preview/", refund_apis.RefundPreviewApi.as_view(), name="refund-preview"),
+    path("refunds/<uuid:pk>/", refund_apis.RefundDetailApi.as_view(), name="refund"),
+    path("refunds/<uuid:pk>/approve/", refund_apis.RefundApproveApi.as_view(),
+         name="refund-approve"),
+    path("refunds/<uuid:pk>/reject/", refund_apis.RefundRejectApi.as_view(),
+         name="refund-reject"),
 ]
 
 urlpatterns = [

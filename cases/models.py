@@ -216,3 +216,26 @@ class WriteBack(models.Model):
 
     def __str__(self):
         return f"Write-back {self.pk} to ticket of case {self.case_id} ({self.status})"
+
+
+class ReplyTemplate(models.Model):
+    """A public reply a specialist can start from when resolving; admins edit them.
+
+    `{requester_name}` and `{ticket_id}` in the body are filled in for the case.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    body = models.TextField()
+    active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def render_for(self, case):
+        """The body with the case's placeholders filled in (plain text, escaped later)."""
+        return (self.body.replace("{requester_name}", case.requester_name or "there")
+                .replace("{ticket_id}", str(case.zendesk_ticket_id)))

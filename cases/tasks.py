@@ -1,4 +1,5 @@
-"""Celery tasks of the cases app: write-back to Zendesk."""
+"""Celery tasks of the cases app: write-back to Zendesk, and Zendesk intake (the sync,
+one ticket's refresh, matching a Stripe customer)."""
 
 import logging
 from datetime import timedelta
@@ -8,9 +9,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing_console.integrations.stripe import gateway as stripe_gateway
+from billing_console.integrations.stripe.errors import (
+    PermanentStripeError,
+    TransientStripeError,
+)
 from billing_console.integrations.zendesk import gateway as zendesk
 from billing_console.integrations.zendesk.errors import ZendeskTransientError
-from cases.models import WriteBack
+from cases import sync
+from cases.models import Case, WriteBack
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +81,63 @@ def resend_unsent_write_backs():
     for pk in stale:
         send_write_back.delay(pk)
     return len(stale)
+
+
+# --- Zendesk intake ------------------------------------------------------------------------
+
+SYNC_MAX_RETRIES = 5
+# One email rarely belongs to more customers than a specialist can choose between.
+STRIPE_CANDIDATE_LIMIT = 10
+
+
+@shared_task(bind=True, max_retries=SYNC_MAX_RETRIES)
+def sync_zendesk(self):
+    """Beat, every minute: the export from the stored cursor. The run has recorded a
+    failure on the sync state already; a 429 or an outage is retried after Zendesk's
+    `Retry-After`, by Celery, never by sleeping."""
+    try:
+        run = sync.sync_zendesk_once()
+    except sync.SyncAlreadyRunning:
+        return None
+    except ZendeskTransientError as error:
+        raise self.retry(countdown=_backoff(self.request.retries, error.retry_after)) from error
+    return {"pages": run.pages, "tickets": run.tickets, "created": run.created,
+            "updated": run.updated, "closed": run.closed}
+
+
+@shared_task(bind=True, max_retries=MAX_ATTEMPTS)
+def refresh_zendesk_ticket(self, ticket_id):
+    """One ticket and its comments, for a webhook or a new case."""
+    try:
+        sync.refresh_ticket(ticket_id)
+    except ZendeskTransientError as error:
+        raise self.retry(countdown=_backoff(self.request.retries, error.retry_after)) from error
+
+
+@shared_task(bind=True, max_retries=MAX_ATTEMPTS)
+def link_stripe_customer(self, case_id):
+    """Match the case's requester email to Stripe customers (see `sync.record_stripe_match`)."""
+    case = Case.objects.filter(pk=case_id).only("requester_email", "stripe_link").first()
+    if case is None or not sync.wants_stripe_match(case):
+        return
+    try:
+        customers = stripe_gateway.find_customers_by_email(email=case.requester_email,
+                                                           limit=STRIPE_CANDIDATE_LIMIT)
+    except TransientStripeError as error:
+        raise self.retry(countdown=_backoff(self.request.retries, error.retry_after)) from error
+    except PermanentStripeError:
+        logger.exception("Matching a Stripe customer for case %s failed", case_id)
+        return
+    sync.record_stripe_match(case_id=case_id, email=case.requester_email, customers=customers)
+
+
+@shared_task
+def queue_case_follow_ups(*, comment_ticket_ids=(), stripe_ticket_ids=()):
+    """A task per case for the work a sync page leaves (comments, Stripe matching): the
+    page queues one message, not a thousand, and each case's task retries on its own."""
+    for ticket_id in comment_ticket_ids:
+        refresh_zendesk_ticket.delay(ticket_id)
+    case_ids = Case.objects.filter(zendesk_ticket_id__in=stripe_ticket_ids).values_list(
+        "pk", flat=True)
+    for case_id in case_ids:
+        link_stripe_customer.delay(case_id)

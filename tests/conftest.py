@@ -32,6 +32,14 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (the default cache is in process memory)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashing costs half a second a user; tests make hundreds."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -87,3 +95,44 @@ def actors(specialist, second_specialist, tier2, finance, admin_user, outsider):
         "admin": admin_user,
         "outsider": outsider,
     }
+
+
+# --- sandboxes and tasks, for tests that cross the app's boundaries ----------------------------
+
+
+@pytest.fixture
+def stripe_sandbox(settings):
+    """The Stripe sandbox on a free port, with the gateway pointed at it; yields an SDK
+    client for arranging data."""
+    from billing_console.integrations.stripe.sandbox import build_server
+    from billing_console.integrations.stripe.sandbox.builders import client_for
+    from tests.contract.stripe.conftest import start_in_thread, stop
+
+    server = build_server("127.0.0.1", 0)
+    url = start_in_thread(server)
+    settings.STRIPE_API_BASE, settings.STRIPE_API_KEY = url, "sk_test_console_tests"
+    yield client_for(url, settings.STRIPE_API_KEY)
+    stop(server)
+
+
+@pytest.fixture
+def zendesk_sandbox(settings):
+    """The Zendesk sandbox on a free port, with the gateway pointed at it."""
+    from tests.contract.zendesk.conftest import EMAIL, TOKEN, RunningSandbox, start, stop
+
+    server, thread = start()
+    sandbox = RunningSandbox(server)
+    settings.ZENDESK_API_URL, settings.ZENDESK_SUBDOMAIN = sandbox.url, "console-tests"
+    settings.ZENDESK_EMAIL, settings.ZENDESK_API_TOKEN = EMAIL, TOKEN
+    yield sandbox
+    stop(server, thread)
+
+
+@pytest.fixture
+def eager_tasks():
+    """Queued tasks run at once, in the thread that queued them."""
+    from billing_console.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

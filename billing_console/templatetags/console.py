@@ -11,3 +11,20 @@ def money(amount, currency):
     if amount is None or amount == "":
         return ""
     return format_amount(amount, currency)
+
+
+@register.filter
+def get_item(mapping, key):
+    """{{ counts|get_item:state }}: a dict lookup with a variable key."""
+    return mapping.get(key, "")
+
+
+@register.filter
+def duration(value):
+    """A timedelta as "2 h 05 min" or "3 d 4 h"."""
+    minutes = int(value.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"

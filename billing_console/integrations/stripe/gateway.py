@@ -11,6 +11,7 @@ Rules every function follows:
 Settings are read on every call, so tests (and a key rotation) take effect at once.
 """
 
+import dataclasses
 import functools
 import time
 
@@ -161,6 +162,13 @@ def find_customer_by_email(*, email):
     return _customer(listing.data[0].to_dict()) if listing.data else None
 
 
+def find_customers_by_email(*, email, limit=10):
+    """Up to `limit` customers with exactly this email, newest first (one email may
+    belong to several customers)."""
+    listing = _call(lambda c: c.v1.customers.list(params={"email": email, "limit": limit}))
+    return tuple(_customer(item.to_dict()) for item in listing.data)
+
+
 def billing_snapshot(*, customer_id, invoice_limit=20):
     """The customer and everything about their billing, each list paginated to the end
     (within SNAPSHOT_MAX_PAGES), invoices limited to the most recent `invoice_limit`."""
@@ -197,6 +205,12 @@ def get_charge(*, charge_id):
         charge_id, params={"expand": ["refunds"]})).to_dict())
 
 
+def list_charges(*, customer_id, limit=PAGE_SIZE):
+    """The customer's most recent charges, newest first, without their refunds."""
+    params = _page_params(limit, None, customer=customer_id)
+    return _page(_call(lambda c: c.v1.charges.list(params=params)), _charge)
+
+
 def _full_charge(data):
     """A charge with all its refunds: Stripe embeds only the first few."""
     return _charge(_with_all(data, "refunds", lambda c, p: c.v1.refunds.list(params=p),
@@ -210,7 +224,8 @@ def create_refund(*, charge_id, amount, idempotency_key, reason=None, metadata=N
         params["reason"] = reason
     refund = _call(lambda c: c.v1.refunds.create(params=params,
                                                  options=_write_options(idempotency_key)))
-    return _refund(refund.to_dict())
+    return dataclasses.replace(_refund(refund.to_dict()),
+                               request_id=refund.last_response.request_id)
 
 
 def get_refund(*, refund_id):

@@ -61,6 +61,9 @@ class Refund:
     failure_reason: str | None
     created: int
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # Stripe's id for the request that answered with it, when the gateway just made it:
+    # about the answer, not the refund, so two answers with the same refund compare equal.
+    request_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,28 @@
+"""Admin pages of the cases app."""
+
+from django.contrib import admin
+
+from billing_console.admin_site import ConsolePermissionsMixin
+from cases.models import Case, ReplyTemplate
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(ConsolePermissionsMixin, admin.ModelAdmin):
+    """The public replies specialists start from when they resolve a case."""
+
+    list_display = ("name", "active", "position")
+    list_editable = ("active", "position")
+    search_fields = ("name", "body")
+
+
+@admin.register(Case)
+class CaseAdmin(ConsolePermissionsMixin, admin.ModelAdmin):
+    """Cases as raw rows, for admins fixing data; specialists work them in the queue."""
+
+    list_display = ("zendesk_ticket_id", "subject", "state", "priority", "category",
+                    "assignee", "resolution_due")
+    list_filter = ("state", "priority", "category")
+    search_fields = ("=zendesk_ticket_id", "requester_email", "subject")
+    list_select_related = ("assignee",)
+    raw_id_fields = ("assignee",)
+    offered_views = ("changelist", "change")

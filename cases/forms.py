@@ -1,0 +1,52 @@
+"""Forms of the case page. They only read the input; the services apply the rules."""
+
+from django import forms
+
+from cases.models import Category, Priority, ResolutionCode, State
+
+
+class TransitionForm(forms.Form):
+    to_state = forms.ChoiceField(choices=State.choices)
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ChoiceField(choices=[("me", "Me"), ("nobody", "Nobody")])
+
+
+class CategoryForm(forms.Form):
+    category = forms.ChoiceField(choices=Category.choices)
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(choices=Priority.choices)
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}),
+                           max_length=20_000, error_messages={"required": "Write the note "
+                                                              "before saving it."})
+    post_to_zendesk = forms.BooleanField(label="Also post to Zendesk as an internal note",
+                                         required=False)
+
+
+class ResolveForm(forms.Form):
+    code = forms.ChoiceField(label="Resolution code",
+                             choices=[("", "Choose…"), *ResolutionCode.choices],
+                             error_messages={"required": "Choose a resolution code."})
+    summary = forms.CharField(label="Summary", widget=forms.Textarea(attrs={"rows": 3}),
+                              max_length=5_000,
+                              error_messages={"required": "Write a summary of the resolution."})
+    public_reply = forms.CharField(label="Public reply to the customer (optional)",
+                                   required=False, max_length=20_000,
+                                   widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class StripeCustomerForm(forms.Form):
+    customer_id = forms.CharField(max_length=255)
+
+
+def first_error(form):
+    """The first message of an invalid form, for a flash message."""
+    for errors in form.errors.values():
+        return errors[0]
+    return "That request could not be read."

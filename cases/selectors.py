@@ -1,0 +1,290 @@
+"""Reading cases: the queue (filters, search, keyset paging, counts) and its health; the case
+page (timeline, SLA clocks, write-back problems, reply templates, the Stripe snapshot)."""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db.models import Case as SqlCase
+from django.db.models import Count, F, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from billing_console.integrations.stripe import gateway as stripe_gateway
+from cases.models import (
+    OPEN_STATES,
+    Case,
+    Category,
+    Priority,
+    ReplyTemplate,
+    State,
+    WriteBack,
+)
+
+PAGE_SIZE = 50
+
+SORTS = {
+    "sla": "SLA due",
+    "priority": "Priority",
+    "updated": "Last update",
+}
+PRIORITY_RANK = SqlCase(
+    *(When(priority=p, then=Value(rank)) for rank, p in enumerate(
+        (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW))),
+    default=Value(9), output_field=IntegerField(),
+)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    state: str = "open"  # a State value, "open" or "all"
+    assignee: str = "anyone"  # "me", "unassigned" or "anyone"
+    category: str = ""
+    priority: str = ""
+    sla: str = ""  # "breached" or "due_1h"
+    stripe: str = ""  # "linked" or "unlinked"
+    q: str = ""
+    sort: str = "sla"
+
+    @classmethod
+    def from_query(cls, params):
+        """Read filters from a query string, dropping values that are not options."""
+        choice = {
+            "state": {"open", "all", *State.values},
+            "assignee": {"me", "unassigned", "anyone"},
+            "category": set(Category.values),
+            "priority": set(Priority.values),
+            "sla": {"breached", "due_1h"},
+            "stripe": {"linked", "unlinked"},
+            "sort": set(SORTS),
+        }
+        values = {}
+        for name, allowed in choice.items():
+            value = params.get(name, "")
+            if value in allowed:
+                values[name] = value
+        values["q"] = params.get("q", "").strip()[:200]
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    cases: list
+    next_cursor: str | None
+
+
+def _filtered(filters, viewer, now):
+    cases = Case.objects.all()
+    if filters.state == "open":
+        cases = cases.filter(state__in=OPEN_STATES)
+    elif filters.state != "all":
+        cases = cases.filter(state=filters.state)
+    if filters.assignee == "me":
+        cases = cases.filter(assignee=viewer)
+    elif filters.assignee == "unassigned":
+        cases = cases.filter(assignee__isnull=True)
+    if filters.category:
+        cases = cases.filter(category=filters.category)
+    if filters.priority:
+        cases = cases.filter(priority=filters.priority)
+    if filters.sla == "breached":
+        cases = cases.filter(resolution_due__lt=now)
+    elif filters.sla == "due_1h":
+        cases = cases.filter(resolution_due__gte=now, resolution_due__lt=now + timedelta(hours=1))
+    if filters.stripe == "linked":
+        cases = cases.exclude(stripe_customer_id="")
+    elif filters.stripe == "unlinked":
+        cases = cases.filter(stripe_customer_id="")
+    if filters.q:
+        cases = cases.filter(_search(filters.q))
+    return cases
+
+
+def _search(text):
+    """Ticket id, Stripe customer id, email, name or subject."""
+    if text.lstrip("#").isdigit():
+        return Q(zendesk_ticket_id=int(text.lstrip("#")))
+    if text.startswith("cus_"):
+        return Q(stripe_customer_id=text)
+    if "@" in text:
+        return Q(requester_email__iexact=text)
+    return Q(requester_name__icontains=text) | Q(subject__icontains=text)
+
+
+# --- keyset paging ---------------------------------------------------------------------------
+# A cursor holds the sort key of the last row shown; the next page starts after it. Each
+# sort orders by a column and then id, so the key is unique and paging never skips a row.
+
+
+def _encode(values):
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+
+def _decode(cursor):
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        return None
+
+
+def _sort_key(case, sort):
+    if sort == "sla":
+        due = case.resolution_due
+        return [due.isoformat() if due else None, case.pk]
+    if sort == "priority":
+        due = case.resolution_due
+        return [case.priority_rank, due.isoformat() if due else None, case.pk]
+    return [case.updated_at.isoformat(), case.pk]
+
+
+def _after_due(due_text, pk):
+    """Rows after (due, pk) in `resolution_due ASC NULLS LAST, id ASC` order."""
+    if due_text is None:
+        return Q(resolution_due__isnull=True, pk__gt=pk)
+    due = datetime.fromisoformat(due_text)
+    return (Q(resolution_due__gt=due) | Q(resolution_due=due, pk__gt=pk)
+            | Q(resolution_due__isnull=True))
+
+
+def _ordered(cases, sort, cursor):
+    key = _decode(cursor) if cursor else None
+    if sort == "priority":
+        cases = cases.annotate(priority_rank=PRIORITY_RANK)
+        if key:
+            rank, due, pk = key
+            cases = cases.filter(
+                Q(priority_rank__gt=rank) | Q(priority_rank=rank) & _after_due(due, pk))
+        return cases.order_by("priority_rank", F("resolution_due").asc(nulls_last=True), "id")
+    if sort == "updated":
+        if key:
+            updated, pk = datetime.fromisoformat(key[0]), key[1]
+            cases = cases.filter(Q(updated_at__lt=updated) | Q(updated_at=updated, pk__lt=pk))
+        return cases.order_by("-updated_at", "-id")
+    if key:
+        cases = cases.filter(_after_due(*key))
+    return cases.order_by(F("resolution_due").asc(nulls_last=True), "id")
+
+
+def case_queue(*, viewer, filters, cursor=None, size=PAGE_SIZE, now=None):
+    now = now or timezone.now()
+    cases = _ordered(_filtered(filters, viewer, now), filters.sort, cursor)
+    rows = list(cases.select_related("assignee")[: size + 1])
+    next_cursor = _encode(_sort_key(rows[size - 1], filters.sort)) if len(rows) > size else None
+    return QueuePage(cases=rows[:size], next_cursor=next_cursor)
+
+
+# Counting every case by state is the queue's most expensive query at scale; the tabs
+# may lag by this much (the queue itself refreshes every 30 s).
+STATE_COUNTS_SECONDS = 30
+
+
+def state_counts():
+    """Cases per state, for the queue's tabs and health."""
+    return cache.get_or_set("cases:state-counts", _count_states, STATE_COUNTS_SECONDS)
+
+
+def _count_states():
+    counts = dict(Case.objects.values_list("state").annotate(n=Count("id")).order_by())
+    return {state: counts.get(state, 0) for state in State.values}
+
+
+@dataclass(frozen=True)
+class QueueHealth:
+    open_by_state: dict
+    breached: int
+    oldest_unassigned: Case | None
+    median_first_response: timedelta | None
+
+
+def queue_health(*, now=None):
+    now = now or timezone.now()
+    open_cases = Case.objects.filter(state__in=OPEN_STATES)
+    counts = state_counts()
+    return QueueHealth(
+        open_by_state={state: counts[state] for state in OPEN_STATES},
+        breached=open_cases.filter(resolution_due__lt=now).count(),
+        oldest_unassigned=open_cases.filter(assignee__isnull=True)
+        .order_by("zendesk_created_at", "id").first(),
+        median_first_response=_median_first_response(now - timedelta(days=7)),
+    )
+
+
+def _median_first_response(since):
+    waits = sorted(
+        responded - (opened or created)
+        for responded, opened, created in Case.objects.filter(first_responded_at__gte=since)
+        .values_list("first_responded_at", "zendesk_created_at", "created_at")
+    )
+    return waits[len(waits) // 2] if waits else None
+
+
+# --- the case page ---------------------------------------------------------------------------
+
+TIMELINE_PAGE_SIZE = 100
+# A write-back still pending after this long has most likely lost its queue message or
+# keeps failing quietly; the case page says so.
+WRITE_BACK_OVERDUE = timedelta(minutes=5)
+# Stripe is read when a specialist opens a case; a short cache spares it the reloads of
+# one look at a case without hiding a change for long.
+STRIPE_SNAPSHOT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    events: list
+    older_than: int | None  # the id to page on from, when older events exist
+
+
+def case_timeline(*, case, before=None, size=TIMELINE_PAGE_SIZE):
+    """Newest first; `before` is the id of the last event already shown."""
+    events = case.events.select_related("actor").order_by("-created_at", "-id")
+    if before is not None:
+        anchor = case.events.filter(pk=before).values_list("created_at", flat=True).first()
+        if anchor is not None:
+            events = events.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, pk__lt=before))
+    rows = list(events[: size + 1])
+    return TimelinePage(events=rows[:size],
+                        older_than=rows[size - 1].pk if len(rows) > size else None)
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    label: str
+    due: datetime | None
+    met_at: datetime | None
+    breached: bool
+
+
+def case_sla_clocks(*, case, now=None):
+    now = now or timezone.now()
+    targets = (("First response", case.first_response_due, case.first_responded_at),
+               ("Resolution", case.resolution_due, case.resolved_at))
+    return [SlaClock(label, due, met_at, breached=due is not None and (met_at or now) > due)
+            for label, due, met_at in targets]
+
+
+def case_write_back_problems(*, case, now=None):
+    """Write-backs Zendesk has not confirmed: failed ones, and pending ones overdue."""
+    now = now or timezone.now()
+    return list(case.write_backs.filter(
+        Q(status=WriteBack.Status.FAILED)
+        | Q(status=WriteBack.Status.PENDING, created_at__lt=now - WRITE_BACK_OVERDUE),
+    ).order_by("-created_at")[:20])
+
+
+def reply_templates_for(*, case):
+    """(name, body) of each active template, filled in for this case."""
+    return [(template.name, template.render_for(case))
+            for template in ReplyTemplate.objects.filter(active=True)]
+
+
+def stripe_snapshot(*, customer_id):
+    """The customer's billing snapshot, cached briefly. Errors are not cached, so the next
+    look tries Stripe again."""
+    key = f"cases:stripe-snapshot:{customer_id}"
+    snapshot = cache.get(key)
+    if snapshot is None:
+        snapshot = stripe_gateway.billing_snapshot(customer_id=customer_id)
+        cache.set(key, snapshot, STRIPE_SNAPSHOT_SECONDS)
+    return snapshot

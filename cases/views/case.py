@@ -1,0 +1,235 @@
+"""The case page, its actions, its lazily loaded Stripe panel, and Tier 2's read-only summary.
+
+Who may do what, enforced here on the server whatever the page shows:
+- VIEW_QUEUE (specialists, finance) opens the page and the Stripe panel;
+- WORK_CASES (specialists) is needed for every POST;
+- VIEW_CASE_SUMMARY (Tier 2) opens only the summary: state, category and resolution, with
+  no Stripe data, no console notes and no controls. Zendesk agents are not linked to
+  console users yet, so Tier 2 cannot be limited to the cases they escalated; the summary
+  holds nothing beyond what the ticket itself tells them.
+
+The views stay thin: reads go through `cases.selectors`, writes through `cases.services`,
+and a refusal (`ApplicationError`) or bad input becomes a message on the page, never a 500.
+"""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from billing_console.access import Capability, has_capability, requires
+from billing_console.exceptions import ApplicationError
+from billing_console.integrations.stripe.errors import StripeGatewayError, TransientStripeError
+from cases import services
+from cases.forms import (
+    AssignForm,
+    CategoryForm,
+    NoteForm,
+    PriorityForm,
+    ResolveForm,
+    StripeCustomerForm,
+    TransitionForm,
+    first_error,
+)
+from cases.models import Case, Category, Priority, State, StripeLink
+from cases.selectors import (
+    STRIPE_SNAPSHOT_SECONDS,
+    case_sla_clocks,
+    case_timeline,
+    case_write_back_problems,
+    reply_templates_for,
+    stripe_snapshot,
+)
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+@requires(Capability.VIEW_QUEUE)
+@require_safe
+def case_page(request, pk):
+    return _render_case(request, _case(pk))
+
+
+@requires(Capability.VIEW_CASE_SUMMARY)
+@require_safe
+def case_summary(request, pk):
+    case = get_object_or_404(Case.objects.only(
+        "zendesk_ticket_id", "subject", "state", "category", "resolution_code",
+        "resolution_summary", "resolved_at"), pk=pk)
+    return render(request, "cases/case_readonly.html", {"case": case})
+
+
+def _case(pk):
+    return get_object_or_404(Case.objects.select_related("assignee"), pk=pk)
+
+
+def _render_case(request, case, *, note_form=None, resolve_form=None, status=200):
+    can_work = has_capability(request.user, Capability.WORK_CASES)
+    context = {
+        "case": case,
+        "can_work": can_work,
+        "transitions": _transitions_from(case.state),
+        "clocks": case_sla_clocks(case=case),
+        "timeline": case_timeline(case=case, before=_event_id(request.GET.get("before"))),
+        "write_back_problems": case_write_back_problems(case=case),
+        "categories": Category.choices,
+        "priorities": Priority.choices,
+        "note_form": note_form or NoteForm(),
+        "resolve_form": resolve_form or ResolveForm(),
+        "reply_templates": reply_templates_for(case=case) if can_work and case.is_open else [],
+    }
+    return render(request, "cases/case.html", context, status=status)
+
+
+def _transitions_from(state):
+    """The states a specialist may move the case to, in the workflow's order."""
+    allowed = services.TRANSITIONS[State(state)]
+    return [target for target in State if target in allowed]
+
+
+def _event_id(value):
+    return int(value) if value and value.isdigit() else None
+
+
+# --- The Stripe panel (htmx partial) --------------------------------------------------------
+
+
+@requires(Capability.VIEW_QUEUE)
+@require_safe
+def stripe_panel(request, pk):
+    case = get_object_or_404(Case, pk=pk)
+    context = {"case": case, "can_work": has_capability(request.user, Capability.WORK_CASES),
+               "cache_seconds": STRIPE_SNAPSHOT_SECONDS}
+    if case.stripe_customer_id and case.stripe_link != StripeLink.AMBIGUOUS:
+        try:
+            snapshot = stripe_snapshot(customer_id=case.stripe_customer_id)
+        except StripeGatewayError as error:
+            context["stripe_error"] = _stripe_error_message(error)
+        else:
+            context.update(snapshot=snapshot, charges=_charges_with_disputes(snapshot))
+    return render(request, "cases/_stripe_panel.html", context)
+
+
+def _stripe_error_message(error):
+    if isinstance(error, TransientStripeError):
+        return "Stripe is not answering right now, so its data cannot be shown. Try again " \
+               "in a minute."
+    return f"Stripe refused to show this customer: {error.message}"
+
+
+def _charges_with_disputes(snapshot):
+    """(charge, its disputes) for each charge, so each row shows what is open against it."""
+    return [(charge, [dispute for dispute in snapshot.disputes if dispute.charge == charge.id])
+            for charge in snapshot.charges]
+
+
+# --- Actions: each a POST that calls one service, then redirects back ------------------------
+
+
+def _act(request, pk, form_class, apply):
+    """Run a one-field action; bad input and a service's refusal become an error message."""
+    case = get_object_or_404(Case, pk=pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
+        return redirect("cases:case", pk=case.pk)
+    try:
+        done = apply(case, form.cleaned_data, request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("cases:case", pk=case.pk)
+
+
+def _submit(request, pk, form_class, form_name, apply):
+    """Like `_act`, for the forms people type into: on an error the page comes back with
+    the form as it was sent and the message next to it, so nothing typed is lost."""
+    case = _case(pk)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            done = apply(case, form.cleaned_data, request.user)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, done)
+            return redirect("cases:case", pk=case.pk)
+    return _render_case(request, case, status=400, **{form_name: form})
+
+
+@requires(Capability.WORK_CASES)
+@require_POST
+def transition(request, pk):
+    def apply(case, data, actor):
+        case = services.case_transition(case=case, to_state=data["to_state"], actor=actor)
+        return f"The case is now {case.get_state_display().lower()}."
+
+    return _act(request, pk, TransitionForm, apply)
+
+
+@requires(Capability.WORK_CASES)
+@require_POST
+def assign(request, pk):
+    def apply(case, data, actor):
+        assignee = actor if data["assignee"] == "me" else None
+        services.case_assign(case_ids=[case.pk], assignee=assignee, actor=actor)
+        return "The case is assigned to you." if assignee else "The case is unassigned."
+
+    return _act(request, pk, AssignForm, apply)
+
+
+@requires(Capability.WORK_CASES)
+@require_POST
+def set_category(request, pk):
+    def apply(case, data, actor):
+        case = services.case_set_category(case=case, category=data["category"], actor=actor)
+        return f"Category set to {case.get_category_display()}."
+
+    return _act(request, pk, CategoryForm, apply)
+
+
+@requires(Capability.WORK_CASES)
+@require_POST
+def set_priority(request, pk):
+    def apply(case, data, actor):
+        case = services.case_set_priority(case=case, priority=data["priority"], actor=actor)
+        return f"Priority set to {case.get_priority_display()}; the SLA clocks follow it."
+
+    return _act(request, pk, PriorityForm, apply)
+
+
+@requires(Capability.WORK_CASES)
+@require_POST
+def confirm_stripe_customer(request, pk):
+    def apply(case, data, actor):
+        services.case_confirm_stripe_customer(case=case, customer_id=data["customer_id"],
+                                              actor=actor)
+        return f"Stripe customer {data['customer_id']} confirmed for this case."
+
+    return _act(request, pk, StripeCustomerForm, apply)
+
+
+@requires(Capability.WORK_CASES)
+@require_POST
+def add_note(request, pk):
+    def apply(case, data, actor):
+        services.case_add_note(case=case, body=data["body"], actor=actor,
+                               post_to_zendesk=data["post_to_zendesk"])
+        if data["post_to_zendesk"]:
+            return "Note saved; it is on its way to the Zendesk ticket as an internal note."
+        return "Note saved."
+
+    return _submit(request, pk, NoteForm, "note_form", apply)
+
+
+@requires(Capability.WORK_CASES)
+@require_POST
+def resolve(request, pk):
+    def apply(case, data, actor):
+        services.case_resolve(case=case, code=data["code"], summary=data["summary"],
+                              public_reply=data["public_reply"], actor=actor)
+        if data["public_reply"].strip():
+            return "Case resolved; Zendesk will get the resolution and the public reply."
+        return "Case resolved; Zendesk will get the resolution."
+
+    return _submit(request, pk, ResolveForm, "resolve_form", apply)

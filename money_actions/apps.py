@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MoneyActionsConfig(AppConfig):
+    name = "money_actions"

@@ -1,0 +1,37 @@
+"""What each kind of money action does in Stripe, registered by kind.
+
+The mechanism calls an executor outside any transaction:
+- `submit(action)` makes the Stripe call with `action.idempotency_key` and the row's own
+  parameters, the same on every retry, and returns an `Outcome`;
+- `find(action)` looks the action up in Stripe by its metadata, for the reconciler, and
+  returns an `Outcome` or None when Stripe never saw it;
+- `success_note(action)` and `success_tags` say what the Zendesk ticket hears.
+"""
+
+from dataclasses import dataclass
+
+from money_actions.models import State
+
+_executors = {}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What Stripe says about an action: the state it maps to and the object it made."""
+
+    state: State
+    stripe_object_id: str = ""
+    stripe_request_id: str = ""
+    failure_reason: str = ""
+
+
+def register(kind):
+    def decorate(executor_class):
+        _executors[kind] = executor_class()
+        return executor_class
+
+    return decorate
+
+
+def executor_for(kind):
+    return _executors[kind]

@@ -1,0 +1,277 @@
+"""Writes to money actions: the state machine
+
+    draft → pending_approval → approved → submitting → succeeded | failed | requires_action
+                              ↘ canceled (rejected or withdrawn before submission)
+
+Every transition locks the row, writes its audit event and a case timeline entry in the
+same transaction, and queues follow-up work on commit. Stripe is never called here: the
+submission task calls it between `money_action_begin_submission` and
+`money_action_record_outcome`, each its own transaction.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from audit.models import Outcome as AuditOutcome
+from audit.models import Source
+from audit.services import record
+from billing_console.exceptions import ApplicationError
+from billing_console.money import format_amount
+from cases.models import CaseEvent
+from cases.models import State as CaseState
+from money_actions.executors import executor_for
+from money_actions.models import MoneyAction, State, TargetLock
+from money_actions.policy import needs_approval
+
+logger = logging.getLogger(__name__)
+
+DECIDABLE_STATES = (State.PENDING_APPROVAL,)
+AMENDABLE_STATES = (State.PENDING_APPROVAL, State.APPROVED)
+CANCELABLE_STATES = (State.PENDING_APPROVAL, State.APPROVED)
+# What Stripe may tell us about an action in each state; anything else is ignored.
+OUTCOME_TRANSITIONS = {
+    State.APPROVED: {State.SUCCEEDED, State.FAILED, State.REQUIRES_ACTION, State.CANCELED},
+    State.SUBMITTING: {State.SUCCEEDED, State.FAILED, State.REQUIRES_ACTION, State.CANCELED},
+    State.REQUIRES_ACTION: {State.SUCCEEDED, State.FAILED, State.CANCELED},
+    # A refund can fail days after it succeeded (an expired card, a closed account).
+    State.SUCCEEDED: {State.FAILED},
+}
+
+
+# Locks and totals ----------------------------------------------------------------------
+
+
+def lock_target(stripe_target_id):
+    """Serialise, until the surrounding transaction ends, everyone acting on one Stripe
+    object. Call it inside a transaction, before reading `committed_amount`."""
+    TargetLock.objects.get_or_create(stripe_target_id=stripe_target_id)
+    TargetLock.objects.select_for_update().get(stripe_target_id=stripe_target_id)
+
+
+def committed_amount(*, kind, stripe_target_id, states):
+    total = MoneyAction.objects.filter(kind=kind, stripe_target_id=stripe_target_id,
+                                       state__in=states).aggregate(total=Sum("amount"))["total"]
+    return total or 0
+
+
+def _locked(action_id):
+    return MoneyAction.objects.select_for_update().select_related("case").get(pk=action_id)
+
+
+# Requests and decisions ----------------------------------------------------------------
+
+
+@transaction.atomic
+def money_action_request(*, kind, case, stripe_customer_id, stripe_target_id, amount,
+                         currency, params, reason_code, note, verdicts, actor, ip=None):
+    """Record the intent. Within policy it is approved at once and queued for Stripe;
+    otherwise it waits for someone other than `actor`. The caller has validated the
+    amount against Stripe and holds `lock_target(stripe_target_id)`."""
+    _require_note(note)
+    action = MoneyAction.objects.create(
+        kind=kind, case=case, stripe_customer_id=stripe_customer_id,
+        stripe_target_id=stripe_target_id, amount=amount, currency=currency.lower(),
+        params=params, reason_code=reason_code, note=note.strip(), requested_by=actor,
+        policy_verdicts=[verdict.as_json() for verdict in verdicts], state=State.DRAFT)
+    _audit(action, "requested", actor, reason=note, ip=ip)
+    _route_by_policy(action, verdicts, actor, ip)
+    return action
+
+
+def _route_by_policy(action, verdicts, actor, ip=None):
+    if needs_approval(verdicts):
+        _move(action, State.PENDING_APPROVAL)
+        _timeline(action, actor, f"{_label(action)} requested; waiting for approval.")
+        return
+    action.approved_amount = action.amount
+    _move(action, State.APPROVED)
+    _audit(action, "approved", actor, reason="Within policy: no approval needed.", ip=ip)
+    _timeline(action, actor, f"{_label(action)} requested; within policy, submitting.")
+    _queue_submission(action)
+
+
+@transaction.atomic
+def money_action_approve(*, action_id, actor, note="", ip=None):
+    action = _locked(action_id)
+    _require_decidable(action, actor)
+    action.approved_by, action.approved_amount = actor, action.amount
+    action.decision_note, action.decided_at = note.strip(), timezone.now()
+    _move(action, State.APPROVED)
+    _audit(action, "approved", actor, reason=note, ip=ip)
+    _timeline(action, actor, f"{_label(action)} approved by {actor.get_username()}.")
+    _queue_submission(action)
+    return action
+
+
+@transaction.atomic
+def money_action_reject(*, action_id, actor, note, ip=None):
+    action = _locked(action_id)
+    _require_decidable(action, actor)
+    _require_note(note)
+    action.rejected_by, action.decision_note = actor, note.strip()
+    action.decided_at = timezone.now()
+    _move(action, State.CANCELED)
+    _audit(action, "rejected", actor, reason=note, ip=ip)
+    _timeline(action, actor, f"{_label(action)} rejected by {actor.get_username()}: {note}")
+    return action
+
+
+@transaction.atomic
+def money_action_cancel(*, action_id, actor, note="", ip=None):
+    action = _locked(action_id)
+    if action.state not in CANCELABLE_STATES:
+        raise _wrong_state(action, "canceled")
+    _move(action, State.CANCELED)
+    _audit(action, "canceled", actor, reason=note, ip=ip)
+    _timeline(action, actor, f"{_label(action)} canceled by {actor.get_username()}.")
+    return action
+
+
+@transaction.atomic
+def money_action_amend(*, action_id, amount, verdicts, actor, validate):
+    """Change the amount before submission. Any approval is void: policy decides again,
+    and a person must approve again when it needs one. `validate(action, amount)` checks
+    the new amount while the action's target is locked."""
+    action = _locked(action_id)
+    if action.state not in AMENDABLE_STATES:
+        raise _wrong_state(action, "changed")
+    lock_target(action.stripe_target_id)
+    validate(action, amount)
+    before = action.amount
+    action.amount, action.approved_by, action.approved_amount = amount, None, None
+    action.policy_verdicts = [verdict.as_json() for verdict in verdicts]
+    _audit(action, "amended", actor,
+           reason=f"Amount changed from {format_amount(before, action.currency)}; "
+                  "any approval is void.")
+    _route_by_policy(action, verdicts, actor)
+    return action
+
+
+def _require_decidable(action, actor):
+    if action.state not in DECIDABLE_STATES:
+        raise _wrong_state(action, "decided")
+    if action.requested_by_id == actor.pk:
+        raise ApplicationError("You cannot decide on your own request; someone else must.",
+                               "own_request", status=403)
+
+
+def _require_note(note):
+    if not (note or "").strip():
+        raise ApplicationError("A note is required.", "note_required")
+
+
+def _wrong_state(action, verb):
+    return ApplicationError(f"This {action.get_kind_display().lower()} is "
+                            f"{action.get_state_display().lower()} and cannot be {verb}.",
+                            "invalid_state", status=409)
+
+
+# Submission and outcomes ---------------------------------------------------------------
+
+
+@transaction.atomic
+def money_action_begin_submission(*, action_id):
+    """Mark the action as being sent to Stripe, before the call. Returns the action to
+    submit (again, after a lost worker or a retry), or None when there is nothing to do."""
+    action = _locked(action_id)
+    if action.state == State.APPROVED:
+        if action.approved_amount != action.amount:
+            logger.error("Refusing to submit %s: the approval covers another amount", action)
+            return None
+        action.submitted_at = timezone.now()
+        _move(action, State.SUBMITTING)
+        _audit(action, "submitted", None)
+    elif action.state != State.SUBMITTING:
+        return None
+    action.submit_attempts += 1
+    action.save(update_fields=["submit_attempts", "updated_at"])
+    return action
+
+
+@transaction.atomic
+def money_action_record_outcome(*, action_id, outcome, source=Source.SYSTEM):
+    """Record what Stripe said. Repeats, and news that changes nothing, are ignored."""
+    action = _locked(action_id)
+    _remember_stripe_ids(action, outcome)
+    if outcome.state not in OUTCOME_TRANSITIONS.get(action.state, ()):
+        action.save(update_fields=["stripe_object_id", "stripe_request_id", "updated_at"])
+        return action
+    was_succeeded = action.state == State.SUCCEEDED
+    action.failure_reason = outcome.failure_reason
+    if outcome.state in (State.SUCCEEDED, State.FAILED, State.CANCELED):
+        action.settled_at = timezone.now()
+    _move(action, outcome.state)
+    failed = outcome.state in (State.FAILED, State.REQUIRES_ACTION)
+    _audit(action, outcome.state.value, None, source=source, reason=outcome.failure_reason,
+           outcome=AuditOutcome.FAILURE if failed else AuditOutcome.SUCCESS)
+    _after_outcome(action, was_succeeded)
+    return action
+
+
+def _remember_stripe_ids(action, outcome):
+    action.stripe_object_id = outcome.stripe_object_id or action.stripe_object_id
+    action.stripe_request_id = outcome.stripe_request_id or action.stripe_request_id
+
+
+def _after_outcome(action, was_succeeded):
+    from cases.services import case_transition, write_back_queue
+
+    label = _label(action)
+    if action.state == State.SUCCEEDED:
+        _timeline(action, None, f"{label} succeeded ({action.stripe_object_id}).")
+        executor = executor_for(action.kind)
+        write_back_queue(action.case, note=executor.success_note(action),
+                         add_tags=executor.success_tags)
+        return
+    reason = f": {action.failure_reason}" if action.failure_reason else ""
+    _timeline(action, None, f"{label} {action.get_state_display().lower()}{reason}.")
+    if was_succeeded and action.case.state in (CaseState.RESOLVED, CaseState.CLOSED):
+        # It had succeeded: the case was likely resolved on it, and needs work again.
+        case_transition(case=action.case, to_state=CaseState.IN_PROGRESS, actor=None)
+
+
+def _queue_submission(action):
+    from money_actions.tasks import submit_money_action
+
+    action_id = str(action.pk)
+    transaction.on_commit(lambda: submit_money_action.delay(action_id))
+
+
+# State, audit and timeline -------------------------------------------------------------
+
+
+def _move(action, state):
+    action.state = state
+    action.save()
+
+
+def _label(action):
+    return f"{action.get_kind_display()} of {format_amount(action.amount, action.currency)}"
+
+
+def _snapshot(action):
+    return {"state": action.state, "amount": action.amount, "currency": action.currency,
+            "target": action.stripe_target_id, "stripe_object_id": action.stripe_object_id,
+            "reason_code": action.reason_code, "params": action.params,
+            "approved_by": action.approved_by.get_username() if action.approved_by else None}
+
+
+def _audit(action, verb, actor, *, reason="", source=None, outcome=AuditOutcome.SUCCESS,
+           ip=None):
+    record(action=f"{action.kind}.{verb}", actor=actor, ip=ip,
+           source=source or (Source.CONSOLE if actor else Source.SYSTEM),
+           object_type="money_action", object_id=action.pk, after=_snapshot(action),
+           amount=action.amount, currency=action.currency, case_id=action.case_id,
+           zendesk_ticket_id=action.case.zendesk_ticket_id,
+           stripe_object_id=action.stripe_object_id or action.stripe_target_id,
+           stripe_request_id=action.stripe_request_id, reason=reason, outcome=outcome)
+
+
+def _timeline(action, actor, body):
+    CaseEvent.objects.create(case=action.case, kind=CaseEvent.Kind.MONEY, actor=actor,
+                             body=body, created_at=timezone.now(),
+                             data={"money_action": str(action.pk), "kind": action.kind,
+                                   "state": action.state})

@@ -1,0 +1,86 @@
+"""Celery tasks that move money actions through Stripe, exactly once.
+
+`submit_money_action` runs with acks_late and reject_on_worker_lost (the settings'
+defaults, repeated here because money depends on them): a worker lost mid-task leaves the
+message to run again, and the row's idempotency key makes the second run harmless. The
+reconciler settles rows a lost task left in `submitting`; the sweeper re-queues approved
+rows whose queue message was lost (`on_commit` is not an outbox: the row is).
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from billing_console.integrations.stripe.errors import (
+    PermanentStripeError,
+    TransientStripeError,
+)
+from money_actions import services
+from money_actions.executors import Outcome, executor_for
+from money_actions.models import MoneyAction, State
+
+logger = logging.getLogger(__name__)
+
+MAX_SUBMIT_RETRIES = 8
+STUCK_AFTER = timedelta(minutes=10)
+LOST_AFTER = timedelta(minutes=2)
+
+
+def retry_delay(retries):
+    """Exponential backoff, never longer than the broker's redelivery allows."""
+    return min(2 ** retries, settings.CELERY_MAX_RETRY_DELAY_SECONDS)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
+             max_retries=MAX_SUBMIT_RETRIES)
+def submit_money_action(self, action_id):
+    action = services.money_action_begin_submission(action_id=action_id)
+    if action is None:
+        return
+    try:
+        outcome = executor_for(action.kind).submit(action)
+    except TransientStripeError as error:
+        if self.request.retries >= self.max_retries:
+            logger.warning("Giving %s to the reconciler after %s tries", action, error)
+            return
+        raise self.retry(countdown=retry_delay(self.request.retries), exc=error) from error
+    except PermanentStripeError as error:
+        outcome = Outcome(State.FAILED, stripe_request_id=error.request_id or "",
+                          failure_reason=error.message)
+    services.money_action_record_outcome(action_id=action_id, outcome=outcome)
+
+
+def reconcile_stuck_submissions(*, now=None):
+    """Settle rows `submitting` for too long from what Stripe has. One Stripe never saw
+    is submitted again, with the same key and parameters."""
+    cutoff = (now or timezone.now()) - STUCK_AFTER
+    stuck = MoneyAction.objects.filter(state=State.SUBMITTING, submitted_at__lt=cutoff)
+    for action in stuck:
+        outcome = executor_for(action.kind).find(action)
+        if outcome is None:
+            submit_money_action.delay(str(action.pk))
+        else:
+            services.money_action_record_outcome(action_id=action.pk, outcome=outcome)
+    return len(stuck)
+
+
+def requeue_lost_submissions(*, now=None):
+    cutoff = (now or timezone.now()) - LOST_AFTER
+    lost = list(MoneyAction.objects.filter(state=State.APPROVED, updated_at__lt=cutoff)
+                .values_list("pk", flat=True))
+    for action_id in lost:
+        submit_money_action.delay(str(action_id))
+    return len(lost)
+
+
+@shared_task
+def reconcile_money_actions():
+    return reconcile_stuck_submissions()
+
+
+@shared_task
+def sweep_approved_money_actions():
+    return requeue_lost_submissions()

@@ -1,0 +1,152 @@
+"""The refunds API: request, preview, read, approve and reject refunds.
+
+Amounts are integers in the charge currency's minor unit. `POST /refunds/` takes an
+`Idempotency-Key` header (see `money_actions.idempotency`).
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.services import client_ip
+from billing_console.access import Capability
+from billing_console.exceptions import ApplicationError
+from cases.models import Case
+from money_actions import services as money_actions
+from money_actions.idempotency import HEADER, run_idempotently
+from money_actions.models import Kind, MoneyAction, State
+from refunds.models import StripeReason
+from refunds.selectors import read_charge, refund_preview
+from refunds.services import refund_request, validate_amount, validate_request_fields
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    # A plain string in the schema: cases have a `state` enum too, and two enums of one
+    # name make drf-spectacular warn.
+    state = serializers.CharField(help_text=", ".join(State.values))
+    charge_id = serializers.CharField(source="stripe_target_id")
+    refund_id = serializers.CharField(source="stripe_object_id")
+    stripe_reason = serializers.CharField(source="params.stripe_reason", default=None)
+    requested_by = serializers.CharField(source="requested_by.username")
+    approved_by = serializers.CharField(source="approved_by.username", default=None)
+    rejected_by = serializers.CharField(source="rejected_by.username", default=None)
+
+    class Meta:
+        model = MoneyAction
+        fields = ["id", "state", "case", "stripe_customer_id", "charge_id", "amount",
+                  "currency", "stripe_reason", "reason_code", "note", "policy_verdicts",
+                  "requested_by", "approved_by", "rejected_by", "decision_note", "decided_at",
+                  "refund_id", "stripe_request_id", "failure_reason", "created_at",
+                  "updated_at"]
+
+
+class RefundInput(serializers.Serializer):
+    """The request body; `amount` is checked by the service, which refuses non-integers
+    with a clear message rather than DRF's coercion of "12" or 12.0."""
+
+    case_id = serializers.IntegerField()
+    charge_id = serializers.CharField()
+    amount = serializers.JSONField()
+    currency = serializers.CharField(required=False)
+    stripe_reason = serializers.CharField(default=StripeReason.REQUESTED_BY_CUSTOMER)
+    reason_code = serializers.CharField(required=False, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DecisionInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _refunds():
+    return MoneyAction.objects.filter(kind=Kind.REFUND).select_related(
+        "requested_by", "approved_by", "rejected_by")
+
+
+def _valid_input(request):
+    data = RefundInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = data.validated_data
+    validate_amount(fields["amount"])
+    return fields
+
+
+class RefundCreateApi(APIView):
+    required_capability = Capability.REQUEST_MONEY_ACTION
+
+    @extend_schema(request=RefundInput, responses={201: RefundSerializer},
+                   parameters=[OpenApiParameter(HEADER, location="header", required=False)])
+    def post(self, request):
+        def prepare():
+            fields = _valid_input(request)
+            validate_request_fields(stripe_reason=fields["stripe_reason"],
+                                    reason_code=fields["reason_code"], note=fields["note"])
+            case = get_object_or_404(Case, pk=fields["case_id"])
+            return fields, case, read_charge(fields["charge_id"])
+
+        def commit(prepared):
+            fields, case, charge = prepared
+            action = refund_request(
+                case=case, charge=charge, amount=fields["amount"],
+                currency=fields.get("currency"), stripe_reason=fields["stripe_reason"],
+                reason_code=fields["reason_code"], note=fields["note"], actor=request.user,
+                ip=client_ip(request))
+            return Response(RefundSerializer(action).data, status=status.HTTP_201_CREATED)
+
+        return run_idempotently(request, endpoint="refunds.create", prepare=prepare,
+                                commit=commit)
+
+
+class RefundPreviewApi(APIView):
+    required_capability = Capability.REQUEST_MONEY_ACTION
+
+    @extend_schema(request=RefundInput, responses={200: dict})
+    def post(self, request):
+        fields = _valid_input(request)
+        case = get_object_or_404(Case, pk=fields["case_id"])
+        charge = read_charge(fields["charge_id"])
+        if case.stripe_customer_id and charge.customer != case.stripe_customer_id:
+            raise ApplicationError("That charge belongs to another customer than this "
+                                   "case's.", "charge")
+        return Response(refund_preview(charge=charge, amount=fields["amount"],
+                                       stripe_reason=fields["stripe_reason"],
+                                       requester=request.user))
+
+
+class RefundDetailApi(APIView):
+    required_capability = Capability.VIEW_MONEY_ACTIONS
+
+    @extend_schema(responses=RefundSerializer)
+    def get(self, request, pk):
+        return Response(RefundSerializer(get_object_or_404(_refunds(), pk=pk)).data)
+
+
+class RefundApproveApi(APIView):
+    required_capability = Capability.APPROVE_MONEY_ACTION
+
+    @extend_schema(request=DecisionInput, responses=RefundSerializer)
+    def post(self, request, pk):
+        action = get_object_or_404(_refunds(), pk=pk)
+        note = _decision_note(request)
+        money_actions.money_action_approve(action_id=action.pk, actor=request.user, note=note,
+                                           ip=client_ip(request))
+        return Response(RefundSerializer(_refunds().get(pk=pk)).data)
+
+
+class RefundRejectApi(APIView):
+    required_capability = Capability.APPROVE_MONEY_ACTION
+
+    @extend_schema(request=DecisionInput, responses=RefundSerializer)
+    def post(self, request, pk):
+        action = get_object_or_404(_refunds(), pk=pk)
+        note = _decision_note(request)
+        money_actions.money_action_reject(action_id=action.pk, actor=request.user, note=note,
+                                          ip=client_ip(request))
+        return Response(RefundSerializer(_refunds().get(pk=pk)).data)
+
+
+def _decision_note(request):
+    data = DecisionInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data["note"]

@@ -1,0 +1,74 @@
+"""Reads for refunds: the charge from Stripe, what it can still give back, duplicates,
+and the preview shown before confirming. Stripe reads happen here, outside transactions."""
+
+from billing_console.exceptions import ApplicationError
+from billing_console.integrations.stripe import gateway
+from billing_console.integrations.stripe.errors import PermanentStripeError
+from billing_console.money import format_amount
+from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES, Kind
+from money_actions.policy import needs_approval
+from money_actions.services import committed_amount
+from refunds import policy
+from refunds.models import RefundPolicy, StripeReason
+
+
+def read_charge(charge_id):
+    """The charge as Stripe has it now; an unknown charge is the caller's mistake."""
+    if not isinstance(charge_id, str) or not charge_id.strip():
+        raise ApplicationError("Choose a charge to refund.", "charge")
+    try:
+        return gateway.get_charge(charge_id=charge_id.strip())
+    except PermanentStripeError as error:
+        raise ApplicationError(f"Stripe cannot find charge {charge_id}: {error.message}",
+                               "charge") from error
+
+
+def refundable_remainder(charge):
+    """What the charge can still give back, counting requests not yet in Stripe's totals.
+
+    Stripe's `amount_refunded` already holds the console's succeeded refunds, but a read
+    taken before one settled does not: so take whichever total is larger, Stripe's plus
+    the console's in-flight requests, or everything the console has committed. Call it
+    with the charge's target lock held, or the answer may be stale at once.
+    """
+    if charge.status != "succeeded":
+        return 0
+    in_flight = committed_amount(kind=Kind.REFUND, stripe_target_id=charge.id,
+                                 states=IN_FLIGHT_STATES)
+    committed = committed_amount(kind=Kind.REFUND, stripe_target_id=charge.id,
+                                 states=COMMITTED_STATES)
+    spoken_for = max(charge.amount_refunded + in_flight, committed)
+    return max(charge.amount_captured - spoken_for, 0)
+
+
+def duplicate_charges(charge):
+    """Other succeeded charges of the same customer and amount, close in time."""
+    if not charge.customer:
+        return []
+    window = RefundPolicy.current().duplicate_window_hours * 3600
+    others = gateway.list_charges(customer_id=charge.customer).items
+    return [other.id for other in others
+            if other.id != charge.id and other.status == "succeeded"
+            and other.amount == charge.amount and other.currency == charge.currency
+            and abs(other.created - charge.created) <= window]
+
+
+def refund_preview(*, charge, amount, stripe_reason, requester):
+    """What confirming would do: the remainder, each rule's verdict, what the customer gets."""
+    verdicts = policy.evaluate(charge=charge, amount=amount, stripe_reason=stripe_reason,
+                               requester=requester)
+    duplicates = duplicate_charges(charge)
+    return {
+        "charge_id": charge.id,
+        "currency": charge.currency,
+        "captured": charge.amount_captured,
+        "refundable_remainder": refundable_remainder(charge),
+        "amount": amount,
+        "customer_gets": f"{format_amount(amount, charge.currency)} back on the card used "
+                         "for this charge, in 5–10 business days.",
+        "needs_approval": needs_approval(verdicts),
+        "verdicts": [verdict.as_json() for verdict in verdicts],
+        "warnings": [verdict.explanation for verdict in verdicts if verdict.warning],
+        "duplicate_charges": duplicates,
+        "suggested_stripe_reason": StripeReason.DUPLICATE if duplicates else None,
+    }

@@ -1,0 +1,185 @@
+"""The queue: filters, search, sorting, keyset paging, counts, health and assignment."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from cases.models import Case, CaseEvent, Category, Priority, State
+from cases.selectors import QueueFilters, case_queue, queue_health
+from tests.cases.factories import make_case
+
+
+def _ids(page):
+    return [case.pk for case in page.cases]
+
+
+def test_default_view_lists_open_cases_by_sla_due(specialist):
+    later = make_case(resolution_due=timezone.now() + timedelta(hours=9))
+    sooner = make_case(resolution_due=timezone.now() + timedelta(hours=1))
+    make_case(state=State.RESOLVED)
+    page = case_queue(viewer=specialist, filters=QueueFilters())
+    assert _ids(page) == [sooner.pk, later.pk]
+
+
+@pytest.mark.parametrize("filters,expected", [
+    ({"assignee": "me"}, "mine"),
+    ({"assignee": "unassigned"}, "plain"),
+    ({"category": Category.TAX}, "tax"),
+    ({"priority": Priority.URGENT}, "urgent"),
+    ({"sla": "breached"}, "breached"),
+    ({"sla": "due_1h"}, "due_soon"),
+    ({"stripe": "linked"}, "linked"),
+    ({"q": "#4242"}, "tax"),
+    ({"q": "cus_LINKED"}, "linked"),
+    ({"q": "zoe.clarke@example.com"}, "urgent"),
+    ({"q": "charged twice"}, "due_soon"),
+    ({"q": "Rosa"}, "breached"),
+    ({"state": State.WAITING_FINANCE}, "plain"),
+])
+def test_each_filter_and_search_finds_its_case(filters, expected, specialist):
+    now = timezone.now()
+    cases = {
+        "mine": make_case(assignee=specialist),
+        "tax": make_case(zendesk_ticket_id=4242, category=Category.TAX, assignee=specialist),
+        "urgent": make_case(priority=Priority.URGENT, requester_email="zoe.clarke@example.com",
+                            assignee=specialist),
+        "breached": make_case(resolution_due=now - timedelta(minutes=5), requester_name="Rosa G",
+                              assignee=specialist),
+        "due_soon": make_case(resolution_due=now + timedelta(minutes=30),
+                              subject="Charged twice in March", assignee=specialist),
+        "linked": make_case(stripe_customer_id="cus_LINKED", assignee=specialist),
+        "plain": make_case(state=State.WAITING_FINANCE),
+    }
+    page = case_queue(viewer=specialist, filters=QueueFilters(**filters))
+    if filters.get("assignee") == "me":
+        assert cases["mine"].pk in _ids(page) and cases["plain"].pk not in _ids(page)
+    else:
+        assert _ids(page) == [cases[expected].pk]
+
+
+@pytest.mark.parametrize("sort", ["sla", "priority", "updated"])
+def test_keyset_paging_visits_every_case_once(sort, specialist):
+    now = timezone.now()
+    for n in range(23):
+        make_case(priority=list(Priority)[n % 4],
+                  resolution_due=None if n % 7 == 0 else now + timedelta(hours=n % 5))
+    seen, cursor = [], None
+    while True:
+        page = case_queue(viewer=specialist, filters=QueueFilters(sort=sort), cursor=cursor,
+                          size=5)
+        seen += _ids(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(Case.objects.values_list("pk", flat=True))
+    assert len(seen) == len(set(seen))
+
+
+def test_bad_filter_values_are_ignored_and_a_bad_cursor_starts_over(client, specialist):
+    make_case()
+    client.force_login(specialist)
+    response = client.get("/cases/", {"state": "nope", "sort": "x", "after": "!!not-base64"})
+    assert response.status_code == 200
+
+
+def test_queue_page_shows_counts_health_and_rows(client, specialist):
+    make_case(subject="Refund for March")
+    make_case(state=State.RESOLVED)
+    client.force_login(specialist)
+    page = client.get("/cases/").content.decode()
+    assert "Refund for March" in page
+    health = client.get("/cases/health/").content.decode()
+    assert "SLA breached" in health and "Oldest unassigned" in health
+
+
+def test_queue_health_figures(specialist):
+    now = timezone.now()
+    make_case(resolution_due=now - timedelta(hours=1))
+    oldest = make_case(zendesk_created_at=now - timedelta(days=3))
+    make_case(assignee=specialist, zendesk_created_at=now - timedelta(days=9))
+    make_case(state=State.RESOLVED, zendesk_created_at=now - timedelta(hours=5),
+              first_responded_at=now - timedelta(hours=4))
+    make_case(state=State.RESOLVED, zendesk_created_at=now - timedelta(hours=5),
+              first_responded_at=now - timedelta(hours=2))
+    health = queue_health(now=now)
+    assert health.breached == 1
+    assert health.oldest_unassigned == oldest
+    assert health.median_first_response == timedelta(hours=3)
+    assert health.open_by_state[State.NEW] == 3
+
+
+def test_bulk_assignment_assigns_records_and_audits(client, specialist, second_specialist):
+    first, second = make_case(), make_case()
+    client.force_login(specialist)
+    response = client.post("/cases/assign/", {"case": [first.pk, second.pk],
+                                              "assignee": "specialist2"}, follow=True)
+    assert b"2 case(s) assigned to specialist2" in response.content
+    assert set(Case.objects.values_list("assignee__username", "state")) == {
+        ("specialist2", State.TRIAGED)}
+    assert CaseEvent.objects.filter(kind=CaseEvent.Kind.ASSIGNMENT).count() == 2
+    assert AuditEvent.objects.filter(action="case.assigned").count() == 2
+
+
+def test_assigning_to_someone_who_is_not_a_specialist_is_refused(client, specialist, finance):
+    case = make_case()
+    client.force_login(specialist)
+    response = client.post("/cases/assign/", {"case": [case.pk], "assignee": "finance"},
+                           follow=True)
+    assert b"billing specialists only" in response.content
+    case.refresh_from_db()
+    assert case.assignee is None
+
+
+def test_finance_can_read_the_queue_but_not_assign(client, finance):
+    case = make_case()
+    client.force_login(finance)
+    assert client.get("/cases/").status_code == 200
+    assert client.post("/cases/assign/", {"case": [case.pk]}).status_code == 403
+
+
+def test_tier2_cannot_open_the_queue(client, tier2):
+    client.force_login(tier2)
+    assert client.get("/cases/").status_code == 403
+    assert client.get("/cases/rows/").status_code == 403
+
+
+def test_queries_per_page_do_not_grow_with_the_number_of_cases(client, specialist):
+    def queries_for_page():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/cases/").status_code == 200
+        return len(captured)
+
+    client.force_login(specialist)
+    make_case(assignee=specialist)
+    queries_for_page()  # the first one also fills the cache of state counts
+    few = queries_for_page()
+    for _ in range(60):
+        make_case(assignee=specialist)
+    assert queries_for_page() == few <= 10
+
+
+def test_zendesk_content_is_escaped_in_the_queue(client, specialist):
+    make_case(subject="<script>alert(1)</script>", requester_name="<img src=x onerror=alert(1)>")
+    client.force_login(specialist)
+    page = client.get("/cases/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+
+
+def test_api_lists_cases_with_the_same_filters_and_a_cursor(specialist):
+    for _ in range(3):
+        make_case(category=Category.TAX)
+    make_case(category=Category.OTHER)
+    api = APIClient()
+    api.force_authenticate(specialist)
+    first = api.get("/api/v1/cases/", {"category": "tax", "limit": 2}).json()
+    assert len(first["results"]) == 2 and first["next"]
+    second = api.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    assert {r["category"] for r in first["results"] + second["results"]} == {"tax"}

@@ -1,0 +1,40 @@
+"""`/cases/sync/`: admins see the sync's health and can start a run."""
+
+from datetime import timedelta
+from unittest import mock
+
+from django.utils import timezone
+
+from cases import tasks
+from cases.models import SyncState
+
+
+def test_admins_see_the_last_run_the_lag_and_the_last_error(client, admin_user):
+    now = timezone.now()
+    SyncState.objects.filter(pk=1).update(
+        last_run_at=now, last_success_at=now - timedelta(minutes=3),
+        newest_ticket_updated_at=now - timedelta(minutes=4),
+        last_error="ZendeskTransientError: <b>rate limit</b>", last_error_at=now)
+    client.force_login(admin_user)
+
+    page = client.get("/cases/sync/").content.decode()
+
+    assert "The last run failed" in page
+    assert "&lt;b&gt;rate limit&lt;/b&gt;" in page  # Zendesk's words, escaped
+    assert "4\xa0minutes since the newest ticket change" in page
+
+
+def test_sync_now_queues_a_run_and_says_so(client, admin_user):
+    client.force_login(admin_user)
+    with mock.patch.object(tasks.sync_zendesk, "delay") as queued:
+        response = client.post("/cases/sync/", follow=True)
+
+    assert queued.call_count == 1
+    assert "Zendesk sync queued" in response.content.decode()
+
+
+def test_specialists_cannot_start_a_sync(client, specialist):
+    client.force_login(specialist)
+    with mock.patch.object(tasks.sync_zendesk, "delay") as queued:
+        assert client.post("/cases/sync/").status_code == 403
+    assert queued.call_count == 0

@@ -1,0 +1,7 @@
+"""Fixtures shared with the refunds tests: the sandbox, a charged case, the policy."""
+
+from tests.refunds.conftest import (  # noqa: F401 (fixtures shared with the refunds tests)
+    charged,
+    default_refund_policy,
+    sandbox,
+)

@@ -1,0 +1,84 @@
+"""Fixtures for refund and money-action tests: a Stripe sandbox with its test controls, a
+customer with a charge, and the case that names the customer."""
+
+import importlib
+import json
+import uuid
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from rest_framework.test import APIClient
+
+from billing_console.integrations.stripe.sandbox import build_server
+from billing_console.integrations.stripe.sandbox.builders import charge, create_customer
+from cases.models import StripeLink
+from tests.cases.factories import make_case
+from tests.contract.stripe.conftest import API_KEY, Sandbox, start_in_thread, stop
+
+needs_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: row locks under concurrent requests (set DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def default_refund_policy(db):
+    """The policy the data migration seeds; a transactional test's flush empties it."""
+    importlib.import_module("refunds.migrations.0002_seed_policy").seed(apps, None)
+
+
+@pytest.fixture
+def sandbox(settings):
+    """A fresh Stripe sandbox for this test, so its request log holds only this test's."""
+    server = build_server("127.0.0.1", 0)
+    url = start_in_thread(server)
+    settings.STRIPE_API_BASE, settings.STRIPE_API_KEY = url, API_KEY
+    settings.STRIPE_MAX_NETWORK_RETRIES = 2
+    yield Sandbox(url)
+    stop(server)
+
+
+def refunds_created(sandbox):
+    """The POSTs that reached Stripe's refund endpoint (faults included)."""
+    return [entry for entry in sandbox.requests_to("/v1/refunds") if entry["method"] == "POST"]
+
+
+def stripe_refunds(sandbox, charge_id):
+    return sandbox.client.v1.refunds.list(params={"charge": charge_id, "limit": 100}).data
+
+
+def new_charge(sandbox, *, amount=10_000, currency="usd", customer=None,
+               payment_method="pm_card_visa"):
+    """(customer id, charge id) of a fresh succeeded charge."""
+    if customer is None:
+        suffix = uuid.uuid4().hex[:8]
+        customer = create_customer(sandbox.client, name=f"Ada {suffix}",
+                                   email=f"ada.{suffix}@example.com").id
+    charge_id = charge(sandbox.client, customer=customer, amount=amount, currency=currency,
+                       payment_method=payment_method)
+    return customer, charge_id
+
+
+@pytest.fixture
+def charged(sandbox, db):
+    customer, charge_id = new_charge(sandbox)
+    case = make_case(stripe_customer_id=customer, stripe_link=StripeLink.VERIFIED)
+    return case, charge_id
+
+
+def api_client(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def refund_body(case, charge_id, **overrides):
+    return {"case_id": case.pk, "charge_id": charge_id, "amount": 2_500,
+            "stripe_reason": "requested_by_customer", "reason_code": "courtesy",
+            "note": "Customer was double billed for March.", **overrides}
+
+
+def post_refund(user, body, key=None):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return api_client(user).post("/api/v1/refunds/", json.dumps(body),
+                                 content_type="application/json", **headers)

@@ -1,0 +1,62 @@
+"""Concurrent requests, from real threads with their own connections, on PostgreSQL."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+
+from money_actions.models import MoneyAction
+from tests.refunds.conftest import (
+    needs_postgres,
+    post_refund,
+    refund_body,
+    refunds_created,
+    stripe_refunds,
+)
+
+pytestmark = [needs_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+CALLERS = 20
+
+
+def all_at_once(call):
+    """Run `call(i)` in CALLERS threads released together; returns the results."""
+    barrier = threading.Barrier(CALLERS)
+
+    def run(i):
+        barrier.wait()
+        try:
+            return call(i)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(CALLERS) as pool:
+        return list(pool.map(run, range(CALLERS)))
+
+
+def test_twenty_posts_with_one_key_make_one_request_and_one_stripe_refund(
+        charged, sandbox, specialist, eager_tasks):
+    case, charge_id = charged
+    body = refund_body(case, charge_id)
+
+    responses = all_at_once(lambda _: post_refund(specialist, body, key="double-click"))
+
+    assert {response.status_code for response in responses} == {201}
+    assert len({response.json()["id"] for response in responses}) == 1
+    assert MoneyAction.objects.count() == 1
+    assert len(stripe_refunds(sandbox, charge_id)) == 1
+    assert len(refunds_created(sandbox)) == 1
+
+
+def test_racing_requests_never_promise_more_than_the_charge_captured(
+        charged, sandbox, specialist):
+    case, charge_id = charged  # 100.00 captured; twenty callers ask 10.00 each
+
+    responses = all_at_once(lambda i: post_refund(
+        specialist, refund_body(case, charge_id, amount=1_000), key=f"racer-{i}"))
+
+    accepted = [response for response in responses if response.status_code == 201]
+    refused = [response for response in responses if response.status_code != 201]
+    assert sum(response.json()["amount"] for response in accepted) <= 10_000
+    assert len(accepted) == 10
+    assert {response.json()["code"] for response in refused} == {"amount_above_refundable"}

@@ -1,0 +1,71 @@
+"""Stripe refund webhooks keep refund rows true, and record refunds made elsewhere."""
+
+import time
+
+import pytest
+
+from audit.models import AuditEvent, Source
+from cases.models import State as CaseState
+from money_actions.models import MoneyAction, State
+from refunds.models import ExternalRefund
+from refunds.webhooks import on_charge_refunded, on_refund_updated
+from tests.cases.factories import make_case
+from tests.refunds.conftest import new_charge, post_refund, refund_body
+
+
+class Delivery:
+    """What the inbox hands a handler: the stored event, naming one object."""
+
+    def __init__(self, object_id):
+        self.payload = {"data": {"object": {"id": object_id}}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refund_that_fails_after_succeeding_is_failed_and_reopens_the_case(
+        sandbox, specialist, eager_tasks):
+    customer, charge_id = new_charge(sandbox, payment_method="pm_card_refundFail")
+    case = make_case(stripe_customer_id=customer, state=CaseState.RESOLVED)
+    action_id = post_refund(specialist, refund_body(case, charge_id)).json()["id"]
+    action = MoneyAction.objects.get(pk=action_id)
+    assert action.state == State.SUCCEEDED
+
+    time.sleep(1)  # the sandbox fails such refunds half a second after they succeed
+    on_refund_updated(Delivery(action.stripe_object_id))
+
+    action.refresh_from_db()
+    assert action.state == State.FAILED
+    assert action.failure_reason == "expired_or_canceled_card"
+    failed = AuditEvent.objects.get(object_id=action_id, action="refund.failed")
+    assert failed.outcome == "failure" and failed.source == Source.STRIPE
+    case.refresh_from_db()
+    assert case.state == CaseState.IN_PROGRESS
+    assert case.events.filter(kind="money", body__contains="expired_or_canceled_card").exists()
+
+
+def test_a_refund_made_in_the_dashboard_is_recorded_once_as_external(sandbox, db):
+    customer, charge_id = new_charge(sandbox)
+    case = make_case(stripe_customer_id=customer)
+    refund = sandbox.client.v1.refunds.create(params={"charge": charge_id, "amount": 700})
+
+    on_charge_refunded(Delivery(charge_id))
+    on_charge_refunded(Delivery(charge_id))
+
+    external = ExternalRefund.objects.get(stripe_refund_id=refund.id)
+    assert (external.amount, external.case, external.status) == (700, case, "succeeded")
+    event = AuditEvent.objects.get(stripe_object_id=refund.id)
+    assert event.action == "refund.external" and event.source == Source.STRIPE
+    assert event.case_id == case.pk
+    assert case.events.filter(kind="money", body__contains=refund.id).exists()
+
+
+def test_a_console_refund_is_not_mistaken_for_an_external_one(charged, sandbox, specialist,
+                                                              django_capture_on_commit_callbacks,
+                                                              eager_tasks):
+    case, charge_id = charged
+    with django_capture_on_commit_callbacks(execute=True):
+        post_refund(specialist, refund_body(case, charge_id))
+
+    on_charge_refunded(Delivery(charge_id))
+
+    assert not ExternalRefund.objects.exists()
+    assert MoneyAction.objects.get().state == State.SUCCEEDED
