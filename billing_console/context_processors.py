@@ -8,6 +8,7 @@ NAVIGATION = (
     ("Approvals", "refunds:approvals", Capability.APPROVE_MONEY_ACTION),
     ("Audit", "audit:events", Capability.VIEW_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
+    ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE),
     ("Admin", "admin:index", Capability.MANAGE_CONSOLE),
 )
 

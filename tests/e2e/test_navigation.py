@@ -6,7 +6,7 @@ NAVIGATION = {
     "specialist": ["Queue", "Guidance"],
     "tier2": ["Guidance"],
     "finance": ["Queue", "Approvals", "Audit", "Guidance"],
-    "admin": ["Audit", "Guidance", "Admin"],
+    "admin": ["Audit", "Guidance", "Zendesk sync", "Admin"],
 }
 HOMES = {"specialist": "/cases/", "tier2": "/guidance/", "finance": "/refunds/approvals/",
          "admin": "/admin/"}
