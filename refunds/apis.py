@@ -122,28 +122,26 @@ class RefundDetailApi(APIView):
         return Response(RefundSerializer(get_object_or_404(_refunds(), pk=pk)).data)
 
 
-class RefundApproveApi(APIView):
+class _RefundDecisionApi(APIView):
+    """Finance's decision on a refund waiting for approval; `decide` is the service."""
+
     required_capability = Capability.APPROVE_MONEY_ACTION
+    decide = None
 
     @extend_schema(request=DecisionInput, responses=RefundSerializer)
     def post(self, request, pk):
         action = get_object_or_404(_refunds(), pk=pk)
-        note = _decision_note(request)
-        money_actions.money_action_approve(action_id=action.pk, actor=request.user, note=note,
-                                           ip=client_ip(request))
+        self.decide(action_id=action.pk, actor=request.user,
+                    note=_decision_note(request), ip=client_ip(request))
         return Response(RefundSerializer(_refunds().get(pk=pk)).data)
 
 
-class RefundRejectApi(APIView):
-    required_capability = Capability.APPROVE_MONEY_ACTION
+class RefundApproveApi(_RefundDecisionApi):
+    decide = staticmethod(money_actions.money_action_approve)
 
-    @extend_schema(request=DecisionInput, responses=RefundSerializer)
-    def post(self, request, pk):
-        action = get_object_or_404(_refunds(), pk=pk)
-        note = _decision_note(request)
-        money_actions.money_action_reject(action_id=action.pk, actor=request.user, note=note,
-                                          ip=client_ip(request))
-        return Response(RefundSerializer(_refunds().get(pk=pk)).data)
+
+class RefundRejectApi(_RefundDecisionApi):
+    decide = staticmethod(money_actions.money_action_reject)
 
 
 def _decision_note(request):
