@@ -46,6 +46,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from audit.models import Source
+from audit.services import record
 from billing_console.integrations.zendesk import gateway as zendesk
 from billing_console.integrations.zendesk.errors import ZendeskNotFound
 from cases.models import (
@@ -486,11 +488,13 @@ def _change_events(before, values):
     events = []
     case_id, now = before["pk"], timezone.now()
     if values["state"] != before["state"]:
+        body = ("Reopened: the ticket went back to "
+                f"{values['zendesk_status']} in Zendesk (the customer replied)")
         events.append(CaseEvent(
-            case_id=case_id, kind=CaseEvent.Kind.STATE, created_at=now,
-            body="Reopened: the ticket went back to "
-                 f"{values['zendesk_status']} in Zendesk (the customer replied)",
+            case_id=case_id, kind=CaseEvent.Kind.STATE, created_at=now, body=body,
             data={"before": before["state"], "after": values["state"], "source": "zendesk"}))
+        _audit_state_change(case_id, values["zendesk_ticket_id"], before["state"],
+                            values["state"], body)
     if values["stripe_customer_id"] != before["stripe_customer_id"]:
         events.append(CaseEvent(
             case_id=case_id, kind=CaseEvent.Kind.LINK, created_at=now,
@@ -499,17 +503,26 @@ def _change_events(before, values):
     return events
 
 
+def _audit_state_change(case_id, ticket_id, before, after, reason):
+    """A state change Zendesk caused is answered for like one a person made."""
+    record(action="case.state_changed", source=Source.SYSTEM, object_type="case",
+           object_id=case_id, case_id=case_id, zendesk_ticket_id=ticket_id,
+           before={"state": before}, after={"state": after}, reason=reason)
+
+
 def _close_deleted_cases(ticket_ids, outcome):
     """Close the cases of deleted tickets, each with a timeline entry, once."""
     cases = list(Case.objects.select_for_update().filter(zendesk_ticket_id__in=ticket_ids)
                  .exclude(state=State.CLOSED, zendesk_status="deleted")
-                 .only("pk", "state"))
+                 .only("pk", "state", "zendesk_ticket_id"))
     now = timezone.now()
+    body = "The Zendesk ticket was deleted; the case is closed."
     CaseEvent.objects.bulk_create([
-        CaseEvent(case_id=case.pk, kind=CaseEvent.Kind.SYNC, created_at=now,
-                  body="The Zendesk ticket was deleted; the case is closed.",
+        CaseEvent(case_id=case.pk, kind=CaseEvent.Kind.SYNC, created_at=now, body=body,
                   data={"before": case.state, "after": State.CLOSED})
         for case in cases])
+    for case in cases:
+        _audit_state_change(case.pk, case.zendesk_ticket_id, case.state, State.CLOSED, body)
     Case.objects.filter(pk__in=[case.pk for case in cases]).update(
         state=State.CLOSED, zendesk_status="deleted", updated_at=now)
     outcome.closed += len(cases)

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from audit.models import AuditEvent
 from billing_console.celery import app as celery_app
 from billing_console.integrations.zendesk import gateway as zendesk
 from cases import sync, tasks
@@ -109,6 +110,8 @@ def test_a_deleted_ticket_closes_its_case_once(db, zendesk_sandbox):
     assert (closed.state, closed.zendesk_status) == (State.CLOSED, "deleted")
     assert list(closed.events.values_list("kind", flat=True)) == [CaseEvent.Kind.SYNC]
     assert Case.objects.get(zendesk_ticket_id=kept["id"]).state == State.NEW
+    [audited] = AuditEvent.objects.filter(action="case.state_changed", case_id=closed.pk)
+    assert (audited.source, audited.after) == ("system", {"state": State.CLOSED})
 
 
 def test_a_429_in_the_middle_of_the_export_resumes_with_nothing_lost_or_doubled(
@@ -192,6 +195,8 @@ def test_a_resolved_case_reopens_when_the_customer_replies(db, zendesk_sandbox):
     case = Case.objects.get()
     assert case.state == State.IN_PROGRESS
     assert case.events.filter(kind=CaseEvent.Kind.STATE).count() == 1
+    [audited] = AuditEvent.objects.filter(action="case.state_changed", case_id=case.pk)
+    assert audited.before == {"state": State.RESOLVED}
 
 
 def test_the_rule_can_take_a_group_or_every_ticket(db, zendesk_sandbox):
