@@ -102,28 +102,40 @@ def actors(specialist, second_specialist, tier2, finance, admin_user, outsider):
 
 @pytest.fixture
 def stripe_sandbox(settings):
-    """The Stripe sandbox on a free port, with the gateway pointed at it; yields an SDK
+    """A Stripe sandbox of the test's own, with the gateway pointed at it; yields an SDK
     client for arranging data."""
-    from billing_console.integrations.stripe.sandbox import build_server
-    from billing_console.integrations.stripe.sandbox.builders import client_for
-    from tests.contract.stripe.conftest import start_in_thread, stop
+    from tests.cases.case_page_sandboxes import STRIPE_KEY, StripeSandbox
 
-    server = build_server("127.0.0.1", 0)
-    url = start_in_thread(server)
-    settings.STRIPE_API_BASE, settings.STRIPE_API_KEY = url, "sk_test_console_tests"
-    yield client_for(url, settings.STRIPE_API_KEY)
-    stop(server)
+    sandbox = StripeSandbox()
+    settings.STRIPE_API_BASE, settings.STRIPE_API_KEY = sandbox.url, STRIPE_KEY
+    yield sandbox.client
+    sandbox.stop()
+
+
+@pytest.fixture(scope="module")
+def running_stripe():
+    """One Stripe sandbox shared by a module's tests; `point(settings)` aims the gateway."""
+    from tests.cases.case_page_sandboxes import StripeSandbox
+
+    sandbox = StripeSandbox()
+    yield sandbox
+    sandbox.stop()
 
 
 @pytest.fixture
-def zendesk_sandbox(settings):
-    """The Zendesk sandbox on a free port, with the gateway pointed at it."""
-    from tests.contract.zendesk.conftest import EMAIL, TOKEN, RunningSandbox, start, stop
+def zendesk_sandbox_options():
+    """Override in a test module to build the Zendesk sandbox differently (replay)."""
+    return {}
 
-    server, thread = start()
+
+@pytest.fixture
+def zendesk_sandbox(settings, zendesk_sandbox_options):
+    """The Zendesk sandbox on a free port, with the gateway pointed at it."""
+    from tests.contract.zendesk.conftest import RunningSandbox, point_gateway, start, stop
+
+    server, thread = start(**zendesk_sandbox_options)
     sandbox = RunningSandbox(server)
-    settings.ZENDESK_API_URL, settings.ZENDESK_SUBDOMAIN = sandbox.url, "console-tests"
-    settings.ZENDESK_EMAIL, settings.ZENDESK_API_TOKEN = EMAIL, TOKEN
+    point_gateway(settings, sandbox)
     yield sandbox
     stop(server, thread)
 

@@ -1,6 +1,6 @@
-"""A Stripe sandbox for the case page's tests (here and in the browser test), shared by a
-module's tests, with a customer that has some of everything. Plain helpers: each test
-module wraps them in its own fixtures."""
+"""A Stripe sandbox of a test's own (behind the `stripe_sandbox` and `running_stripe`
+fixtures), with the contract tests' controls, and a customer that has some of everything
+for the case page's tests."""
 
 import uuid
 

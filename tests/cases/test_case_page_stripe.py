@@ -5,17 +5,9 @@ import pytest
 from django.test import Client
 
 from cases.models import CaseEvent, StripeLink
-from tests.cases.case_page_sandboxes import StripeSandbox
 from tests.cases.factories import make_case
 
 DASHBOARD = "https://dashboard.stripe.com/test"
-
-
-@pytest.fixture(scope="module")
-def running_stripe():
-    sandbox = StripeSandbox()
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture

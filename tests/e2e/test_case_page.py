@@ -4,19 +4,11 @@ case is resolved from a reply template, and markup from Zendesk never runs."""
 import pytest
 
 from cases.models import CaseEvent, ReplyTemplate, StripeLink
-from tests.cases.case_page_sandboxes import StripeSandbox
 from tests.cases.factories import make_case
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 HOSTILE = f"{SCRIPT} {IMG}"
-
-
-@pytest.fixture(scope="module")
-def running_stripe():
-    sandbox = StripeSandbox()
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture
