@@ -86,15 +86,7 @@ def stop(server, thread):
 
 
 @pytest.fixture
-def sandbox_options():
-    """Override in a test module to build the sandbox differently (replay, webhooks)."""
-    return {}
-
-
-@pytest.fixture
-def sandbox(settings, sandbox_options):
-    server, thread = start(**sandbox_options)
-    running = RunningSandbox(server)
-    point_gateway(settings, running)
-    yield running
-    stop(server, thread)
+def sandbox(zendesk_sandbox):
+    """The project-wide `zendesk_sandbox` under a short name; a module builds it
+    differently by overriding `zendesk_sandbox_options`."""
+    return zendesk_sandbox

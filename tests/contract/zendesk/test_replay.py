@@ -12,7 +12,7 @@ RECORDED_DELETED = 515
 
 
 @pytest.fixture
-def sandbox_options():
+def zendesk_sandbox_options():
     return {"replay_path": str(reference_dir() / "recorded" / "incremental-tickets-cursor.json")}
 
 

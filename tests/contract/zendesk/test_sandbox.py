@@ -139,7 +139,7 @@ def receiver():
 
 
 @pytest.fixture
-def sandbox_options(receiver):
+def zendesk_sandbox_options(receiver):
     return {"webhook_url": receiver.url, "webhook_secret": WEBHOOK_SECRET}
 
 
