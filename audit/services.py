@@ -1,6 +1,7 @@
 """Writing audit events. `record` is the only way a row gets into the trail."""
 
 import ipaddress
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -85,6 +86,18 @@ def client_ip(request):
 
 def request_source(request):
     return Source.API if request.path.startswith("/api/") else Source.CONSOLE
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a person's request came from, handed to services that audit on its behalf."""
+
+    source: str = Source.CONSOLE
+    ip: str | None = None
+
+    @classmethod
+    def of(cls, request):
+        return cls(source=request_source(request), ip=client_ip(request))
 
 
 def record_for_request(request, *, action, **fields):

@@ -5,7 +5,7 @@ from billing_console.access import Capability, capabilities_of, roles_of
 # The console's sections, each shown to the roles that may open it.
 NAVIGATION = (
     ("Queue", "cases:queue", Capability.VIEW_QUEUE),
-    ("Approvals", "refunds:approvals", Capability.APPROVE_MONEY_ACTION),
+    ("Approvals", "money_actions:approvals", Capability.APPROVE_MONEY_ACTION),
     ("Audit", "audit:events", Capability.VIEW_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE),

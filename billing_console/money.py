@@ -52,6 +52,12 @@ def to_minor_units(text, currency):
     return int(minor)
 
 
+def to_major_units_text(amount, currency):
+    """1234, "usd" -> "12.34": what a person types, and what `to_minor_units` reads back."""
+    major = Decimal(int(amount)).scaleb(-decimal_places(currency))
+    return f"{major:.{decimal_places(currency)}f}"
+
+
 def format_amount(amount, currency):
     """1234, "usd" -> "12.34 USD"; -50000, "jpy" -> "-50,000 JPY"."""
     places = decimal_places(currency)

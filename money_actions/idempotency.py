@@ -1,15 +1,19 @@
-"""`Idempotency-Key` for API calls that create money actions, as Stripe offers it.
+"""Idempotency keys for requests that create money actions, as Stripe offers them.
 
 A replay of a key with the same body gets the first answer; with another body, a 409.
 Concurrent calls with one key queue on the key's row, so only the first one acts. The
 work is split in two so that no network call runs inside a transaction:
 `prepare()` reads from Stripe, outside any transaction; `commit(prepared)` runs inside
-the one that holds the key's row lock and returns a DRF Response. Only a success is
-kept: after an error, the same key and body try again.
+the one that holds the key's row lock and returns an `Answer`. Only a success is kept:
+after an error, the same key and body try again.
+
+The API takes the key from the `Idempotency-Key` header (`run_idempotently`); the pages
+put one in the confirm form, so a double click confirms once (`answer_once`).
 """
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -22,11 +26,27 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict
+    replayed: bool = False
+
+
 def run_idempotently(request, *, endpoint, prepare, commit):
+    """An API view's answer, given once per `Idempotency-Key` when the caller sends one."""
     key = request.headers.get(HEADER)
-    if not key:
-        return commit(prepare())
-    entry = _entry_for(request, key, endpoint)
+    if key:
+        answer = answer_once(user=request.user, key=key, endpoint=endpoint,
+                             body=request.data, prepare=prepare, commit=commit)
+    else:
+        answer = commit(prepare())
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body, status=answer.status, headers=headers)
+
+
+def answer_once(*, user, key, endpoint, body, prepare, commit):
+    entry = _entry_for(user, key, endpoint, body)
     if entry.response_status is not None:
         return _replay(entry)
     prepared = prepare()
@@ -34,21 +54,20 @@ def run_idempotently(request, *, endpoint, prepare, commit):
         entry = IdempotentRequest.objects.select_for_update().get(pk=entry.pk)
         if entry.response_status is not None:
             return _replay(entry)
-        response = commit(prepared)
-        if response.status_code < 400:
-            entry.response_status = response.status_code
-            entry.response_body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
-            entry.save(update_fields=["response_status", "response_body"])
-        return response
+        answer = commit(prepared)
+        entry.response_status = answer.status
+        entry.response_body = json.loads(json.dumps(answer.body, cls=DjangoJSONEncoder))
+        entry.save(update_fields=["response_status", "response_body"])
+        return answer
 
 
-def _entry_for(request, key, endpoint):
+def _entry_for(user, key, endpoint, body):
     if len(key) > MAX_KEY_LENGTH:
         raise ApplicationError(f"An {HEADER} has at most {MAX_KEY_LENGTH} characters.",
                                "idempotency_key")
-    body_hash = _hash(request.data)
+    body_hash = _hash(body)
     entry, _ = IdempotentRequest.objects.get_or_create(
-        user=request.user, key=key, defaults={"endpoint": endpoint, "body_hash": body_hash})
+        user=user, key=key, defaults={"endpoint": endpoint, "body_hash": body_hash})
     if entry.endpoint != endpoint or entry.body_hash != body_hash:
         raise ApplicationError(f"This {HEADER} was used before with another request.",
                                "idempotency_key_reused", status=409)
@@ -61,5 +80,4 @@ def _hash(data):
 
 
 def _replay(entry):
-    return Response(entry.response_body, status=entry.response_status,
-                    headers={"Idempotent-Replayed": "true"})
+    return Answer(entry.response_status, entry.response_body, replayed=True)

@@ -45,6 +45,8 @@ class MoneyAction(models.Model):
                               help_text="Kind-specific parameters sent to Stripe.")
     reason_code = models.CharField(max_length=64)
     note = models.TextField()
+    customer_reply = models.TextField(
+        blank=True, help_text="A public reply posted to the ticket once the action succeeds.")
     policy_verdicts = models.JSONField(default=list, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      related_name="+")

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.models import Outcome as AuditOutcome
 from audit.models import Source
-from audit.services import record
+from audit.services import Origin, record
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
 from cases.models import CaseEvent
@@ -66,7 +66,8 @@ def _locked(action_id):
 
 @transaction.atomic
 def money_action_request(*, kind, case, stripe_customer_id, stripe_target_id, amount,
-                         currency, params, reason_code, note, verdicts, actor, ip=None):
+                         currency, params, reason_code, note, verdicts, actor,
+                         customer_reply="", origin=None):
     """Record the intent. Within policy it is approved at once and queued for Stripe;
     otherwise it waits for someone other than `actor`. The caller has validated the
     amount against Stripe and holds `lock_target(stripe_target_id)`."""
@@ -75,69 +76,75 @@ def money_action_request(*, kind, case, stripe_customer_id, stripe_target_id, am
         kind=kind, case=case, stripe_customer_id=stripe_customer_id,
         stripe_target_id=stripe_target_id, amount=amount, currency=currency.lower(),
         params=params, reason_code=reason_code, note=note.strip(), requested_by=actor,
+        customer_reply=customer_reply.strip(),
         policy_verdicts=[verdict.as_json() for verdict in verdicts], state=State.DRAFT)
-    _audit(action, "requested", actor, reason=note, ip=ip)
-    _route_by_policy(action, verdicts, actor, ip)
+    _audit(action, "requested", actor, reason=note, origin=origin)
+    _route_by_policy(action, verdicts, actor, origin)
     return action
 
 
-def _route_by_policy(action, verdicts, actor, ip=None):
+def _route_by_policy(action, verdicts, actor, origin=None):
     if needs_approval(verdicts):
         _move(action, State.PENDING_APPROVAL)
-        _timeline(action, actor, f"{_label(action)} requested; waiting for approval.")
+        _timeline(action, actor, f"{label_of(action)} requested; waiting for approval.")
         return
     action.approved_amount = action.amount
     _move(action, State.APPROVED)
-    _audit(action, "approved", actor, reason="Within policy: no approval needed.", ip=ip)
-    _timeline(action, actor, f"{_label(action)} requested; within policy, submitting.")
+    _audit(action, "approved", actor, reason="Within policy: no approval needed.",
+           origin=origin)
+    _timeline(action, actor, f"{label_of(action)} requested; within policy, submitting.")
     _queue_submission(action)
 
 
 @transaction.atomic
-def money_action_approve(*, action_id, actor, note="", ip=None):
+def money_action_approve(*, action_id, actor, note="", origin=None):
     action = _locked(action_id)
     _require_decidable(action, actor)
     action.approved_by, action.approved_amount = actor, action.amount
     action.decision_note, action.decided_at = note.strip(), timezone.now()
     _move(action, State.APPROVED)
-    _audit(action, "approved", actor, reason=note, ip=ip)
-    _timeline(action, actor, f"{_label(action)} approved by {actor.get_username()}.")
+    _audit(action, "approved", actor, reason=note, origin=origin)
+    _timeline(action, actor, f"{label_of(action)} approved by {actor.get_username()}.")
     _queue_submission(action)
     return action
 
 
 @transaction.atomic
-def money_action_reject(*, action_id, actor, note, ip=None):
+def money_action_reject(*, action_id, actor, note, origin=None):
     action = _locked(action_id)
     _require_decidable(action, actor)
     _require_note(note)
     action.rejected_by, action.decision_note = actor, note.strip()
     action.decided_at = timezone.now()
     _move(action, State.CANCELED)
-    _audit(action, "rejected", actor, reason=note, ip=ip)
-    _timeline(action, actor, f"{_label(action)} rejected by {actor.get_username()}: {note}")
+    _audit(action, "rejected", actor, reason=note, origin=origin)
+    _timeline(action, actor, f"{label_of(action)} rejected by {actor.get_username()}: {note}")
     return action
 
 
 @transaction.atomic
-def money_action_cancel(*, action_id, actor, note="", ip=None):
+def money_action_cancel(*, action_id, actor, note="", origin=None):
     action = _locked(action_id)
     if action.state not in CANCELABLE_STATES:
         raise _wrong_state(action, "canceled")
     _move(action, State.CANCELED)
-    _audit(action, "canceled", actor, reason=note, ip=ip)
-    _timeline(action, actor, f"{_label(action)} canceled by {actor.get_username()}.")
+    _audit(action, "canceled", actor, reason=note, origin=origin)
+    _timeline(action, actor, f"{label_of(action)} canceled by {actor.get_username()}.")
     return action
 
 
 @transaction.atomic
-def money_action_amend(*, action_id, amount, verdicts, actor, validate):
+def money_action_amend(*, action_id, amount, verdicts, actor, validate, origin=None):
     """Change the amount before submission. Any approval is void: policy decides again,
     and a person must approve again when it needs one. `validate(action, amount)` checks
     the new amount while the action's target is locked."""
     action = _locked(action_id)
     if action.state not in AMENDABLE_STATES:
         raise _wrong_state(action, "changed")
+    if action.requested_by_id != actor.pk:
+        # Otherwise an approver could change someone's request and approve it as theirs.
+        raise ApplicationError("Only the person who requested it can change the amount.",
+                               "not_requester", status=403)
     lock_target(action.stripe_target_id)
     validate(action, amount)
     before = action.amount
@@ -145,8 +152,8 @@ def money_action_amend(*, action_id, amount, verdicts, actor, validate):
     action.policy_verdicts = [verdict.as_json() for verdict in verdicts]
     _audit(action, "amended", actor,
            reason=f"Amount changed from {format_amount(before, action.currency)}; "
-                  "any approval is void.")
-    _route_by_policy(action, verdicts, actor)
+                  "any approval is void.", origin=origin)
+    _route_by_policy(action, verdicts, actor, origin)
     return action
 
 
@@ -219,12 +226,14 @@ def _remember_stripe_ids(action, outcome):
 def _after_outcome(action, was_succeeded):
     from cases.services import case_transition, write_back_queue
 
-    label = _label(action)
+    label = label_of(action)
     if action.state == State.SUCCEEDED:
         _timeline(action, None, f"{label} succeeded ({action.stripe_object_id}).")
         executor = executor_for(action.kind)
         write_back_queue(action.case, note=executor.success_note(action),
                          add_tags=executor.success_tags)
+        if action.customer_reply:
+            write_back_queue(action.case, note=action.customer_reply, public=True)
         return
     reason = f": {action.failure_reason}" if action.failure_reason else ""
     _timeline(action, None, f"{label} {action.get_state_display().lower()}{reason}.")
@@ -248,7 +257,7 @@ def _move(action, state):
     action.save()
 
 
-def _label(action):
+def label_of(action):
     return f"{action.get_kind_display()} of {format_amount(action.amount, action.currency)}"
 
 
@@ -260,9 +269,12 @@ def _snapshot(action):
 
 
 def _audit(action, verb, actor, *, reason="", source=None, outcome=AuditOutcome.SUCCESS,
-           ip=None):
-    record(action=f"{action.kind}.{verb}", actor=actor, ip=ip,
-           source=source or (Source.CONSOLE if actor else Source.SYSTEM),
+           origin=None):
+    """`origin` says where a person's request came from; without one, the console's own
+    pages (an actor) or the system (none)."""
+    origin = origin or Origin(source=Source.CONSOLE if actor else Source.SYSTEM)
+    record(action=f"{action.kind}.{verb}", actor=actor, ip=origin.ip,
+           source=source or origin.source,
            object_type="money_action", object_id=action.pk, after=_snapshot(action),
            amount=action.amount, currency=action.currency, case_id=action.case_id,
            zendesk_ticket_id=action.case.zendesk_ticket_id,

@@ -10,16 +10,21 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.services import client_ip
+from audit.services import Origin
 from billing_console.access import Capability
 from billing_console.exceptions import ApplicationError
 from cases.models import Case
 from money_actions import services as money_actions
-from money_actions.idempotency import HEADER, run_idempotently
+from money_actions.idempotency import HEADER, Answer, run_idempotently
 from money_actions.models import Kind, MoneyAction, State
 from refunds.models import StripeReason
 from refunds.selectors import read_charge, refund_preview
-from refunds.services import refund_request, validate_amount, validate_request_fields
+from refunds.services import (
+    refund_change_amount,
+    refund_request,
+    validate_amount,
+    validate_request_fields,
+)
 
 
 class RefundSerializer(serializers.ModelSerializer):
@@ -37,7 +42,8 @@ class RefundSerializer(serializers.ModelSerializer):
         model = MoneyAction
         fields = ["id", "state", "case", "stripe_customer_id", "charge_id", "amount",
                   "currency", "stripe_reason", "reason_code", "note", "policy_verdicts",
-                  "requested_by", "approved_by", "rejected_by", "decision_note", "decided_at",
+                  "customer_reply", "requested_by", "approved_by", "rejected_by",
+                  "decision_note", "decided_at",
                   "refund_id", "stripe_request_id", "failure_reason", "created_at",
                   "updated_at"]
 
@@ -53,6 +59,13 @@ class RefundInput(serializers.Serializer):
     stripe_reason = serializers.CharField(default=StripeReason.REQUESTED_BY_CUSTOMER)
     reason_code = serializers.CharField(required=False, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    customer_reply = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="A public reply posted to the ticket once the refund succeeds.")
+
+
+class AmountInput(serializers.Serializer):
+    amount = serializers.JSONField(help_text="The new amount, in minor units.")
 
 
 class DecisionInput(serializers.Serializer):
@@ -91,8 +104,8 @@ class RefundCreateApi(APIView):
                 case=case, charge=charge, amount=fields["amount"],
                 currency=fields.get("currency"), stripe_reason=fields["stripe_reason"],
                 reason_code=fields["reason_code"], note=fields["note"], actor=request.user,
-                ip=client_ip(request))
-            return Response(RefundSerializer(action).data, status=status.HTTP_201_CREATED)
+                customer_reply=fields["customer_reply"], origin=Origin.of(request))
+            return Answer(status.HTTP_201_CREATED, RefundSerializer(action).data)
 
         return run_idempotently(request, endpoint="refunds.create", prepare=prepare,
                                 commit=commit)
@@ -122,6 +135,23 @@ class RefundDetailApi(APIView):
         return Response(RefundSerializer(get_object_or_404(_refunds(), pk=pk)).data)
 
 
+class RefundAmountApi(APIView):
+    """Change the amount of a refund not yet submitted; any approval is void."""
+
+    required_capability = Capability.REQUEST_MONEY_ACTION
+
+    @extend_schema(request=AmountInput, responses=RefundSerializer)
+    def post(self, request, pk):
+        action = get_object_or_404(_refunds(), pk=pk)
+        data = AmountInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        amount = data.validated_data["amount"]
+        validate_amount(amount)
+        refund_change_amount(action=action, charge=read_charge(action.stripe_target_id),
+                             amount=amount, actor=request.user, origin=Origin.of(request))
+        return Response(RefundSerializer(_refunds().get(pk=pk)).data)
+
+
 class _RefundDecisionApi(APIView):
     """Finance's decision on a refund waiting for approval; `decide` is the service."""
 
@@ -132,7 +162,7 @@ class _RefundDecisionApi(APIView):
     def post(self, request, pk):
         action = get_object_or_404(_refunds(), pk=pk)
         self.decide(action_id=action.pk, actor=request.user,
-                    note=_decision_note(request), ip=client_ip(request))
+                    note=_decision_note(request), origin=Origin.of(request))
         return Response(RefundSerializer(_refunds().get(pk=pk)).data)
 
 

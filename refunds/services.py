@@ -65,8 +65,9 @@ def validate_against_charge(*, case, charge, amount, currency=None):
 
 @transaction.atomic
 def refund_request(*, case, charge, amount, stripe_reason, reason_code, note, actor,
-                   currency=None, ip=None):
-    """Request a refund of `amount` on `charge` (just read from Stripe)."""
+                   currency=None, customer_reply="", origin=None):
+    """Request a refund of `amount` on `charge` (just read from Stripe). `customer_reply`,
+    when given, is posted to the ticket as a public reply once the refund succeeds."""
     validate_amount(amount)
     validate_request_fields(stripe_reason=stripe_reason, reason_code=reason_code, note=note)
     money_actions.lock_target(charge.id)
@@ -77,10 +78,10 @@ def refund_request(*, case, charge, amount, stripe_reason, reason_code, note, ac
         kind=Kind.REFUND, case=case, stripe_customer_id=charge.customer or "",
         stripe_target_id=charge.id, amount=amount, currency=charge.currency,
         params={"stripe_reason": stripe_reason}, reason_code=reason_code, note=note,
-        verdicts=verdicts, actor=actor, ip=ip)
+        verdicts=verdicts, actor=actor, customer_reply=customer_reply, origin=origin)
 
 
-def refund_change_amount(*, action, charge, amount, actor):
+def refund_change_amount(*, action, charge, amount, actor, origin=None):
     """Change a refund's amount before it is submitted; any approval is void."""
     validate_amount(amount)
     verdicts = policy.evaluate(charge=charge, amount=amount,
@@ -95,7 +96,8 @@ def refund_change_amount(*, action, charge, amount, actor):
                 "can still refund.", "amount_above_refundable")
 
     return money_actions.money_action_amend(action_id=action.pk, amount=amount,
-                                            verdicts=verdicts, actor=actor, validate=validate)
+                                            verdicts=verdicts, actor=actor, validate=validate,
+                                            origin=origin)
 
 
 @transaction.atomic

@@ -4,5 +4,5 @@ from refunds import views
 
 app_name = "refunds"
 urlpatterns = [
-    path("approvals/", views.approvals, name="approvals"),
+    path("new/<int:case_pk>/<slug:charge_id>/", views.refund_new, name="new"),
 ]

@@ -61,7 +61,7 @@ def test_every_route_declares_what_it_needs():
 
 def test_the_walk_covers_the_consoles_sections():
     paths = {path for path, _ in ROUTES}
-    for expected in ("/cases/", "/refunds/approvals/", "/audit/", "/guidance/", "/admin/",
+    for expected in ("/cases/", "/approvals/", "/audit/", "/guidance/", "/admin/",
                      "/api/v1/me", "/api/schema/", "/healthz"):
         assert expected in paths
 

@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 
 HOMES = {"admin": "/admin/", "specialist": "/cases/", "specialist2": "/cases/",
-         "tier2": "/guidance/", "finance": "/refunds/approvals/"}
+         "tier2": "/guidance/", "finance": "/approvals/"}
 
 
 def _free_port():

@@ -28,3 +28,9 @@ def duration(value):
     if days:
         return f"{days} d {hours} h"
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+@register.filter
+def words(identifier):
+    """"currency_limit" -> "Currency limit": a rule or code name, readable."""
+    return str(identifier).replace("_", " ").capitalize()

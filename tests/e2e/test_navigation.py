@@ -8,7 +8,7 @@ NAVIGATION = {
     "finance": ["Queue", "Approvals", "Audit", "Guidance"],
     "admin": ["Audit", "Guidance", "Zendesk sync", "Admin"],
 }
-HOMES = {"specialist": "/cases/", "tier2": "/guidance/", "finance": "/refunds/approvals/",
+HOMES = {"specialist": "/cases/", "tier2": "/guidance/", "finance": "/approvals/",
          "admin": "/admin/"}
 
 

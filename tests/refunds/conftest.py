@@ -3,16 +3,19 @@ customer with a charge, and the case that names the customer."""
 
 import importlib
 import json
+import re
 import uuid
 
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from billing_console.integrations.stripe.sandbox import build_server
 from billing_console.integrations.stripe.sandbox.builders import charge, create_customer
 from cases.models import StripeLink
+from money_actions.models import MoneyAction
 from tests.cases.factories import make_case
 from tests.contract.stripe.conftest import API_KEY, Sandbox, start_in_thread, stop
 
@@ -66,6 +69,16 @@ def charged(sandbox, db):
     return case, charge_id
 
 
+@pytest.fixture
+def pending(charged, sandbox, specialist):
+    """A refund waiting for approval: fraud always needs it."""
+    case, charge_id = charged
+    response = post_refund(specialist, refund_body(case, charge_id, amount=4_000,
+                                                   stripe_reason="fraudulent"))
+    assert response.json()["state"] == "pending_approval"
+    return MoneyAction.objects.get(pk=response.json()["id"])
+
+
 def api_client(user):
     client = APIClient()
     client.force_authenticate(user)
@@ -82,3 +95,34 @@ def post_refund(user, body, key=None):
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     return api_client(user).post("/api/v1/refunds/", json.dumps(body),
                                  content_type="application/json", **headers)
+
+
+# The refund form of the case page, filled in as a specialist would.
+PAGE_FORM = {"amount": "25.00", "currency": "usd", "stripe_reason": "requested_by_customer",
+             "reason_code": "courtesy", "note": "Customer was double billed for March.",
+             "customer_reply": ""}
+
+
+def signed_in(user):
+    """A page client (session and CSRF as a browser has them) signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def refund_url(case, charge_id):
+    return f"/refunds/new/{case.pk}/{charge_id}/"
+
+
+def confirm_key(preview_html):
+    return re.search(r'name="request_key" value="([0-9a-f-]{36})"', preview_html).group(1)
+
+
+def preview(client, case, charge_id, **fields):
+    return client.post(refund_url(case, charge_id), {**PAGE_FORM, **fields, "preview": "1"})
+
+
+def confirm(client, case, charge_id, key, follow=False, **fields):
+    return client.post(refund_url(case, charge_id),
+                       {**PAGE_FORM, **fields, "request_key": key, "confirm": "1"},
+                       follow=follow)

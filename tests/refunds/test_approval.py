@@ -12,16 +12,6 @@ from tests.conftest import make_user
 from tests.refunds.conftest import api_client, post_refund, refund_body, refunds_created
 
 
-@pytest.fixture
-def pending(charged, sandbox, specialist):
-    """A refund waiting for approval: fraud always needs it."""
-    case, charge_id = charged
-    response = post_refund(specialist, refund_body(case, charge_id, amount=4_000,
-                                                   stripe_reason="fraudulent"))
-    assert response.json()["state"] == State.PENDING_APPROVAL
-    return MoneyAction.objects.get(pk=response.json()["id"])
-
-
 def test_a_requester_approving_their_own_refund_gets_403(charged, sandbox):
     case, charge_id = charged
     both = make_user("maker-checker", Role.SPECIALIST, Role.FINANCE)

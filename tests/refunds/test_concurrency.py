@@ -8,10 +8,14 @@ from django.db import connections
 
 from money_actions.models import MoneyAction
 from tests.refunds.conftest import (
+    confirm,
+    confirm_key,
     needs_postgres,
     post_refund,
+    preview,
     refund_body,
     refunds_created,
+    signed_in,
     stripe_refunds,
 )
 
@@ -60,3 +64,18 @@ def test_racing_requests_never_promise_more_than_the_charge_captured(
     assert sum(response.json()["amount"] for response in accepted) <= 10_000
     assert len(accepted) == 10
     assert {response.json()["code"] for response in refused} == {"amount_above_refundable"}
+
+
+def test_twenty_confirms_of_one_preview_make_one_refund(charged, sandbox, specialist,
+                                                        eager_tasks):
+    """The page's double click, sent all at once: each confirm carries the preview's key."""
+    case, charge_id = charged
+    key = confirm_key(preview(signed_in(specialist), case, charge_id,
+                              amount="100.00").content.decode())
+
+    responses = all_at_once(lambda _: confirm(signed_in(specialist), case, charge_id, key,
+                                              amount="100.00"))
+
+    assert {response.status_code for response in responses} == {302}
+    assert MoneyAction.objects.count() == 1
+    assert len(refunds_created(sandbox)) == 1

@@ -1,0 +1,106 @@
+"""The approvals page, the amount-change API, and where API decisions say they came from."""
+
+import pytest
+
+from audit.models import AuditEvent, Source
+from money_actions.models import MoneyAction, State
+from tests.refunds.conftest import api_client, refunds_created, signed_in
+
+
+def test_finance_sees_what_waits_and_the_rule_that_sent_it(pending, finance):
+    page = signed_in(finance).get("/approvals/").content.decode()
+
+    assert f'id="approval-{pending.pk}"' in page
+    assert "Fraud: Refunds for fraud always need approval." in page
+    assert pending.note in page and "40.00 USD" in page
+    assert f'/approvals/{pending.pk}/approve/' in page
+
+
+def test_the_page_says_when_nothing_waits(finance):
+    page = signed_in(finance).get("/approvals/").content.decode()
+
+    assert "Nothing waiting for approval" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finance_approves_from_the_page_and_stripe_refunds(pending, finance, sandbox,
+                                                           eager_tasks):
+    response = signed_in(finance).post(f"/approvals/{pending.pk}/approve/",
+                                       {"note": "Checked with the customer."}, follow=True)
+
+    assert "approved; it is on its way to Stripe" in response.content.decode()
+    pending.refresh_from_db()
+    assert pending.state == State.SUCCEEDED and pending.approved_by == finance
+    assert len(refunds_created(sandbox)) == 1
+    assert "approved by finance" in pending.case.events.filter(kind="money")[1].body
+
+
+def test_a_rejection_without_a_note_is_refused_with_a_message(pending, finance):
+    response = signed_in(finance).post(f"/approvals/{pending.pk}/reject/", {"note": ""},
+                                       follow=True)
+
+    assert "A note is required." in response.content.decode()
+    assert MoneyAction.objects.get(pk=pending.pk).state == State.PENDING_APPROVAL
+
+
+def test_own_requests_show_no_decision_and_a_forged_one_is_refused(charged, sandbox):
+    from billing_console.access import Role
+    from tests.conftest import make_user
+    from tests.refunds.conftest import post_refund, refund_body
+
+    case, charge_id = charged
+    both = make_user("maker-checker", Role.SPECIALIST, Role.FINANCE)
+    action_id = post_refund(both, refund_body(case, charge_id, stripe_reason="fraudulent")
+                            ).json()["id"]
+    client = signed_in(both)
+
+    assert "someone else must decide on it" in client.get("/approvals/").content.decode()
+    response = client.post(f"/approvals/{action_id}/approve/", follow=True)
+    assert "You cannot decide on your own request" in response.content.decode()
+    assert MoneyAction.objects.get(pk=action_id).state == State.PENDING_APPROVAL
+
+
+@pytest.mark.parametrize("role", ["specialist", "tier2"])
+def test_only_approvers_reach_the_approvals_page(pending, request, role):
+    client = signed_in(request.getfixturevalue(role))
+
+    assert client.get("/approvals/").status_code == 403
+    assert client.post(f"/approvals/{pending.pk}/approve/").status_code == 403
+
+
+def test_api_decisions_are_audited_as_coming_from_the_api(pending, finance):
+    api_client(finance).post(f"/api/v1/refunds/{pending.pk}/approve/", {"note": "ok"})
+
+    assert AuditEvent.objects.get(action="refund.requested").source == Source.API
+    assert AuditEvent.objects.get(action="refund.approved").source == Source.API
+
+
+def test_changing_the_amount_through_the_api_voids_the_approval(pending, finance,
+                                                                specialist):
+    api_client(finance).post(f"/api/v1/refunds/{pending.pk}/approve/")
+
+    response = api_client(specialist).post(f"/api/v1/refunds/{pending.pk}/amount/",
+                                           {"amount": 3_000}, format="json")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["state"], body["amount"], body["approved_by"]) == (
+        State.PENDING_APPROVAL, 3_000, None)
+    assert AuditEvent.objects.filter(action="refund.amended", source=Source.API).exists()
+
+
+@pytest.mark.parametrize("amount, code", [
+    (0, "amount"), (-1, "amount"), ("3000", "amount"), (10_001, "amount_above_refundable")])
+def test_a_bad_new_amount_is_a_400(pending, specialist, amount, code):
+    response = api_client(specialist).post(f"/api/v1/refunds/{pending.pk}/amount/",
+                                           {"amount": amount}, format="json")
+
+    assert response.status_code == 400 and response.json()["code"] == code
+    assert MoneyAction.objects.get(pk=pending.pk).amount == 4_000
+
+
+def test_only_the_requester_changes_the_amount(pending, second_specialist):
+    response = api_client(second_specialist).post(f"/api/v1/refunds/{pending.pk}/amount/",
+                                                  {"amount": 3_000}, format="json")
+
+    assert response.status_code == 403 and response.json()["code"] == "not_requester"
