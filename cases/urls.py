@@ -7,6 +7,7 @@ urlpatterns = [
     path("", queue.queue, name="queue"),
     path("<int:pk>/", case.case_page, name="case"),
     path("<int:pk>/summary/", case.case_summary, name="summary"),
+    path("find/", case.find_case, name="find"),
     path("<int:pk>/stripe/", case.stripe_panel, name="stripe"),
     path("<int:pk>/stripe/customer/", case.confirm_stripe_customer, name="confirm-stripe"),
     path("<int:pk>/state/", case.transition, name="transition"),

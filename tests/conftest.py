@@ -1,6 +1,8 @@
 """Shared fixtures: named actors for every role, and a database flush that the
 append-only audit table allows."""
 
+import importlib
+
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -138,6 +140,15 @@ def zendesk_sandbox(settings, zendesk_sandbox_options):
     point_gateway(settings, sandbox)
     yield sandbox
     stop(server, thread)
+
+
+@pytest.fixture
+def refund_policy(db):
+    """The refund policy and reason codes the data migration seeds; a transactional test's
+    flush empties them."""
+    from django.apps import apps
+
+    importlib.import_module("refunds.migrations.0002_seed_policy").seed(apps, None)
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ Who may do what, enforced here on the server whatever the page shows:
 - VIEW_CASE_SUMMARY (Tier 2) opens only the summary: state, category and resolution, with
   no Stripe data, no console notes and no controls. Zendesk agents are not linked to
   console users yet, so Tier 2 cannot be limited to the cases they escalated; the summary
-  holds nothing beyond what the ticket itself tells them.
+  holds nothing beyond what the ticket itself tells them. They reach it by the ticket number
+  (`find_case`).
 
 The views stay thin: reads go through `cases.selectors`, writes through `cases.services`,
 and a refusal (`ApplicationError`) or bad input becomes a message on the page, never a 500.
@@ -56,6 +57,18 @@ def case_summary(request, pk):
         "zendesk_ticket_id", "subject", "state", "category", "resolution_code",
         "resolution_summary", "resolved_at"), pk=pk)
     return render(request, "cases/case_readonly.html", {"case": case})
+
+
+@requires(Capability.VIEW_CASE_SUMMARY)
+@require_safe
+def find_case(request):
+    """Tier 2 knows the Zendesk ticket they escalated: its number opens the case summary."""
+    ticket = request.GET.get("ticket", "").strip().lstrip("#")
+    case_id = (Case.objects.filter(zendesk_ticket_id=ticket).values_list("pk", flat=True)
+               .first() if ticket.isdigit() else None)
+    if case_id is not None:
+        return redirect("cases:summary", pk=case_id)
+    return render(request, "cases/find_case.html", {"ticket": ticket}, status=404)
 
 
 def _case(pk):

@@ -143,6 +143,23 @@ def test_tier2_summary_shows_state_category_and_resolution_only(tier2, case):
     assert html.count("<form") == 1  # only the sign-out form
 
 
+def test_tier2_finds_a_case_by_its_zendesk_ticket_number(tier2, case):
+    client = _client(tier2)
+
+    assert 'action="/cases/find/"' in client.get("/guidance/").content.decode()
+    found = client.get("/cases/find/", {"ticket": f"#{case.zendesk_ticket_id}"})
+    assert found.status_code == 302 and found.url == f"/cases/{case.pk}/summary/"
+    for missing in ("999999", "abc", ""):
+        response = client.get("/cases/find/", {"ticket": missing})
+        assert response.status_code == 404
+        assert "ticket" in response.content.decode().lower()
+
+
+def test_only_tier2_uses_the_ticket_lookup(specialist, finance):
+    for user in (specialist, finance):
+        assert _client(user).get("/cases/find/", {"ticket": "1"}).status_code == 403
+
+
 def test_specialists_use_the_full_page_not_the_summary(specialist, case):
     assert _client(specialist).get(f"/cases/{case.pk}/summary/").status_code == 403
 

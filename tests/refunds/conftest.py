@@ -1,13 +1,11 @@
 """Fixtures for refund and money-action tests: a Stripe sandbox with its test controls, a
 customer with a charge, and the case that names the customer."""
 
-import importlib
 import json
 import re
 import uuid
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
@@ -25,9 +23,8 @@ needs_postgres = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def default_refund_policy(db):
-    """The policy the data migration seeds; a transactional test's flush empties it."""
-    importlib.import_module("refunds.migrations.0002_seed_policy").seed(apps, None)
+def default_refund_policy(refund_policy):
+    """Every refund test runs under the seeded policy."""
 
 
 @pytest.fixture
