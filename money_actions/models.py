@@ -62,6 +62,13 @@ class MoneyAction(models.Model):
     stripe_request_id = models.CharField(max_length=255, blank=True)
     failure_reason = models.TextField(blank=True)
     submit_attempts = models.PositiveIntegerField(default=0)
+    # Set when money that had moved moves back (a refund failing after it succeeded):
+    # finance must look, and says so, with a note, to clear it.
+    finance_flag = models.TextField(blank=True)
+    finance_flag_cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                                blank=True, on_delete=models.PROTECT,
+                                                related_name="+")
+    finance_flag_cleared_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)

@@ -16,3 +16,10 @@ def approval_rows(*, limit=APPROVALS_SHOWN):
     return [(action, [verdict for verdict in action.policy_verdicts
                       if verdict["needs_approval"]])
             for action in awaiting_approval()[:limit]]
+
+
+def flagged_for_finance():
+    """Actions finance must look at and has not yet, oldest first."""
+    return (MoneyAction.objects.exclude(finance_flag="")
+            .filter(finance_flag_cleared_at__isnull=True)
+            .select_related("case").order_by("updated_at"))

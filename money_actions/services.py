@@ -157,6 +157,23 @@ def money_action_amend(*, action_id, amount, verdicts, actor, validate, origin=N
     return action
 
 
+@transaction.atomic
+def money_action_clear_flag(*, action_id, actor, note, origin=None):
+    """Finance has looked at a flagged action and says what was done about it."""
+    action = _locked(action_id)
+    if not action.finance_flag or action.finance_flag_cleared_at:
+        raise ApplicationError("This action is not flagged for finance.", "not_flagged",
+                               status=409)
+    _require_note(note)
+    action.finance_flag_cleared_by, action.finance_flag_cleared_at = actor, timezone.now()
+    action.save(update_fields=["finance_flag_cleared_by", "finance_flag_cleared_at",
+                               "updated_at"])
+    _audit(action, "flag_cleared", actor, reason=note, origin=origin)
+    _timeline(action, actor, f"Finance ({actor.get_username()}) handled the failed "
+                             f"{label_of(action).lower()}: {note.strip()}")
+    return action
+
+
 def _require_decidable(action, actor):
     if action.state not in DECIDABLE_STATES:
         raise _wrong_state(action, "decided")
@@ -237,8 +254,13 @@ def _after_outcome(action, was_succeeded):
         return
     reason = f": {action.failure_reason}" if action.failure_reason else ""
     _timeline(action, None, f"{label} {action.get_state_display().lower()}{reason}.")
-    if was_succeeded and action.case.state in (CaseState.RESOLVED, CaseState.CLOSED):
-        # It had succeeded: the case was likely resolved on it, and needs work again.
+    if not was_succeeded:
+        return
+    # The customer was told the money was on its way, and it is not.
+    action.finance_flag = f"{label} failed after it had succeeded{reason}."
+    action.save(update_fields=["finance_flag", "updated_at"])
+    if action.case.state in (CaseState.RESOLVED, CaseState.CLOSED):
+        # The case was likely resolved on it, and needs work again.
         case_transition(case=action.case, to_state=CaseState.IN_PROGRESS, actor=None)
 
 

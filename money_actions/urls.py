@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.approvals, name="approvals"),
     path("<uuid:pk>/approve/", views.approve, name="approve"),
     path("<uuid:pk>/reject/", views.reject, name="reject"),
+    path("<uuid:pk>/handled/", views.clear_flag, name="clear-flag"),
 ]

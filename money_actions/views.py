@@ -1,5 +1,6 @@
 """The approvals page: finance (or an admin) approves or rejects money actions that policy
-sent to a second person. The services refuse a decision on one's own request."""
+sent to a second person, and handles those flagged to them (money that moved back).
+The services refuse a decision on one's own request."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +12,12 @@ from billing_console.exceptions import ApplicationError
 from money_actions import services
 from money_actions.forms import DecisionForm
 from money_actions.models import MoneyAction
-from money_actions.selectors import APPROVALS_SHOWN, approval_rows, awaiting_approval
+from money_actions.selectors import (
+    APPROVALS_SHOWN,
+    approval_rows,
+    awaiting_approval,
+    flagged_for_finance,
+)
 
 
 @requires(Capability.APPROVE_MONEY_ACTION)
@@ -19,7 +25,7 @@ from money_actions.selectors import APPROVALS_SHOWN, approval_rows, awaiting_app
 def approvals(request):
     return render(request, "money_actions/approvals.html", {
         "rows": approval_rows(), "waiting": awaiting_approval().count(),
-        "shown_at_most": APPROVALS_SHOWN})
+        "shown_at_most": APPROVALS_SHOWN, "flagged": flagged_for_finance()})
 
 
 @requires(Capability.APPROVE_MONEY_ACTION)
@@ -40,6 +46,17 @@ def reject(request, pk):
         services.money_action_reject(action_id=action.pk, actor=request.user, note=note,
                                      origin=Origin.of(request))
         return "rejected; the requester sees why on the case"
+
+    return _decide(request, pk, decide)
+
+
+@requires(Capability.APPROVE_MONEY_ACTION)
+@require_POST
+def clear_flag(request, pk):
+    def decide(action, note):
+        services.money_action_clear_flag(action_id=action.pk, actor=request.user, note=note,
+                                         origin=Origin.of(request))
+        return "is marked as handled"
 
     return _decide(request, pk, decide)
 

@@ -104,3 +104,19 @@ def test_only_the_requester_changes_the_amount(pending, second_specialist):
                                                   {"amount": 3_000}, format="json")
 
     assert response.status_code == 403 and response.json()["code"] == "not_requester"
+
+
+def test_a_flagged_refund_shows_until_finance_says_what_was_done(pending, finance):
+    MoneyAction.objects.filter(pk=pending.pk).update(
+        state=State.FAILED, finance_flag="Refund of 40.00 USD failed after it had succeeded.")
+    client = signed_in(finance)
+    assert f'id="flag-{pending.pk}"' in client.get("/approvals/").content.decode()
+
+    refused = client.post(f"/approvals/{pending.pk}/handled/", {"note": ""}, follow=True)
+    assert "A note is required." in refused.content.decode()
+    client.post(f"/approvals/{pending.pk}/handled/", {"note": "Paid by bank transfer."})
+
+    assert f'id="flag-{pending.pk}"' not in client.get("/approvals/").content.decode()
+    cleared = AuditEvent.objects.get(action="refund.flag_cleared")
+    assert (cleared.actor_username, cleared.reason) == ("finance", "Paid by bank transfer.")
+    assert pending.case.events.filter(body__contains="Paid by bank transfer.").exists()

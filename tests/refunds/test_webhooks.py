@@ -40,6 +40,7 @@ def test_a_refund_that_fails_after_succeeding_is_failed_and_reopens_the_case(
     case.refresh_from_db()
     assert case.state == CaseState.IN_PROGRESS
     assert case.events.filter(kind="money", body__contains="expired_or_canceled_card").exists()
+    assert "failed after it had succeeded: expired_or_canceled_card" in action.finance_flag
 
 
 def test_a_refund_made_in_the_dashboard_is_recorded_once_as_external(sandbox, db):
