@@ -5,6 +5,7 @@ from billing_console import api, views
 from billing_console.integrations.stripe import webhooks as stripe_webhooks
 from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
 from cases import apis as case_apis
+from credit_memos import apis as credit_memo_apis
 from refunds import apis as refund_apis
 
 api_v1 = [
@@ -16,6 +17,13 @@ api_v1 = [
     path("refunds/<uuid:pk>/", refund_apis.RefundDetailApi.as_view(), name="refund"),
     path("refunds/<uuid:pk>/amount/", refund_apis.RefundAmountApi.as_view(),
          name="refund-amount"),
+    path("credit-memos/", credit_memo_apis.CreditMemoCreateApi.as_view(), name="credit-memos"),
+    path("credit-memos/preview/", credit_memo_apis.CreditMemoPreviewApi.as_view(),
+         name="credit-memo-preview"),
+    path("credit-memos/<uuid:pk>/", credit_memo_apis.CreditMemoDetailApi.as_view(),
+         name="credit-memo"),
+    path("credit-memos/<uuid:pk>/void/", credit_memo_apis.CreditMemoVoidApi.as_view(),
+         name="credit-memo-void"),
     path("refunds/<uuid:pk>/approve/", refund_apis.RefundApproveApi.as_view(),
          name="refund-approve"),
     path("refunds/<uuid:pk>/reject/", refund_apis.RefundRejectApi.as_view(),

@@ -9,6 +9,12 @@ from django.db.models import F, Q
 
 class Kind(models.TextChoices):
     REFUND = "refund", "Refund"
+    CREDIT_MEMO = "credit_memo", "Credit memo"
+    CREDIT_MEMO_VOID = "credit_memo_void", "Credit memo void"
+
+
+# Kinds that give money back to a customer; they add up against the customer's limit.
+GIVING_BACK_KINDS = (Kind.REFUND, Kind.CREDIT_MEMO)
 
 
 class State(models.TextChoices):

@@ -1,5 +1,9 @@
-"""The refund policy's rules. Each returns a `Verdict` that says, in words, whether the
-refund needs approval and why; `evaluate` runs them all."""
+"""The money policy's rules. Each returns a `Verdict` that says, in words, whether the
+action needs approval and why.
+
+The policy admins edit for refunds governs every action that gives money back (a credit
+memo is a refund by other means): `money_verdicts` holds the rules for any such action;
+`evaluate` adds the ones that only make sense for a charge."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -8,19 +12,27 @@ from django.utils import timezone
 
 from billing_console.access import roles_of
 from billing_console.money import format_amount
-from money_actions.models import COMMITTED_STATES, Kind, MoneyAction
+from money_actions.models import COMMITTED_STATES, GIVING_BACK_KINDS, MoneyAction
 from money_actions.policy import Verdict
 from refunds.models import CurrencyLimit, ExternalRefund, RefundPolicy, RoleLimit, StripeReason
 
 
 def evaluate(*, charge, amount, stripe_reason, requester):
+    """A refund of `amount` on `charge`."""
+    return [*money_verdicts(amount=amount, currency=charge.currency,
+                            customer_id=charge.customer, stripe_reason=stripe_reason,
+                            requester=requester),
+            charge_age_verdict(RefundPolicy.current(), charge)]
+
+
+def money_verdicts(*, amount, currency, customer_id, stripe_reason, requester):
+    """Any action giving `amount` back to a customer."""
     policy = RefundPolicy.current()
-    limit = CurrencyLimit.objects.filter(currency=charge.currency.lower()).first()
+    limit = CurrencyLimit.objects.filter(currency=currency.lower()).first()
     return [
-        currency_limit_verdict(limit, amount, charge.currency),
-        role_limit_verdict(requester, amount, charge.currency),
-        charge_age_verdict(policy, charge),
-        customer_total_verdict(policy, limit, charge, amount),
+        currency_limit_verdict(limit, amount, currency),
+        role_limit_verdict(requester, amount, currency),
+        customer_total_verdict(policy, limit, customer_id, currency, amount),
         fraud_verdict(policy, stripe_reason),
     ]
 
@@ -28,8 +40,8 @@ def evaluate(*, charge, amount, stripe_reason, requester):
 def currency_limit_verdict(limit, amount, currency):
     if limit is None:
         return Verdict("currency_limit", True,
-                       f"{currency.upper()} has no auto-approve limit, so every refund in it "
-                       "needs approval.")
+                       f"{currency.upper()} has no auto-approve limit, so everything given "
+                       "back in it needs approval.")
     shown = format_amount(limit.auto_approve_limit, currency)
     if amount > limit.auto_approve_limit:
         return Verdict("currency_limit", True, f"Above the auto-approve limit of {shown}.")
@@ -60,27 +72,29 @@ def charge_age_verdict(policy, charge):
                                         f"{policy.charge_age_days}.")
 
 
-def customer_total_verdict(policy, limit, charge, amount):
+def customer_total_verdict(policy, limit, customer_id, currency, amount):
     days = policy.customer_window_days
     if limit is None:
         return Verdict("customer_total", False,
-                       f"No {days}-day customer limit is set in {charge.currency.upper()}.")
-    total = customer_refunded(charge.customer, charge.currency, days) + amount
-    shown_total = format_amount(total, charge.currency)
-    shown_limit = format_amount(limit.customer_window_limit, charge.currency)
+                       f"No {days}-day customer limit is set in {currency.upper()}.")
+    total = customer_given_back(customer_id, currency, days) + amount
+    shown_total = format_amount(total, currency)
+    shown_limit = format_amount(limit.customer_window_limit, currency)
     if total > limit.customer_window_limit:
-        return Verdict("customer_total", True, f"With this one, the customer's refunds in "
-                                               f"{days} days come to {shown_total}, above "
+        return Verdict("customer_total", True, f"With this one, what the customer got back in "
+                                               f"{days} days comes to {shown_total}, above "
                                                f"{shown_limit}.")
-    return Verdict("customer_total", False, f"With this one, the customer's refunds in {days} "
-                                            f"days come to {shown_total}, within {shown_limit}.")
+    return Verdict("customer_total", False, f"With this one, what the customer got back in "
+                                            f"{days} days comes to {shown_total}, within "
+                                            f"{shown_limit}.")
 
 
-def customer_refunded(customer_id, currency, days):
-    """Refunds to the customer in the window: the console's, and those made outside it."""
+def customer_given_back(customer_id, currency, days):
+    """Refunds and credits to the customer in the window: the console's, and refunds made
+    outside it."""
     since = timezone.now() - timedelta(days=days)
     console = MoneyAction.objects.filter(
-        kind=Kind.REFUND, stripe_customer_id=customer_id, currency=currency.lower(),
+        kind__in=GIVING_BACK_KINDS, stripe_customer_id=customer_id, currency=currency.lower(),
         state__in=COMMITTED_STATES, created_at__gte=since).aggregate(total=Sum("amount"))
     external = ExternalRefund.objects.filter(
         stripe_customer_id=customer_id, currency=currency.lower(), status="succeeded",

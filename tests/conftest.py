@@ -114,6 +114,21 @@ def stripe_sandbox(settings):
     sandbox.stop()
 
 
+@pytest.fixture
+def sandbox(settings):
+    """A fresh Stripe sandbox for this test, so its request log holds only this test's;
+    yields a handle with an SDK client and the sandbox's test controls (faults, requests)."""
+    from billing_console.integrations.stripe.sandbox import build_server
+    from tests.contract.stripe.conftest import API_KEY, Sandbox, start_in_thread, stop
+
+    server = build_server("127.0.0.1", 0)
+    url = start_in_thread(server)
+    settings.STRIPE_API_BASE, settings.STRIPE_API_KEY = url, API_KEY
+    settings.STRIPE_MAX_NETWORK_RETRIES = 2
+    yield Sandbox(url)
+    stop(server)
+
+
 @pytest.fixture(scope="module")
 def running_stripe():
     """One Stripe sandbox shared by a module's tests; `point(settings)` aims the gateway."""

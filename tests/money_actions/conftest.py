@@ -1,7 +1,6 @@
-"""Fixtures shared with the refunds tests: the sandbox, a charged case, the policy."""
+"""Fixtures shared with the refunds tests: a charged case, the policy."""
 
 from tests.refunds.conftest import (  # noqa: F401 (fixtures shared with the refunds tests)
     charged,
     default_refund_policy,
-    sandbox,
 )

@@ -10,12 +10,10 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from billing_console.integrations.stripe.sandbox import build_server
 from billing_console.integrations.stripe.sandbox.builders import charge, create_customer
 from cases.models import StripeLink
 from money_actions.models import MoneyAction
 from tests.cases.factories import make_case
-from tests.contract.stripe.conftest import API_KEY, Sandbox, start_in_thread, stop
 
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -25,17 +23,6 @@ needs_postgres = pytest.mark.skipif(
 @pytest.fixture(autouse=True)
 def default_refund_policy(refund_policy):
     """Every refund test runs under the seeded policy."""
-
-
-@pytest.fixture
-def sandbox(settings):
-    """A fresh Stripe sandbox for this test, so its request log holds only this test's."""
-    server = build_server("127.0.0.1", 0)
-    url = start_in_thread(server)
-    settings.STRIPE_API_BASE, settings.STRIPE_API_KEY = url, API_KEY
-    settings.STRIPE_MAX_NETWORK_RETRIES = 2
-    yield Sandbox(url)
-    stop(server)
 
 
 def refunds_created(sandbox):

@@ -586,7 +586,9 @@ def _credit_note(data):
             id=line["id"], type=line["type"], amount=line["amount"],
             quantity=line.get("quantity"), description=line.get("description"),
             invoice_line_item=line.get("invoice_line_item")) for line in lines),
-        metadata=data.get("metadata") or {})
+        metadata=data.get("metadata") or {},
+        subtotal=data.get("subtotal") or 0, total=data.get("total") or 0,
+        tax=sum(tax.get("amount") or 0 for tax in data.get("total_taxes") or ()))
 
 
 def _subscription_item(data):

@@ -202,6 +202,9 @@ class CreditNote:
     refunds: tuple[str, ...] = ()
     lines: tuple[CreditNoteLine, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
+    subtotal: int = 0
+    total: int = 0
+    tax: int = 0  # the sum of the note's taxes; total = subtotal + tax (less discounts)
 
 
 @dataclass(frozen=True)

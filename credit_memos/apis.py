@@ -1,0 +1,153 @@
+"""The credit memo API: preview, request and void credit memos (Stripe credit notes).
+
+Amounts are integers in the invoice currency's minor unit. `POST /credit-memos/` takes an
+`Idempotency-Key` header (see `money_actions.idempotency`).
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.services import Origin
+from billing_console.access import Capability
+from billing_console.integrations.stripe.types import CreditLine
+from cases.models import Case
+from credit_memos.selectors import SETTLEMENTS, CreditSpec, credit_memo_preview, read_invoice
+from credit_memos.services import (
+    credit_memo_request,
+    credit_memo_void,
+    validate_against_invoice,
+    validate_reason,
+    validate_spec,
+)
+from money_actions.idempotency import HEADER, Answer, run_idempotently
+from money_actions.models import Kind, MoneyAction, State
+
+
+class CreditMemoSerializer(serializers.ModelSerializer):
+    state = serializers.CharField(help_text=", ".join(State.values))
+    kind = serializers.CharField()
+    invoice_id = serializers.SerializerMethodField()
+    credit_note_id = serializers.CharField(source="stripe_object_id")
+    requested_by = serializers.CharField(source="requested_by.username")
+    approved_by = serializers.CharField(source="approved_by.username", default=None)
+
+    class Meta:
+        model = MoneyAction
+        fields = ["id", "kind", "state", "case", "stripe_customer_id", "invoice_id", "amount",
+                  "currency", "params", "reason_code", "note", "policy_verdicts",
+                  "requested_by", "approved_by", "credit_note_id", "stripe_request_id",
+                  "failure_reason", "created_at", "updated_at"]
+
+    def get_invoice_id(self, action) -> str:
+        return action.params.get("invoice_id") or action.stripe_target_id
+
+
+class CreditLineInput(serializers.Serializer):
+    invoice_line_item = serializers.CharField()
+    amount = serializers.JSONField(required=False, default=None, allow_null=True)
+    quantity = serializers.JSONField(required=False, default=None, allow_null=True)
+
+
+class CreditMemoInput(serializers.Serializer):
+    """Credit `lines` of the invoice, or one custom `amount`; what the invoice no longer
+    owes goes to `settle_to`."""
+
+    case_id = serializers.IntegerField()
+    invoice_id = serializers.CharField()
+    lines = CreditLineInput(many=True, required=False, default=list)
+    amount = serializers.JSONField(required=False, default=None, allow_null=True)
+    settle_to = serializers.ChoiceField(choices=list(SETTLEMENTS), default="customer_balance")
+    stripe_reason = serializers.CharField(required=False, default=None, allow_null=True)
+    memo = serializers.CharField(required=False, allow_blank=True, default="")
+    reason_code = serializers.CharField(required=False, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class VoidInput(serializers.Serializer):
+    reason_code = serializers.CharField(required=False, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _spec(fields):
+    return CreditSpec(
+        invoice_id=fields["invoice_id"], amount=fields["amount"],
+        lines=tuple(CreditLine(**line) for line in fields["lines"]),
+        settle_to=fields["settle_to"], stripe_reason=fields["stripe_reason"],
+        memo=fields["memo"])
+
+
+def _prepared(request):
+    """The input, checked as far as it can be without a lock, with the invoice read."""
+    data = CreditMemoInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = data.validated_data
+    spec = _spec(fields)
+    validate_spec(spec)
+    case = get_object_or_404(Case, pk=fields["case_id"])
+    return fields, spec, case, read_invoice(spec.invoice_id)
+
+
+def _memos():
+    return MoneyAction.objects.filter(kind__in=(Kind.CREDIT_MEMO, Kind.CREDIT_MEMO_VOID)) \
+        .select_related("requested_by", "approved_by")
+
+
+class CreditMemoPreviewApi(APIView):
+    required_capability = Capability.REQUEST_MONEY_ACTION
+
+    @extend_schema(request=CreditMemoInput, responses={200: dict})
+    def post(self, request):
+        _, spec, case, invoice = _prepared(request)
+        amount = validate_against_invoice(case=case, invoice=invoice, spec=spec)
+        return Response(credit_memo_preview(case=case, invoice=invoice, spec=spec,
+                                            amount=amount, requester=request.user))
+
+
+class CreditMemoCreateApi(APIView):
+    required_capability = Capability.REQUEST_MONEY_ACTION
+
+    @extend_schema(request=CreditMemoInput, responses={201: CreditMemoSerializer},
+                   parameters=[OpenApiParameter(HEADER, location="header", required=False)])
+    def post(self, request):
+        def commit(prepared):
+            fields, spec, case, invoice = prepared
+            action = credit_memo_request(
+                case=case, invoice=invoice, spec=spec, reason_code=fields["reason_code"],
+                note=fields["note"], actor=request.user, origin=Origin.of(request))
+            return Answer(status.HTTP_201_CREATED, CreditMemoSerializer(action).data)
+
+        def prepare():
+            prepared = _prepared(request)
+            fields = prepared[0]
+            validate_reason(reason_code=fields["reason_code"], note=fields["note"])
+            return prepared
+
+        return run_idempotently(request, endpoint="credit_memos.create", prepare=prepare,
+                                commit=commit)
+
+
+class CreditMemoDetailApi(APIView):
+    required_capability = Capability.VIEW_MONEY_ACTIONS
+
+    @extend_schema(responses=CreditMemoSerializer)
+    def get(self, request, pk):
+        return Response(CreditMemoSerializer(get_object_or_404(_memos(), pk=pk)).data)
+
+
+class CreditMemoVoidApi(APIView):
+    required_capability = Capability.REQUEST_MONEY_ACTION
+
+    @extend_schema(request=VoidInput, responses={201: CreditMemoSerializer})
+    def post(self, request, pk):
+        memo = get_object_or_404(_memos(), pk=pk)
+        data = VoidInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        void = credit_memo_void(memo=memo, reason_code=data.validated_data["reason_code"],
+                                note=data.validated_data["note"], actor=request.user,
+                                origin=Origin.of(request))
+        # Read again: within policy, the void may already have been submitted.
+        return Response(CreditMemoSerializer(_memos().get(pk=void.pk)).data,
+                        status=status.HTTP_201_CREATED)

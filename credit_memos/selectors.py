@@ -1,0 +1,131 @@
+"""Reads for credit memos: the invoice from Stripe, what a credit asks for and how it
+settles, and Stripe's own preview shown before confirming. Stripe is read here, outside
+any transaction."""
+
+from dataclasses import asdict, dataclass
+
+from billing_console.exceptions import ApplicationError
+from billing_console.integrations.stripe import gateway
+from billing_console.integrations.stripe.errors import PermanentStripeError
+from billing_console.integrations.stripe.types import CreditLine
+from money_actions.models import IN_FLIGHT_STATES, Kind
+from money_actions.policy import needs_approval
+from money_actions.services import committed_amount
+from refunds.policy import money_verdicts
+
+# Where the part of a credit that the invoice no longer owes goes (Stripe's split).
+SETTLEMENTS = {
+    "customer_balance": "credit_amount",
+    "refund": "refund_amount",
+    "out_of_band": "out_of_band_amount",
+}
+STRIPE_REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
+# The console credits open and paid invoices; Stripe also allows uncollectible ones, but a
+# written-off invoice is finance's, not a specialist's.
+CREDITABLE_STATUSES = ("open", "paid")
+
+
+@dataclass(frozen=True)
+class CreditSpec:
+    """What a specialist asks to credit on one invoice: some of its lines (by amount or by
+    quantity) or one custom amount, and where what is no longer owed goes."""
+
+    invoice_id: str
+    lines: tuple[CreditLine, ...] = ()
+    amount: int | None = None
+    settle_to: str = "customer_balance"
+    stripe_reason: str | None = None
+    memo: str = ""
+
+    def as_params(self):
+        return {**asdict(self), "lines": [asdict(line) for line in self.lines]}
+
+    @classmethod
+    def from_params(cls, params):
+        return cls(**{**params, "lines": tuple(CreditLine(**line) for line in params["lines"])})
+
+
+def read_invoice(invoice_id):
+    if not isinstance(invoice_id, str) or not invoice_id.strip():
+        raise ApplicationError("Choose an invoice to credit.", "invoice")
+    try:
+        return gateway.get_invoice(invoice_id=invoice_id.strip())
+    except PermanentStripeError as error:
+        raise ApplicationError(f"Stripe cannot find invoice {invoice_id}: {error.message}",
+                               "invoice") from error
+
+
+def credit_amount(invoice, spec):
+    """The credit's total, worked out as Stripe does, so the split can be sent with it."""
+    if not spec.lines:
+        return spec.amount
+    by_id = {line.id: line for line in invoice.lines}
+    return sum(_line_amount(by_id, line) for line in spec.lines)
+
+
+def _line_amount(by_id, asked):
+    line = by_id.get(asked.invoice_line_item)
+    if line is None:
+        raise ApplicationError(f"Invoice line {asked.invoice_line_item} is not on this "
+                               "invoice.", "line")
+    if asked.amount is not None:
+        return asked.amount
+    return line.amount * asked.quantity // max(line.quantity or 1, 1)
+
+
+def creditable_remainder(invoice):
+    """What the invoice can still be credited, counting console credits not yet in Stripe.
+    Call it with the invoice's target lock held."""
+    credited = invoice.pre_payment_credit_notes_amount + invoice.post_payment_credit_notes_amount
+    in_flight = committed_amount(kind=Kind.CREDIT_MEMO, stripe_target_id=invoice.id,
+                                 states=IN_FLIGHT_STATES)
+    return max(invoice.total - credited - in_flight, 0)
+
+
+def split_basis(invoice):
+    """What the split depends on, kept with the request so that every attempt sends the
+    same split, whatever the invoice has become meanwhile."""
+    return {"invoice_status": invoice.status, "outstanding": invoice.amount_remaining}
+
+
+def split(basis, settle_to, amount):
+    """Stripe's rule: a credit first lowers what is left to pay on an open invoice; the rest
+    goes where `settle_to` says."""
+    outstanding = basis["outstanding"] if basis["invoice_status"] == "open" else 0
+    pre_payment = min(amount, outstanding)
+    parts = {"refund_amount": 0, "credit_amount": 0, "out_of_band_amount": None}
+    if amount - pre_payment:
+        parts[SETTLEMENTS[settle_to]] = amount - pre_payment
+    return parts
+
+
+def stripe_credit_note_params(spec, amount, basis):
+    """The parameters sent to Stripe, the same for the preview and for every attempt."""
+    return {"invoice_id": spec.invoice_id, "lines": spec.lines,
+            "amount": None if spec.lines else amount, "reason": spec.stripe_reason,
+            "memo": spec.memo or None, **split(basis, spec.settle_to, amount)}
+
+
+def credit_memo_preview(*, case, invoice, spec, amount, requester):
+    """Stripe's preview of the note (totals, tax, split) and the policy's verdicts."""
+    note = gateway.preview_credit_note(**stripe_credit_note_params(spec, amount,
+                                                                   split_basis(invoice)))
+    verdicts = money_verdicts(amount=amount, currency=invoice.currency,
+                              customer_id=invoice.customer, stripe_reason=spec.stripe_reason,
+                              requester=requester)
+    return {
+        "invoice_id": invoice.id, "invoice_status": invoice.status,
+        "currency": invoice.currency, "creditable_remainder": creditable_remainder(invoice),
+        "amount": note.amount, "subtotal": note.subtotal, "tax": note.tax, "total": note.total,
+        "pre_payment_amount": note.pre_payment_amount,
+        "post_payment_amount": note.post_payment_amount,
+        "refund_amount": _split_part(spec, "refund", note.post_payment_amount),
+        "credit_amount": _split_part(spec, "customer_balance", note.post_payment_amount),
+        "out_of_band_amount": note.out_of_band_amount or 0,
+        "needs_approval": needs_approval(verdicts),
+        "verdicts": [verdict.as_json() for verdict in verdicts],
+    }
+
+
+def _split_part(spec, settlement, post_payment):
+    return post_payment if spec.settle_to == settlement else 0
