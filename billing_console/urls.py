@@ -24,6 +24,8 @@ api_v1 = [
          name="credit-memo"),
     path("credit-memos/<uuid:pk>/void/", credit_memo_apis.CreditMemoVoidApi.as_view(),
          name="credit-memo-void"),
+    path("invoice-adjustments/", credit_memo_apis.InvoiceAdjustmentApi.as_view(),
+         name="invoice-adjustments"),
     path("refunds/<uuid:pk>/approve/", refund_apis.RefundApproveApi.as_view(),
          name="refund-approve"),
     path("refunds/<uuid:pk>/reject/", refund_apis.RefundRejectApi.as_view(),

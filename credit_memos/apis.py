@@ -1,7 +1,9 @@
-"""The credit memo API: preview, request and void credit memos (Stripe credit notes).
+"""The credit memo and invoice adjustment API: preview, request and void credit memos
+(Stripe credit notes); void, write off, mark paid or change invoices; move a customer's
+balance.
 
-Amounts are integers in the invoice currency's minor unit. `POST /credit-memos/` takes an
-`Idempotency-Key` header (see `money_actions.idempotency`).
+Amounts are integers in the invoice currency's minor unit. `POST /credit-memos/` and
+`POST /invoice-adjustments/` take an `Idempotency-Key` header (see `money_actions.idempotency`).
 """
 
 from django.shortcuts import get_object_or_404
@@ -14,10 +16,18 @@ from audit.services import Origin
 from billing_console.access import Capability
 from billing_console.integrations.stripe.types import CreditLine
 from cases.models import Case
-from credit_memos.selectors import SETTLEMENTS, CreditSpec, credit_memo_preview, read_invoice
+from credit_memos.selectors import (
+    SETTLEMENTS,
+    CreditSpec,
+    credit_memo_preview,
+    read_customer,
+    read_invoice,
+)
 from credit_memos.services import (
+    balance_adjustment_request,
     credit_memo_request,
     credit_memo_void,
+    invoice_adjustment_request,
     validate_against_invoice,
     validate_reason,
     validate_spec,
@@ -151,3 +161,73 @@ class CreditMemoVoidApi(APIView):
         # Read again: within policy, the void may already have been submitted.
         return Response(CreditMemoSerializer(_memos().get(pk=void.pk)).data,
                         status=status.HTTP_201_CREATED)
+
+
+# Invoice adjustments ---------------------------------------------------------------------
+
+INVOICE_KINDS = {
+    "void": Kind.INVOICE_VOID,
+    "mark_uncollectible": Kind.INVOICE_UNCOLLECTIBLE,
+    "paid_out_of_band": Kind.INVOICE_PAID_OUT_OF_BAND,
+    "edit_draft": Kind.INVOICE_EDIT,
+}
+BALANCE_KINDS = {"balance_credit": Kind.BALANCE_CREDIT, "balance_debit": Kind.BALANCE_DEBIT}
+
+
+class AddedItemInput(serializers.Serializer):
+    description = serializers.CharField()
+    amount = serializers.JSONField()
+
+
+class InvoiceAdjustmentInput(serializers.Serializer):
+    """`invoice_id` for the invoice kinds; `add`, `remove` (line ids) and `finalize` for
+    `edit_draft`; `amount`, `currency` and `description` for the balance kinds."""
+
+    case_id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=[*INVOICE_KINDS, *BALANCE_KINDS])
+    invoice_id = serializers.CharField(required=False, default="")
+    add = AddedItemInput(many=True, required=False, default=list)
+    remove = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    finalize = serializers.BooleanField(required=False, default=True)
+    amount = serializers.JSONField(required=False, default=None, allow_null=True)
+    currency = serializers.CharField(required=False, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    reason_code = serializers.CharField(required=False, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class InvoiceAdjustmentApi(APIView):
+    required_capability = Capability.REQUEST_MONEY_ACTION
+
+    @extend_schema(request=InvoiceAdjustmentInput, responses={201: CreditMemoSerializer},
+                   parameters=[OpenApiParameter(HEADER, location="header", required=False)])
+    def post(self, request):
+        def prepare():
+            data = InvoiceAdjustmentInput(data=request.data)
+            data.is_valid(raise_exception=True)
+            fields = data.validated_data
+            validate_reason(reason_code=fields["reason_code"], note=fields["note"])
+            case = get_object_or_404(Case, pk=fields["case_id"])
+            if fields["kind"] in BALANCE_KINDS:
+                return fields, case, read_customer(case)
+            return fields, case, read_invoice(fields["invoice_id"])
+
+        def commit(prepared):
+            action = _adjust(*prepared, actor=request.user, origin=Origin.of(request))
+            return Answer(status.HTTP_201_CREATED, CreditMemoSerializer(action).data)
+
+        return run_idempotently(request, endpoint="invoice_adjustments.create",
+                                prepare=prepare, commit=commit)
+
+
+def _adjust(fields, case, target, *, actor, origin):
+    common = {"case": case, "reason_code": fields["reason_code"], "note": fields["note"],
+              "actor": actor, "origin": origin}
+    if fields["kind"] in BALANCE_KINDS:
+        return balance_adjustment_request(
+            customer=target, kind=BALANCE_KINDS[fields["kind"]], amount=fields["amount"],
+            currency=fields["currency"] or target.currency or "",
+            description=fields["description"], **common)
+    changes = {key: fields[key] for key in ("add", "remove", "finalize")}
+    return invoice_adjustment_request(kind=INVOICE_KINDS[fields["kind"]], invoice=target,
+                                      changes=changes, **common)

@@ -1,9 +1,10 @@
 """How credit memos and their voids reach Stripe, and how the reconciler finds them."""
 
 from billing_console.integrations.stripe import gateway
+from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.money import format_amount
 from credit_memos.selectors import CreditSpec, stripe_credit_note_params
-from money_actions.executors import Outcome, register
+from money_actions.executors import Outcome, add_executor, register
 from money_actions.models import Kind, State
 
 METADATA_KEY = "console_money_action_id"
@@ -71,3 +72,117 @@ class CreditMemoVoidExecutor:
         return (f"Credit memo {action.stripe_target_id} of "
                 f"{format_amount(action.amount, action.currency)} voided "
                 f"(reason: {action.reason_code}).")
+
+
+class InvoiceStatusExecutor:
+    """An invoice moved to another status by one Stripe call; found by that status."""
+
+    def __init__(self, call, done_status, verb):
+        self.call, self.done_status, self.verb = call, done_status, verb
+        self.success_tags = (f"billing_invoice_{done_status}",)
+
+    def submit(self, action):
+        invoice = self.call(invoice_id=action.stripe_target_id,
+                            idempotency_key=action.idempotency_key)
+        return Outcome(State.SUCCEEDED, stripe_object_id=invoice.id)
+
+    def find(self, action):
+        invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
+        if invoice.status == self.done_status:
+            return Outcome(State.SUCCEEDED, stripe_object_id=invoice.id)
+        return None
+
+    def success_note(self, action):
+        return (f"Invoice {action.stripe_target_id} {self.verb} "
+                f"({format_amount(action.amount, action.currency)} no longer owed; reason: "
+                f"{action.reason_code}).")
+
+
+add_executor(Kind.INVOICE_VOID, InvoiceStatusExecutor(gateway.void_invoice, "void", "voided"))
+add_executor(Kind.INVOICE_UNCOLLECTIBLE, InvoiceStatusExecutor(
+    gateway.mark_invoice_uncollectible, "uncollectible", "written off as uncollectible"))
+add_executor(Kind.INVOICE_PAID_OUT_OF_BAND, InvoiceStatusExecutor(
+    gateway.pay_invoice_out_of_band, "paid", "marked paid out of band"))
+
+
+@register(Kind.INVOICE_EDIT)
+class InvoiceEditExecutor:
+    """Several Stripe calls, each with a key derived from the row's, so a retry repeats
+    none of them: add items, remove items, finalize."""
+
+    success_tags = ("billing_invoice_changed",)
+
+    def submit(self, action):
+        params, key = action.params, action.idempotency_key
+        for index, item in enumerate(params["add"]):
+            gateway.add_invoice_item(
+                customer_id=params["customer"], invoice_id=action.stripe_target_id,
+                amount=item["amount"], currency=params["currency"],
+                description=item["description"], idempotency_key=f"{key}-add-{index}",
+                metadata={METADATA_KEY: str(action.pk)})
+        for item_id in params["remove"]:
+            _delete_once(item_id, f"{key}-remove-{item_id}")
+        if params["finalize"]:
+            gateway.finalize_invoice(invoice_id=action.stripe_target_id,
+                                     idempotency_key=f"{key}-finalize")
+        return Outcome(State.SUCCEEDED, stripe_object_id=action.stripe_target_id)
+
+    def find(self, action):
+        """Finalized means done; otherwise submit again, which repeats nothing."""
+        invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
+        if action.params["finalize"] and invoice.status != "draft":
+            return Outcome(State.SUCCEEDED, stripe_object_id=invoice.id)
+        return None
+
+    def success_note(self, action):
+        params = action.params
+        return (f"Draft invoice {action.stripe_target_id} changed: {len(params['add'])} item(s) "
+                f"added, {len(params['remove'])} removed"
+                f"{', then finalized' if params['finalize'] else ''} "
+                f"(reason: {action.reason_code}).")
+
+
+def _delete_once(item_id, idempotency_key):
+    """Stripe ignores keys on DELETE: an item already gone was deleted by an earlier try."""
+    try:
+        gateway.delete_invoice_item(invoice_item_id=item_id, idempotency_key=idempotency_key)
+    except PermanentStripeError as error:
+        if error.code != "resource_missing":
+            raise
+
+
+class BalanceExecutor:
+    """A customer balance transaction: negative is credit toward the next invoices."""
+
+    def __init__(self, sign, verb):
+        self.sign, self.verb = sign, verb
+        self.success_tags = (f"billing_balance_{verb}",)
+
+    def submit(self, action):
+        transaction = gateway.create_balance_transaction(
+            customer_id=action.stripe_target_id, amount=self.sign * action.amount,
+            currency=action.currency, idempotency_key=action.idempotency_key,
+            description=action.params["description"],
+            metadata={METADATA_KEY: str(action.pk)})
+        return Outcome(State.SUCCEEDED, stripe_object_id=transaction.id)
+
+    def find(self, action):
+        cursor = None
+        for _ in range(MAX_PAGES_SEARCHED):
+            page = gateway.list_balance_transactions(customer_id=action.stripe_target_id,
+                                                     limit=100, starting_after=cursor)
+            for transaction in page.items:
+                if transaction.metadata.get(METADATA_KEY) == str(action.pk):
+                    return Outcome(State.SUCCEEDED, stripe_object_id=transaction.id)
+            cursor = page.next_cursor
+            if cursor is None:
+                return None
+        return None
+
+    def success_note(self, action):
+        return (f"Customer balance {self.verb}ed {format_amount(action.amount, action.currency)}"
+                f" (“{action.params['description']}”; reason: {action.reason_code}).")
+
+
+add_executor(Kind.BALANCE_CREDIT, BalanceExecutor(-1, "credit"))
+add_executor(Kind.BALANCE_DEBIT, BalanceExecutor(1, "debit"))

@@ -55,6 +55,17 @@ def read_invoice(invoice_id):
                                "invoice") from error
 
 
+def read_customer(case):
+    """The case's Stripe customer; a case without one has no balance to adjust."""
+    if not case.stripe_customer_id:
+        raise ApplicationError("Link this case to a Stripe customer first.", "customer")
+    try:
+        return gateway.get_customer(customer_id=case.stripe_customer_id)
+    except PermanentStripeError as error:
+        raise ApplicationError(f"Stripe cannot find customer {case.stripe_customer_id}: "
+                               f"{error.message}", "customer") from error
+
+
 def credit_amount(invoice, spec):
     """The credit's total, worked out as Stripe does, so the split can be sent with it."""
     if not spec.lines:

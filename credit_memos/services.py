@@ -19,7 +19,14 @@ from credit_memos.selectors import (
     split_basis,
 )
 from money_actions import services as money_actions
-from money_actions.models import COMMITTED_STATES, Kind, MoneyAction, State
+from money_actions.models import (
+    COMMITTED_STATES,
+    GIVING_BACK_KINDS,
+    IN_FLIGHT_STATES,
+    Kind,
+    MoneyAction,
+    State,
+)
 from money_actions.policy import Verdict
 from refunds.models import ReasonCode
 from refunds.policy import money_verdicts
@@ -88,15 +95,11 @@ def credit_memo_request(*, case, invoice, spec, reason_code, note, actor, origin
     validate_reason(reason_code=reason_code, note=note)
     money_actions.lock_target(invoice.id)
     amount = validate_against_invoice(case=case, invoice=invoice, spec=spec)
-    verdicts = money_verdicts(amount=amount, currency=invoice.currency,
-                              customer_id=invoice.customer, stripe_reason=spec.stripe_reason,
-                              requester=actor)
-    return money_actions.money_action_request(
-        kind=Kind.CREDIT_MEMO, case=case, stripe_customer_id=invoice.customer,
-        stripe_target_id=invoice.id, amount=amount, currency=invoice.currency,
-        params={"spec": spec.as_params(), "split_basis": split_basis(invoice)},
-        reason_code=reason_code, note=note, verdicts=verdicts,
-        actor=actor, origin=origin)
+    return _request(kind=Kind.CREDIT_MEMO, case=case, customer_id=invoice.customer,
+                    target=invoice.id, amount=amount, currency=invoice.currency,
+                    params={"spec": spec.as_params(), "split_basis": split_basis(invoice)},
+                    reason_code=reason_code, note=note, actor=actor, origin=origin,
+                    stripe_reason=spec.stripe_reason)
 
 
 @transaction.atomic
@@ -119,3 +122,128 @@ def credit_memo_void(*, memo, reason_code, note, actor, origin=None):
         stripe_target_id=memo.stripe_object_id, amount=memo.amount, currency=memo.currency,
         params={"invoice_id": memo.stripe_target_id, "credit_memo": str(memo.pk)},
         reason_code=reason_code, note=note, verdicts=verdicts, actor=actor, origin=origin)
+
+
+# Invoice adjustments ---------------------------------------------------------------------
+
+# What Stripe allows by the invoice's status, in Stripe's own words.
+INVOICE_RULES = {
+    Kind.INVOICE_VOID: (("open", "uncollectible"),
+                        "Stripe voids only open or uncollectible invoices"),
+    Kind.INVOICE_UNCOLLECTIBLE: (("open",), "Stripe writes off (marks uncollectible) only "
+                                            "open invoices"),
+    Kind.INVOICE_PAID_OUT_OF_BAND: (("open", "uncollectible"),
+                                    "Stripe marks paid only open or uncollectible invoices"),
+    Kind.INVOICE_EDIT: (("draft",), "Stripe adds and removes items, and finalizes, only on "
+                                    "draft invoices"),
+}
+# What is left to do after a refusal, by the invoice's status.
+INSTEAD = {
+    "paid": "A paid invoice is credited with a credit memo instead.",
+    "void": "A void invoice is owed nothing.",
+    "draft": "A draft invoice owes nothing yet: change its items.",
+}
+
+
+def check_invoice_allows(kind, invoice):
+    statuses, rule = INVOICE_RULES[kind]
+    if invoice.status not in statuses:
+        instead = INSTEAD.get(invoice.status, "")
+        raise ApplicationError(f"{rule}; this one is {invoice.status}. {instead}".strip(),
+                               "invoice_status")
+
+
+def draft_changes_params(invoice, *, add, remove, finalize):
+    """Items to add (description, amount) and lines to remove, as the executor sends them;
+    the amount is what the removed lines were worth (given up)."""
+    by_id = {line.id: line for line in invoice.lines}
+    removed = []
+    for line_id in remove:
+        line = by_id.get(line_id)
+        if line is None or not line.invoice_item:
+            raise ApplicationError(f"{line_id} is not an item line of this invoice.", "remove")
+        removed.append(line)
+    for item in add:
+        validate_amount(item["amount"])
+        if not str(item.get("description") or "").strip():
+            raise ApplicationError("Each added item needs a description.", "add")
+    if not add and not removed and not finalize:
+        raise ApplicationError("Add or remove an item, or finalize the invoice.", "add")
+    params = {"customer": invoice.customer, "currency": invoice.currency,
+              "add": [{"description": item["description"].strip(), "amount": item["amount"]}
+                      for item in add],
+              "remove": [line.invoice_item for line in removed], "finalize": finalize}
+    return sum(line.amount for line in removed), params
+
+
+@transaction.atomic
+def invoice_adjustment_request(*, case, kind, invoice, reason_code, note, actor,
+                               changes=None, origin=None):
+    """Void, write off, mark paid out of band, or change a draft (`changes`: add, remove,
+    finalize). Refused, in Stripe's words, where the invoice's status does not allow it."""
+    validate_reason(reason_code=reason_code, note=note)
+    money_actions.lock_target(invoice.id)
+    _check_customer(case, invoice.customer)
+    check_invoice_allows(kind, invoice)
+    _refuse_if_in_flight(invoice.id, INVOICE_RULES)
+    if kind == Kind.INVOICE_EDIT:
+        amount, params = draft_changes_params(invoice, **(changes or {}))
+    else:
+        amount, params = invoice.amount_remaining, {}
+    return _request(kind=kind, case=case, customer_id=invoice.customer, target=invoice.id,
+                    amount=amount, currency=invoice.currency, params=params,
+                    reason_code=reason_code, note=note, actor=actor, origin=origin)
+
+
+@transaction.atomic
+def balance_adjustment_request(*, case, customer, kind, amount, currency, description,
+                               reason_code, note, actor, origin=None):
+    """Credit (toward the next invoices) or debit the customer's balance."""
+    validate_amount(amount)
+    validate_reason(reason_code=reason_code, note=note)
+    if not (description or "").strip():
+        raise ApplicationError("A description is required; the customer sees it.",
+                               "description")
+    money_actions.lock_target(customer.id)
+    _check_customer(case, customer.id)
+    if customer.currency and customer.currency.lower() != currency.lower():
+        raise ApplicationError(
+            f"Stripe keeps a customer's balance in one currency; this one's is "
+            f"{customer.currency.upper()}, not {currency.upper()}.", "currency")
+    return _request(kind=kind, case=case, customer_id=customer.id, target=customer.id,
+                    amount=amount, currency=currency, params={"description": description},
+                    reason_code=reason_code, note=note, actor=actor, origin=origin)
+
+
+def _check_customer(case, customer_id):
+    if case.stripe_customer_id and customer_id != case.stripe_customer_id:
+        raise ApplicationError("That belongs to another customer than this case's.",
+                               "customer")
+
+
+def _refuse_if_in_flight(target_id, kinds):
+    """One change at a time to an object: the second would act on what the first changes."""
+    if MoneyAction.objects.filter(stripe_target_id=target_id, kind__in=kinds,
+                                  state__in=IN_FLIGHT_STATES).exists():
+        raise ApplicationError("Another change to it is waiting or under way; let it finish "
+                               "first.", "in_flight", status=409)
+
+
+def _request(*, kind, case, customer_id, target, amount, currency, params, reason_code,
+             note, actor, origin, stripe_reason=None):
+    verdicts = action_verdicts(kind=kind, amount=amount, currency=currency,
+                               customer_id=customer_id, stripe_reason=stripe_reason,
+                               requester=actor)
+    return money_actions.money_action_request(
+        kind=kind, case=case, stripe_customer_id=customer_id, stripe_target_id=target,
+        amount=amount, currency=currency, params=params, reason_code=reason_code, note=note,
+        verdicts=verdicts, actor=actor, origin=origin)
+
+
+def action_verdicts(*, kind, amount, currency, customer_id, stripe_reason, requester):
+    """The money policy for what gives back; nothing to limit for what takes money."""
+    if kind in GIVING_BACK_KINDS:
+        return money_verdicts(amount=amount, currency=currency, customer_id=customer_id,
+                              stripe_reason=stripe_reason, requester=requester)
+    return [Verdict("gives_nothing_back", False,
+                    "It gives nothing back to the customer, so no limit applies.")]

@@ -26,11 +26,17 @@ class Outcome:
 
 
 def register(kind):
+    """Class decorator: an instance of the class executes actions of `kind`."""
     def decorate(executor_class):
-        _executors[kind] = executor_class()
+        add_executor(kind, executor_class())
         return executor_class
 
     return decorate
+
+
+def add_executor(kind, executor):
+    """For executors that are configured instances rather than one class per kind."""
+    _executors[kind] = executor
 
 
 def executor_for(kind):

@@ -11,10 +11,23 @@ class Kind(models.TextChoices):
     REFUND = "refund", "Refund"
     CREDIT_MEMO = "credit_memo", "Credit memo"
     CREDIT_MEMO_VOID = "credit_memo_void", "Credit memo void"
+    INVOICE_VOID = "invoice_void", "Invoice void"
+    INVOICE_UNCOLLECTIBLE = "invoice_uncollectible", "Invoice write-off"
+    INVOICE_PAID_OUT_OF_BAND = "invoice_paid_out_of_band", "Invoice paid out of band"
+    INVOICE_EDIT = "invoice_edit", "Draft invoice change"
+    BALANCE_CREDIT = "balance_credit", "Balance credit"
+    BALANCE_DEBIT = "balance_debit", "Balance debit"
+    SUBSCRIPTION_CHANGE = "subscription_change", "Plan change"
+    SUBSCRIPTION_CANCEL = "subscription_cancel", "Cancellation"
+    SUBSCRIPTION_CANCEL_AT_PERIOD_END = "subscription_cancel_at_end", "Cancellation at period end"
+    SUBSCRIPTION_RESUME = "subscription_resume", "Scheduled cancellation undone"
 
 
-# Kinds that give money back to a customer; they add up against the customer's limit.
-GIVING_BACK_KINDS = (Kind.REFUND, Kind.CREDIT_MEMO)
+# Kinds that give money back to a customer, or let them off paying it; they add up against
+# the customer's limit. `amount` is what is given up.
+GIVING_BACK_KINDS = (Kind.REFUND, Kind.CREDIT_MEMO, Kind.INVOICE_VOID,
+                     Kind.INVOICE_UNCOLLECTIBLE, Kind.INVOICE_PAID_OUT_OF_BAND,
+                     Kind.INVOICE_EDIT, Kind.BALANCE_CREDIT)
 
 
 class State(models.TextChoices):
@@ -45,6 +58,9 @@ class MoneyAction(models.Model):
     stripe_customer_id = models.CharField(max_length=255, db_index=True)
     # The Stripe object acted on (a charge for a refund, an invoice for a credit memo).
     stripe_target_id = models.CharField(max_length=255, db_index=True)
+    # In the currency's minor unit: what the action gives back or lets the customer off,
+    # or, for a change that takes money (a debit, an added item), what it takes. Zero for
+    # a change that moves none by itself (a cancellation at period end).
     amount = models.BigIntegerField(help_text="In the currency's minor unit.")
     currency = models.CharField(max_length=3)
     params = models.JSONField(default=dict, blank=True,
@@ -84,7 +100,8 @@ class MoneyAction(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["state", "updated_at"])]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="money_action_amount_positive"),
+            models.CheckConstraint(condition=Q(amount__gte=0),
+                                   name="money_action_amount_not_negative"),
             models.CheckConstraint(
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("requested_by")),
                 name="money_action_approver_is_not_requester"),

@@ -30,9 +30,9 @@ def test_the_database_refuses_an_approver_who_is_the_requester(pending):
         MoneyAction.objects.filter(pk=pending.pk).update(approved_by=pending.requested_by)
 
 
-def test_the_database_refuses_a_zero_amount(pending):
+def test_the_database_refuses_a_negative_amount(pending):
     with pytest.raises(IntegrityError), transaction.atomic():
-        MoneyAction.objects.filter(pk=pending.pk).update(amount=0)
+        MoneyAction.objects.filter(pk=pending.pk).update(amount=-1)
 
 
 def test_an_admin_may_approve(pending, admin_user):

@@ -486,7 +486,8 @@ def _balance_transaction(data):
         id=data["id"], customer=_id(data["customer"]), amount=data["amount"],
         currency=data["currency"], ending_balance=data["ending_balance"], type=data["type"],
         description=data.get("description"), invoice=_id(data.get("invoice")),
-        credit_note=_id(data.get("credit_note")), created=data["created"])
+        credit_note=_id(data.get("credit_note")), created=data["created"],
+        metadata=data.get("metadata") or {})
 
 
 def _refund(data):
@@ -530,7 +531,8 @@ def _invoice_line(data):
         description=data.get("description"), quantity=data.get("quantity"),
         proration=bool(details.get("proration")),
         price=_id((pricing.get("price_details") or {}).get("price")),
-        period_start=period.get("start"), period_end=period.get("end"))
+        period_start=period.get("start"), period_end=period.get("end"),
+        invoice_item=_id((parent.get("invoice_item_details") or {}).get("invoice_item")))
 
 
 def _invoice(data):

@@ -47,6 +47,7 @@ class BalanceTransaction:
     invoice: str | None
     credit_note: str | None
     created: int
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class InvoiceLine:
     price: str | None
     period_start: int | None
     period_end: int | None
+    invoice_item: str | None = None  # the invoice item behind a line not from a subscription
 
 
 @dataclass(frozen=True)
