@@ -1,7 +1,8 @@
 """`make bench`: every benchmark under bench/, on a throwaway database.
 
 Each prints its figures and the ratio to a baseline measured in the same run. Set
-BENCH_ROWS to change the size of the generated data (default 1,000,000 audit events).
+BENCH_ROWS to change the size of the generated data (default 1,000,000 audit events),
+and BENCH_REFUNDS the number of refunds a real worker drains (default 1,000).
 """
 
 import os
@@ -16,7 +17,7 @@ def main():
     from django.db import connection
     from django.test.utils import setup_test_environment
 
-    from bench import audit_trail, ingest, queue
+    from bench import audit_trail, ingest, queue, refunds
 
     setup_test_environment()
     # A database of its own: created empty, migrated, and dropped afterwards, so the
@@ -29,6 +30,7 @@ def main():
         # 100,000 tickets, fewer when BENCH_ROWS asks for a quick run; it leaves no cases.
         ingest.run(tickets=min(int(os.environ.get("BENCH_ROWS", "1000000")), ingest.TICKETS))
         queue.run()
+        refunds.run(refunds=int(os.environ.get("BENCH_REFUNDS", "1000")))
     finally:
         connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
 
