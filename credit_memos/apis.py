@@ -1,10 +1,13 @@
-"""The credit memo and invoice adjustment API: preview, request and void credit memos
+"""The API for every money action but refunds: preview, request and void credit memos
 (Stripe credit notes); void, write off, mark paid or change invoices; move a customer's
-balance.
+balance; change or cancel subscriptions.
 
-Amounts are integers in the invoice currency's minor unit. `POST /credit-memos/` and
-`POST /invoice-adjustments/` take an `Idempotency-Key` header (see `money_actions.idempotency`).
+Amounts are integers in the currency's minor unit. `POST /credit-memos/`,
+`POST /invoice-adjustments/` and `POST /subscription-changes/` take an `Idempotency-Key`
+header (see `money_actions.idempotency`).
 """
+
+import time
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,20 +17,25 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
+from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import CreditLine
 from cases.models import Case
 from credit_memos.selectors import (
     SETTLEMENTS,
     CreditSpec,
+    check_item_change,
     credit_memo_preview,
     read_customer,
     read_invoice,
+    read_subscription,
+    subscription_change_preview,
 )
 from credit_memos.services import (
     balance_adjustment_request,
     credit_memo_request,
     credit_memo_void,
     invoice_adjustment_request,
+    subscription_change_request,
     validate_against_invoice,
     validate_reason,
     validate_spec,
@@ -36,23 +44,21 @@ from money_actions.idempotency import HEADER, Answer, run_idempotently
 from money_actions.models import Kind, MoneyAction, State
 
 
-class CreditMemoSerializer(serializers.ModelSerializer):
+class MoneyActionSerializer(serializers.ModelSerializer):
+    """Any money action: `stripe_target_id` is what it acts on (an invoice, a credit note,
+    a customer, a subscription), `stripe_object_id` what Stripe made or changed."""
+
     state = serializers.CharField(help_text=", ".join(State.values))
-    kind = serializers.CharField()
-    invoice_id = serializers.SerializerMethodField()
-    credit_note_id = serializers.CharField(source="stripe_object_id")
+    kind = serializers.CharField(help_text=", ".join(Kind.values))
     requested_by = serializers.CharField(source="requested_by.username")
     approved_by = serializers.CharField(source="approved_by.username", default=None)
 
     class Meta:
         model = MoneyAction
-        fields = ["id", "kind", "state", "case", "stripe_customer_id", "invoice_id", "amount",
-                  "currency", "params", "reason_code", "note", "policy_verdicts",
-                  "requested_by", "approved_by", "credit_note_id", "stripe_request_id",
+        fields = ["id", "kind", "state", "case", "stripe_customer_id", "stripe_target_id",
+                  "stripe_object_id", "amount", "currency", "params", "reason_code", "note",
+                  "policy_verdicts", "requested_by", "approved_by", "stripe_request_id",
                   "failure_reason", "created_at", "updated_at"]
-
-    def get_invoice_id(self, action) -> str:
-        return action.params.get("invoice_id") or action.stripe_target_id
 
 
 class CreditLineInput(serializers.Serializer):
@@ -119,7 +125,7 @@ class CreditMemoPreviewApi(APIView):
 class CreditMemoCreateApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=CreditMemoInput, responses={201: CreditMemoSerializer},
+    @extend_schema(request=CreditMemoInput, responses={201: MoneyActionSerializer},
                    parameters=[OpenApiParameter(HEADER, location="header", required=False)])
     def post(self, request):
         def commit(prepared):
@@ -127,7 +133,7 @@ class CreditMemoCreateApi(APIView):
             action = credit_memo_request(
                 case=case, invoice=invoice, spec=spec, reason_code=fields["reason_code"],
                 note=fields["note"], actor=request.user, origin=Origin.of(request))
-            return Answer(status.HTTP_201_CREATED, CreditMemoSerializer(action).data)
+            return Answer(status.HTTP_201_CREATED, MoneyActionSerializer(action).data)
 
         def prepare():
             prepared = _prepared(request)
@@ -142,15 +148,15 @@ class CreditMemoCreateApi(APIView):
 class CreditMemoDetailApi(APIView):
     required_capability = Capability.VIEW_MONEY_ACTIONS
 
-    @extend_schema(responses=CreditMemoSerializer)
+    @extend_schema(responses=MoneyActionSerializer)
     def get(self, request, pk):
-        return Response(CreditMemoSerializer(get_object_or_404(_memos(), pk=pk)).data)
+        return Response(MoneyActionSerializer(get_object_or_404(_memos(), pk=pk)).data)
 
 
 class CreditMemoVoidApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=VoidInput, responses={201: CreditMemoSerializer})
+    @extend_schema(request=VoidInput, responses={201: MoneyActionSerializer})
     def post(self, request, pk):
         memo = get_object_or_404(_memos(), pk=pk)
         data = VoidInput(data=request.data)
@@ -159,7 +165,7 @@ class CreditMemoVoidApi(APIView):
                                 note=data.validated_data["note"], actor=request.user,
                                 origin=Origin.of(request))
         # Read again: within policy, the void may already have been submitted.
-        return Response(CreditMemoSerializer(_memos().get(pk=void.pk)).data,
+        return Response(MoneyActionSerializer(_memos().get(pk=void.pk)).data,
                         status=status.HTTP_201_CREATED)
 
 
@@ -199,7 +205,7 @@ class InvoiceAdjustmentInput(serializers.Serializer):
 class InvoiceAdjustmentApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=InvoiceAdjustmentInput, responses={201: CreditMemoSerializer},
+    @extend_schema(request=InvoiceAdjustmentInput, responses={201: MoneyActionSerializer},
                    parameters=[OpenApiParameter(HEADER, location="header", required=False)])
     def post(self, request):
         def prepare():
@@ -214,7 +220,7 @@ class InvoiceAdjustmentApi(APIView):
 
         def commit(prepared):
             action = _adjust(*prepared, actor=request.user, origin=Origin.of(request))
-            return Answer(status.HTTP_201_CREATED, CreditMemoSerializer(action).data)
+            return Answer(status.HTTP_201_CREATED, MoneyActionSerializer(action).data)
 
         return run_idempotently(request, endpoint="invoice_adjustments.create",
                                 prepare=prepare, commit=commit)
@@ -231,3 +237,85 @@ def _adjust(fields, case, target, *, actor, origin):
     changes = {key: fields[key] for key in ("add", "remove", "finalize")}
     return invoice_adjustment_request(kind=INVOICE_KINDS[fields["kind"]], invoice=target,
                                       changes=changes, **common)
+
+
+# Subscription changes --------------------------------------------------------------------
+
+SUBSCRIPTION_KINDS = {
+    "change": Kind.SUBSCRIPTION_CHANGE,
+    "cancel_now": Kind.SUBSCRIPTION_CANCEL,
+    "cancel_at_period_end": Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END,
+    "resume": Kind.SUBSCRIPTION_RESUME,
+}
+
+
+class SubscriptionChangeInput(serializers.Serializer):
+    """`item_id`, `price_id` and/or `quantity`, and `proration_behavior` for `change`;
+    `prorate` and `invoice_now` for `cancel_now`."""
+
+    case_id = serializers.IntegerField()
+    subscription_id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=list(SUBSCRIPTION_KINDS))
+    item_id = serializers.CharField(required=False, default="")
+    price_id = serializers.CharField(required=False, default=None, allow_null=True)
+    quantity = serializers.JSONField(required=False, default=None, allow_null=True)
+    proration_behavior = serializers.CharField(required=False, default="create_prorations")
+    prorate = serializers.BooleanField(required=False, default=False)
+    invoice_now = serializers.BooleanField(required=False, default=False)
+    reason_code = serializers.CharField(required=False, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def _subscription_change(request, *, needs_reason):
+    """The input checked, the subscription read, and for a price or quantity change,
+    Stripe's preview of it (all outside any transaction)."""
+    data = SubscriptionChangeInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    fields = data.validated_data
+    if needs_reason:
+        validate_reason(reason_code=fields["reason_code"], note=fields["note"])
+    case = get_object_or_404(Case, pk=fields["case_id"])
+    subscription = read_subscription(fields["subscription_id"])
+    kind = SUBSCRIPTION_KINDS[fields["kind"]]
+    change, preview = {}, None
+    if kind == Kind.SUBSCRIPTION_CHANGE:
+        change = {key: fields[key] for key in ("item_id", "price_id", "quantity",
+                                               "proration_behavior")}
+        change["proration_date"] = int(time.time())
+        check_item_change(subscription, change)
+        preview = subscription_change_preview(subscription, change)
+    elif kind == Kind.SUBSCRIPTION_CANCEL:
+        change = {"prorate": fields["prorate"], "invoice_now": fields["invoice_now"]}
+    return fields, case, subscription, kind, change, preview
+
+
+class SubscriptionChangePreviewApi(APIView):
+    required_capability = Capability.REQUEST_MONEY_ACTION
+
+    @extend_schema(request=SubscriptionChangeInput, responses={200: dict})
+    def post(self, request):
+        preview = _subscription_change(request, needs_reason=False)[-1]
+        if preview is None:
+            raise ApplicationError("Only a price or quantity change has a proration preview.",
+                                   "kind")
+        return Response(preview)
+
+
+class SubscriptionChangeApi(APIView):
+    required_capability = Capability.REQUEST_MONEY_ACTION
+
+    @extend_schema(request=SubscriptionChangeInput, responses={201: MoneyActionSerializer},
+                   parameters=[OpenApiParameter(HEADER, location="header", required=False)])
+    def post(self, request):
+        def commit(prepared):
+            fields, case, subscription, kind, change, preview = prepared
+            action = subscription_change_request(
+                case=case, subscription=subscription, kind=kind, change=change,
+                proration=preview["proration_total"] if preview else 0,
+                reason_code=fields["reason_code"], note=fields["note"], actor=request.user,
+                origin=Origin.of(request))
+            return Answer(status.HTTP_201_CREATED, MoneyActionSerializer(action).data)
+
+        return run_idempotently(
+            request, endpoint="subscription_changes.create", commit=commit,
+            prepare=lambda: _subscription_change(request, needs_reason=True))

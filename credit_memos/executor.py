@@ -186,3 +186,70 @@ class BalanceExecutor:
 
 add_executor(Kind.BALANCE_CREDIT, BalanceExecutor(-1, "credit"))
 add_executor(Kind.BALANCE_DEBIT, BalanceExecutor(1, "debit"))
+
+
+class SubscriptionExecutor:
+    """One Stripe call on a subscription; found by the state it leaves the subscription in."""
+
+    def __init__(self, call, is_done, describe, tag):
+        self.call, self.is_done, self.describe = call, is_done, describe
+        self.success_tags = (tag,)
+
+    def submit(self, action):
+        subscription = self.call(action)
+        return Outcome(State.SUCCEEDED, stripe_object_id=subscription.id)
+
+    def find(self, action):
+        subscription = gateway.get_subscription(subscription_id=action.stripe_target_id)
+        if self.is_done(subscription, action.params):
+            return Outcome(State.SUCCEEDED, stripe_object_id=subscription.id)
+        return None
+
+    def success_note(self, action):
+        return (f"Subscription {action.stripe_target_id}: {self.describe(action.params)} "
+                f"(reason: {action.reason_code}).")
+
+
+def _item_changed(subscription, change):
+    item = next((item for item in subscription.items if item.id == change["item_id"]), None)
+    return item is not None and (not change.get("price_id") or item.price == change["price_id"]) \
+        and (change.get("quantity") is None or item.quantity == change["quantity"])
+
+
+def _change_call(action):
+    return gateway.update_subscription_item(subscription_id=action.stripe_target_id,
+                                            idempotency_key=action.idempotency_key,
+                                            **action.params)
+
+
+def _cancel_call(action):
+    return gateway.cancel_subscription_now(
+        subscription_id=action.stripe_target_id, prorate=action.params["prorate"],
+        invoice_now=action.params["invoice_now"], idempotency_key=action.idempotency_key)
+
+
+def _schedule_call(cancel_at_period_end):
+    return lambda action: gateway.set_cancel_at_period_end(
+        subscription_id=action.stripe_target_id, cancel_at_period_end=cancel_at_period_end,
+        idempotency_key=action.idempotency_key)
+
+
+def _describe_change(change):
+    parts = [f"price {change['price_id']}" if change.get("price_id") else "",
+             f"quantity {change['quantity']}" if change.get("quantity") is not None else ""]
+    return (f"changed to {' and '.join(part for part in parts if part)}, proration "
+            f"{change['proration_behavior']}")
+
+
+add_executor(Kind.SUBSCRIPTION_CHANGE, SubscriptionExecutor(
+    _change_call, _item_changed, _describe_change, "billing_plan_changed"))
+add_executor(Kind.SUBSCRIPTION_CANCEL, SubscriptionExecutor(
+    _cancel_call, lambda subscription, _: subscription.status == "canceled",
+    lambda change: "canceled now" + (", prorated" if change["prorate"] else "")
+    + (", invoiced now" if change["invoice_now"] else ""), "billing_canceled"))
+add_executor(Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END, SubscriptionExecutor(
+    _schedule_call(True), lambda subscription, _: subscription.cancel_at_period_end,
+    lambda _: "cancels at the end of the current period", "billing_cancel_scheduled"))
+add_executor(Kind.SUBSCRIPTION_RESUME, SubscriptionExecutor(
+    _schedule_call(False), lambda subscription, _: not subscription.cancel_at_period_end,
+    lambda _: "scheduled cancellation undone", "billing_cancel_undone"))

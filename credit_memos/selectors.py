@@ -140,3 +140,51 @@ def credit_memo_preview(*, case, invoice, spec, amount, requester):
 
 def _split_part(spec, settlement, post_payment):
     return post_payment if spec.settle_to == settlement else 0
+
+
+# Subscriptions ---------------------------------------------------------------------------
+
+
+def read_subscription(subscription_id):
+    if not isinstance(subscription_id, str) or not subscription_id.strip():
+        raise ApplicationError("Choose a subscription.", "subscription")
+    try:
+        return gateway.get_subscription(subscription_id=subscription_id.strip())
+    except PermanentStripeError as error:
+        raise ApplicationError(f"Stripe cannot find subscription {subscription_id}: "
+                               f"{error.message}", "subscription") from error
+
+
+def check_item_change(subscription, change):
+    """A change names one of the subscription's items and a new price or quantity."""
+    if change.get("item_id") not in {item.id for item in subscription.items}:
+        raise ApplicationError("Choose an item of this subscription to change.", "item_id")
+    quantity = change.get("quantity")
+    if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)
+                                 or quantity < 1):
+        raise ApplicationError("A quantity is a whole number of at least 1.", "quantity")
+    if not change.get("price_id") and quantity is None:
+        raise ApplicationError("Give a new price, a new quantity, or both.", "price_id")
+    if change.get("proration_behavior") not in gateway.PRORATION_BEHAVIORS:
+        raise ApplicationError(f"Proration is one of {', '.join(gateway.PRORATION_BEHAVIORS)}.",
+                               "proration_behavior")
+
+
+def subscription_change_preview(subscription, change):
+    """Stripe's invoice preview of the change, at the change's own proration date, so
+    that the change made later prorates exactly as shown."""
+    try:
+        invoice = gateway.preview_subscription_change(subscription_id=subscription.id,
+                                                      **change)
+    except PermanentStripeError as error:
+        raise ApplicationError(f"Stripe refuses this change: {error.message}",
+                               "subscription") from error
+    prorations = [line for line in invoice.lines if line.proration]
+    return {
+        "subscription_id": subscription.id, "currency": invoice.currency,
+        "proration_behavior": change["proration_behavior"],
+        "proration_total": sum(line.amount for line in prorations),
+        "invoice_total": invoice.total, "amount_due": invoice.amount_due,
+        "lines": [{"description": line.description, "amount": line.amount,
+                   "proration": line.proration} for line in invoice.lines],
+    }

@@ -230,8 +230,11 @@ def _refuse_if_in_flight(target_id, kinds):
 
 
 def _request(*, kind, case, customer_id, target, amount, currency, params, reason_code,
-             note, actor, origin, stripe_reason=None):
-    verdicts = action_verdicts(kind=kind, amount=amount, currency=currency,
+             note, actor, origin, stripe_reason=None, gives_back=None):
+    """`gives_back` says whether `amount` goes back to the customer; by default, whether
+    the kind always does."""
+    gives_back = kind in GIVING_BACK_KINDS if gives_back is None else gives_back
+    verdicts = action_verdicts(gives_back=gives_back, amount=amount, currency=currency,
                                customer_id=customer_id, stripe_reason=stripe_reason,
                                requester=actor)
     return money_actions.money_action_request(
@@ -240,10 +243,59 @@ def _request(*, kind, case, customer_id, target, amount, currency, params, reaso
         verdicts=verdicts, actor=actor, origin=origin)
 
 
-def action_verdicts(*, kind, amount, currency, customer_id, stripe_reason, requester):
+def action_verdicts(*, gives_back, amount, currency, customer_id, stripe_reason, requester):
     """The money policy for what gives back; nothing to limit for what takes money."""
-    if kind in GIVING_BACK_KINDS:
+    if gives_back:
         return money_verdicts(amount=amount, currency=currency, customer_id=customer_id,
                               stripe_reason=stripe_reason, requester=requester)
     return [Verdict("gives_nothing_back", False,
                     "It gives nothing back to the customer, so no limit applies.")]
+
+
+# Subscription changes --------------------------------------------------------------------
+
+# What Stripe allows by the subscription's status and schedule, in words.
+LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid")
+SUBSCRIPTION_KINDS = (Kind.SUBSCRIPTION_CHANGE, Kind.SUBSCRIPTION_CANCEL,
+                      Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END, Kind.SUBSCRIPTION_RESUME)
+
+
+def check_subscription_allows(kind, subscription):
+    if subscription.status not in LIVE_STATUSES:
+        raise ApplicationError(f"Stripe changes only live subscriptions; this one is "
+                               f"{subscription.status}.", "subscription_status")
+    if kind == Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END and subscription.cancel_at_period_end:
+        raise ApplicationError("This subscription already cancels at the end of its period.",
+                               "subscription_status")
+    if kind == Kind.SUBSCRIPTION_RESUME and not subscription.cancel_at_period_end:
+        raise ApplicationError("This subscription has no cancellation scheduled to undo.",
+                               "subscription_status")
+
+
+@transaction.atomic
+def subscription_change_request(*, case, subscription, kind, reason_code, note, actor,
+                                change=None, proration=0, origin=None):
+    """Change a price or quantity (`change`, with `proration` the signed total Stripe's
+    preview gave), cancel now (`change`: prorate, invoice_now), cancel at period end, or
+    undo that."""
+    validate_reason(reason_code=reason_code, note=note)
+    money_actions.lock_target(subscription.id)
+    _check_customer(case, subscription.customer)
+    check_subscription_allows(kind, subscription)
+    _refuse_if_in_flight(subscription.id, SUBSCRIPTION_KINDS)
+    amount, gives_back = _subscription_stake(kind, subscription, change or {}, proration)
+    return _request(kind=kind, case=case, customer_id=subscription.customer,
+                    target=subscription.id, amount=amount, currency=subscription.currency,
+                    params=change or {}, reason_code=reason_code, note=note, actor=actor,
+                    origin=origin, gives_back=gives_back)
+
+
+def _subscription_stake(kind, subscription, change, proration):
+    """(amount, whether it goes back to the customer). A downgrade's proration credit goes
+    back; a prorated cancellation gives back at most the current period's price."""
+    if kind == Kind.SUBSCRIPTION_CHANGE:
+        return abs(proration), proration < 0
+    if kind == Kind.SUBSCRIPTION_CANCEL and change.get("prorate"):
+        return sum((item.unit_amount or 0) * item.quantity
+                   for item in subscription.items), True
+    return 0, False

@@ -1,0 +1,127 @@
+"""Subscription changes through the API, against the Stripe sandbox: a price or quantity
+change prorated as Stripe's preview said, cancellations now and at period end, and undoing
+one; each refused where the subscription's state does not allow it."""
+
+import pytest
+
+from billing_console.integrations.stripe.sandbox.builders import recurring_price, subscribe
+from money_actions.models import MoneyAction, State
+from tests.credit_memos.conftest import post_memo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PATH = "/api/v1/subscription-changes/"
+
+
+@pytest.fixture
+def prices(sandbox):
+    return {"basic": recurring_price(sandbox.client, product_name="Basic", unit_amount=1_000),
+            "pro": recurring_price(sandbox.client, product_name="Pro", unit_amount=3_000)}
+
+
+@pytest.fixture
+def subscription(sandbox, customer, prices):
+    return subscribe(sandbox.client, customer=customer.id, price=prices["basic"].id, quantity=2)
+
+
+def change(case, subscription, kind, **fields):
+    return {"case_id": case.pk, "subscription_id": subscription.id, "kind": kind,
+            "reason_code": "courtesy", "note": "Customer asked on the phone.", **fields}
+
+
+def item_of(subscription):
+    return subscription["items"].data[0].id
+
+
+def now(sandbox, subscription):
+    return sandbox.client.v1.subscriptions.retrieve(subscription.id)
+
+
+def test_an_upgrade_invoiced_now_charges_what_the_preview_showed(
+        case, sandbox, subscription, prices, specialist, eager_tasks):
+    body = change(case, subscription, "change", item_id=item_of(subscription),
+                  price_id=prices["pro"].id, proration_behavior="always_invoice")
+
+    preview = post_memo(specialist, body, PATH + "preview/")
+    assert preview.status_code == 200, preview.json()
+    assert preview.json()["proration_total"] > 0
+    created = post_memo(specialist, body, PATH)
+
+    assert created.status_code == 201, created.json()
+    action = MoneyAction.objects.get(pk=created.json()["id"])
+    assert action.state == State.SUCCEEDED
+    assert action.amount == preview.json()["proration_total"]
+    after = now(sandbox, subscription)
+    assert after["items"].data[0].price.id == prices["pro"].id
+    latest = sandbox.client.v1.invoices.retrieve(after.latest_invoice)
+    assert latest.total == preview.json()["invoice_total"]
+
+
+def test_a_downgrade_gives_credit_back_and_is_under_the_money_policy(
+        case, sandbox, subscription, specialist, eager_tasks):
+    body = change(case, subscription, "change", item_id=item_of(subscription), quantity=1)
+
+    preview = post_memo(specialist, body, PATH + "preview/").json()
+    created = post_memo(specialist, body, PATH).json()
+
+    assert preview["proration_total"] < 0
+    assert created["amount"] == -preview["proration_total"]
+    assert {verdict["rule"] for verdict in created["policy_verdicts"]} >= {"currency_limit"}
+    assert now(sandbox, subscription)["items"].data[0].quantity == 1
+
+
+def test_cancel_at_period_end_and_undo_it(case, sandbox, subscription, specialist,
+                                          eager_tasks):
+    scheduled = post_memo(specialist, change(case, subscription, "cancel_at_period_end"), PATH)
+    assert scheduled.status_code == 201, scheduled.json()
+    assert now(sandbox, subscription).cancel_at_period_end is True
+
+    again = post_memo(specialist, change(case, subscription, "cancel_at_period_end"), PATH)
+    assert again.status_code == 400 and "already cancels" in again.json()["message"]
+
+    undone = post_memo(specialist, change(case, subscription, "resume"), PATH)
+    assert undone.status_code == 201
+    assert now(sandbox, subscription).cancel_at_period_end is False
+
+
+def test_cancel_now_with_a_proration_credit(case, sandbox, subscription, customer,
+                                            specialist, eager_tasks):
+    response = post_memo(specialist, change(case, subscription, "cancel_now", prorate=True,
+                                            invoice_now=True), PATH)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["amount"] == 2_000  # at most the period's price
+    assert now(sandbox, subscription).status == "canceled"
+
+
+@pytest.mark.parametrize("kind", ["change", "cancel_now", "cancel_at_period_end", "resume"])
+def test_a_canceled_subscription_is_refused(case, sandbox, subscription, prices, specialist,
+                                            kind):
+    sandbox.client.v1.subscriptions.cancel(subscription.id)
+
+    response = post_memo(specialist, change(case, subscription, kind,
+                                            item_id=item_of(subscription),
+                                            price_id=prices["pro"].id), PATH)
+
+    assert response.status_code == 400
+    assert "this one is canceled" in response.json()["message"]
+
+
+def test_undoing_needs_a_scheduled_cancellation(case, sandbox, subscription, specialist):
+    response = post_memo(specialist, change(case, subscription, "resume"), PATH)
+
+    assert response.status_code == 400
+    assert "no cancellation scheduled" in response.json()["message"]
+
+
+@pytest.mark.parametrize("fields, code", [
+    ({"item_id": "si_missing", "quantity": 1}, "item_id"),
+    ({"quantity": 0}, "quantity"),
+    ({}, "price_id"),
+    ({"quantity": 1, "proration_behavior": "sometimes"}, "proration_behavior"),
+])
+def test_a_bad_change_is_a_400(case, sandbox, subscription, specialist, fields, code):
+    body = change(case, subscription, "change", **{"item_id": item_of(subscription), **fields})
+
+    response = post_memo(specialist, body, PATH)
+
+    assert response.status_code == 400 and response.json()["code"] == code
