@@ -169,8 +169,8 @@ def money_action_clear_flag(*, action_id, actor, note, origin=None):
     action.save(update_fields=["finance_flag_cleared_by", "finance_flag_cleared_at",
                                "updated_at"])
     _audit(action, "flag_cleared", actor, reason=note, origin=origin)
-    _timeline(action, actor, f"Finance ({actor.get_username()}) handled the failed "
-                             f"{label_of(action).lower()}: {note.strip()}")
+    _timeline(action, actor, f"Finance ({actor.get_username()}) handled what was flagged "
+                             f"on the {label_of(action).lower()}: {note.strip()}")
     return action
 
 
@@ -203,7 +203,7 @@ def money_action_begin_submission(*, action_id):
     action = _locked(action_id)
     if action.state == State.APPROVED:
         if action.approved_amount != action.amount:
-            logger.error("Refusing to submit %s: the approval covers another amount", action)
+            _send_back_for_approval(action)
             return None
         action.submitted_at = timezone.now()
         _move(action, State.SUBMITTING)
@@ -232,6 +232,29 @@ def money_action_record_outcome(*, action_id, outcome, source=Source.SYSTEM):
     _audit(action, outcome.state.value, None, source=source, reason=outcome.failure_reason,
            outcome=AuditOutcome.FAILURE if failed else AuditOutcome.SUCCESS)
     _after_outcome(action, was_succeeded)
+    return action
+
+
+def _send_back_for_approval(action):
+    """The amount changed behind the approval's back (no service does that): the approval
+    does not cover it, so a person must look again, and the sweeper stops sending it."""
+    logger.error("Refusing to submit %s: the approval covers another amount", action)
+    action.approved_by, action.approved_amount = None, None
+    _move(action, State.PENDING_APPROVAL)
+    _audit(action, "approval_voided", None,
+           reason="The amount is not the one approved; it needs approval again.",
+           outcome=AuditOutcome.FAILURE)
+
+
+@transaction.atomic
+def money_action_flag_for_finance(*, action_id, reason):
+    """Ask finance to look at an action the system cannot settle by itself. Once only."""
+    action = _locked(action_id)
+    if action.finance_flag:
+        return action
+    action.finance_flag = reason
+    action.save(update_fields=["finance_flag", "updated_at"])
+    _audit(action, "flagged", None, reason=reason, outcome=AuditOutcome.FAILURE)
     return action
 
 

@@ -25,6 +25,9 @@ from money_actions.models import MoneyAction, State
 logger = logging.getLogger(__name__)
 
 MAX_SUBMIT_RETRIES = 8
+# Beyond this many submissions Stripe never saw, the reconciler stops sending the action
+# and flags it to finance: something other than a passing outage is wrong.
+MAX_SUBMISSIONS = 50
 STUCK_AFTER = timedelta(minutes=10)
 LOST_AFTER = timedelta(minutes=2)
 
@@ -55,15 +58,22 @@ def submit_money_action(self, action_id):
 
 def reconcile_stuck_submissions(*, now=None):
     """Settle rows `submitting` for too long from what Stripe has. One Stripe never saw
-    is submitted again, with the same key and parameters."""
+    is submitted again, with the same key and parameters, up to `MAX_SUBMISSIONS` times;
+    then it waits for finance."""
     cutoff = (now or timezone.now()) - STUCK_AFTER
-    stuck = MoneyAction.objects.filter(state=State.SUBMITTING, submitted_at__lt=cutoff)
+    stuck = MoneyAction.objects.filter(state=State.SUBMITTING, submitted_at__lt=cutoff,
+                                       finance_flag="")
     for action in stuck:
         outcome = executor_for(action.kind).find(action)
-        if outcome is None:
-            submit_money_action.delay(str(action.pk))
-        else:
+        if outcome is not None:
             services.money_action_record_outcome(action_id=action.pk, outcome=outcome)
+        elif action.submit_attempts >= MAX_SUBMISSIONS:
+            services.money_action_flag_for_finance(
+                action_id=action.pk,
+                reason=f"{services.label_of(action)} never reached Stripe in "
+                       f"{action.submit_attempts} attempts; it is no longer sent.")
+        else:
+            submit_money_action.delay(str(action.pk))
     return len(stuck)
 
 

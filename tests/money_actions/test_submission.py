@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from money_actions import tasks
 from money_actions.executors import executor_for
 from money_actions.models import MoneyAction, State
@@ -119,6 +120,26 @@ def test_the_reconciler_submits_again_what_stripe_never_saw(
     action.refresh_from_db()
     assert action.state == State.SUCCEEDED
     assert len(refunds_created(sandbox)) == 1
+
+
+def test_after_too_many_submissions_the_reconciler_stops_and_flags_finance(
+        charged, sandbox, specialist):
+    case, charge_id = charged
+    action = MoneyAction.objects.get(pk=post_refund(
+        specialist, refund_body(case, charge_id, stripe_reason="fraudulent")).json()["id"])
+    MoneyAction.objects.filter(pk=action.pk).update(
+        state=State.SUBMITTING, approved_amount=action.amount,
+        submit_attempts=tasks.MAX_SUBMISSIONS)
+    _stuck(action)
+
+    tasks.reconcile_stuck_submissions()
+    tasks.reconcile_stuck_submissions()
+
+    action.refresh_from_db()
+    assert action.state == State.SUBMITTING
+    assert "never reached Stripe in 50 attempts" in action.finance_flag
+    assert not refunds_created(sandbox)
+    assert AuditEvent.objects.filter(object_id=action.pk, action="refund.flagged").count() == 1
 
 
 def test_the_sweeper_requeues_approved_refunds_whose_message_was_lost(

@@ -86,7 +86,8 @@ def test_the_submission_refuses_an_amount_the_approval_does_not_cover(pending, f
     MoneyAction.objects.filter(pk=pending.pk).update(amount=9_000)
 
     assert money_action_begin_submission(action_id=pending.pk) is None
-    assert MoneyAction.objects.get(pk=pending.pk).state == State.APPROVED
+    action = MoneyAction.objects.get(pk=pending.pk)
+    assert (action.state, action.approved_by) == (State.PENDING_APPROVAL, None)
 
 
 def test_a_specialist_cannot_approve(pending, second_specialist):
