@@ -288,3 +288,10 @@ def stripe_snapshot(*, customer_id):
         snapshot = stripe_gateway.billing_snapshot(customer_id=customer_id)
         cache.set(key, snapshot, STRIPE_SNAPSHOT_SECONDS)
     return snapshot
+
+
+def latest_case_of_customer(customer_id):
+    """The case a change to a Stripe customer made outside the console belongs on."""
+    if not customer_id:
+        return None
+    return Case.objects.filter(stripe_customer_id=customer_id).order_by("-updated_at").first()

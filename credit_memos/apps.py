@@ -6,5 +6,6 @@ class CreditMemosConfig(AppConfig):
     verbose_name = "Credit memos and adjustments"
 
     def ready(self):
-        # Registers the credit memo executors with money_actions.
-        from credit_memos import executor  # noqa: F401
+        # Registers the executors with money_actions and the Stripe webhook handlers with
+        # the inbox.
+        from credit_memos import executor, webhooks  # noqa: F401

@@ -7,9 +7,14 @@ action of its own, since it takes back what was given.
 """
 
 from django.db import transaction
+from django.utils import timezone
 
+from audit.models import AuditEvent, Source
+from audit.services import record
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
+from cases.models import CaseEvent
+from cases.selectors import latest_case_of_customer
 from credit_memos.selectors import (
     CREDITABLE_STATUSES,
     SETTLEMENTS,
@@ -299,3 +304,52 @@ def _subscription_stake(kind, subscription, change, proration):
         return sum((item.unit_amount or 0) * item.quantity
                    for item in subscription.items), True
     return 0, False
+
+
+# Changes made outside the console --------------------------------------------------------
+
+
+@transaction.atomic
+def record_external_change(*, action, event_id, obj, before):
+    """Audit a change Stripe reports that the console did not make, once per event."""
+    if AuditEvent.objects.filter(action=action, object_id=obj["id"],
+                                 after__stripe_event=event_id).exists():
+        return
+    customer_id = obj["id"] if obj.get("object") == "customer" else obj.get("customer")
+    case = latest_case_of_customer(customer_id)
+    amount = _external_amount(obj, before)
+    record(action=action, source=Source.STRIPE, object_type=obj.get("object", ""),
+           object_id=obj["id"], before=before,
+           after={"stripe_event": event_id, "status": obj.get("status"), "amount": amount},
+           amount=amount, currency=obj.get("currency") or "",
+           case_id=case.pk if case else None,
+           zendesk_ticket_id=case.zendesk_ticket_id if case else None,
+           stripe_object_id=obj["id"], reason="Made outside the console.")
+    if case is not None:
+        CaseEvent.objects.create(
+            case=case, kind=CaseEvent.Kind.MONEY, created_at=timezone.now(),
+            body=f"{_describe_external(action, obj, amount)} outside the console.",
+            data={"stripe_object_id": obj["id"], "external": True})
+
+
+def _external_amount(obj, before):
+    """What moved: a credit note's amount, what an invoice no longer asks, or the change
+    in a balance."""
+    if obj.get("object") == "customer":
+        return obj.get("balance", 0) - before.get("balance", 0)
+    if obj.get("object") == "invoice":
+        return obj.get("amount_remaining")
+    return obj.get("amount")
+
+
+def _describe_external(action, obj, amount):
+    shown = format_amount(amount, obj["currency"]) if amount is not None and \
+        obj.get("currency") else ""
+    what = {"credit_memo.external": "Credit note {id} of {amount} issued",
+            "credit_memo_void.external": "Credit note {id} of {amount} voided",
+            "invoice_void.external": "Invoice {id} voided",
+            "invoice_uncollectible.external": "Invoice {id} written off",
+            "subscription_change.external": "Subscription {id} changed",
+            "subscription_cancel.external": "Subscription {id} canceled",
+            "balance_change.external": "Customer balance moved by {amount}"}[action]
+    return what.format(id=obj["id"], amount=shown)

@@ -12,7 +12,8 @@ from audit.models import Source
 from audit.services import record
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount, normalise_currency
-from cases.models import Case, CaseEvent
+from cases.models import CaseEvent
+from cases.selectors import latest_case_of_customer
 from money_actions import services as money_actions
 from money_actions.models import Kind
 from refunds import policy
@@ -112,17 +113,11 @@ def refund_record_external(*, refund, charge):
     external.charge_id, external.stripe_customer_id = charge.id, charge.customer or ""
     external.amount, external.currency, external.status = (refund.amount, refund.currency,
                                                            refund.status)
-    external.case = external.case or _latest_case_of(charge.customer)
+    external.case = external.case or latest_case_of_customer(charge.customer)
     external.save()
     _audit_external(external, refund, "refund.external" if existing is None
                     else "refund.external_updated")
     return external
-
-
-def _latest_case_of(customer_id):
-    if not customer_id:
-        return None
-    return Case.objects.filter(stripe_customer_id=customer_id).order_by("-updated_at").first()
 
 
 def _audit_external(external, refund, action):

@@ -1,0 +1,94 @@
+"""Changes made outside the console arrive by webhook as external changes in the audit
+trail, on the customer's case; the console's own changes, which raise the same events,
+are not counted twice. The events are the sandbox's own, fed through the inbox."""
+
+import pytest
+
+from audit.models import AuditEvent, Source
+from billing_console.integrations import inbox
+from billing_console.integrations.stripe.sandbox.builders import recurring_price, subscribe
+from tests.credit_memos.conftest import memo_body, post_memo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def deliver(sandbox, event_type):
+    """Every event of `event_type` the sandbox raised, as JSON on the wire, through the
+    inbox, twice over."""
+    events = sandbox.get_json(f"/v1/events?type={event_type}&limit=100")["data"]
+    for event in [*events, *events]:
+        stored, _ = inbox.accept(source="stripe", event_id=event["id"],
+                                 event_type=event["type"], payload=event)
+        inbox.process(stored.pk)
+    return events
+
+
+def external(action):
+    return list(AuditEvent.objects.filter(action=action, source=Source.STRIPE))
+
+
+@pytest.mark.parametrize("event_type, action, change", [
+    ("credit_note.created", "credit_memo.external",
+     lambda client, invoice: client.v1.credit_notes.create(
+         params={"invoice": invoice.id, "amount": 1_500})),
+    ("invoice.voided", "invoice_void.external",
+     lambda client, invoice: client.v1.invoices.void_invoice(invoice.id)),
+    ("invoice.marked_uncollectible", "invoice_uncollectible.external",
+     lambda client, invoice: client.v1.invoices.mark_uncollectible(invoice.id)),
+])
+def test_an_invoice_change_in_the_dashboard_is_an_external_change_on_the_case(
+        invoices, case, sandbox, event_type, action, change):
+    change(sandbox.client, invoices["open"])
+
+    assert len(deliver(sandbox, event_type)) == 1
+    [event] = external(action)
+    assert event.case_id == case.pk and event.reason == "Made outside the console."
+    assert case.events.filter(kind="money", body__contains="outside the console").exists()
+
+
+def test_a_credit_note_voided_in_the_dashboard_is_external(invoices, case, sandbox):
+    note = sandbox.client.v1.credit_notes.create(params={"invoice": invoices["open"].id,
+                                                         "amount": 1_000})
+    sandbox.client.v1.credit_notes.void_credit_note(note.id)
+
+    deliver(sandbox, "credit_note.voided")
+
+    [event] = external("credit_memo_void.external")
+    assert (event.stripe_object_id, event.amount) == (note.id, 1_000)
+
+
+def test_subscription_changes_and_cancellations_in_the_dashboard_are_external(
+        case, customer, sandbox):
+    price = recurring_price(sandbox.client, product_name="Basic", unit_amount=1_000)
+    subscription = subscribe(sandbox.client, customer=customer.id, price=price.id)
+    sandbox.client.v1.subscriptions.update(subscription.id,
+                                           params={"cancel_at_period_end": True})
+    sandbox.client.v1.subscriptions.cancel(subscription.id)
+
+    deliver(sandbox, "customer.subscription.updated")
+    deliver(sandbox, "customer.subscription.deleted")
+
+    assert [event.object_id for event in external("subscription_change.external")] == [
+        subscription.id]
+    assert [event.object_id for event in external("subscription_cancel.external")] == [
+        subscription.id]
+
+
+def test_a_balance_change_in_the_dashboard_is_external(case, customer, sandbox):
+    sandbox.client.v1.customers.balance_transactions.create(
+        customer.id, params={"amount": -2_000, "currency": "usd"})
+
+    deliver(sandbox, "customer.updated")
+
+    [event] = external("balance_change.external")
+    assert (event.amount, event.case_id) == (-2_000, case.pk)
+
+
+def test_the_consoles_own_changes_are_not_external(invoices, case, sandbox, specialist,
+                                                   eager_tasks):
+    post_memo(specialist, memo_body(case, invoices["paid"]))
+
+    deliver(sandbox, "credit_note.created")
+    deliver(sandbox, "customer.updated")
+
+    assert not AuditEvent.objects.filter(action__endswith=".external").exists()
