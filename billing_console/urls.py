@@ -45,6 +45,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("refunds/", include("refunds.urls")),
     path("approvals/", include("money_actions.urls")),
+    path("actions/", include("credit_memos.urls")),
     path("audit/", include("audit.urls")),
     path("guidance/", include("guidance.urls")),
     path("admin/", admin.site.urls),

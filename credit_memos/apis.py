@@ -215,7 +215,7 @@ class InvoiceAdjustmentApi(APIView):
             validate_reason(reason_code=fields["reason_code"], note=fields["note"])
             case = get_object_or_404(Case, pk=fields["case_id"])
             if fields["kind"] in BALANCE_KINDS:
-                return fields, case, read_customer(case)
+                return fields, case, read_customer(case.stripe_customer_id)
             return fields, case, read_invoice(fields["invoice_id"])
 
         def commit(prepared):

@@ -55,14 +55,14 @@ def read_invoice(invoice_id):
                                "invoice") from error
 
 
-def read_customer(case):
-    """The case's Stripe customer; a case without one has no balance to adjust."""
-    if not case.stripe_customer_id:
+def read_customer(customer_id):
+    """A case's Stripe customer; a case without one has no balance to adjust."""
+    if not customer_id:
         raise ApplicationError("Link this case to a Stripe customer first.", "customer")
     try:
-        return gateway.get_customer(customer_id=case.stripe_customer_id)
+        return gateway.get_customer(customer_id=customer_id)
     except PermanentStripeError as error:
-        raise ApplicationError(f"Stripe cannot find customer {case.stripe_customer_id}: "
+        raise ApplicationError(f"Stripe cannot find customer {customer_id}: "
                                f"{error.message}", "customer") from error
 
 

@@ -204,20 +204,25 @@ def invoice_adjustment_request(*, case, kind, invoice, reason_code, note, actor,
 def balance_adjustment_request(*, case, customer, kind, amount, currency, description,
                                reason_code, note, actor, origin=None):
     """Credit (toward the next invoices) or debit the customer's balance."""
-    validate_amount(amount)
     validate_reason(reason_code=reason_code, note=note)
+    check_balance_change(case=case, customer=customer, amount=amount, currency=currency,
+                         description=description)
+    money_actions.lock_target(customer.id)
+    return _request(kind=kind, case=case, customer_id=customer.id, target=customer.id,
+                    amount=amount, currency=currency, params={"description": description},
+                    reason_code=reason_code, note=note, actor=actor, origin=origin)
+
+
+def check_balance_change(*, case, customer, amount, currency, description):
+    validate_amount(amount)
     if not (description or "").strip():
         raise ApplicationError("A description is required; the customer sees it.",
                                "description")
-    money_actions.lock_target(customer.id)
     _check_customer(case, customer.id)
     if customer.currency and customer.currency.lower() != currency.lower():
         raise ApplicationError(
             f"Stripe keeps a customer's balance in one currency; this one's is "
             f"{customer.currency.upper()}, not {currency.upper()}.", "currency")
-    return _request(kind=kind, case=case, customer_id=customer.id, target=customer.id,
-                    amount=amount, currency=currency, params={"description": description},
-                    reason_code=reason_code, note=note, actor=actor, origin=origin)
 
 
 def _check_customer(case, customer_id):
@@ -288,14 +293,14 @@ def subscription_change_request(*, case, subscription, kind, reason_code, note, 
     _check_customer(case, subscription.customer)
     check_subscription_allows(kind, subscription)
     _refuse_if_in_flight(subscription.id, SUBSCRIPTION_KINDS)
-    amount, gives_back = _subscription_stake(kind, subscription, change or {}, proration)
+    amount, gives_back = subscription_stake(kind, subscription, change or {}, proration)
     return _request(kind=kind, case=case, customer_id=subscription.customer,
                     target=subscription.id, amount=amount, currency=subscription.currency,
                     params=change or {}, reason_code=reason_code, note=note, actor=actor,
                     origin=origin, gives_back=gives_back)
 
 
-def _subscription_stake(kind, subscription, change, proration):
+def subscription_stake(kind, subscription, change, proration):
     """(amount, whether it goes back to the customer). A downgrade's proration credit goes
     back; a prorated cancellation gives back at most the current period's price."""
     if kind == Kind.SUBSCRIPTION_CHANGE:

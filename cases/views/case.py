@@ -111,7 +111,7 @@ def _event_id(value):
 def stripe_panel(request, pk):
     case = get_object_or_404(Case, pk=pk)
     context = {"case": case, "can_work": has_capability(request.user, Capability.WORK_CASES),
-               "can_refund": has_capability(request.user, Capability.REQUEST_MONEY_ACTION),
+               "can_move_money": has_capability(request.user, Capability.REQUEST_MONEY_ACTION),
                "cache_seconds": STRIPE_SNAPSHOT_SECONDS}
     if case.stripe_customer_id and case.stripe_link != StripeLink.AMBIGUOUS:
         try:

@@ -53,7 +53,7 @@ def test_a_specialist_refunds_half_a_charge_and_a_double_click_refunds_once(
     assert "Within policy" in page.locator("#approval-verdict").inner_text()
     # Chromium sends one of the two submits; confirms that do reach the server together
     # are tested in tests/refunds/test_concurrency.py.
-    page.dblclick("#confirm-refund")
+    page.dblclick("#confirm-action")
     page.locator(".message.success", has_text="Refund of 50.00 USD requested").wait_for()
 
     assert [refund.amount for refund in stripe_refunds(stripe_sandbox, small)] == [5_000]
@@ -71,7 +71,7 @@ def test_a_refund_above_the_limit_waits_for_finance_who_approves_it(
     request_refund(page, case, large, "600.00")
     assert "Needs approval" in page.locator("#approval-verdict").inner_text()
     assert "Above the auto-approve limit of 500.00 USD" in page.content()
-    page.click("#confirm-refund")
+    page.click("#confirm-action")
     page.get_by_text("waits for finance").wait_for()
     assert stripe_refunds(stripe_sandbox, large) == []
 

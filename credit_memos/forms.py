@@ -1,0 +1,147 @@
+"""The forms of the credit memo, invoice, balance and subscription pages. They read the
+input into what the services take; the services apply the rules."""
+
+from django import forms
+
+from billing_console.exceptions import ApplicationError
+from billing_console.integrations.stripe.types import CreditLine
+from credit_memos.selectors import SETTLEMENTS, STRIPE_REASONS, CreditSpec
+from refunds.forms import ReasonForm, minor_units
+
+SETTLEMENT_LABELS = {"customer_balance": "Credit the customer's balance",
+                     "refund": "Refund to the payment method",
+                     "out_of_band": "Settled outside Stripe"}
+ADDED_ITEMS = 3  # blank rows for new items on a draft
+
+
+class CreditMemoForm(ReasonForm):
+    """Per invoice line, an amount or a quantity to credit; or one custom amount."""
+
+    custom_amount = forms.CharField(label="Or one custom amount", required=False,
+                                    max_length=32)
+    settle_to = forms.ChoiceField(
+        label="What the invoice no longer owes goes to",
+        choices=[(value, SETTLEMENT_LABELS[value]) for value in SETTLEMENTS],
+        widget=forms.RadioSelect, initial="customer_balance",
+        help_text="On an open invoice the credit first lowers what is due; only the rest "
+                  "is settled this way.")
+    stripe_reason = forms.ChoiceField(
+        label="Reason given to Stripe", required=False,
+        choices=[("", "None"), *[(reason, reason.replace("_", " ").capitalize())
+                                 for reason in STRIPE_REASONS]])
+    memo = forms.CharField(label="Memo printed on the credit note (optional)", required=False,
+                           max_length=500)
+
+    def __init__(self, *args, invoice, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invoice = invoice
+        for index, line in enumerate(invoice.lines):
+            self.fields[f"line_{index}_amount"] = forms.CharField(
+                label=f"Credit on “{line.description}” (amount)", required=False,
+                max_length=32)
+            self.fields[f"line_{index}_quantity"] = forms.IntegerField(
+                label="…or quantity", required=False, min_value=1,
+                max_value=line.quantity or 1)
+        lines = [name for name in self.fields if name.startswith("line_")]
+        self.order_fields([*lines, "custom_amount", "settle_to", "stripe_reason", "memo"])
+
+    def spec(self):
+        data, currency = self.cleaned_data, self.invoice.currency
+        lines = tuple(line for line in (self._line(index, line, currency)
+                                        for index, line in enumerate(self.invoice.lines))
+                      if line is not None)
+        custom = data["custom_amount"].strip()
+        return CreditSpec(invoice_id=self.invoice.id, lines=lines,
+                          amount=minor_units(custom, currency) if custom else None,
+                          settle_to=data["settle_to"], stripe_reason=data["stripe_reason"] or None,
+                          memo=data["memo"])
+
+    def _line(self, index, line, currency):
+        amount = self.cleaned_data[f"line_{index}_amount"].strip()
+        quantity = self.cleaned_data[f"line_{index}_quantity"]
+        if amount and quantity:
+            raise ApplicationError(f"Credit “{line.description}” by amount or by quantity, "
+                                   "not both.", "lines")
+        if not amount and not quantity:
+            return None
+        return CreditLine(invoice_line_item=line.id, quantity=quantity,
+                          amount=minor_units(amount, currency) if amount else None)
+
+
+class InvoiceAdjustmentForm(ReasonForm):
+    """The reason and note alone; a draft's change adds items and removes lines."""
+
+
+class DraftInvoiceForm(ReasonForm):
+    remove = forms.MultipleChoiceField(label="Remove these lines", required=False,
+                                       widget=forms.CheckboxSelectMultiple)
+    finalize = forms.BooleanField(label="Finalize the invoice afterwards", required=False,
+                                  initial=True)
+
+    def __init__(self, *args, invoice, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invoice = invoice
+        self.fields["remove"].choices = [(line.id, f"{line.description} ({line.amount})")
+                                         for line in invoice.lines if line.invoice_item]
+        for index in range(ADDED_ITEMS):
+            self.fields[f"add_{index}_description"] = forms.CharField(
+                label=f"New item {index + 1}: description", required=False, max_length=250)
+            self.fields[f"add_{index}_amount"] = forms.CharField(
+                label=f"New item {index + 1}: amount", required=False, max_length=32)
+        self.order_fields(["remove", *[name for name in self.fields
+                                       if name.startswith("add_")], "finalize"])
+
+    def changes(self):
+        data = self.cleaned_data
+        add = []
+        for index in range(ADDED_ITEMS):
+            description = data[f"add_{index}_description"].strip()
+            amount = data[f"add_{index}_amount"].strip()
+            if description or amount:
+                add.append({"description": description,
+                            "amount": minor_units(amount, self.invoice.currency)})
+        return {"add": add, "remove": data["remove"], "finalize": data["finalize"]}
+
+
+class BalanceForm(ReasonForm):
+    direction = forms.ChoiceField(label="Direction", widget=forms.RadioSelect, choices=[
+        ("balance_credit", "Credit: the customer owes less on their next invoices"),
+        ("balance_debit", "Debit: the customer owes more")], initial="balance_credit")
+    amount = forms.CharField(label="Amount", max_length=32)
+    currency = forms.CharField(widget=forms.HiddenInput, max_length=3)
+    description = forms.CharField(label="Description (the customer sees it)", max_length=350)
+
+    def minor_amount(self):
+        return minor_units(self.cleaned_data["amount"], self.cleaned_data["currency"])
+
+
+class SubscriptionChangeForm(ReasonForm):
+    item_id = forms.ChoiceField(label="Item")
+    price_id = forms.CharField(label="New price (price_…), or blank to keep it", required=False,
+                               max_length=255)
+    quantity = forms.IntegerField(label="New quantity, or blank to keep it", required=False,
+                                  min_value=1)
+    proration_behavior = forms.ChoiceField(
+        label="Proration", initial="create_prorations", choices=[
+            ("create_prorations", "Prorate on the next invoice"),
+            ("always_invoice", "Prorate and invoice now"),
+            ("none", "Do not prorate")])
+    # Set when the form is first shown and sent back as it was: the preview and the change
+    # prorate at the same moment, so the change costs what the preview said.
+    proration_date = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, subscription, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item_id"].choices = [
+            (item.id, f"{item.quantity} × {item.price}") for item in subscription.items]
+
+    def change(self):
+        data = self.cleaned_data
+        return {"item_id": data["item_id"], "price_id": data["price_id"].strip() or None,
+                "quantity": data["quantity"], "proration_behavior": data["proration_behavior"],
+                "proration_date": data["proration_date"]}
+
+
+class CancelNowForm(ReasonForm):
+    prorate = forms.BooleanField(label="Credit the unused time", required=False)
+    invoice_now = forms.BooleanField(label="Invoice what is owed now", required=False)

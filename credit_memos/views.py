@@ -1,0 +1,256 @@
+"""The pages for credit memos, invoice adjustments, balance moves and subscription
+changes, each reached from its object in the case's Stripe panel and run by the shared
+money-action page flow (`money_actions.pages`)."""
+
+import time
+
+from django.http import Http404
+from django.views.decorators.http import require_http_methods
+
+from billing_console.access import Capability, requires
+from billing_console.money import format_amount
+from credit_memos import services
+from credit_memos.forms import (
+    SETTLEMENT_LABELS,
+    BalanceForm,
+    CancelNowForm,
+    CreditMemoForm,
+    DraftInvoiceForm,
+    SubscriptionChangeForm,
+)
+from credit_memos.selectors import (
+    check_item_change,
+    credit_memo_preview,
+    creditable_remainder,
+    read_customer,
+    read_invoice,
+    read_subscription,
+    subscription_change_preview,
+)
+from money_actions.models import Kind
+from money_actions.pages import ActionPage, Preview, action_page_view
+from money_actions.policy import Verdict
+from refunds.forms import ReasonForm
+
+
+def _money(amount, currency):
+    return format_amount(amount, currency)
+
+
+class CreditMemoPage(ActionPage):
+    title = "Credit memo"
+    noun = "credit memo"
+    summary_template = "credit_memos/_invoice_summary.html"
+
+    def read(self, target_id):
+        return read_invoice(target_id)
+
+    def form(self, invoice, data=None):
+        return CreditMemoForm(data=data, invoice=invoice)
+
+    def context(self, case, invoice):
+        return {"invoice": invoice, "remainder": creditable_remainder(invoice)}
+
+    def preview(self, *, case, target, form, user):
+        spec = form.spec()
+        services.validate_spec(spec)
+        amount = services.validate_against_invoice(case=case, invoice=target, spec=spec)
+        shown = credit_memo_preview(case=case, invoice=target, spec=spec, amount=amount,
+                                    requester=user)
+        currency = target.currency
+        return Preview(
+            verdicts=[Verdict(**verdict) for verdict in shown["verdicts"]],
+            confirm_label=f"Confirm credit memo of {_money(shown['total'], currency)}", rows=[
+                ("Invoice", f"{target.number or target.id} ({target.status})"),
+                ("Credit", f"{_money(shown['subtotal'], currency)} + tax "
+                           f"{_money(shown['tax'], currency)} = "
+                           f"{_money(shown['total'], currency)}"),
+                ("Lowers what is due by", _money(shown["pre_payment_amount"], currency)),
+                ("Settled", f"{_money(shown['post_payment_amount'], currency)} — "
+                            f"{SETTLEMENT_LABELS[spec.settle_to].lower()}"),
+            ])
+
+    def request(self, *, case, target, form, user, origin, prepared):
+        data = form.cleaned_data
+        return services.credit_memo_request(case=case, invoice=target, spec=form.spec(),
+                                            reason_code=data["reason_code"], note=data["note"],
+                                            actor=user, origin=origin)
+
+
+INVOICE_PAGES = {
+    "void": (Kind.INVOICE_VOID, "Void the invoice"),
+    "mark_uncollectible": (Kind.INVOICE_UNCOLLECTIBLE, "Write off the invoice"),
+    "paid_out_of_band": (Kind.INVOICE_PAID_OUT_OF_BAND, "Mark the invoice paid out of band"),
+    "edit_draft": (Kind.INVOICE_EDIT, "Change the draft invoice"),
+}
+
+
+class InvoiceAdjustmentPage(ActionPage):
+    noun = "change"
+    summary_template = "credit_memos/_invoice_summary.html"
+
+    def __init__(self, slug):
+        if slug not in INVOICE_PAGES:
+            raise Http404("No such invoice adjustment.")
+        self.kind, self.title = INVOICE_PAGES[slug]
+
+    def read(self, target_id):
+        return read_invoice(target_id)
+
+    def form(self, invoice, data=None):
+        if self.kind == Kind.INVOICE_EDIT:
+            return DraftInvoiceForm(data=data, invoice=invoice)
+        return ReasonForm(data=data)
+
+    def context(self, case, invoice):
+        return {"invoice": invoice}
+
+    def preview(self, *, case, target, form, user):
+        services.check_invoice_allows(self.kind, target)
+        if self.kind == Kind.INVOICE_EDIT:
+            amount, params = services.draft_changes_params(target, **form.changes())
+            detail = (f"{len(params['add'])} item(s) added, {len(params['remove'])} removed"
+                      f"{', then finalized' if params['finalize'] else ''}")
+        else:
+            amount, detail = target.amount_remaining, self.title
+        verdicts = services.action_verdicts(gives_back=True, amount=amount,
+                                            currency=target.currency,
+                                            customer_id=target.customer, stripe_reason=None,
+                                            requester=user)
+        return Preview(verdicts=verdicts, confirm_label=f"Confirm: {self.title.lower()}", rows=[
+            ("Invoice", f"{target.number or target.id} ({target.status})"),
+            ("Change", detail),
+            ("No longer owed", _money(amount, target.currency))])
+
+    def request(self, *, case, target, form, user, origin, prepared):
+        data = form.cleaned_data
+        changes = form.changes() if self.kind == Kind.INVOICE_EDIT else None
+        return services.invoice_adjustment_request(
+            case=case, kind=self.kind, invoice=target, changes=changes,
+            reason_code=data["reason_code"], note=data["note"], actor=user, origin=origin)
+
+
+class BalancePage(ActionPage):
+    title = "Adjust the customer's balance"
+    noun = "balance change"
+    form_class = BalanceForm
+    summary_template = "credit_memos/_customer_summary.html"
+
+    def read(self, target_id):
+        return read_customer(target_id)
+
+    def initial(self, customer):
+        return {"currency": customer.currency or "usd"}
+
+    def context(self, case, customer):
+        return {"customer": customer}
+
+    def preview(self, *, case, target, form, user):
+        data, amount = form.cleaned_data, form.minor_amount()
+        services.check_balance_change(case=case, customer=target, amount=amount,
+                                      currency=data["currency"],
+                                      description=data["description"])
+        credit = data["direction"] == Kind.BALANCE_CREDIT
+        verdicts = services.action_verdicts(gives_back=credit, amount=amount,
+                                            currency=data["currency"], customer_id=target.id,
+                                            stripe_reason=None, requester=user)
+        sign = -1 if credit else 1
+        return Preview(verdicts=verdicts, confirm_label="Confirm the balance change", rows=[
+            ("Change", f"{'Credit' if credit else 'Debit'} of "
+                       f"{_money(amount, data['currency'])}: “{data['description']}”"),
+            ("Balance after", _money(target.balance + sign * amount, data["currency"]))])
+
+    def request(self, *, case, target, form, user, origin, prepared):
+        data = form.cleaned_data
+        return services.balance_adjustment_request(
+            case=case, customer=target, kind=data["direction"], amount=form.minor_amount(),
+            currency=data["currency"], description=data["description"],
+            reason_code=data["reason_code"], note=data["note"], actor=user, origin=origin)
+
+
+SUBSCRIPTION_PAGES = {
+    "change": (Kind.SUBSCRIPTION_CHANGE, "Change plan", SubscriptionChangeForm),
+    "cancel_now": (Kind.SUBSCRIPTION_CANCEL, "Cancel now", CancelNowForm),
+    "cancel_at_period_end": (Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END,
+                             "Cancel at the end of the period", ReasonForm),
+    "resume": (Kind.SUBSCRIPTION_RESUME, "Undo the scheduled cancellation", ReasonForm),
+}
+
+
+class SubscriptionPage(ActionPage):
+    noun = "change"
+    summary_template = "credit_memos/_subscription_summary.html"
+
+    def __init__(self, slug):
+        if slug not in SUBSCRIPTION_PAGES:
+            raise Http404("No such subscription change.")
+        self.kind, self.title, self.form_class = SUBSCRIPTION_PAGES[slug]
+
+    def read(self, target_id):
+        return read_subscription(target_id)
+
+    def form(self, subscription, data=None):
+        if self.form_class is SubscriptionChangeForm:
+            return SubscriptionChangeForm(data=data, subscription=subscription,
+                                          initial={"proration_date": int(time.time())})
+        return self.form_class(data=data)
+
+    def context(self, case, subscription):
+        return {"subscription": subscription}
+
+    def preview(self, *, case, target, form, user):
+        services.check_subscription_allows(self.kind, target)
+        proration, rows = self._proration(target, form)
+        amount, gives_back = services.subscription_stake(
+            self.kind, target, self._change(form), proration)
+        verdicts = services.action_verdicts(gives_back=gives_back, amount=amount,
+                                            currency=target.currency,
+                                            customer_id=target.customer, stripe_reason=None,
+                                            requester=user)
+        return Preview(verdicts=verdicts, confirm_label=f"Confirm: {self.title.lower()}",
+                       rows=[("Subscription", f"{target.id} ({target.status})"),
+                             ("Change", self.title), *rows])
+
+    def prepare(self, *, case, target, form, user):
+        return self._proration(target, form)[0]
+
+    def request(self, *, case, target, form, user, origin, prepared):
+        data = form.cleaned_data
+        return services.subscription_change_request(
+            case=case, subscription=target, kind=self.kind, change=self._change(form),
+            proration=prepared, reason_code=data["reason_code"], note=data["note"],
+            actor=user, origin=origin)
+
+    def _change(self, form):
+        if self.kind == Kind.SUBSCRIPTION_CHANGE:
+            return form.change()
+        if self.kind == Kind.SUBSCRIPTION_CANCEL:
+            return {key: form.cleaned_data[key] for key in ("prorate", "invoice_now")}
+        return {}
+
+    def _proration(self, subscription, form):
+        """Stripe's preview of a price or quantity change: (its proration, rows to show)."""
+        if self.kind != Kind.SUBSCRIPTION_CHANGE:
+            return 0, []
+        change = form.change()
+        check_item_change(subscription, change)
+        shown = subscription_change_preview(subscription, change)
+        currency = shown["currency"]
+        return shown["proration_total"], [
+            ("Proration", _money(shown["proration_total"], currency)),
+            ("Next invoice", _money(shown["invoice_total"], currency))]
+
+
+def _view(page_for):
+    @requires(Capability.REQUEST_MONEY_ACTION)
+    @require_http_methods(["GET", "POST"])
+    def view(request, case_pk, target_id, **kwargs):
+        return action_page_view(page_for(**kwargs), request, case_pk, target_id)
+
+    return view
+
+
+credit_memo_new = _view(CreditMemoPage)
+invoice_adjustment = _view(InvoiceAdjustmentPage)
+balance_adjustment = _view(BalancePage)
+subscription_change = _view(SubscriptionPage)
