@@ -8,7 +8,7 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.integrations.stripe.types import CreditLine
-from money_actions.models import IN_FLIGHT_STATES, Kind
+from money_actions.models import IN_FLIGHT_STATES, Kind, MoneyAction, State
 from money_actions.policy import needs_approval
 from money_actions.services import committed_amount
 from refunds.policy import money_verdicts
@@ -43,6 +43,23 @@ class CreditSpec:
     @classmethod
     def from_params(cls, params):
         return cls(**{**params, "lines": tuple(CreditLine(**line) for line in params["lines"])})
+
+
+def console_memo(credit_note_id):
+    """The console's credit memo behind a Stripe credit note: the console voids only its own."""
+    memo = MoneyAction.objects.filter(kind=Kind.CREDIT_MEMO, state=State.SUCCEEDED,
+                                      stripe_object_id=credit_note_id).first()
+    if memo is None:
+        raise ApplicationError(f"Credit note {credit_note_id} was not issued by the console; "
+                               "void it in the Stripe Dashboard.", "credit_note")
+    return memo
+
+
+def console_credit_note_ids(customer_id):
+    """The customer's credit notes the console issued, for the Stripe panel's void links."""
+    return set(MoneyAction.objects.filter(kind=Kind.CREDIT_MEMO, state=State.SUCCEEDED,
+                                          stripe_customer_id=customer_id)
+               .values_list("stripe_object_id", flat=True))
 
 
 def read_invoice(invoice_id):

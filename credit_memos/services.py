@@ -120,13 +120,16 @@ def credit_memo_void(*, memo, reason_code, note, actor, origin=None):
         raise ApplicationError("This credit memo is already voided, or being voided.",
                                "already_voided", status=409)
     validate_reason(reason_code=reason_code, note=note)
-    # Taking a credit back gives nothing away, so no limit applies to it.
-    verdicts = [Verdict("void", False, "Voiding takes back a credit; no limit applies.")]
     return money_actions.money_action_request(
         kind=Kind.CREDIT_MEMO_VOID, case=memo.case, stripe_customer_id=memo.stripe_customer_id,
         stripe_target_id=memo.stripe_object_id, amount=memo.amount, currency=memo.currency,
         params={"invoice_id": memo.stripe_target_id, "credit_memo": str(memo.pk)},
-        reason_code=reason_code, note=note, verdicts=verdicts, actor=actor, origin=origin)
+        reason_code=reason_code, note=note, verdicts=VOID_VERDICTS, actor=actor,
+        origin=origin)
+
+
+# Taking a credit back gives nothing away, so no limit applies to it.
+VOID_VERDICTS = [Verdict("void", False, "Voiding takes back a credit; no limit applies.")]
 
 
 # Invoice adjustments ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from credit_memos.forms import (
 )
 from credit_memos.selectors import (
     check_item_change,
+    console_memo,
     credit_memo_preview,
     creditable_remainder,
     read_customer,
@@ -75,6 +76,31 @@ class CreditMemoPage(ActionPage):
         return services.credit_memo_request(case=case, invoice=target, spec=form.spec(),
                                             reason_code=data["reason_code"], note=data["note"],
                                             actor=user, origin=origin)
+
+
+class CreditMemoVoidPage(ActionPage):
+    title = "Void the credit memo"
+    noun = "void"
+    form_class = ReasonForm
+    summary_template = "credit_memos/_memo_summary.html"
+
+    def read(self, target_id):
+        return console_memo(target_id)
+
+    def context(self, case, memo):
+        return {"memo": memo}
+
+    def preview(self, *, case, target, form, user):
+        return Preview(verdicts=services.VOID_VERDICTS, confirm_label="Confirm the void", rows=[
+            ("Credit note", f"{target.stripe_object_id} on invoice {target.stripe_target_id}"),
+            ("Taken back", _money(target.amount, target.currency)),
+            ("Effect", "The invoice owes the credit again, or the balance credit is removed; "
+                       "a refund already paid out stays paid.")])
+
+    def request(self, *, case, target, form, user, origin, prepared):
+        data = form.cleaned_data
+        return services.credit_memo_void(memo=target, reason_code=data["reason_code"],
+                                         note=data["note"], actor=user, origin=origin)
 
 
 INVOICE_PAGES = {
@@ -251,6 +277,7 @@ def _view(page_for):
 
 
 credit_memo_new = _view(CreditMemoPage)
+credit_memo_void = _view(CreditMemoVoidPage)
 invoice_adjustment = _view(InvoiceAdjustmentPage)
 balance_adjustment = _view(BalancePage)
 subscription_change = _view(SubscriptionPage)

@@ -40,6 +40,7 @@ from cases.selectors import (
     reply_templates_for,
     stripe_snapshot,
 )
+from credit_memos.selectors import console_credit_note_ids
 
 # --- Pages ----------------------------------------------------------------------------------
 
@@ -119,7 +120,8 @@ def stripe_panel(request, pk):
         except StripeGatewayError as error:
             context["stripe_error"] = _stripe_error_message(error)
         else:
-            context.update(snapshot=snapshot, charges=_charges_with_disputes(snapshot))
+            context.update(snapshot=snapshot, charges=_charges_with_disputes(snapshot),
+                           voidable_notes=console_credit_note_ids(case.stripe_customer_id))
     return render(request, "cases/_stripe_panel.html", context)
 
 

@@ -137,3 +137,23 @@ def test_only_specialists_reach_the_action_pages(invoices, case, customer, reque
                 f"/actions/invoice/{case.pk}/{invoices['open'].id}/void/",
                 f"/actions/balance/{case.pk}/{customer.id}/"):
         assert client.get(url).status_code == 403
+
+
+def test_a_console_credit_memo_is_voided_from_its_row(invoices, case, sandbox, specialist,
+                                                      eager_tasks):
+    from tests.credit_memos.conftest import memo_body, post_memo
+
+    invoice = invoices["open"]
+    memo = MoneyAction.objects.get(pk=post_memo(specialist, memo_body(case, invoice)).json()["id"])
+    dashboard_note = sandbox.client.v1.credit_notes.create(params={"invoice": invoice.id,
+                                                                   "amount": 500})
+    client = signed_in(specialist)
+    panel = client.get(f"/cases/{case.pk}/stripe/").content.decode()
+    assert f"/actions/credit-memo/{case.pk}/{memo.stripe_object_id}/void/" in panel
+    assert f"/actions/credit-memo/{case.pk}/{dashboard_note.id}/void/" not in panel
+
+    run(client, f"/actions/credit-memo/{case.pk}/{memo.stripe_object_id}/void/", {})
+
+    void = MoneyAction.objects.get(kind=Kind.CREDIT_MEMO_VOID)
+    assert void.state == State.SUCCEEDED
+    assert sandbox.client.v1.credit_notes.retrieve(memo.stripe_object_id).status == "void"
