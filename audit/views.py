@@ -9,7 +9,7 @@ def _before_id(request):
     return int(value) if value.isdigit() else None
 
 
-@requires(Capability.VIEW_AUDIT)
+@requires(Capability.VIEW_CASE_AUDIT)
 def events(request):
-    page, older = audit_event_page(before_id=_before_id(request))
+    page, older = audit_event_page(viewer=request.user, before_id=_before_id(request))
     return render(request, "audit/events.html", {"events": page, "older": older})

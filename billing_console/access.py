@@ -42,8 +42,12 @@ class Capability(StrEnum):
     APPROVE_MONEY_ACTION = "approve_money_action"
     # Reading money actions (a refund's state and decision): requesters and approvers.
     VIEW_MONEY_ACTIONS = "view_money_actions"
+    # The whole audit trail (finance, admins); `VIEW_CASE_AUDIT` is its events about cases.
     VIEW_AUDIT = "view_audit"
+    VIEW_CASE_AUDIT = "view_case_audit"
     EXPORT_AUDIT = "export_audit"
+    # Running the reconciliation with Stripe and marking its differences explained.
+    RECONCILE = "reconcile"
     READ_GUIDANCE = "read_guidance"
     WRITE_GUIDANCE = "write_guidance"
     ASK_QUESTIONS = "ask_questions"
@@ -66,6 +70,7 @@ ROLE_CAPABILITIES = {
         Capability.WORK_CASES,
         Capability.REQUEST_MONEY_ACTION,
         Capability.VIEW_MONEY_ACTIONS,
+        Capability.VIEW_CASE_AUDIT,
         Capability.READ_GUIDANCE,
         Capability.WRITE_GUIDANCE,
     },
@@ -79,7 +84,9 @@ ROLE_CAPABILITIES = {
         Capability.APPROVE_MONEY_ACTION,
         Capability.VIEW_MONEY_ACTIONS,
         Capability.VIEW_AUDIT,
+        Capability.VIEW_CASE_AUDIT,
         Capability.EXPORT_AUDIT,
+        Capability.RECONCILE,
         Capability.READ_GUIDANCE,
     },
     Role.ADMIN: {
@@ -87,6 +94,7 @@ ROLE_CAPABILITIES = {
         Capability.APPROVE_MONEY_ACTION,
         Capability.VIEW_MONEY_ACTIONS,
         Capability.VIEW_AUDIT,
+        Capability.VIEW_CASE_AUDIT,
         Capability.READ_GUIDANCE,
     },
 }

@@ -6,7 +6,7 @@ from billing_console.access import Capability, capabilities_of, roles_of
 NAVIGATION = (
     ("Queue", "cases:queue", Capability.VIEW_QUEUE),
     ("Approvals", "money_actions:approvals", Capability.APPROVE_MONEY_ACTION),
-    ("Audit", "audit:events", Capability.VIEW_AUDIT),
+    ("Audit", "audit:events", Capability.VIEW_CASE_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE),
     ("Admin", "admin:index", Capability.MANAGE_CONSOLE),
