@@ -1,8 +1,11 @@
 """Reading the audit trail."""
 
+import uuid
+
 from audit.chain import verify_chain
 from audit.models import AuditEvent
 from billing_console.access import Capability, has_capability
+from money_actions.models import MoneyAction
 
 PAGE_SIZE = 50
 
@@ -22,9 +25,35 @@ def visible_events(viewer):
     return AuditEvent.objects.none()
 
 
-def audit_event_page(*, viewer, before_id=None, size=PAGE_SIZE):
+def filtered_events(*, viewer, filters=None):
+    events = visible_events(viewer)
+    return filters.apply(events) if filters is not None else events
+
+
+def audit_event_detail(*, viewer, pk):
+    """One event the viewer may see, with the money action it is about, if any (for the
+    approval). None when there is no such event, or the viewer may not see it."""
+    event = visible_events(viewer).filter(pk=pk).first()
+    if event is None:
+        return None, None
+    action = None
+    if event.object_type == "money_action":
+        action = (MoneyAction.objects.select_related("requested_by", "approved_by",
+                                                     "rejected_by")
+                  .filter(pk=_uuid_or_none(event.object_id)).first())
+    return event, action
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def audit_event_page(*, viewer, filters=None, before_id=None, size=PAGE_SIZE):
     """Newest first, keyset-paged on id so that page 10,000 costs what page 1 costs."""
-    events = visible_events(viewer).order_by("-id")
+    events = filtered_events(viewer=viewer, filters=filters).order_by("-id")
     if before_id is not None:
         events = events.filter(id__lt=before_id)
     page = list(events[: size + 1])

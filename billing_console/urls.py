@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from audit import apis as audit_apis
 from billing_console import api, views
 from billing_console.integrations.stripe import webhooks as stripe_webhooks
 from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
@@ -10,6 +11,8 @@ from refunds import apis as refund_apis
 
 api_v1 = [
     path("me", api.MeApi.as_view(), name="me"),
+    path("audit-events/", audit_apis.AuditEventListApi.as_view(), name="audit-events"),
+    path("audit-events/export.csv", audit_apis.AuditExportApi.as_view(), name="audit-export"),
     path("cases/", case_apis.CaseListApi.as_view(), name="cases"),
     path("cases/<int:pk>/", case_apis.CaseDetailApi.as_view(), name="case"),
     path("refunds/", refund_apis.RefundCreateApi.as_view(), name="refunds"),

@@ -307,7 +307,11 @@ def label_of(action):
 
 
 def _snapshot(action):
+    """What finance filters and reads by: the requester and customer travel with every
+    event, since the trail outlives the rows it describes."""
     return {"state": action.state, "amount": action.amount, "currency": action.currency,
+            "customer": action.stripe_customer_id,
+            "requested_by": action.requested_by.get_username(),
             "target": action.stripe_target_id, "stripe_object_id": action.stripe_object_id,
             "reason_code": action.reason_code, "params": action.params,
             "approved_by": action.approved_by.get_username() if action.approved_by else None}

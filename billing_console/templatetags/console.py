@@ -1,3 +1,5 @@
+import json
+
 from django import template
 
 from billing_console.money import format_amount
@@ -34,3 +36,11 @@ def duration(value):
 def words(identifier):
     """"currency_limit" -> "Currency limit": a rule or code name, readable."""
     return str(identifier).replace("_", " ").capitalize()
+
+
+@register.filter
+def pretty_json(value):
+    """A JSON value, indented for reading; "" for none. Autoescaped like any text."""
+    if value in (None, "", {}, []):
+        return ""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)

@@ -1,6 +1,8 @@
 """Links from the case page to Stripe's Dashboard and Zendesk's agent UI, and Stripe times."""
 
+import re
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from django import template
 from django.conf import settings
@@ -8,8 +10,9 @@ from django.conf import settings
 register = template.Library()
 
 # The Dashboard page for each kind of Stripe id. Refunds, disputes and credit notes have
-# no page of their own that every account can open; they show on their charge's or
-# invoice's page, which the templates link instead.
+# no page of their own that every account can open: the case page links their charge's or
+# invoice's page instead, and the audit trail, which may hold only their id, searches.
+STRIPE_ID = re.compile(r"[a-z]{2,8}_[A-Za-z0-9]+")
 DASHBOARD_PATHS = {
     "cus_": "customers",
     "sub_": "subscriptions",
@@ -22,10 +25,16 @@ DASHBOARD_PATHS = {
 
 @register.filter
 def stripe_url(object_id):
-    """{{ charge.id|stripe_url }} -> https://dashboard.stripe.com/test/payments/ch_…"""
+    """{{ charge.id|stripe_url }} -> https://dashboard.stripe.com/test/payments/ch_…; an
+    object without a page of its own (a refund, a credit note) opens the Dashboard's search
+    for its id; "" for anything that is not a Stripe id."""
+    object_id = str(object_id or "")
+    base = settings.STRIPE_DASHBOARD_URL.rstrip("/")
     for prefix, path in DASHBOARD_PATHS.items():
-        if str(object_id or "").startswith(prefix):
-            return f"{settings.STRIPE_DASHBOARD_URL.rstrip('/')}/{path}/{object_id}"
+        if object_id.startswith(prefix):
+            return f"{base}/{path}/{object_id}"
+    if STRIPE_ID.fullmatch(object_id):
+        return f"{base}/search?{urlencode({'query': object_id})}"
     return ""
 
 

@@ -1,0 +1,191 @@
+"""The audit trail as finance works it: filters, links, the detail with its approval, the
+CSV export and its escaping, and who sees what."""
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import AuditEvent, Source
+from audit.services import record
+from tests.cases.factories import make_case
+
+
+def signed_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def trail(db, specialist):
+    case = make_case(stripe_customer_id="cus_A")
+    events = {
+        "big_refund": record(action="refund.succeeded", amount=15_000, currency="usd",
+                             case_id=case.pk, zendesk_ticket_id=case.zendesk_ticket_id,
+                             stripe_object_id="re_big", stripe_request_id="req_big",
+                             source=Source.SYSTEM, object_type="money_action",
+                             after={"requested_by": "specialist", "customer": "cus_A",
+                                    "reason_code": "courtesy"}),
+        "small_credit": record(action="credit_memo.succeeded", amount=5_000, currency="eur",
+                               case_id=case.pk, stripe_object_id="cn_small",
+                               after={"requested_by": "someone", "customer": "cus_B",
+                                      "reason_code": "billing_error"}),
+        "sign_in": record(action="auth.logout", actor=specialist, source=Source.CONSOLE),
+        "external": record(action="refund.external", amount=700, currency="usd",
+                           source=Source.STRIPE, stripe_object_id="re_ext",
+                           case_id=case.pk),
+    }
+    return case, events
+
+
+def ids(response):
+    return [int(value) for value in re.findall(r'data-event-id="(\d+)"',
+                                               response.content.decode())]
+
+
+@pytest.mark.parametrize("query, expected", [
+    ({"kind": "refund"}, ["big_refund", "external"]),
+    ({"action": "auth.logout"}, ["sign_in"]),
+    ({"actor": "specialist"}, ["big_refund", "sign_in"]),
+    ({"role": "billing_specialist", "action": "auth.logout"}, ["sign_in"]),
+    ({"customer": "cus_A"}, ["big_refund"]),
+    ({"reason": "billing_error"}, ["small_credit"]),
+    ({"amount_min": "100.00", "currency": "USD"}, ["big_refund"]),
+    ({"amount_max": "10.00"}, ["external"]),
+    ({"currency": "eur"}, ["small_credit"]),
+    ({"source": "stripe"}, ["external"]),
+])
+def test_each_filter_narrows_the_trail(trail, finance, query, expected):
+    _, events = trail
+    response = signed_in(finance).get("/audit/", query)
+
+    assert response.status_code == 200
+    assert sorted(ids(response)) == sorted(events[name].id for name in expected)
+
+
+def test_a_period_and_a_case_filter(trail, finance):
+    case, events = trail
+    today = timezone.now().date()
+    client = signed_in(finance)
+
+    shown = ids(client.get("/audit/", {"since": today, "until": today}))
+    assert {event.id for event in events.values()} <= set(shown)
+    assert ids(client.get("/audit/", {"until": today - timedelta(days=1)})) == []
+    assert sorted(ids(client.get("/audit/", {"case": case.pk}))) == sorted(
+        events[name].id for name in ("big_refund", "small_credit", "external"))
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"since": "yesterday"}, "is not a date"),
+    ({"since": "2026-02-01", "until": "2026-01-01"}, "ends before it starts"),
+    ({"amount_min": "lots"}, "is not an amount"),
+    ({"source": "fax"}, "The source is one of"),
+    ({"case": "abc"}, "is not a case number"),
+])
+def test_a_bad_filter_is_a_message_not_a_500(trail, finance, query, message):
+    page = signed_in(finance).get("/audit/", query)
+    api = signed_in(finance).get("/api/v1/audit-events/", query)
+
+    assert page.status_code == 400 and message in page.content.decode()
+    assert api.status_code == 400 and message in api.json()["message"]
+
+
+def test_each_row_links_to_its_case_stripe_and_zendesk(trail, finance, settings):
+    settings.ZENDESK_AGENT_URL = "https://example.zendesk.com/agent/tickets/"
+    case, events = trail
+
+    page = signed_in(finance).get("/audit/", {"action": "refund.succeeded"}).content.decode()
+
+    assert f'href="/cases/{case.pk}/" data-link="case"' in page
+    assert "search?query=re_big" in page and 'data-link="stripe"' in page
+    assert f"https://example.zendesk.com/agent/tickets/{case.zendesk_ticket_id}" in page
+
+
+def test_the_detail_shows_before_after_approval_and_the_stripe_request(sandbox, specialist,
+                                                                       finance, refund_policy):
+    from tests.refunds.conftest import api_client, new_charge, post_refund, refund_body
+
+    customer, charge_id = new_charge(sandbox)
+    case = make_case(stripe_customer_id=customer)
+    action_id = post_refund(specialist, refund_body(case, charge_id, stripe_reason="fraudulent")
+                            ).json()["id"]
+    api_client(finance).post(f"/api/v1/refunds/{action_id}/approve/", {"note": "Checked."})
+    approved = AuditEvent.objects.get(object_id=action_id, action="refund.approved")
+
+    page = signed_in(finance).get(f"/audit/{approved.id}/").content.decode()
+
+    assert "Approved by finance" in page and "Checked." in page
+    assert "Before and after" in page and "&quot;requested_by&quot;: &quot;specialist&quot;" in page
+    assert 'id="stripe-request-id"' in page
+
+
+def read_csv(response):
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_the_export_streams_the_filtered_view_and_is_itself_audited(trail, finance):
+    response = signed_in(finance).get("/api/v1/audit-events/export.csv", {"kind": "refund"})
+
+    assert response.status_code == 200 and response.streaming
+    rows = read_csv(response)
+    assert rows[0][:3] == ["id", "created_at", "actor"]
+    assert sorted(row[6] for row in rows[1:]) == ["refund.external", "refund.succeeded"]
+    exported = AuditEvent.objects.get(action="audit.exported")
+    assert exported.actor_username == "finance" and "kind=refund" in exported.reason
+
+
+@pytest.mark.parametrize("dangerous", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)",
+                                       "\tcmd", "\rcmd"])
+def test_the_export_neutralises_formulas(db, finance, dangerous):
+    record(action="case.note", reason=dangerous, case_id=1)
+
+    rows = read_csv(signed_in(finance).get("/api/v1/audit-events/export.csv"))
+
+    reason = rows[1][16]
+    assert reason == "'" + dangerous
+
+
+def test_negative_amounts_stay_numbers_in_the_export(db, finance):
+    record(action="balance_change.external", amount=-2_000, currency="usd", case_id=1)
+
+    rows = read_csv(signed_in(finance).get("/api/v1/audit-events/export.csv"))
+
+    assert rows[1][9] == "-2000" and rows[1][10] == "'-20.00 USD"
+
+
+def test_a_specialist_sees_only_the_events_about_cases(trail, specialist):
+    _, events = trail
+    client = signed_in(specialist)
+
+    shown = ids(client.get("/audit/"))
+    assert events["sign_in"].id not in shown and events["big_refund"].id in shown
+    assert client.get(f"/audit/{events['sign_in'].id}/").status_code == 404
+    api = client.get("/api/v1/audit-events/").json()["results"]
+    assert {event["id"] for event in api} == {events[name].id for name in (
+        "big_refund", "small_credit", "external")}
+    assert client.get("/api/v1/audit-events/export.csv").status_code == 403
+
+
+def test_tier2_sees_no_audit_event(trail, tier2):
+    client = signed_in(tier2)
+
+    for path in ("/audit/", f"/audit/{trail[1]['big_refund'].id}/", "/api/v1/audit-events/",
+                 "/api/v1/audit-events/export.csv"):
+        assert client.get(path).status_code == 403, path
+
+
+def test_the_api_pages_by_keyset_with_the_filters_kept(db, finance):
+    for number in range(60):
+        record(action="refund.succeeded", amount=100 + number, currency="usd", case_id=1)
+    client = signed_in(finance)
+
+    first = client.get("/api/v1/audit-events/", {"kind": "refund"}).json()
+    second = client.get("/api/v1/audit-events/" + first["next"]).json()
+
+    assert len(first["results"]) == 50 and len(second["results"]) == 10
+    assert "kind=refund" in first["next"]
