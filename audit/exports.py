@@ -7,6 +7,11 @@ leading single quote: Zendesk content reaches the trail, and it is untrusted.
 
 import csv
 
+from django.conf import settings
+from django.http import QueryDict
+from django.utils import timezone
+
+from audit.models import AuditExport
 from billing_console.money import format_amount
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -49,3 +54,39 @@ def _row(event):
             event.amount, shown, event.currency, event.case_id, event.zendesk_ticket_id,
             event.stripe_object_id, event.stripe_request_id, event.reason, event.outcome,
             event.hash]
+
+
+def export_path(export):
+    return settings.VAR_DIR / "exports" / f"audit-{export.pk}.csv"
+
+
+def write_export(export_id):
+    """Write a background export to its file, keeping its progress on the row."""
+    from audit.filters import AuditFilters
+    from audit.selectors import filtered_events
+
+    export = AuditExport.objects.select_related("requested_by").get(pk=export_id)
+    if export.status == AuditExport.Status.DONE:
+        return
+    events = filtered_events(viewer=export.requested_by,
+                             filters=AuditFilters.from_query(QueryDict(export.query)))
+    _progress(export, status=AuditExport.Status.RUNNING, total=events.count(), written=0)
+    path = export_path(export)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("w", encoding="utf-8", newline="") as file:
+            for written, line in enumerate(csv_lines(events)):
+                file.write(line)
+                if written and written % CHUNK == 0:
+                    _progress(export, written=written)
+    except Exception as error:
+        _progress(export, status=AuditExport.Status.FAILED, error=str(error))
+        raise
+    _progress(export, status=AuditExport.Status.DONE, written=export.total,
+              finished_at=timezone.now())
+
+
+def _progress(export, **fields):
+    for name, value in fields.items():
+        setattr(export, name, value)
+    export.save(update_fields=list(fields))

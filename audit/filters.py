@@ -51,9 +51,15 @@ class AuditFilters:
 
     def as_query(self, **changes):
         """The query string of these filters (with `changes`), for links and the export."""
-        values = {**asdict(self), **changes}
+        values = {**dict(self.as_pairs), **changes}
         return urlencode({name: value for name, value in values.items()
                           if value not in ("", None)})
+
+    @property
+    def as_pairs(self):
+        """(name, value) of the filters set, for hidden fields."""
+        return [(name, value) for name, value in asdict(self).items()
+                if value not in ("", None)]
 
     @property
     def active(self):

@@ -55,3 +55,53 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.action} by {self.actor_username or 'system'}"
+
+
+class ChainVerification(models.Model):
+    """One check of the whole chain, kept so finance can see when the trail was last
+    proven intact, up to which event, and where it first broke."""
+
+    finished_at = models.DateTimeField(db_index=True)
+    checked = models.PositiveBigIntegerField()
+    last_verified_id = models.BigIntegerField(null=True, blank=True)
+    broken_id = models.BigIntegerField(null=True, blank=True)
+    problem = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-finished_at"]
+
+    def __str__(self):
+        return f"Chain check {self.finished_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def intact(self):
+        return self.broken_id is None
+
+
+class AuditExport(models.Model):
+    """A CSV export too large to stream while someone waits: written by a task, with its
+    progress, then downloaded from the page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+")
+    query = models.TextField(blank=True, help_text="The audit trail filters, as a query.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveBigIntegerField(default=0)
+    written = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Audit export {self.pk} ({self.status})"
+
+    @property
+    def percent(self):
+        return 100 if self.status == self.Status.DONE else (
+            int(self.written * 100 / self.total) if self.total else 0)

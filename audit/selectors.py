@@ -3,7 +3,7 @@
 import uuid
 
 from audit.chain import verify_chain
-from audit.models import AuditEvent
+from audit.models import AuditEvent, AuditExport, ChainVerification
 from billing_console.access import Capability, has_capability
 from money_actions.models import MoneyAction
 
@@ -59,3 +59,11 @@ def audit_event_page(*, viewer, filters=None, before_id=None, size=PAGE_SIZE):
     page = list(events[: size + 1])
     older = page[size - 1].id if len(page) > size else None
     return page[:size], older
+
+
+def latest_verification():
+    return ChainVerification.objects.first()
+
+
+def exports_of(user):
+    return AuditExport.objects.filter(requested_by=user).order_by("-created_at")

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, as_stored_json, event_hash
-from audit.models import AuditEvent, Outcome, Source
+from audit.models import AuditEvent, AuditExport, ChainVerification, Outcome, Source
 from billing_console.access import roles_of
 
 # Any fixed 64-bit number: it names the lock that serialises writers of the chain.
@@ -121,3 +121,29 @@ def record_denial(request, reason):
         reason=reason,
         outcome=Outcome.DENIED,
     )
+
+
+def audit_chain_verify():
+    """Check the whole chain and keep the result (`ChainVerification`)."""
+    from audit.selectors import verify_audit_chain
+
+    report = verify_audit_chain()
+    return ChainVerification.objects.create(
+        finished_at=timezone.now(), checked=report.checked,
+        last_verified_id=report.last_verified_id, broken_id=report.broken_id,
+        problem=report.problem)
+
+
+def audit_export_request(request, filters):
+    """A background CSV export of `filters`, itself an audit event; the task starts once
+    the row is committed."""
+    from audit.tasks import write_audit_export
+
+    with transaction.atomic():
+        export = AuditExport.objects.create(requested_by=request.user,
+                                            query=filters.as_query())
+        record_for_request(request, action="audit.exported", object_type="audit_export",
+                           object_id=export.pk,
+                           reason=f"Filters: {filters.as_query() or 'none'} (background)")
+        transaction.on_commit(lambda: write_audit_export.delay(export.pk))
+    return export

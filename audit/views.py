@@ -4,15 +4,28 @@ Finance and admins see the whole trail; specialists the events about cases
 (`selectors.visible_events`). Bad filters are a message on the page, never a 500.
 """
 
-from django.http import Http404
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
 
+from audit.exports import export_path
 from audit.filters import AuditFilters
-from audit.models import Source
-from audit.selectors import audit_event_detail, audit_event_page
+from audit.models import AuditExport, Source
+from audit.selectors import (
+    audit_event_detail,
+    audit_event_page,
+    exports_of,
+    filtered_events,
+    latest_verification,
+)
+from audit.services import audit_export_request
 from billing_console.access import Capability, Role, has_capability, requires
 from billing_console.exceptions import ApplicationError
+
+# Up to this many rows an export streams straight away; above, a task writes it.
+EXPORT_INLINE_ROWS = 20_000
 
 
 def _before_id(request):
@@ -32,6 +45,7 @@ def events(request):
                                    before_id=_before_id(request))
     return render(request, "audit/events.html", {
         "events": page, "older": older, "filters": filters,
+        "verification": latest_verification(),
         "can_export": has_capability(request.user, Capability.EXPORT_AUDIT), **_choices()})
 
 
@@ -46,3 +60,37 @@ def event_detail(request, pk):
     if event is None:
         raise Http404("No such audit event.")
     return render(request, "audit/event.html", {"event": event, "action": action})
+
+
+@requires(Capability.EXPORT_AUDIT)
+@require_POST
+def export(request):
+    """Stream a small export at once; hand a large one to a task and show its progress."""
+    try:
+        filters = AuditFilters.from_query(request.POST)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("audit:events")
+    rows = filtered_events(viewer=request.user, filters=filters).count()
+    if rows <= EXPORT_INLINE_ROWS:
+        return redirect(f"{reverse('api:audit-export')}?{filters.as_query()}")
+    return redirect("audit:export", pk=audit_export_request(request, filters).pk)
+
+
+@requires(Capability.EXPORT_AUDIT)
+@require_safe
+def export_status(request, pk):
+    """The export's progress; htmx polls the bar until the file is ready."""
+    export = get_object_or_404(exports_of(request.user), pk=pk)
+    template = "audit/_export_progress.html" if request.headers.get("HX-Request") \
+        else "audit/export.html"
+    return render(request, template, {"export": export})
+
+
+@requires(Capability.EXPORT_AUDIT)
+@require_safe
+def export_download(request, pk):
+    export = get_object_or_404(exports_of(request.user), pk=pk,
+                               status=AuditExport.Status.DONE)
+    return FileResponse(export_path(export).open("rb"), as_attachment=True,
+                        filename=f"audit-export-{export.pk}.csv", content_type="text/csv")

@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from billing_console.access import Capability, capabilities_of, roles_of
+from billing_console.access import Capability, capabilities_of, has_capability, roles_of
 
 # The console's sections, each shown to the roles that may open it.
 NAVIGATION = (
@@ -24,3 +24,15 @@ def navigation(request):
             url = reverse(url_name)
             items.append({"label": label, "url": url, "active": request.path.startswith(url)})
     return {"nav_items": items, "user_roles": sorted(role.label for role in roles_of(user))}
+
+
+def chain_alert(request):
+    """The latest chain check, when it found a break: every finance page raises it."""
+    user = getattr(request, "user", None)
+    if user is None or not has_capability(user, Capability.VIEW_AUDIT):
+        return {}
+    from audit.selectors import latest_verification
+
+    verification = latest_verification()
+    return {"chain_alert": verification if verification and not verification.intact
+            else None}

@@ -1,13 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.selectors import verify_audit_chain
+from audit.services import audit_chain_verify
 
 
 class Command(BaseCommand):
     help = "Check the audit trail's hash chain; exit non-zero naming the first broken event."
 
     def handle(self, *args, **options):
-        report = verify_audit_chain()
+        report = audit_chain_verify()
         if not report.intact:
             raise CommandError(
                 f"Audit chain broken at event #{report.broken_id}: {report.problem}. "
