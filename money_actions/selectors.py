@@ -1,8 +1,16 @@
 """Reads of money actions for the pages."""
 
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+
 from money_actions.models import MoneyAction, State
 
 APPROVALS_SHOWN = 200
+HISTORY_DAYS = 90
+HISTORY_SHOWN = 5
 
 
 def awaiting_approval():
@@ -11,11 +19,37 @@ def awaiting_approval():
             .select_related("case", "requested_by").order_by("created_at"))
 
 
+@dataclass
+class ApprovalRow:
+    action: MoneyAction
+    reasons: list  # the verdicts that sent it to approval
+    history: list = field(default_factory=list)  # the customer's recent actions, newest first
+
+
 def approval_rows(*, limit=APPROVALS_SHOWN):
-    """(action, the rules that sent it to approval), for the approvals page."""
-    return [(action, [verdict for verdict in action.policy_verdicts
-                      if verdict["needs_approval"]])
-            for action in awaiting_approval()[:limit]]
+    """What finance weighs for each action waiting: why it waits, and what the customer
+    has had lately."""
+    actions = list(awaiting_approval()[:limit])
+    history = _recent_by_customer({action.stripe_customer_id for action in actions},
+                                  exclude={action.pk for action in actions})
+    return [ApprovalRow(action=action,
+                        reasons=[verdict for verdict in action.policy_verdicts
+                                 if verdict["needs_approval"]],
+                        history=history[action.stripe_customer_id][:HISTORY_SHOWN])
+            for action in actions]
+
+
+def _recent_by_customer(customer_ids, *, exclude):
+    """Each customer's money actions of the last `HISTORY_DAYS` days, in one query."""
+    since = timezone.now() - timedelta(days=HISTORY_DAYS)
+    recent = (MoneyAction.objects.filter(stripe_customer_id__in=customer_ids - {""},
+                                         created_at__gte=since)
+              .exclude(pk__in=exclude).select_related("requested_by")
+              .order_by("-created_at"))
+    by_customer = defaultdict(list)
+    for action in recent:
+        by_customer[action.stripe_customer_id].append(action)
+    return by_customer
 
 
 def flagged_for_finance():

@@ -14,6 +14,7 @@ from money_actions.forms import DecisionForm
 from money_actions.models import MoneyAction
 from money_actions.selectors import (
     APPROVALS_SHOWN,
+    HISTORY_DAYS,
     approval_rows,
     awaiting_approval,
     flagged_for_finance,
@@ -25,7 +26,8 @@ from money_actions.selectors import (
 def approvals(request):
     return render(request, "money_actions/approvals.html", {
         "rows": approval_rows(), "waiting": awaiting_approval().count(),
-        "shown_at_most": APPROVALS_SHOWN, "flagged": flagged_for_finance()})
+        "shown_at_most": APPROVALS_SHOWN, "flagged": flagged_for_finance(),
+        "history_days": HISTORY_DAYS})
 
 
 @requires(Capability.APPROVE_MONEY_ACTION)

@@ -120,3 +120,17 @@ def test_a_flagged_refund_shows_until_finance_says_what_was_done(pending, financ
     cleared = AuditEvent.objects.get(action="refund.flag_cleared")
     assert (cleared.actor_username, cleared.reason) == ("finance", "Paid by bank transfer.")
     assert pending.case.events.filter(body__contains="Paid by bank transfer.").exists()
+
+
+def test_finance_sees_the_customers_recent_history_beside_each_request(pending, finance,
+                                                                      specialist):
+    from tests.refunds.conftest import post_refund, refund_body
+
+    earlier = post_refund(specialist, refund_body(pending.case, pending.stripe_target_id,
+                                                  amount=1_200)).json()
+
+    page = signed_in(finance).get("/approvals/").content.decode()
+
+    history = page[page.index(f'id="approval-{pending.pk}"'):]
+    assert "1 other action" in history
+    assert "Refund of 12.00 USD" in history and earlier["state"].replace("_", " ") in history
