@@ -8,9 +8,19 @@ NAVIGATION = (
     ("Approvals", "money_actions:approvals", Capability.APPROVE_MONEY_ACTION),
     ("Audit", "audit:events", Capability.VIEW_CASE_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
+    ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE),
     ("Admin", "admin:index", Capability.MANAGE_CONSOLE),
 )
+
+
+def _count(url_name):
+    """A count shown beside a section: the open questions waiting for specialists."""
+    if url_name != "guidance:questions":
+        return None
+    from guidance.selectors import open_question_count
+
+    return open_question_count()
 
 
 def navigation(request):
@@ -22,7 +32,9 @@ def navigation(request):
     for label, url_name, capability in NAVIGATION:
         if capability in allowed:
             url = reverse(url_name)
-            items.append({"label": label, "url": url, "active": request.path.startswith(url)})
+            items.append({"label": label, "url": url, "active": request.path == url
+                          or (request.path.startswith(url) and url != "/guidance/"),
+                          "count": _count(url_name)})
     return {"nav_items": items, "user_roles": sorted(role.label for role in roles_of(user))}
 
 

@@ -112,6 +112,9 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 
+# How soon billing answers a Tier 2 question (the specialists' queue shows the target).
+QUESTION_ANSWER_TARGET_MINUTES = int(env("QUESTION_ANSWER_TARGET_MINUTES", "120"))
+
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'billing_console.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -7,6 +7,7 @@ from billing_console.integrations.stripe import webhooks as stripe_webhooks
 from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
 from cases import apis as case_apis
 from credit_memos import apis as credit_memo_apis
+from guidance import apis as guidance_apis
 from refunds import apis as refund_apis
 
 api_v1 = [
@@ -15,6 +16,14 @@ api_v1 = [
     path("audit-events/export.csv", audit_apis.AuditExportApi.as_view(), name="audit-export"),
     path("cases/", case_apis.CaseListApi.as_view(), name="cases"),
     path("cases/<int:pk>/", case_apis.CaseDetailApi.as_view(), name="case"),
+    path("cases/<int:pk>/guidance/", guidance_apis.CaseGuidanceApi.as_view(),
+         name="case-guidance"),
+    path("playbooks/", guidance_apis.PlaybookListApi.as_view(), name="playbooks"),
+    path("questions/", guidance_apis.QuestionListApi.as_view(), name="questions"),
+    path("questions/open/", guidance_apis.OpenQuestionListApi.as_view(),
+         name="open-questions"),
+    path("questions/<int:pk>/answer/", guidance_apis.AnswerApi.as_view(),
+         name="question-answer"),
     path("refunds/", refund_apis.RefundCreateApi.as_view(), name="refunds"),
     path("refunds/preview/", refund_apis.RefundPreviewApi.as_view(), name="refund-preview"),
     path("refunds/<uuid:pk>/", refund_apis.RefundDetailApi.as_view(), name="refund"),

@@ -41,6 +41,9 @@ from cases.selectors import (
     stripe_snapshot,
 )
 from credit_memos.selectors import console_credit_note_ids
+from guidance.forms import CaseGuidanceForm, QuestionForm
+from guidance.models import Playbook
+from guidance.selectors import case_guidance, playbooks_for, questions_on
 
 # --- Pages ----------------------------------------------------------------------------------
 
@@ -56,8 +59,11 @@ def case_page(request, pk):
 def case_summary(request, pk):
     case = get_object_or_404(Case.objects.only(
         "zendesk_ticket_id", "subject", "state", "category", "resolution_code",
-        "resolution_summary", "resolved_at"), pk=pk)
-    return render(request, "cases/case_readonly.html", {"case": case})
+        "resolution_summary", "resolved_at", "stripe_customer_id", "stripe_link"), pk=pk)
+    return render(request, "cases/case_readonly.html", {
+        "case": case, "guidance": case_guidance(case), "questions": questions_on(case),
+        "playbook": playbooks_for(case.category).first(),
+        "question_form": QuestionForm(initial={"case": case.pk})})
 
 
 @requires(Capability.VIEW_CASE_SUMMARY)
@@ -90,8 +96,22 @@ def _render_case(request, case, *, note_form=None, resolve_form=None, status=200
         "note_form": note_form or NoteForm(),
         "resolve_form": resolve_form or ResolveForm(),
         "reply_templates": reply_templates_for(case=case) if can_work and case.is_open else [],
+        "guidance": case_guidance(case),
+        "questions": questions_on(case),
+        "guidance_form": _guidance_form(case) if can_work else None,
     }
     return render(request, "cases/case.html", context, status=status)
+
+
+def _guidance_form(case):
+    """The form, with the playbooks read once: the list to start from, and the one for the
+    case's category chosen."""
+    choices = list(Playbook.objects.only("pk", "title", "category"))
+    suggested = next((book for book in choices if book.category == case.category), None)
+    form = CaseGuidanceForm(initial={"playbook": suggested.pk if suggested else None})
+    form.fields["playbook"].choices = [("", "None"), *((book.pk, book.title)
+                                                       for book in choices)]
+    return form
 
 
 def _transitions_from(state):

@@ -140,7 +140,8 @@ def test_tier2_summary_shows_state_category_and_resolution_only(tier2, case):
     for hidden in ("Console-only note", "cus_A", "ava.okafor@example.com",
                    "Please refund the second charge.", "hx-get", f"/cases/{case.pk}/"):
         assert hidden not in html
-    assert html.count("<form") == 1  # only the sign-out form
+    # The sign-out form, and the one thing Tier 2 writes: a question.
+    assert html.count("<form") == 2 and 'action="/guidance/questions/ask/"' in html
 
 
 def test_tier2_finds_a_case_by_its_zendesk_ticket_number(tier2, case):
@@ -318,8 +319,9 @@ def test_the_timeline_is_newest_first_and_pages_to_older_events(specialist, case
         _event(case, CaseEvent.Kind.SYNC, f"event {minute:03d} ago", minutes_ago=minute)
 
     client = _client(specialist)
-    # Session, user, roles, case, events, write-backs, templates, and the session's save.
-    with django_assert_max_num_queries(10):
+    # Session, user, roles, case, events, write-backs, templates, Tier 2's guidance and
+    # questions, the playbooks to start from, open questions, and the session's save.
+    with django_assert_max_num_queries(14):
         html = client.get(f"/cases/{case.pk}/").content.decode()
 
     assert html.index("event 000 ago") < html.index("event 001 ago")

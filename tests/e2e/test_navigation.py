@@ -3,7 +3,7 @@
 import pytest
 
 NAVIGATION = {
-    "specialist": ["Queue", "Audit", "Guidance"],
+    "specialist": ["Queue", "Audit", "Guidance", "Questions"],
     "tier2": ["Guidance"],
     "finance": ["Queue", "Approvals", "Audit", "Guidance"],
     "admin": ["Audit", "Guidance", "Zendesk sync", "Admin"],

@@ -1,0 +1,128 @@
+"""The guidance API: playbooks, a case's guidance for Tier 2, and questions.
+
+Tier 2 reads and asks; specialists answer. Markdown comes back as written and as
+sanitised HTML (`guidance.markdown`).
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing_console.access import Capability
+from cases.models import Case
+from guidance import selectors, services
+from guidance.markdown import render_markdown
+from guidance.models import CaseGuidance, Playbook, Question
+
+
+class PlaybookSerializer(serializers.ModelSerializer):
+    html = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Playbook
+        fields = ["slug", "title", "category", "body", "html", "updated_at"]
+
+    def get_html(self, playbook) -> str:
+        return str(render_markdown(playbook.body))
+
+
+class CaseGuidanceSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username")
+    html = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseGuidance
+        fields = ["id", "body", "html", "author", "created_at"]
+
+    def get_html(self, guidance) -> str:
+        return str(render_markdown(guidance.body))
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    asker = serializers.CharField(source="asker.username")
+    answered_by = serializers.CharField(source="answered_by.username", default=None)
+
+    class Meta:
+        model = Question
+        fields = ["id", "case", "body", "asker", "created_at", "answer_due", "answer",
+                  "answered_by", "answered_at"]
+
+
+class QuestionInput(serializers.Serializer):
+    body = serializers.CharField(max_length=10_000)
+    case_id = serializers.IntegerField(required=False, default=None, allow_null=True)
+
+
+class AnswerInput(serializers.Serializer):
+    answer = serializers.CharField(max_length=20_000)
+
+
+class PlaybookListApi(APIView):
+    required_capability = Capability.READ_GUIDANCE
+
+    @extend_schema(responses=PlaybookSerializer(many=True))
+    def get(self, request):
+        found = selectors.playbooks(query=request.query_params.get("q", "")[:200])
+        return Response(PlaybookSerializer(found, many=True).data)
+
+
+class CaseGuidanceApi(APIView):
+    """What Tier 2 may know about a case: its summary, guidance and questions."""
+
+    required_capability = Capability.READ_GUIDANCE
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, pk):
+        case = get_object_or_404(Case, pk=pk)
+        return Response({
+            "case": {"id": case.pk, "zendesk_ticket_id": case.zendesk_ticket_id,
+                     "subject": case.subject, "state": case.state, "category": case.category,
+                     "resolution_code": case.resolution_code or None,
+                     "resolution_summary": case.resolution_summary},
+            "guidance": CaseGuidanceSerializer(selectors.case_guidance(case), many=True).data,
+            "questions": QuestionSerializer(selectors.questions_on(case), many=True).data,
+        })
+
+
+class QuestionListApi(APIView):
+    """The caller's own questions, and asking a new one."""
+
+    required_capability = Capability.ASK_QUESTIONS
+
+    @extend_schema(responses=QuestionSerializer(many=True))
+    def get(self, request):
+        return Response(QuestionSerializer(selectors.questions_of(request.user),
+                                           many=True).data)
+
+    @extend_schema(request=QuestionInput, responses={201: QuestionSerializer})
+    def post(self, request):
+        data = QuestionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        case_id = data.validated_data["case_id"]
+        case = get_object_or_404(Case, pk=case_id) if case_id else None
+        question = services.question_ask(asker=request.user, case=case,
+                                         body=data.validated_data["body"])
+        return Response(QuestionSerializer(question).data, status=status.HTTP_201_CREATED)
+
+
+class OpenQuestionListApi(APIView):
+    required_capability = Capability.WRITE_GUIDANCE
+
+    @extend_schema(responses=QuestionSerializer(many=True))
+    def get(self, request):
+        return Response(QuestionSerializer(selectors.open_questions(), many=True).data)
+
+
+class AnswerApi(APIView):
+    required_capability = Capability.WRITE_GUIDANCE
+
+    @extend_schema(request=AnswerInput, responses=QuestionSerializer)
+    def post(self, request, pk):
+        question = get_object_or_404(Question, pk=pk)
+        data = AnswerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        answered = services.question_answer(question=question, answered_by=request.user,
+                                            answer=data.validated_data["answer"])
+        return Response(QuestionSerializer(answered).data)

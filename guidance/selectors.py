@@ -1,0 +1,82 @@
+"""Reads for guidance: playbooks and their search and diffs, a case's guidance, and the
+questions queue."""
+
+import difflib
+
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+
+from guidance.models import CaseGuidance, Playbook, Question
+
+OPEN_COUNT_SECONDS = 15
+
+
+def playbooks(*, query=""):
+    found = Playbook.objects.all()
+    for word in query.split()[:10]:
+        found = found.filter(Q(title__icontains=word) | Q(body__icontains=word))
+    return found
+
+
+def playbooks_for(category):
+    return Playbook.objects.filter(category=category)
+
+
+def version_diff(playbook, number, against=None):
+    """(version, the one compared with, unified diff lines as (kind, text)), where kind
+    is "add", "remove", "context" or "header"."""
+    version = playbook.versions.get(number=number)
+    base = playbook.versions.filter(number=against if against else number - 1).first()
+    before = f"# {base.title}\n{base.body}" if base else ""
+    after = f"# {version.title}\n{version.body}"
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                 f"version {base.number if base else 0}",
+                                 f"version {version.number}", lineterm="")
+    return version, base, [(_kind(line), line) for line in lines]
+
+
+def _kind(line):
+    if line.startswith(("+++", "---", "@@")):
+        return "header"
+    return {"+": "add", "-": "remove"}.get(line[:1], "context")
+
+
+def case_guidance(case):
+    return CaseGuidance.objects.filter(case=case).select_related("author", "playbook")
+
+
+def open_questions():
+    """Oldest first: the longest wait is on top."""
+    return Question.objects.filter(answered_at__isnull=True).select_related(
+        "asker", "case").order_by("created_at")
+
+
+def forget_open_question_count():
+    cache.delete("guidance:open-questions")
+
+
+def open_question_count():
+    """Shown in every specialist's navigation, so read at most every 15 seconds."""
+    return cache.get_or_set("guidance:open-questions",
+                            lambda: Question.objects.filter(answered_at__isnull=True).count(),
+                            OPEN_COUNT_SECONDS)
+
+
+def recently_answered(limit=20):
+    return Question.objects.filter(answered_at__isnull=False).select_related(
+        "asker", "answered_by", "case").order_by("-answered_at")[:limit]
+
+
+def questions_of(user):
+    return Question.objects.filter(asker=user).select_related("case", "answered_by") \
+        .order_by("-created_at")
+
+
+def questions_on(case):
+    return Question.objects.filter(case=case).select_related("asker", "answered_by") \
+        .order_by("-created_at")
+
+
+def is_overdue(question, now=None):
+    return question.is_open and question.answer_due < (now or timezone.now())
