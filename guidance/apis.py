@@ -69,13 +69,15 @@ class PlaybookListApi(APIView):
 
 
 class CaseGuidanceApi(APIView):
-    """What Tier 2 may know about a case: its summary, guidance and questions."""
+    """What Tier 2 may know about a case: its summary, guidance, questions and billing
+    facts (never card or payment details)."""
 
     required_capability = Capability.READ_GUIDANCE
 
     @extend_schema(responses={200: dict})
     def get(self, request, pk):
         case = get_object_or_404(Case, pk=pk)
+        facts, facts_error = selectors.case_facts(case)
         return Response({
             "case": {"id": case.pk, "zendesk_ticket_id": case.zendesk_ticket_id,
                      "subject": case.subject, "state": case.state, "category": case.category,
@@ -83,6 +85,8 @@ class CaseGuidanceApi(APIView):
                      "resolution_summary": case.resolution_summary},
             "guidance": CaseGuidanceSerializer(selectors.case_guidance(case), many=True).data,
             "questions": QuestionSerializer(selectors.questions_on(case), many=True).data,
+            "facts": [{"kind": fact.kind, "text": fact.text} for fact in facts],
+            "facts_error": facts_error or None,
         })
 
 

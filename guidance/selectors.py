@@ -1,5 +1,5 @@
-"""Reads for guidance: playbooks and their search and diffs, a case's guidance, and the
-questions queue."""
+"""Reads for guidance: playbooks and their search and diffs, a case's guidance and billing
+facts, and the questions queue."""
 
 import difflib
 
@@ -7,6 +7,10 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from billing_console.integrations.stripe.errors import StripeGatewayError
+from cases.models import StripeLink
+from cases.selectors import stripe_snapshot
+from guidance.facts import stripe_facts, suggested_category
 from guidance.models import CaseGuidance, Playbook, Question
 
 OPEN_COUNT_SECONDS = 15
@@ -80,3 +84,22 @@ def questions_on(case):
 
 def is_overdue(question, now=None):
     return question.is_open and question.answer_due < (now or timezone.now())
+
+
+def case_facts(case):
+    """(facts, error): the billing facts of the case's customer, from the briefly cached
+    Stripe snapshot, or a message when there is no customer to read or Stripe is down."""
+    if not case.stripe_customer_id or case.stripe_link == StripeLink.AMBIGUOUS:
+        return [], ""
+    try:
+        snapshot = stripe_snapshot(customer_id=case.stripe_customer_id)
+    except StripeGatewayError:
+        return [], "Stripe is not answering right now, so the billing facts cannot be " \
+                   "shown. Try again in a minute."
+    return stripe_facts(snapshot), ""
+
+
+def suggested_playbook(case, facts):
+    """The playbook for what the facts say the case is about, else for its category."""
+    category = suggested_category(facts, case.category)
+    return playbooks_for(category).first() or playbooks_for(case.category).first()

@@ -41,9 +41,10 @@ from cases.selectors import (
     stripe_snapshot,
 )
 from credit_memos.selectors import console_credit_note_ids
+from guidance.facts import stripe_facts
 from guidance.forms import CaseGuidanceForm, QuestionForm
 from guidance.models import Playbook
-from guidance.selectors import case_guidance, playbooks_for, questions_on
+from guidance.selectors import case_facts, case_guidance, questions_on, suggested_playbook
 
 # --- Pages ----------------------------------------------------------------------------------
 
@@ -60,9 +61,11 @@ def case_summary(request, pk):
     case = get_object_or_404(Case.objects.only(
         "zendesk_ticket_id", "subject", "state", "category", "resolution_code",
         "resolution_summary", "resolved_at", "stripe_customer_id", "stripe_link"), pk=pk)
+    facts, facts_error = case_facts(case)
     return render(request, "cases/case_readonly.html", {
         "case": case, "guidance": case_guidance(case), "questions": questions_on(case),
-        "playbook": playbooks_for(case.category).first(),
+        "facts": facts, "facts_error": facts_error,
+        "playbook": suggested_playbook(case, facts),
         "question_form": QuestionForm(initial={"case": case.pk})})
 
 
@@ -140,8 +143,10 @@ def stripe_panel(request, pk):
         except StripeGatewayError as error:
             context["stripe_error"] = _stripe_error_message(error)
         else:
+            facts = stripe_facts(snapshot)
             context.update(snapshot=snapshot, charges=_charges_with_disputes(snapshot),
-                           voidable_notes=console_credit_note_ids(case.stripe_customer_id))
+                           voidable_notes=console_credit_note_ids(case.stripe_customer_id),
+                           facts=facts, playbook=suggested_playbook(case, facts))
     return render(request, "cases/_stripe_panel.html", context)
 
 

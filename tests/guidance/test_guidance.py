@@ -207,3 +207,32 @@ def test_tier2_writes_nothing_but_questions_and_sees_no_billing_internals(db, ti
 def test_only_tier2_asks(db, specialist, finance, path):
     for user in (specialist, finance):
         assert signed_in(user).post(path, {"body": "x"}).status_code == 403
+
+
+def test_tier2_sees_the_billing_facts_and_the_playbook_they_point_to(sandbox, tier2,
+                                                                    specialist):
+    from tests.refunds.conftest import new_charge
+
+    customer, _ = new_charge(sandbox, amount=1_600)
+    new_charge(sandbox, amount=1_600, customer=customer)
+    case = make_case(stripe_customer_id=customer, stripe_link="verified", category="other")
+
+    page = signed_in(tier2).get(f"/cases/{case.pk}/summary/").content.decode()
+
+    assert "2 charges of 16.00 USD within" in page and "likely duplicate" in page
+    assert 'id="suggested-playbook">Duplicate charges</a>' in page
+    assert "4242" not in page and "pm_" not in page and "visa" not in page.lower()
+    facts = api(tier2).get(f"/api/v1/cases/{case.pk}/guidance/").json()["facts"]
+    assert facts[0]["kind"] == "duplicate_charge"
+    panel = signed_in(specialist).get(f"/cases/{case.pk}/stripe/").content.decode()
+    assert 'id="panel-facts"' in panel and "likely duplicate" in panel
+
+
+def test_stripe_being_down_is_a_message_among_the_facts(sandbox, tier2):
+    case = make_case(stripe_customer_id="cus_missing_down", stripe_link="verified")
+    sandbox.inject("/v1/customers", 500, count=20)
+
+    page = signed_in(tier2).get(f"/cases/{case.pk}/summary/")
+
+    assert page.status_code == 200
+    assert "the billing facts cannot be shown" in page.content.decode()
