@@ -1,6 +1,6 @@
 from django.urls import path
 
-from audit import views
+from audit import summary_views, views
 
 app_name = "audit"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("exports/", views.export, name="exports"),
     path("exports/<int:pk>/", views.export_status, name="export"),
     path("exports/<int:pk>/download/", views.export_download, name="export-download"),
+    path("summary/", summary_views.summary, name="summary"),
 ]
