@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('cases', '0004_queue_indexes'),
+        ('cases', '0003_reply_templates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
