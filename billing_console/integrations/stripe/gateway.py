@@ -551,7 +551,8 @@ def _invoice(data):
         subscription=_invoice_subscription(data), created=data["created"],
         due_date=data.get("due_date"), hosted_invoice_url=data.get("hosted_invoice_url"),
         lines=tuple(_invoice_line(line) for line in lines),
-        metadata=data.get("metadata") or {})
+        metadata=data.get("metadata") or {},
+        status_transitions=data.get("status_transitions") or {})
 
 
 def _invoice_subscription(data):

@@ -145,6 +145,9 @@ class Invoice:
     hosted_invoice_url: str | None
     lines: tuple[InvoiceLine, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # When it moved to each status (finalized_at, paid_at, voided_at,
+    # marked_uncollectible_at): Unix seconds, None for a move that has not happened.
+    status_transitions: Mapping[str, int | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
