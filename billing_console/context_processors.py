@@ -7,6 +7,7 @@ NAVIGATION = (
     ("Queue", "cases:queue", Capability.VIEW_QUEUE),
     ("Approvals", "money_actions:approvals", Capability.APPROVE_MONEY_ACTION),
     ("Audit", "audit:events", Capability.VIEW_CASE_AUDIT),
+    ("Summary", "audit:summary", Capability.VIEW_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
     ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE),
@@ -23,18 +24,22 @@ def _count(url_name):
     return open_question_count()
 
 
+def _current_section(path, urls):
+    """The section the page belongs to: the longest section URL it starts with, so that
+    /audit/summary/ is Summary, not Audit."""
+    return max((url for url in urls if path.startswith(url)), key=len, default=None)
+
+
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "user_roles": []}
     allowed = capabilities_of(user)
-    items = []
-    for label, url_name, capability in NAVIGATION:
-        if capability in allowed:
-            url = reverse(url_name)
-            items.append({"label": label, "url": url, "active": request.path == url
-                          or (request.path.startswith(url) and url != "/guidance/"),
-                          "count": _count(url_name)})
+    items = [{"label": label, "url": reverse(url_name), "count": _count(url_name)}
+             for label, url_name, capability in NAVIGATION if capability in allowed]
+    current = _current_section(request.path, [item["url"] for item in items])
+    for item in items:
+        item["active"] = item["url"] == current
     return {"nav_items": items, "user_roles": sorted(role.label for role in roles_of(user))}
 
 
