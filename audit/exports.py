@@ -1,20 +1,18 @@
 """CSV exports of the audit trail, in constant memory.
 
-Rows are written as they are read (`iterator`), never gathered. Every cell a spreadsheet
-could take for a formula (starting with =, +, -, @, tab or carriage return) gets a
-leading single quote: Zendesk content reaches the trail, and it is untrusted.
+Rows are written as they are read (`iterator`), never gathered, through `audit.csv`, which
+neutralises every cell a spreadsheet could take for a formula: Zendesk content reaches the
+trail, and it is untrusted.
 """
-
-import csv
 
 from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 
+from audit import csv
 from audit.models import AuditExport
 from billing_console.money import format_amount
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ["id", "created_at", "actor", "role", "ip_address", "source", "action",
            "object_type", "object_id", "amount_minor", "amount", "currency", "case_id",
            "zendesk_ticket_id", "stripe_object_id", "stripe_request_id", "reason", "outcome",
@@ -22,28 +20,10 @@ COLUMNS = ["id", "created_at", "actor", "role", "ip_address", "source", "action"
 CHUNK = 2_000
 
 
-def safe_cell(value):
-    """The value as text a spreadsheet shows as text. Numbers stay numbers: a negative
-    amount is not a formula."""
-    if isinstance(value, int):
-        return str(value)
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-class _Echo:
-    """A file that hands back what is written to it, for csv.writer to stream through."""
-
-    def write(self, value):
-        return value
-
-
 def csv_lines(events):
     """The header, then one CSV line per event, as they are read."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(COLUMNS)
-    for event in events.order_by("id").iterator(chunk_size=CHUNK):
-        yield writer.writerow([safe_cell(value) for value in _row(event)])
+    return csv.csv_lines(COLUMNS, (_row(event) for event in
+                                   events.order_by("id").iterator(chunk_size=CHUNK)))
 
 
 def _row(event):

@@ -17,6 +17,12 @@ app.conf.beat_schedule = {
         "task": "audit.tasks.verify_audit_chain_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Yesterday is whole once the day has ended in UTC; an hour later, refunds and notes
+    # made at midnight have settled in the console too.
+    "reconcile-with-stripe-daily": {
+        "task": "audit.tasks.reconcile_yesterday",
+        "schedule": crontab(hour=1, minute=15),
+    },
     "sync-zendesk-every-minute": {
         "task": "cases.tasks.sync_zendesk",
         "schedule": 60.0,

@@ -8,6 +8,7 @@ NAVIGATION = (
     ("Approvals", "money_actions:approvals", Capability.APPROVE_MONEY_ACTION),
     ("Audit", "audit:events", Capability.VIEW_CASE_AUDIT),
     ("Summary", "audit:summary", Capability.VIEW_AUDIT),
+    ("Reconciliation", "audit:reconciliation", Capability.VIEW_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
     ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE),

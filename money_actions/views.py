@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from audit.reconciliation import reconciliation_flags
 from audit.services import Origin
 from billing_console.access import Capability, requires
 from billing_console.exceptions import ApplicationError
@@ -27,7 +28,7 @@ def approvals(request):
     return render(request, "money_actions/approvals.html", {
         "rows": approval_rows(), "waiting": awaiting_approval().count(),
         "shown_at_most": APPROVALS_SHOWN, "flagged": flagged_for_finance(),
-        "history_days": HISTORY_DAYS})
+        "history_days": HISTORY_DAYS, **reconciliation_flags(request.user)})
 
 
 @requires(Capability.APPROVE_MONEY_ACTION)

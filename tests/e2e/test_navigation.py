@@ -5,8 +5,8 @@ import pytest
 NAVIGATION = {
     "specialist": ["Queue", "Audit", "Guidance", "Questions"],
     "tier2": ["Guidance"],
-    "finance": ["Queue", "Approvals", "Audit", "Summary", "Guidance"],
-    "admin": ["Audit", "Summary", "Guidance", "Zendesk sync", "Admin"],
+    "finance": ["Queue", "Approvals", "Audit", "Summary", "Reconciliation", "Guidance"],
+    "admin": ["Audit", "Summary", "Reconciliation", "Guidance", "Zendesk sync", "Admin"],
 }
 HOMES = {"specialist": "/cases/", "tier2": "/guidance/", "finance": "/approvals/",
          "admin": "/admin/"}

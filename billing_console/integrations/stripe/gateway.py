@@ -13,6 +13,7 @@ Settings are read on every call, so tests (and a key rotation) take effect at on
 
 import dataclasses
 import functools
+import itertools
 import time
 
 import stripe
@@ -136,9 +137,10 @@ def _page(listing, convert):
 
 
 def _all_pages(list_call, params, convert, max_pages=SNAPSHOT_MAX_PAGES):
-    """Every item of a list, following `starting_after`, up to `max_pages` pages."""
+    """Every item of a list, following `starting_after`, up to `max_pages` pages (None:
+    to the end)."""
     items, cursor = [], None
-    for _ in range(max_pages):
+    for _ in range(max_pages) if max_pages is not None else itertools.count():
         page_params = {**params, "limit": PAGE_SIZE,
                        **({"starting_after": cursor} if cursor else {})}
         listing = _call(lambda client, p=page_params: list_call(client, p))
@@ -235,6 +237,14 @@ def get_refund(*, refund_id):
 def list_refunds(*, charge_id=None, limit=10, starting_after=None):
     params = _page_params(limit, starting_after, charge=charge_id)
     return _page(_call(lambda c: c.v1.refunds.list(params=params)), _refund)
+
+
+def refunds_created(*, created_gte, created_lt):
+    """Every refund created from `created_gte` up to, not including, `created_lt` (Unix
+    seconds), newest first. Read to the end: a reconciliation must not miss any."""
+    return _all_pages(lambda c, p: c.v1.refunds.list(params=p),
+                      {"created": {"gte": created_gte, "lt": created_lt}}, _refund,
+                      max_pages=None)
 
 
 def cancel_refund(*, refund_id, idempotency_key):
@@ -374,6 +384,18 @@ def list_credit_notes(*, invoice_id=None, customer_id=None, limit=10, starting_a
     return _page(_call(lambda c: c.v1.credit_notes.list(params=params)), _credit_note)
 
 
+def get_credit_note(*, credit_note_id):
+    return _credit_note(_call(lambda c: c.v1.credit_notes.retrieve(credit_note_id)).to_dict())
+
+
+def credit_notes_created(*, created_gte, created_lt):
+    """Every credit note created from `created_gte` up to, not including, `created_lt`
+    (Unix seconds), newest first, read to the end."""
+    return _all_pages(lambda c, p: c.v1.credit_notes.list(params=p),
+                      {"created": {"gte": created_gte, "lt": created_lt}}, _credit_note,
+                      max_pages=None)
+
+
 # Customer balance --------------------------------------------------------------------
 
 
@@ -457,6 +479,15 @@ def list_events(*, type=None, created_gte=None, limit=10, starting_after=None): 
     if created_gte is not None:
         params["created"] = {"gte": created_gte}
     return _page(_call(lambda c: c.v1.events.list(params=params)), _event)
+
+
+def events_created(*, types, created_gte, created_lt):
+    """Every event of the given types created from `created_gte` up to, not including,
+    `created_lt` (Unix seconds), newest first, read to the end. Stripe keeps events for 30
+    days: older ones are not listed."""
+    params = {"types": list(types), "created": {"gte": created_gte, "lt": created_lt}}
+    return _all_pages(lambda c, p: c.v1.events.list(params=p), params, _event,
+                      max_pages=None)
 
 
 def get_event(*, event_id):

@@ -10,7 +10,7 @@ from . import invoices, payments
 from .customers import record_balance_change
 from .errors import invalid_request, parameter_missing
 from .forms import metadata, optional_int, required_str
-from .state import embedded_list, new_id, page, public
+from .state import created_within, embedded_list, new_id, page, public
 
 REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
 CREDITABLE_STATUSES = ("open", "paid", "uncollectible")
@@ -225,7 +225,7 @@ def list_credit_notes(state, params):
     for field in ("invoice", "customer"):
         if params.get(field):
             found = [note for note in found if note[field] == params[field]]
-    return page(found, params, "/v1/credit_notes")
+    return page(created_within(found, params), params, "/v1/credit_notes")
 
 
 ROUTES = [

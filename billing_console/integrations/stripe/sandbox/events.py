@@ -1,7 +1,6 @@
 """Events: list (by type or types, by creation time) and retrieve."""
 
-from .forms import optional_int
-from .state import page, public
+from .state import created_within, page, public
 
 
 def list_events(state, params):
@@ -15,11 +14,7 @@ def list_events(state, params):
             found = [event for event in found if event["type"] == wanted]
     if isinstance(params.get("types"), list):
         found = [event for event in found if event["type"] in params["types"]]
-    created = params.get("created")
-    if isinstance(created, dict):
-        lowest = optional_int(created, "gte", 0)
-        found = [event for event in found if event["created"] >= lowest]
-    return page(found, params, "/v1/events")
+    return page(created_within(found, params), params, "/v1/events")
 
 
 def retrieve_event(state, params, event_id):

@@ -9,7 +9,7 @@
 
 from .errors import card_declined, invalid_request, parameter_missing, resource_missing
 from .forms import metadata, optional_bool, required_int
-from .state import embedded_list, new_id, page, public
+from .state import created_within, embedded_list, new_id, page, public
 
 SUCCEEDS = "succeeds"
 DECLINED = "declined"
@@ -340,7 +340,7 @@ def list_refunds(state, params):
     for field in ("charge", "payment_intent"):
         if params.get(field):
             found = [refund for refund in found if refund[field] == params[field]]
-    return page(found, params, "/v1/refunds")
+    return page(created_within(found, params), params, "/v1/refunds")
 
 
 # Disputes ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ bookkeeping (the test payment method behind a charge, say) and never leave the s
 
 import copy
 import json
+import operator
 import os
 import secrets
 import string
@@ -17,6 +18,7 @@ import time
 from collections import deque
 
 from .errors import invalid_request, resource_missing
+from .forms import optional_int, required_int
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 MAX_PAGE_SIZE = 100
@@ -186,6 +188,28 @@ def page(objects, params, url):
     chosen = objects[start:end][:limit]
     return {"object": "list", "url": url, "has_more": start + len(chosen) < end,
             "data": [public(obj) for obj in chosen]}
+
+
+# Stripe's range filter on a list's `created`: `created[gte]=...&created[lt]=...`.
+CREATED_BOUNDS = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+
+def created_within(objects, params):
+    """The objects whose `created` passes the request's `created` filter, as Stripe's lists
+    take it: one Unix time (created exactly then) or any of the bounds gt, gte, lt, lte."""
+    created = params.get("created")
+    if created in (None, ""):
+        return objects
+    if not isinstance(created, dict):
+        moment = optional_int(params, "created")
+        return [obj for obj in objects if obj["created"] == moment]
+    for bound, value in created.items():
+        param = f"created[{bound}]"
+        if bound not in CREATED_BOUNDS:
+            raise invalid_request(f"Received unknown parameter: {param}", param=param)
+        limit = required_int({param: value}, param)
+        objects = [obj for obj in objects if CREATED_BOUNDS[bound](obj["created"], limit)]
+    return objects
 
 
 def _page_limit(params):
