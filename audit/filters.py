@@ -57,8 +57,9 @@ class AuditFilters:
 
     @property
     def as_pairs(self):
-        """(name, value) of the filters set, for hidden fields."""
-        return [(name, value) for name, value in asdict(self).items()
+        """(name, value as text) of the filters set, for hidden fields: dates as
+        YYYY-MM-DD, as they are read back, never in a template's display format."""
+        return [(name, str(value)) for name, value in asdict(self).items()
                 if value not in ("", None)]
 
     @property
@@ -103,10 +104,14 @@ def _date(value, name):
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ApplicationError(f"“{value}” is not a date; write it as YYYY-MM-DD.",
                                name) from None
+    if not 2000 <= day.year <= 2099:  # the console's trail starts well after 2000
+        raise ApplicationError(f"{value} is out of range; give a day from 2000 to 2099.",
+                               name)
+    return day
 
 
 def _int(value, name):

@@ -86,6 +86,7 @@ def test_a_period_and_a_case_filter(trail, finance):
     ({"amount_min": "lots"}, "is not an amount"),
     ({"source": "fax"}, "The source is one of"),
     ({"case": "abc"}, "is not a case number"),
+    ({"until": "9999-12-31"}, "out of range"),
 ])
 def test_a_bad_filter_is_a_message_not_a_500(trail, finance, query, message):
     page = signed_in(finance).get("/audit/", query)
@@ -126,6 +127,13 @@ def test_the_detail_shows_before_after_approval_and_the_stripe_request(sandbox, 
 
 def read_csv(response):
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_the_export_form_carries_the_filters_as_they_are_read_back(trail, finance):
+    page = signed_in(finance).get("/audit/", {"since": "2026-10-01", "kind": "refund"})
+
+    form = page.content.decode().split('id="export-form"')[1].split("</form>")[0]
+    assert 'name="since" value="2026-10-01"' in form and 'name="kind" value="refund"' in form
 
 
 def test_the_export_streams_the_filtered_view_and_is_itself_audited(trail, finance):
