@@ -8,13 +8,13 @@ and the gateway parsing the JSON) is measured and subtracted; the rest is upsert
 and saving the cursor, page by page, through the real sync.
 """
 
-import threading
 import time
 from unittest import mock
 
 from django.db import connection
 from django.test import override_settings
 
+from bench.serving import served
 from billing_console.integrations.zendesk import gateway as zendesk
 from billing_console.integrations.zendesk.sandbox import build_server, resources
 from cases import sync, tasks
@@ -32,14 +32,10 @@ PRIORITIES = ("urgent", "high", "normal", "low", None)
 def run(*, tickets):
     print(f"zendesk ingest on {connection.vendor}, {tickets:,} tickets")
     server = build_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
     try:
-        with override_settings(ZENDESK_API_URL=f"http://{host}:{port}",
-                               ZENDESK_SUBDOMAIN="bench", ZENDESK_EMAIL=EMAIL,
-                               ZENDESK_API_TOKEN="bench"):  # noqa: S106 (any token will do)
+        with served(server) as url, override_settings(
+                ZENDESK_API_URL=url, ZENDESK_SUBDOMAIN="bench", ZENDESK_EMAIL=EMAIL,
+                ZENDESK_API_TOKEN="bench"):  # noqa: S106 (any token will do)
             _generate(server.store, tickets)
             _bench_sync("first sync", tickets)
             SyncState.objects.filter(pk=1).update(cursor="")
@@ -49,9 +45,7 @@ def run(*, tickets):
     finally:
         _remove_cases()
         SyncState.objects.filter(pk=1).update(cursor="", newest_ticket_updated_at=None)
-        server.shutdown()
         server.server_close()
-        thread.join(timeout=5)
 
 
 def _remove_cases():

@@ -19,7 +19,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -36,6 +35,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from bench.serving import served
 from billing_console.access import Role
 from billing_console.celery import app
 from billing_console.integrations.stripe import gateway
@@ -75,7 +75,8 @@ def run(*, refunds):
         return
     print(f"refunds on postgresql, {refunds:,} approved refunds drained by a real worker "
           "(prefork, 2 processes) against the Stripe sandbox")
-    with _sandbox() as url, override_settings(STRIPE_API_BASE=url, STRIPE_API_KEY=API_KEY), \
+    with served(build_server("127.0.0.1", 0)) as url, \
+            override_settings(STRIPE_API_BASE=url, STRIPE_API_KEY=API_KEY), \
             _own_queue(), _quiet_stripe_sdk():
         _bench(url, refunds)
 
@@ -90,22 +91,6 @@ def _quiet_stripe_sdk():
         yield
     finally:
         logger.setLevel(level)
-
-
-@contextmanager
-def _sandbox():
-    """The Stripe sandbox, served from this process's threads; yields its URL."""
-    server = build_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @contextmanager

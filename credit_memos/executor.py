@@ -4,11 +4,10 @@ from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.money import format_amount
 from credit_memos.selectors import CreditSpec, stripe_credit_note_params
-from money_actions.executors import Outcome, add_executor, register
+from money_actions.executors import Outcome, add_executor, find_in_pages, register
 from money_actions.models import Kind, State
 
 METADATA_KEY = "console_money_action_id"
-MAX_PAGES_SEARCHED = 10
 
 
 @register(Kind.CREDIT_MEMO)
@@ -24,17 +23,11 @@ class CreditMemoExecutor:
         return Outcome(State.SUCCEEDED, stripe_object_id=note.id)
 
     def find(self, action):
-        cursor = None
-        for _ in range(MAX_PAGES_SEARCHED):
-            page = gateway.list_credit_notes(invoice_id=action.stripe_target_id, limit=100,
-                                             starting_after=cursor)
-            for note in page.items:
-                if note.metadata.get(METADATA_KEY) == str(action.pk):
-                    return Outcome(State.SUCCEEDED, stripe_object_id=note.id)
-            cursor = page.next_cursor
-            if cursor is None:
-                return None
-        return None
+        note = find_in_pages(
+            lambda cursor: gateway.list_credit_notes(invoice_id=action.stripe_target_id,
+                                                     limit=100, starting_after=cursor),
+            lambda note: note.metadata.get(METADATA_KEY) == str(action.pk))
+        return Outcome(State.SUCCEEDED, stripe_object_id=note.id) if note else None
 
     def success_note(self, action):
         spec = action.params["spec"]
@@ -55,18 +48,9 @@ class CreditMemoVoidExecutor:
 
     def find(self, action):
         """A void leaves no object of its own: the note's status says whether it happened."""
-        cursor = None
-        for _ in range(MAX_PAGES_SEARCHED):
-            page = gateway.list_credit_notes(invoice_id=action.params["invoice_id"], limit=100,
-                                             starting_after=cursor)
-            for note in page.items:
-                if note.id == action.stripe_target_id:
-                    return Outcome(State.SUCCEEDED, stripe_object_id=note.id) \
-                        if note.status == "void" else None
-            cursor = page.next_cursor
-            if cursor is None:
-                return None
-        return None
+        note = gateway.get_credit_note(credit_note_id=action.stripe_target_id)
+        return Outcome(State.SUCCEEDED, stripe_object_id=note.id) \
+            if note.status == "void" else None
 
     def success_note(self, action):
         return (f"Credit memo {action.stripe_target_id} of "
@@ -167,17 +151,12 @@ class BalanceExecutor:
         return Outcome(State.SUCCEEDED, stripe_object_id=transaction.id)
 
     def find(self, action):
-        cursor = None
-        for _ in range(MAX_PAGES_SEARCHED):
-            page = gateway.list_balance_transactions(customer_id=action.stripe_target_id,
-                                                     limit=100, starting_after=cursor)
-            for transaction in page.items:
-                if transaction.metadata.get(METADATA_KEY) == str(action.pk):
-                    return Outcome(State.SUCCEEDED, stripe_object_id=transaction.id)
-            cursor = page.next_cursor
-            if cursor is None:
-                return None
-        return None
+        transaction = find_in_pages(
+            lambda cursor: gateway.list_balance_transactions(
+                customer_id=action.stripe_target_id, limit=100, starting_after=cursor),
+            lambda transaction: transaction.metadata.get(METADATA_KEY) == str(action.pk))
+        return Outcome(State.SUCCEEDED, stripe_object_id=transaction.id) \
+            if transaction else None
 
     def success_note(self, action):
         return (f"Customer balance {self.verb}ed {format_amount(action.amount, action.currency)}"

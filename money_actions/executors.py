@@ -41,3 +41,21 @@ def add_executor(kind, executor):
 
 def executor_for(kind):
     return _executors[kind]
+
+
+# Enough to find an action's object among its target's; a charge or an invoice rarely has
+# more than a few refunds or credit notes.
+MAX_PAGES_SEARCHED = 10
+
+
+def find_in_pages(list_page, matches):
+    """The first item that `matches` in a paged Stripe list, for the reconciler.
+    `list_page(cursor)` returns one page (items, next_cursor); None when not found."""
+    cursor = None
+    for _ in range(MAX_PAGES_SEARCHED):
+        page = list_page(cursor)
+        found = next((item for item in page.items if matches(item)), None)
+        if found is not None or page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+    return None

@@ -31,48 +31,30 @@ def approvals(request):
         "history_days": HISTORY_DAYS, **reconciliation_flags(request.user)})
 
 
-@requires(Capability.APPROVE_MONEY_ACTION)
-@require_POST
-def approve(request, pk):
-    def decide(action, note):
-        services.money_action_approve(action_id=action.pk, actor=request.user, note=note,
-                                      origin=Origin.of(request))
-        return "approved; it is on its way to Stripe"
+def _decision(service, done):
+    """A POST that applies `service` to one action with the form's note; a refusal (one's
+    own request, a note missing, a state that moved on) is a message, not a 500."""
 
-    return _decide(request, pk, decide)
+    @requires(Capability.APPROVE_MONEY_ACTION)
+    @require_POST
+    def decide(request, pk):
+        action = get_object_or_404(MoneyAction, pk=pk)
+        form = DecisionForm(request.POST)
+        note = form.cleaned_data["note"] if form.is_valid() else ""
+        try:
+            service(action_id=action.pk, actor=request.user, note=note,
+                    origin=Origin.of(request))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{services.label_of(action)} on case "
+                                      f"{action.case_id} {done}.")
+        return redirect("money_actions:approvals")
 
-
-@requires(Capability.APPROVE_MONEY_ACTION)
-@require_POST
-def reject(request, pk):
-    def decide(action, note):
-        services.money_action_reject(action_id=action.pk, actor=request.user, note=note,
-                                     origin=Origin.of(request))
-        return "rejected; the requester sees why on the case"
-
-    return _decide(request, pk, decide)
-
-
-@requires(Capability.APPROVE_MONEY_ACTION)
-@require_POST
-def clear_flag(request, pk):
-    def decide(action, note):
-        services.money_action_clear_flag(action_id=action.pk, actor=request.user, note=note,
-                                         origin=Origin.of(request))
-        return "is marked as handled"
-
-    return _decide(request, pk, decide)
+    return decide
 
 
-def _decide(request, pk, decide):
-    action = get_object_or_404(MoneyAction, pk=pk)
-    form = DecisionForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    try:
-        done = decide(action, note)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{services.label_of(action)} on case {action.case_id} "
-                                  f"{done}.")
-    return redirect("money_actions:approvals")
+approve = _decision(services.money_action_approve, "approved; it is on its way to Stripe")
+reject = _decision(services.money_action_reject,
+                   "rejected; the requester sees why on the case")
+clear_flag = _decision(services.money_action_clear_flag, "is marked as handled")

@@ -2,12 +2,10 @@
 
 from billing_console.integrations.stripe import gateway
 from billing_console.money import format_amount
-from money_actions.executors import Outcome, register
+from money_actions.executors import Outcome, find_in_pages, register
 from money_actions.models import Kind, State
 
 METADATA_KEY = "console_refund_id"
-# Enough to find a refund among a charge's; a charge rarely has more than a few.
-MAX_PAGES_SEARCHED = 10
 STATE_BY_STRIPE_STATUS = {
     "succeeded": State.SUCCEEDED,
     "pending": State.SUBMITTING,
@@ -39,17 +37,11 @@ class RefundExecutor:
                 "reason_code": action.reason_code}
 
     def find(self, action):
-        cursor = None
-        for _ in range(MAX_PAGES_SEARCHED):
-            page = gateway.list_refunds(charge_id=action.stripe_target_id, limit=100,
-                                        starting_after=cursor)
-            for refund in page.items:
-                if refund.metadata.get(METADATA_KEY) == str(action.pk):
-                    return outcome_of(refund)
-            cursor = page.next_cursor
-            if cursor is None:
-                return None
-        return None
+        refund = find_in_pages(
+            lambda cursor: gateway.list_refunds(charge_id=action.stripe_target_id, limit=100,
+                                                starting_after=cursor),
+            lambda refund: refund.metadata.get(METADATA_KEY) == str(action.pk))
+        return outcome_of(refund) if refund else None
 
     def success_note(self, action):
         return (f"Refund of {format_amount(action.amount, action.currency)} issued "
