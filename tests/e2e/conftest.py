@@ -49,6 +49,10 @@ def page(browser, live_server):
 @pytest.fixture
 def sign_in(page):
     def as_user(username, password=PASSWORD):
+        """Sign in, as someone else if need be. Leaving the page first stops its requests
+        in flight, whose answers would otherwise bring the last session's cookie back."""
+        page.goto("about:blank")
+        page.context.clear_cookies()
         page.goto("/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)

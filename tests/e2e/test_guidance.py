@@ -25,7 +25,6 @@ def test_tier2_reads_guidance_and_asks_and_a_specialist_answers(actors, page, si
     page.click("#ask-form button[type=submit]")
     page.get_by_text("Question sent to billing").wait_for()
 
-    page.context.clear_cookies()
     sign_in("specialist")
     page.get_by_role("link", name="Questions").click()
     page.get_by_text("May I offer a goodwill credit instead?").click()
@@ -33,7 +32,6 @@ def test_tier2_reads_guidance_and_asks_and_a_specialist_answers(actors, page, si
     page.click("#answer-form button[type=submit]")
     page.get_by_text("Answer sent").wait_for()
 
-    page.context.clear_cookies()
     sign_in("tier2")
     page.goto(f"/cases/{case.pk}/summary/")
     assert "No credit; the refund covers it." in page.locator("main").inner_text()

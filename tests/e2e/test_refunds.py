@@ -75,7 +75,6 @@ def test_a_refund_above_the_limit_waits_for_finance_who_approves_it(
     page.get_by_text("waits for finance").wait_for()
     assert stripe_refunds(stripe_sandbox, large) == []
 
-    page.context.clear_cookies()
     sign_in("finance")
     page.goto("/approvals/")
     page.get_by_text("Currency limit: Above the auto-approve limit").wait_for()
