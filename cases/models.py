@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 
 class Category(models.TextChoices):
@@ -27,6 +28,9 @@ class State(models.TextChoices):
 
 OPEN_STATES = (State.NEW, State.TRIAGED, State.IN_PROGRESS, State.WAITING_CUSTOMER,
                State.WAITING_FINANCE)
+# The condition of the partial indexes on open cases (queries that filter on OPEN_STATES
+# can use them).
+OPEN_CASE = ~Q(state__in=[State.RESOLVED, State.CLOSED])
 
 
 class Priority(models.TextChoices):
@@ -98,10 +102,20 @@ class Case(models.Model):
         indexes = [
             # The queue's default view: open cases by SLA due.
             models.Index(fields=["resolution_due", "id"], name="case_open_by_due",
-                         condition=~Q(state__in=["resolved", "closed"])),
+                         condition=OPEN_CASE),
+            # The queue filtered by category, in the same order, without walking past the
+            # open cases of every other category.
+            models.Index(fields=["category", "resolution_due", "id"],
+                         name="case_open_category_by_due", condition=OPEN_CASE),
             models.Index(fields=["state", "resolution_due", "id"]),
             models.Index(fields=["assignee", "state", "resolution_due"]),
             models.Index(fields=["category", "state"]),
+            # Search by email ignores case, comparing UPPER() of both sides.
+            models.Index(Upper("requester_email"), name="case_email_upper"),
+            # Queue health: the oldest unassigned open case, and the week's first responses.
+            models.Index(fields=["zendesk_created_at", "id"], name="case_open_unassigned_by_age",
+                         condition=OPEN_CASE & Q(assignee__isnull=True)),
+            models.Index(fields=["first_responded_at"], name="case_first_responded_at"),
         ]
 
     def __str__(self):

@@ -166,10 +166,19 @@ def _ordered(cases, sort, cursor):
     return cases.order_by(F("resolution_due").asc(nulls_last=True), "id")
 
 
-def case_queue(*, viewer, filters, cursor=None, size=PAGE_SIZE, now=None):
+# What the cursor of every sort reads from a case (the priority rank is computed in SQL).
+SORT_KEY_FIELDS = ("resolution_due", "updated_at")
+
+
+def case_queue(*, viewer, filters, cursor=None, size=PAGE_SIZE, now=None, fields=None):
+    """A page of cases. `fields` names the columns to read, when a caller shows only a few:
+    the rest of a case (its description above all) can be long, and the page never shows it."""
     now = now or timezone.now()
     cases = _ordered(_filtered(filters, viewer, now), filters.sort, cursor)
-    rows = list(cases.select_related("assignee")[: size + 1])
+    cases = cases.select_related("assignee")
+    if fields is not None:
+        cases = cases.only(*fields, *SORT_KEY_FIELDS)
+    rows = list(cases[: size + 1])
     next_cursor = _encode(_sort_key(rows[size - 1], filters.sort)) if len(rows) > size else None
     return QueuePage(cases=rows[:size], next_cursor=next_cursor)
 
@@ -197,6 +206,16 @@ class QueueHealth:
     median_first_response: timedelta | None
 
 
+# The health figures are the same for every specialist and each open queue asks for them
+# every 60 s; one computation per this many seconds serves them all.
+QUEUE_HEALTH_SECONDS = 30
+
+
+def current_queue_health():
+    """The queue's health, computed at most QUEUE_HEALTH_SECONDS ago."""
+    return cache.get_or_set("cases:queue-health", queue_health, QUEUE_HEALTH_SECONDS)
+
+
 def queue_health(*, now=None):
     now = now or timezone.now()
     open_cases = Case.objects.filter(state__in=OPEN_STATES)
@@ -205,7 +224,8 @@ def queue_health(*, now=None):
         open_by_state={state: counts[state] for state in OPEN_STATES},
         breached=open_cases.filter(resolution_due__lt=now).count(),
         oldest_unassigned=open_cases.filter(assignee__isnull=True)
-        .order_by("zendesk_created_at", "id").first(),
+        .order_by("zendesk_created_at", "id")
+        .only("zendesk_ticket_id", "zendesk_created_at").first(),
         median_first_response=_median_first_response(now - timedelta(days=7)),
     )
 
