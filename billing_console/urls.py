@@ -8,6 +8,7 @@ from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
 from cases import apis as case_apis
 from credit_memos import apis as credit_memo_apis
 from guidance import apis as guidance_apis
+from money_actions import apis as money_action_apis
 from refunds import apis as refund_apis
 
 api_v1 = [
@@ -42,6 +43,10 @@ api_v1 = [
          name="subscription-changes"),
     path("subscription-changes/preview/", credit_memo_apis.SubscriptionChangePreviewApi.as_view(),
          name="subscription-change-preview"),
+    path("money-actions/<uuid:pk>/approve/", money_action_apis.ApproveApi.as_view(),
+         name="money-action-approve"),
+    path("money-actions/<uuid:pk>/reject/", money_action_apis.RejectApi.as_view(),
+         name="money-action-reject"),
     path("refunds/<uuid:pk>/approve/", refund_apis.RefundApproveApi.as_view(),
          name="refund-approve"),
     path("refunds/<uuid:pk>/reject/", refund_apis.RefundRejectApi.as_view(),

@@ -40,25 +40,9 @@ from credit_memos.services import (
     validate_reason,
     validate_spec,
 )
+from money_actions.apis import MoneyActionSerializer
 from money_actions.idempotency import HEADER, Answer, run_idempotently
-from money_actions.models import Kind, MoneyAction, State
-
-
-class MoneyActionSerializer(serializers.ModelSerializer):
-    """Any money action: `stripe_target_id` is what it acts on (an invoice, a credit note,
-    a customer, a subscription), `stripe_object_id` what Stripe made or changed."""
-
-    state = serializers.CharField(help_text=", ".join(State.values))
-    kind = serializers.CharField(help_text=", ".join(Kind.values))
-    requested_by = serializers.CharField(source="requested_by.username")
-    approved_by = serializers.CharField(source="approved_by.username", default=None)
-
-    class Meta:
-        model = MoneyAction
-        fields = ["id", "kind", "state", "case", "stripe_customer_id", "stripe_target_id",
-                  "stripe_object_id", "amount", "currency", "params", "reason_code", "note",
-                  "policy_verdicts", "requested_by", "approved_by", "stripe_request_id",
-                  "failure_reason", "created_at", "updated_at"]
+from money_actions.models import Kind, MoneyAction
 
 
 class CreditLineInput(serializers.Serializer):

@@ -14,7 +14,7 @@ from audit.services import Origin
 from billing_console.access import Capability
 from billing_console.exceptions import ApplicationError
 from cases.models import Case
-from money_actions import services as money_actions
+from money_actions.apis import ApproveApi, DecisionInput, RejectApi
 from money_actions.idempotency import HEADER, Answer, run_idempotently
 from money_actions.models import Kind, MoneyAction, State
 from refunds.models import StripeReason
@@ -66,10 +66,6 @@ class RefundInput(serializers.Serializer):
 
 class AmountInput(serializers.Serializer):
     amount = serializers.JSONField(help_text="The new amount, in minor units.")
-
-
-class DecisionInput(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 def _refunds():
@@ -152,29 +148,20 @@ class RefundAmountApi(APIView):
         return Response(RefundSerializer(_refunds().get(pk=pk)).data)
 
 
-class _RefundDecisionApi(APIView):
-    """Finance's decision on a refund waiting for approval; `decide` is the service."""
+class _RefundDecision:
+    """The shared decision views, reaching refunds only and showing them as refunds."""
 
-    required_capability = Capability.APPROVE_MONEY_ACTION
-    decide = None
+    serializer = RefundSerializer
+    actions = staticmethod(_refunds)
 
+
+class RefundApproveApi(_RefundDecision, ApproveApi):
     @extend_schema(request=DecisionInput, responses=RefundSerializer)
     def post(self, request, pk):
-        action = get_object_or_404(_refunds(), pk=pk)
-        self.decide(action_id=action.pk, actor=request.user,
-                    note=_decision_note(request), origin=Origin.of(request))
-        return Response(RefundSerializer(_refunds().get(pk=pk)).data)
+        return super().post(request, pk)
 
 
-class RefundApproveApi(_RefundDecisionApi):
-    decide = staticmethod(money_actions.money_action_approve)
-
-
-class RefundRejectApi(_RefundDecisionApi):
-    decide = staticmethod(money_actions.money_action_reject)
-
-
-def _decision_note(request):
-    data = DecisionInput(data=request.data)
-    data.is_valid(raise_exception=True)
-    return data.validated_data["note"]
+class RefundRejectApi(_RefundDecision, RejectApi):
+    @extend_schema(request=DecisionInput, responses=RefundSerializer)
+    def post(self, request, pk):
+        return super().post(request, pk)

@@ -182,3 +182,21 @@ def test_a_void_stripe_refuses_fails_with_stripes_words(invoices, case, sandbox,
 def test_tier2_and_finance_cannot_request_credit_memos(invoices, case, tier2, finance, path):
     for user in (tier2, finance):
         assert post_memo(user, memo_body(case, invoices["paid"]), path).status_code == 403
+
+
+def test_finance_decides_any_action_through_the_shared_api(sandbox, customer, case, specialist,
+                                                           finance, tier2, eager_tasks):
+    from billing_console.integrations.stripe.sandbox.builders import paid_invoice
+
+    invoice = paid_invoice(sandbox.client, customer=customer.id, lines=[("Annual", 90_000)])
+    memo = post_memo(specialist, memo_body(case, invoice, amount=60_000)).json()
+    path = f"/api/v1/money-actions/{memo['id']}/approve/"
+
+    assert api_client(specialist).post(path).status_code == 403
+    assert api_client(tier2).post(path).status_code == 403
+    approved = api_client(finance).post(path, {"note": "Agreed."}, format="json")
+
+    assert approved.status_code == 200 and approved.json()["kind"] == "credit_memo"
+    assert approved.json()["approved_by"] == "finance"
+    assert MoneyAction.objects.get(pk=memo["id"]).state == State.SUCCEEDED
+    assert len(credit_notes(sandbox, invoice)) == 1

@@ -1,0 +1,66 @@
+"""The API every money action shares: its representation, and finance's decision on one
+waiting for approval (`/api/v1/money-actions/<id>/approve/` and `/reject/`). Refunds keep
+their own paths, on the same views, with their own representation."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.services import Origin
+from billing_console.access import Capability
+from money_actions import services
+from money_actions.models import Kind, MoneyAction, State
+
+
+class MoneyActionSerializer(serializers.ModelSerializer):
+    """Any money action: `stripe_target_id` is what it acts on (an invoice, a credit note,
+    a customer, a subscription), `stripe_object_id` what Stripe made or changed."""
+
+    state = serializers.CharField(help_text=", ".join(State.values))
+    kind = serializers.CharField(help_text=", ".join(Kind.values))
+    requested_by = serializers.CharField(source="requested_by.username")
+    approved_by = serializers.CharField(source="approved_by.username", default=None)
+
+    class Meta:
+        model = MoneyAction
+        fields = ["id", "kind", "state", "case", "stripe_customer_id", "stripe_target_id",
+                  "stripe_object_id", "amount", "currency", "params", "reason_code", "note",
+                  "policy_verdicts", "requested_by", "approved_by", "stripe_request_id",
+                  "failure_reason", "created_at", "updated_at"]
+
+
+class DecisionInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DecisionApi(APIView):
+    """Finance's decision on an action waiting for approval; `decide` is the service,
+    `actions()` the actions this path may reach, `serializer` how they are shown."""
+
+    required_capability = Capability.APPROVE_MONEY_ACTION
+    decide = None
+    serializer = MoneyActionSerializer
+
+    @staticmethod
+    def actions():
+        return MoneyAction.objects.select_related("requested_by", "approved_by",
+                                                  "rejected_by")
+
+    @extend_schema(request=DecisionInput, responses=MoneyActionSerializer)
+    def post(self, request, pk):
+        action = get_object_or_404(self.actions(), pk=pk)
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.decide(action_id=action.pk, actor=request.user,
+                    note=data.validated_data["note"], origin=Origin.of(request))
+        return Response(self.serializer(self.actions().get(pk=pk)).data)
+
+
+class ApproveApi(DecisionApi):
+    decide = staticmethod(services.money_action_approve)
+
+
+class RejectApi(DecisionApi):
+    decide = staticmethod(services.money_action_reject)
