@@ -5,6 +5,7 @@ BENCH_ROWS to change the size of the generated data (default 1,000,000 audit eve
 and BENCH_REFUNDS the number of refunds a real worker drains (default 1,000).
 """
 
+import logging
 import os
 import sys
 
@@ -20,6 +21,8 @@ def main():
     from bench import audit_trail, ingest, queue, refunds
 
     setup_test_environment()
+    # Each page the benchmarks time signs a user in; their log lines would bury the figures.
+    logging.getLogger("axes").setLevel(logging.WARNING)
     # A database of its own: created empty, migrated, and dropped afterwards, so the
     # benchmarks never touch real data, nor the test suite's database.
     if connection.vendor != "sqlite":  # SQLite's is in memory already
