@@ -17,6 +17,7 @@ from audit.models import AuditEvent
 from audit.selectors import audit_event_page, filtered_events
 from audit.services import record_for_request
 from billing_console.access import Capability
+from billing_console.parsing import whole_number
 
 FILTER_PARAMETERS = [OpenApiParameter(name, required=False) for name in (
     "since", "until", "actor", "role", "action", "kind", "reason", "customer", "case",
@@ -40,7 +41,7 @@ class AuditEventListApi(APIView):
         filters = AuditFilters.from_query(request.query_params)
         before = request.query_params.get("before", "")
         page, older = audit_event_page(viewer=request.user, filters=filters,
-                                       before_id=int(before) if before.isdigit() else None)
+                                       before_id=whole_number(before))
         next_url = f"?{filters.as_query(before=older)}" if older else None
         return Response({"results": AuditEventSerializer(page, many=True).data,
                          "next": next_url})

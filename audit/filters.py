@@ -14,6 +14,7 @@ from django.db.models import Q
 from audit.models import Source
 from billing_console.exceptions import ApplicationError
 from billing_console.money import normalise_currency, to_minor_units
+from billing_console.parsing import whole_number
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,10 @@ def _date(value, name):
 def _int(value, name):
     if not value:
         return None
-    if not value.isdigit():
+    number = whole_number(value)
+    if number is None:
         raise ApplicationError(f"“{value}” is not a {name} number.", name)
-    return int(value)
+    return number
 
 
 def _start_of(day):

@@ -46,6 +46,7 @@ from billing_console.access import Capability, has_capability
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
+from billing_console.parsing import whole_number
 from credit_memos.executor import METADATA_KEY as CREDIT_NOTE_ACTION_KEY
 from money_actions.models import Kind, MoneyAction, State
 from refunds.executor import METADATA_KEY as REFUND_ACTION_KEY
@@ -152,7 +153,7 @@ def _as_uuid(value):
 
 
 def _as_case_id(value):
-    return int(value) if str(value or "").isdigit() else None
+    return whole_number(value)
 
 
 # Stripe's side -------------------------------------------------------------------------

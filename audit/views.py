@@ -23,6 +23,7 @@ from audit.selectors import (
 from audit.services import audit_export_request
 from billing_console.access import Capability, Role, has_capability, requires
 from billing_console.exceptions import ApplicationError
+from billing_console.parsing import whole_number
 
 # Up to this many rows an export streams straight away; above, a task writes it.
 EXPORT_INLINE_ROWS = 20_000
@@ -30,7 +31,7 @@ EXPORT_INLINE_ROWS = 20_000
 
 def _before_id(request):
     value = request.GET.get("before", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(value)
 
 
 @requires(Capability.VIEW_CASE_AUDIT)

@@ -38,6 +38,9 @@ def _flatten(detail):
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.message, exc.code), status=exc.status)
+    stripe_answer = _stripe_error_response(exc)
+    if stripe_answer is not None:
+        return stripe_answer
     exc = _as_api_exception(exc)
     response = exception_handler(exc, context)
     if response is None:
@@ -54,6 +57,22 @@ def api_exception_handler(exc, context):
                           or exc.default_code)
     response.data = body
     return response
+
+
+def _stripe_error_response(exc):
+    """Stripe down is a 503 to try again; Stripe refusing is a 400 with its words."""
+    from billing_console.integrations.stripe.errors import (
+        PermanentStripeError,
+        TransientStripeError,
+    )
+
+    if isinstance(exc, TransientStripeError):
+        return Response(error_body("Stripe is not answering right now; nothing has changed. "
+                                   "Try again in a minute.", "stripe_unavailable"), status=503)
+    if isinstance(exc, PermanentStripeError):
+        return Response(error_body(f"Stripe refused: {exc.message}", "stripe_refused"),
+                        status=400)
+    return None
 
 
 def _as_api_exception(exc):

@@ -17,6 +17,10 @@ ZERO_DECIMAL_CURRENCIES = frozenset([
 THREE_DECIMAL_CURRENCIES = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 
 
+# No amount the console handles has more digits than this, before or after the point.
+MAX_DIGITS = 15
+
+
 def normalise_currency(currency):
     code = str(currency or "").strip().upper()
     if len(code) != 3 or not code.isalpha():
@@ -43,6 +47,9 @@ def to_minor_units(text, currency):
         raise ApplicationError(f"“{text}” is not an amount.", "amount") from None
     if not value.is_finite() or value < 0:
         raise ApplicationError("Enter a positive amount.", "amount")
+    if value and abs(value.adjusted()) > MAX_DIGITS:
+        # "1e999999" is a number, but scaling it would overflow or take all the CPU.
+        raise ApplicationError(f"“{text}” is not a plausible amount.", "amount")
     minor = value.scaleb(places)
     if minor != minor.to_integral_value():
         raise ApplicationError(

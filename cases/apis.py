@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_console.access import Capability
+from billing_console.parsing import whole_number
 from cases.models import Case, CaseEvent
 from cases.selectors import PAGE_SIZE, QueueFilters, case_queue
 
@@ -66,8 +67,8 @@ QUEUE_PARAMETERS = [
 
 
 def _limit(value):
-    return min(int(value), MAX_LIMIT) if value and value.isdigit() and int(value) > 0 \
-        else PAGE_SIZE
+    number = whole_number(value)
+    return min(number, MAX_LIMIT) if number else PAGE_SIZE
 
 
 class CaseListApi(APIView):

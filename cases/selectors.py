@@ -12,6 +12,7 @@ from django.db.models import Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from billing_console.integrations.stripe import gateway as stripe_gateway
+from billing_console.parsing import whole_number
 from cases.models import (
     OPEN_STATES,
     Case,
@@ -103,8 +104,9 @@ def _filtered(filters, viewer, now):
 
 def _search(text):
     """Ticket id, Stripe customer id, email, name or subject."""
-    if text.lstrip("#").isdigit():
-        return Q(zendesk_ticket_id=int(text.lstrip("#")))
+    ticket_id = whole_number(text.lstrip("#"))
+    if ticket_id is not None:
+        return Q(zendesk_ticket_id=ticket_id)
     if text.startswith("cus_"):
         return Q(stripe_customer_id=text)
     if "@" in text:

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from billing_console.integrations import inbox
 from billing_console.integrations.zendesk.errors import ZendeskTransientError
+from billing_console.parsing import whole_number
 from cases import sync
 from cases.tasks import refresh_zendesk_ticket
 
@@ -29,8 +30,8 @@ def on_ticket_changed(event):
 def _ticket_id(payload):
     """The ticket id, sent as a number or (by a trigger's `{{ticket.id}}`) as a string."""
     value = payload.get("id")
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = whole_number(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         return None
     return value

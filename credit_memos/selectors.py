@@ -136,8 +136,12 @@ def stripe_credit_note_params(spec, amount, basis):
 
 def credit_memo_preview(*, case, invoice, spec, amount, requester):
     """Stripe's preview of the note (totals, tax, split) and the policy's verdicts."""
-    note = gateway.preview_credit_note(**stripe_credit_note_params(spec, amount,
-                                                                   split_basis(invoice)))
+    try:
+        note = gateway.preview_credit_note(**stripe_credit_note_params(spec, amount,
+                                                                       split_basis(invoice)))
+    except PermanentStripeError as error:
+        raise ApplicationError(f"Stripe refuses this credit note: {error.message}",
+                               "credit_note") from error
     verdicts = money_verdicts(amount=amount, currency=invoice.currency,
                               customer_id=invoice.customer, stripe_reason=spec.stripe_reason,
                               requester=requester)

@@ -98,7 +98,7 @@ def credit_memo_request(*, case, invoice, spec, reason_code, note, actor, origin
     """Request a credit memo on `invoice` (just read from Stripe)."""
     validate_spec(spec)
     validate_reason(reason_code=reason_code, note=note)
-    money_actions.lock_target(invoice.id)
+    money_actions.lock_target(invoice.id, customer_id=invoice.customer)
     amount = validate_against_invoice(case=case, invoice=invoice, spec=spec)
     return _request(kind=Kind.CREDIT_MEMO, case=case, customer_id=invoice.customer,
                     target=invoice.id, amount=amount, currency=invoice.currency,
@@ -114,7 +114,7 @@ def credit_memo_void(*, memo, reason_code, note, actor, origin=None):
     if memo.kind != Kind.CREDIT_MEMO or memo.state != State.SUCCEEDED:
         raise ApplicationError("Only a credit memo Stripe has issued can be voided.",
                                "invalid_state", status=409)
-    money_actions.lock_target(memo.stripe_object_id)
+    money_actions.lock_target(memo.stripe_object_id, customer_id=memo.stripe_customer_id)
     if MoneyAction.objects.filter(kind=Kind.CREDIT_MEMO_VOID, state__in=COMMITTED_STATES,
                                   stripe_target_id=memo.stripe_object_id).exists():
         raise ApplicationError("This credit memo is already voided, or being voided.",
@@ -190,7 +190,7 @@ def invoice_adjustment_request(*, case, kind, invoice, reason_code, note, actor,
     """Void, write off, mark paid out of band, or change a draft (`changes`: add, remove,
     finalize). Refused, in Stripe's words, where the invoice's status does not allow it."""
     validate_reason(reason_code=reason_code, note=note)
-    money_actions.lock_target(invoice.id)
+    money_actions.lock_target(invoice.id, customer_id=invoice.customer)
     _check_customer(case, invoice.customer)
     check_invoice_allows(kind, invoice)
     _refuse_if_in_flight(invoice.id, INVOICE_RULES)
@@ -210,7 +210,7 @@ def balance_adjustment_request(*, case, customer, kind, amount, currency, descri
     validate_reason(reason_code=reason_code, note=note)
     check_balance_change(case=case, customer=customer, amount=amount, currency=currency,
                          description=description)
-    money_actions.lock_target(customer.id)
+    money_actions.lock_target(customer.id, customer_id=customer.id)
     return _request(kind=kind, case=case, customer_id=customer.id, target=customer.id,
                     amount=amount, currency=currency, params={"description": description},
                     reason_code=reason_code, note=note, actor=actor, origin=origin)
@@ -292,7 +292,7 @@ def subscription_change_request(*, case, subscription, kind, reason_code, note, 
     preview gave), cancel now (`change`: prorate, invoice_now), cancel at period end, or
     undo that."""
     validate_reason(reason_code=reason_code, note=note)
-    money_actions.lock_target(subscription.id)
+    money_actions.lock_target(subscription.id, customer_id=subscription.customer)
     _check_customer(case, subscription.customer)
     check_subscription_allows(kind, subscription)
     _refuse_if_in_flight(subscription.id, SUBSCRIPTION_KINDS)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from billing_console.access import Capability, has_capability, requires
 from billing_console.exceptions import ApplicationError
+from billing_console.parsing import whole_number
 from cases.forms import first_error
 from cases.models import Case, Category
 from guidance import selectors, services
@@ -62,7 +63,7 @@ def version(request, slug, number):
     against = request.GET.get("against", "")
     try:
         shown, base, lines = selectors.version_diff(
-            playbook, number, int(against) if against.isdigit() else None)
+            playbook, number, whole_number(against))
     except playbook.versions.model.DoesNotExist:
         raise Http404("No such version.") from None
     return render(request, "guidance/version.html", {

@@ -33,6 +33,9 @@ class MoneyActionSerializer(serializers.ModelSerializer):
 
 class DecisionInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    amount = serializers.IntegerField(
+        required=False, default=None, min_value=0,
+        help_text="The amount the approver saw; an approval is refused if it has changed.")
 
 
 class DecisionApi(APIView):
@@ -53,13 +56,22 @@ class DecisionApi(APIView):
         action = get_object_or_404(self.actions(), pk=pk)
         data = DecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        self.decide(action_id=action.pk, actor=request.user,
-                    note=data.validated_data["note"], origin=Origin.of(request))
+        self.decide(action_id=action.pk, actor=request.user, origin=Origin.of(request),
+                    **self.decision(data.validated_data))
         return Response(self.serializer(self.actions().get(pk=pk)).data)
+
+
+    @staticmethod
+    def decision(data):
+        return {"note": data["note"]}
 
 
 class ApproveApi(DecisionApi):
     decide = staticmethod(services.money_action_approve)
+
+    @staticmethod
+    def decision(data):
+        return {"note": data["note"], "expected_amount": data["amount"]}
 
 
 class RejectApi(DecisionApi):

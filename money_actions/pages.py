@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.services import Origin
 from billing_console.exceptions import ApplicationError
-from billing_console.integrations.stripe.errors import StripeGatewayError
+from billing_console.integrations.stripe.errors import StripeGatewayError, TransientStripeError
 from billing_console.money import format_amount
 from cases.models import Case
 from money_actions.idempotency import Answer, answer_once
@@ -96,8 +96,10 @@ def action_page_view(page, request, case_pk, target_id):
         if "edit" in request.POST:
             return _form_page(request, page, case, target, page.form(target, request.POST))
         return _preview(request, page, case, target)
-    except StripeGatewayError:
+    except TransientStripeError:
         messages.error(request, STRIPE_DOWN)
+    except StripeGatewayError as error:
+        messages.error(request, f"Stripe refused: {error.message}")
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("cases:case", pk=case.pk)

@@ -44,11 +44,16 @@ OUTCOME_TRANSITIONS = {
 # Locks and totals ----------------------------------------------------------------------
 
 
-def lock_target(stripe_target_id):
+def lock_target(stripe_target_id, *, customer_id=""):
     """Serialise, until the surrounding transaction ends, everyone acting on one Stripe
-    object. Call it inside a transaction, before reading `committed_amount`."""
-    TargetLock.objects.get_or_create(stripe_target_id=stripe_target_id)
-    TargetLock.objects.select_for_update().get(stripe_target_id=stripe_target_id)
+    object, and on its customer: the customer's total in the policy window is read by
+    every action that gives back, whatever it acts on. Always the customer first, so two
+    requests never wait on each other. Call it inside a transaction, before reading
+    `committed_amount` or evaluating the policy."""
+    for key in (f"customer:{customer_id}" if customer_id else None, stripe_target_id):
+        if key:
+            TargetLock.objects.get_or_create(stripe_target_id=key)
+            TargetLock.objects.select_for_update().get(stripe_target_id=key)
 
 
 def committed_amount(*, kind, stripe_target_id, states):
@@ -97,9 +102,15 @@ def _route_by_policy(action, verdicts, actor, origin=None):
 
 
 @transaction.atomic
-def money_action_approve(*, action_id, actor, note="", origin=None):
+def money_action_approve(*, action_id, actor, note="", expected_amount=None, origin=None):
+    """Approve what the approver saw: with `expected_amount`, an amount changed since
+    (the requester may change it while it waits) is refused, not approved unseen."""
     action = _locked(action_id)
     _require_decidable(action, actor)
+    if expected_amount is not None and expected_amount != action.amount:
+        raise ApplicationError(
+            f"The amount is now {format_amount(action.amount, action.currency)}, not what "
+            "you saw; look at it again before deciding.", "amount_changed", status=409)
     action.approved_by, action.approved_amount = actor, action.amount
     action.decision_note, action.decided_at = note.strip(), timezone.now()
     _move(action, State.APPROVED)
@@ -145,7 +156,7 @@ def money_action_amend(*, action_id, amount, verdicts, actor, validate, origin=N
         # Otherwise an approver could change someone's request and approve it as theirs.
         raise ApplicationError("Only the person who requested it can change the amount.",
                                "not_requester", status=403)
-    lock_target(action.stripe_target_id)
+    lock_target(action.stripe_target_id, customer_id=action.stripe_customer_id)
     validate(action, amount)
     before = action.amount
     action.amount, action.approved_by, action.approved_amount = amount, None, None
@@ -169,6 +180,14 @@ def money_action_clear_flag(*, action_id, actor, note, origin=None):
     action.save(update_fields=["finance_flag_cleared_by", "finance_flag_cleared_at",
                                "updated_at"])
     _audit(action, "flag_cleared", actor, reason=note, origin=origin)
+    if action.state == State.SUBMITTING:
+        # Stripe never saw it and it is no longer sent: close it, so it stops counting
+        # against what its charge or invoice can still give.
+        action.failure_reason = f"Never reached Stripe; closed by finance: {note.strip()}"
+        action.settled_at = timezone.now()
+        _move(action, State.FAILED)
+        _audit(action, "failed", actor, reason=action.failure_reason, origin=origin,
+               outcome=AuditOutcome.FAILURE)
     _timeline(action, actor, f"Finance ({actor.get_username()}) handled what was flagged "
                              f"on the {label_of(action).lower()}: {note.strip()}")
     return action
@@ -250,12 +269,19 @@ def _send_back_for_approval(action):
 def money_action_flag_for_finance(*, action_id, reason):
     """Ask finance to look at an action the system cannot settle by itself. Once only."""
     action = _locked(action_id)
-    if action.finance_flag:
+    if action.finance_flag and not action.finance_flag_cleared_at:
         return action
-    action.finance_flag = reason
-    action.save(update_fields=["finance_flag", "updated_at"])
+    _raise_flag(action, reason)
     _audit(action, "flagged", None, reason=reason, outcome=AuditOutcome.FAILURE)
     return action
+
+
+def _raise_flag(action, reason):
+    """A new flag shows even on an action finance cleared before."""
+    action.finance_flag = reason
+    action.finance_flag_cleared_by = action.finance_flag_cleared_at = None
+    action.save(update_fields=["finance_flag", "finance_flag_cleared_by",
+                               "finance_flag_cleared_at", "updated_at"])
 
 
 def _remember_stripe_ids(action, outcome):
@@ -280,8 +306,7 @@ def _after_outcome(action, was_succeeded):
     if not was_succeeded:
         return
     # The customer was told the money was on its way, and it is not.
-    action.finance_flag = f"{label} failed after it had succeeded{reason}."
-    action.save(update_fields=["finance_flag", "updated_at"])
+    _raise_flag(action, f"{label} failed after it had succeeded{reason}.")
     if action.case.state in (CaseState.RESOLVED, CaseState.CLOSED):
         # The case was likely resolved on it, and needs work again.
         case_transition(case=action.case, to_state=CaseState.IN_PROGRESS, actor=None)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from billing_console.integrations.stripe.errors import (
     PermanentStripeError,
+    StripeGatewayError,
     TransientStripeError,
 )
 from money_actions import services
@@ -25,9 +26,10 @@ from money_actions.models import MoneyAction, State
 logger = logging.getLogger(__name__)
 
 MAX_SUBMIT_RETRIES = 8
-# Beyond this many submissions Stripe never saw, the reconciler stops sending the action
-# and flags it to finance: something other than a passing outage is wrong.
-MAX_SUBMISSIONS = 50
+# The reconciler sends again what Stripe never saw only while Stripe still knows the
+# idempotency key (about 24 hours); after that a resend could act twice, so the action
+# waits for finance instead.
+RESUBMIT_WINDOW = timedelta(hours=20)
 STUCK_AFTER = timedelta(minutes=10)
 LOST_AFTER = timedelta(minutes=2)
 
@@ -58,23 +60,31 @@ def submit_money_action(self, action_id):
 
 def reconcile_stuck_submissions(*, now=None):
     """Settle rows `submitting` for too long from what Stripe has. One Stripe never saw
-    is submitted again, with the same key and parameters, up to `MAX_SUBMISSIONS` times;
-    then it waits for finance."""
-    cutoff = (now or timezone.now()) - STUCK_AFTER
-    stuck = MoneyAction.objects.filter(state=State.SUBMITTING, submitted_at__lt=cutoff,
-                                       finance_flag="")
+    is submitted again, with the same key and parameters, within `RESUBMIT_WINDOW`; then
+    it waits for finance. A row Stripe cannot be asked about now is left for next time."""
+    now = now or timezone.now()
+    stuck = MoneyAction.objects.filter(state=State.SUBMITTING,
+                                       submitted_at__lt=now - STUCK_AFTER, finance_flag="")
     for action in stuck:
-        outcome = executor_for(action.kind).find(action)
-        if outcome is not None:
-            services.money_action_record_outcome(action_id=action.pk, outcome=outcome)
-        elif action.submit_attempts >= MAX_SUBMISSIONS:
-            services.money_action_flag_for_finance(
-                action_id=action.pk,
-                reason=f"{services.label_of(action)} never reached Stripe in "
-                       f"{action.submit_attempts} attempts; it is no longer sent.")
-        else:
-            submit_money_action.delay(str(action.pk))
+        try:
+            _reconcile(action, now)
+        except StripeGatewayError as error:
+            logger.warning("Could not reconcile %s this time: %s", action, error)
     return len(stuck)
+
+
+def _reconcile(action, now):
+    outcome = executor_for(action.kind).find(action)
+    if outcome is not None:
+        services.money_action_record_outcome(action_id=action.pk, outcome=outcome)
+    elif action.submitted_at < now - RESUBMIT_WINDOW:
+        services.money_action_flag_for_finance(
+            action_id=action.pk,
+            reason=f"{services.label_of(action)} never reached Stripe in "
+                   f"{action.submit_attempts} attempts over a day; it is no longer sent. "
+                   "Marking it handled closes it as failed.")
+    else:
+        submit_money_action.delay(str(action.pk))
 
 
 def requeue_lost_submissions(*, now=None):

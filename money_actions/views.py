@@ -31,19 +31,21 @@ def approvals(request):
         "history_days": HISTORY_DAYS, **reconciliation_flags(request.user)})
 
 
-def _decision(service, done):
-    """A POST that applies `service` to one action with the form's note; a refusal (one's
-    own request, a note missing, a state that moved on) is a message, not a 500."""
+def _decision(service, done, *, for_amount_shown=False):
+    """A POST that applies `service` to one action with the form's note (and, to approve,
+    the amount the page showed); a refusal (one's own request, a note missing, an amount
+    or a state that moved on) is a message, not a 500."""
 
     @requires(Capability.APPROVE_MONEY_ACTION)
     @require_POST
     def decide(request, pk):
         action = get_object_or_404(MoneyAction, pk=pk)
         form = DecisionForm(request.POST)
-        note = form.cleaned_data["note"] if form.is_valid() else ""
+        data = form.cleaned_data if form.is_valid() else {"note": "", "amount": None}
+        shown = {"expected_amount": data["amount"]} if for_amount_shown else {}
         try:
-            service(action_id=action.pk, actor=request.user, note=note,
-                    origin=Origin.of(request))
+            service(action_id=action.pk, actor=request.user, note=data["note"],
+                    origin=Origin.of(request), **shown)
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
@@ -54,7 +56,8 @@ def _decision(service, done):
     return decide
 
 
-approve = _decision(services.money_action_approve, "approved; it is on its way to Stripe")
+approve = _decision(services.money_action_approve, "approved; it is on its way to Stripe",
+                    for_amount_shown=True)
 reject = _decision(services.money_action_reject,
                    "rejected; the requester sees why on the case")
 clear_flag = _decision(services.money_action_clear_flag, "is marked as handled")

@@ -71,7 +71,7 @@ def refund_request(*, case, charge, amount, stripe_reason, reason_code, note, ac
     when given, is posted to the ticket as a public reply once the refund succeeds."""
     validate_amount(amount)
     validate_request_fields(stripe_reason=stripe_reason, reason_code=reason_code, note=note)
-    money_actions.lock_target(charge.id)
+    money_actions.lock_target(charge.id, customer_id=charge.customer or "")
     validate_against_charge(case=case, charge=charge, amount=amount, currency=currency)
     verdicts = policy.evaluate(charge=charge, amount=amount, stripe_reason=stripe_reason,
                                requester=actor)

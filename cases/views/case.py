@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from billing_console.access import Capability, has_capability, requires
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import StripeGatewayError, TransientStripeError
+from billing_console.parsing import whole_number
 from cases import services
 from cases.forms import (
     AssignForm,
@@ -74,8 +75,9 @@ def case_summary(request, pk):
 def find_case(request):
     """Tier 2 knows the Zendesk ticket they escalated: its number opens the case summary."""
     ticket = request.GET.get("ticket", "").strip().lstrip("#")
-    case_id = (Case.objects.filter(zendesk_ticket_id=ticket).values_list("pk", flat=True)
-               .first() if ticket.isdigit() else None)
+    ticket_id = whole_number(ticket)
+    case_id = (Case.objects.filter(zendesk_ticket_id=ticket_id).values_list("pk", flat=True)
+               .first() if ticket_id is not None else None)
     if case_id is not None:
         return redirect("cases:summary", pk=case_id)
     return render(request, "cases/find_case.html", {"ticket": ticket}, status=404)
@@ -124,7 +126,7 @@ def _transitions_from(state):
 
 
 def _event_id(value):
-    return int(value) if value and value.isdigit() else None
+    return whole_number(value)
 
 
 # --- The Stripe panel (htmx partial) --------------------------------------------------------

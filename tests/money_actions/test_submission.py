@@ -122,24 +122,52 @@ def test_the_reconciler_submits_again_what_stripe_never_saw(
     assert len(refunds_created(sandbox)) == 1
 
 
-def test_after_too_many_submissions_the_reconciler_stops_and_flags_finance(
-        charged, sandbox, specialist):
+def test_after_a_day_the_reconciler_stops_resending_and_finance_closes_it(
+        charged, sandbox, specialist, finance):
+    from money_actions.services import money_action_clear_flag
+
     case, charge_id = charged
     action = MoneyAction.objects.get(pk=post_refund(
         specialist, refund_body(case, charge_id, stripe_reason="fraudulent")).json()["id"])
     MoneyAction.objects.filter(pk=action.pk).update(
-        state=State.SUBMITTING, approved_amount=action.amount,
-        submit_attempts=tasks.MAX_SUBMISSIONS)
-    _stuck(action)
+        state=State.SUBMITTING, approved_amount=action.amount, submit_attempts=12)
+    _stuck(action, minutes=int(tasks.RESUBMIT_WINDOW.total_seconds() // 60) + 1)
 
     tasks.reconcile_stuck_submissions()
     tasks.reconcile_stuck_submissions()
 
     action.refresh_from_db()
     assert action.state == State.SUBMITTING
-    assert "never reached Stripe in 50 attempts" in action.finance_flag
+    assert "never reached Stripe in 12 attempts over a day" in action.finance_flag
     assert not refunds_created(sandbox)
     assert AuditEvent.objects.filter(object_id=action.pk, action="refund.flagged").count() == 1
+
+    money_action_clear_flag(action_id=action.pk, actor=finance, note="Customer paid by hand.")
+
+    action.refresh_from_db()
+    assert action.state == State.FAILED and "closed by finance" in action.failure_reason
+
+
+def test_one_row_stripe_cannot_answer_for_does_not_stop_the_others(
+        charged, sandbox, specialist, monkeypatch):
+    from billing_console.integrations.stripe.errors import PermanentStripeError
+    from refunds.executor import RefundExecutor
+
+    case, charge_id = charged
+    ids = [post_refund(specialist, refund_body(case, charge_id, amount=1_000)).json()["id"]
+           for _ in range(2)]
+    MoneyAction.objects.filter(pk__in=ids).update(state=State.SUBMITTING)
+    for action in MoneyAction.objects.filter(pk__in=ids):
+        _stuck(action)
+    calls = []
+
+    def find(self, action):
+        calls.append(action.pk)
+        raise PermanentStripeError("No such charge")
+
+    monkeypatch.setattr(RefundExecutor, "find", find)
+    assert tasks.reconcile_stuck_submissions() == 2
+    assert len(calls) == 2
 
 
 def test_the_sweeper_requeues_approved_refunds_whose_message_was_lost(

@@ -134,3 +134,20 @@ def test_finance_sees_the_customers_recent_history_beside_each_request(pending, 
     history = page[page.index(f'id="approval-{pending.pk}"'):]
     assert "1 other action" in history
     assert "Refund of 12.00 USD" in history and earlier["state"].replace("_", " ") in history
+
+
+def test_an_amount_changed_after_finance_looked_is_not_approved_unseen(pending, finance,
+                                                                       specialist):
+    page = signed_in(finance).get("/approvals/").content.decode()
+    assert 'name="amount" value="4000"' in page
+    api_client(specialist).post(f"/api/v1/refunds/{pending.pk}/amount/", {"amount": 9_000},
+                                format="json")
+
+    response = signed_in(finance).post(f"/approvals/{pending.pk}/approve/",
+                                       {"note": "ok", "amount": 4_000}, follow=True)
+    api = api_client(finance).post(f"/api/v1/refunds/{pending.pk}/approve/",
+                                   {"amount": 4_000}, format="json")
+
+    assert "The amount is now 90.00 USD, not what you saw" in response.content.decode()
+    assert api.status_code == 409 and api.json()["code"] == "amount_changed"
+    assert MoneyAction.objects.get(pk=pending.pk).state == State.PENDING_APPROVAL

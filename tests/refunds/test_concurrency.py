@@ -79,3 +79,24 @@ def test_twenty_confirms_of_one_preview_make_one_refund(charged, sandbox, specia
     assert {response.status_code for response in responses} == {302}
     assert MoneyAction.objects.count() == 1
     assert len(refunds_created(sandbox)) == 1
+
+
+def test_racing_refunds_on_many_charges_keep_the_customers_limit(charged, sandbox,
+                                                                 specialist):
+    """Twenty refunds at once, each on its own charge of one customer: the customer's
+    30-day total is read under one lock, so no more go through without approval than
+    the limit allows."""
+    from refunds.models import CurrencyLimit
+    from tests.refunds.conftest import new_charge
+
+    case, _ = charged
+    CurrencyLimit.objects.filter(currency="usd").update(customer_window_limit=5_000)
+    charges = [new_charge(sandbox, amount=1_000, customer=case.stripe_customer_id)[1]
+               for _ in range(CALLERS)]
+
+    responses = all_at_once(lambda i: post_refund(
+        specialist, refund_body(case, charges[i], amount=1_000), key=f"customer-{i}"))
+
+    states = [response.json()["state"] for response in responses]
+    assert states.count("approved") == 5
+    assert states.count("pending_approval") == CALLERS - 5

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from billing_console.access import PUBLIC, requires
 from billing_console.integrations import inbox
 from billing_console.integrations.models import InboundEvent
+from billing_console.parsing import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ def _parse(header):
     timestamp, signatures = None, []
     for part in (header or "").split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
-            timestamp = int(value)
+        if name == "t" and whole_number(value) is not None:
+            timestamp = whole_number(value)
         elif name == "v1":
             # Several v1 signatures arrive while a signing secret is being rolled.
             signatures.append(value)

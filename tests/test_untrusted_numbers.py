@@ -1,0 +1,43 @@
+"""Numbers typed or sent from outside: odd digits, huge values and exponents are a clear
+answer, never a 500."""
+
+import pytest
+from django.test import Client
+
+from billing_console.exceptions import ApplicationError
+from billing_console.money import to_minor_units
+from billing_console.parsing import whole_number
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("42", 42), ("²", None), ("٣", None), ("-1", None), ("", None), (None, None),
+    ("9" * 18, int("9" * 18)), ("9" * 19, None), (" 4", None)])
+def test_whole_numbers_are_ascii_digits_that_fit_the_database(text, expected):
+    assert whole_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1e999999", "1e-999999", "9" * 40])
+def test_an_implausible_amount_is_refused_in_words(text):
+    with pytest.raises(ApplicationError, match="not a plausible amount"):
+        to_minor_units(text, "usd")
+
+
+def signed_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/audit/?case=²", 400), ("/audit/?before=²", 200), ("/api/v1/audit-events/?case=²", 400),
+    ("/audit/?amount_min=1e999999", 400), ("/api/v1/cases/?limit=²", 200),
+    ("/cases/?q=%23" + "9" * 30, 200)])
+def test_finance_pages_answer_odd_numbers_without_a_500(db, finance, path, status):
+    assert signed_in(finance).get(path).status_code == status
+
+
+def test_tier2_ticket_lookup_answers_odd_numbers_with_a_404(db, tier2):
+    client = signed_in(tier2)
+
+    for ticket in ("²", "9" * 30):
+        assert client.get("/cases/find/", {"ticket": ticket}).status_code == 404
