@@ -1,4 +1,7 @@
-"""How credit memos and their voids reach Stripe, and how the reconciler finds them."""
+"""How credit memos, their voids, invoice adjustments, balance moves and subscription
+changes reach Stripe, and how the reconciler finds them there."""
+
+import functools
 
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
@@ -97,25 +100,41 @@ class InvoiceEditExecutor:
     success_tags = ("billing_invoice_changed",)
 
     def submit(self, action):
-        params, key = action.params, action.idempotency_key
+        done = []
+        try:
+            for step, call in self._steps(action):
+                call()
+                done.append(step)
+        except PermanentStripeError as error:
+            if done:
+                # Stripe refused part-way: say what did happen, so nobody repeats it.
+                raise PermanentStripeError(f"Partly done ({', '.join(done)}), then Stripe "
+                                           f"refused: {error.message}", code=error.code,
+                                           request_id=error.request_id) from error
+            raise
+        return Outcome(State.SUCCEEDED, stripe_object_id=action.stripe_target_id)
+
+    def _steps(self, action):
+        """(what it does, the call) in order, each call with a key of its own."""
+        params, key, invoice_id = action.params, action.idempotency_key, action.stripe_target_id
         for index, item in enumerate(params["add"]):
-            gateway.add_invoice_item(
-                customer_id=params["customer"], invoice_id=action.stripe_target_id,
-                amount=item["amount"], currency=params["currency"],
+            yield f"added “{item['description']}”", functools.partial(
+                gateway.add_invoice_item, customer_id=params["customer"],
+                invoice_id=invoice_id, amount=item["amount"], currency=params["currency"],
                 description=item["description"], idempotency_key=f"{key}-add-{index}",
                 metadata={METADATA_KEY: str(action.pk)})
         for item_id in params["remove"]:
-            _delete_once(item_id, f"{key}-remove-{item_id}")
+            yield f"removed {item_id}", functools.partial(_delete_once, item_id,
+                                                           f"{key}-remove-{item_id}")
         if params["finalize"]:
-            gateway.finalize_invoice(invoice_id=action.stripe_target_id,
-                                     idempotency_key=f"{key}-finalize")
-        return Outcome(State.SUCCEEDED, stripe_object_id=action.stripe_target_id)
+            yield "finalized", functools.partial(gateway.finalize_invoice,
+                                                 invoice_id=invoice_id,
+                                                 idempotency_key=f"{key}-finalize")
 
     def find(self, action):
-        """Finalized means done; otherwise submit again, which repeats nothing."""
-        invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
-        if action.params["finalize"] and invoice.status != "draft":
-            return Outcome(State.SUCCEEDED, stripe_object_id=invoice.id)
+        """Nothing in Stripe says which of the calls were made (Stripe also finalizes a
+        draft by itself), so send them all again: each one's key makes a repeat harmless
+        while Stripe keeps keys, which is as long as the reconciler resends."""
         return None
 
     def success_note(self, action):

@@ -68,10 +68,6 @@ class CreditMemoForm(ReasonForm):
                           amount=minor_units(amount, currency) if amount else None)
 
 
-class InvoiceAdjustmentForm(ReasonForm):
-    """The reason and note alone; a draft's change adds items and removes lines."""
-
-
 class DraftInvoiceForm(ReasonForm):
     remove = forms.MultipleChoiceField(label="Remove these lines", required=False,
                                        widget=forms.CheckboxSelectMultiple)

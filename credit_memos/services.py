@@ -74,9 +74,7 @@ def _validate_line(line):
 
 def validate_against_invoice(*, case, invoice, spec):
     """The checks that need the invoice; returns the credit's amount."""
-    if case.stripe_customer_id and invoice.customer != case.stripe_customer_id:
-        raise ApplicationError("That invoice belongs to another customer than this case's.",
-                               "invoice")
+    _check_customer(case, invoice.customer)
     if invoice.status not in CREDITABLE_STATUSES:
         raise ApplicationError(
             f"This invoice is {invoice.status}: Stripe issues credit notes only on finalized "
@@ -229,7 +227,11 @@ def check_balance_change(*, case, customer, amount, currency, description):
 
 
 def _check_customer(case, customer_id):
-    if case.stripe_customer_id and customer_id != case.stripe_customer_id:
+    """Money moves only for the customer the case is linked to."""
+    if not case.stripe_customer_id:
+        raise ApplicationError("Link this case to the requester's Stripe customer first.",
+                               "customer")
+    if customer_id != case.stripe_customer_id:
         raise ApplicationError("That belongs to another customer than this case's.",
                                "customer")
 

@@ -29,12 +29,18 @@ def on_external_change(event):
     payload = event.payload or {}
     data = payload.get("data") or {}
     obj, before = data.get("object") or {}, data.get("previous_attributes") or {}
-    if _made_by_console(payload) or not obj.get("id"):
+    if not _made_by_a_request(payload) or _made_by_console(payload) or not obj.get("id"):
         return
     if event.event_type == "customer.updated" and "balance" not in before:
         return  # only balance changes are money
     record_external_change(action=EXTERNAL_ACTIONS[event.event_type], event_id=event.event_id,
                            obj=obj, before=before)
+
+
+def _made_by_a_request(payload):
+    """Stripe names the API or Dashboard request behind a change; renewals, payments and
+    balance credit used up by an invoice come from Stripe itself, and are not adjustments."""
+    return bool((payload.get("request") or {}).get("id"))
 
 
 def _made_by_console(payload):

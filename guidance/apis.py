@@ -84,7 +84,8 @@ class CaseGuidanceApi(APIView):
                      "resolution_code": case.resolution_code or None,
                      "resolution_summary": case.resolution_summary},
             "guidance": CaseGuidanceSerializer(selectors.case_guidance(case), many=True).data,
-            "questions": QuestionSerializer(selectors.questions_on(case), many=True).data,
+            "questions": QuestionSerializer(selectors.questions_on(case, viewer=request.user),
+                                            many=True).data,
             "facts": [{"kind": fact.kind, "text": fact.text} for fact in facts],
             "facts_error": facts_error or None,
         })

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from billing_console.access import Capability, has_capability
 from billing_console.integrations.stripe.errors import StripeGatewayError
 from cases.models import StripeLink
 from cases.selectors import stripe_snapshot
@@ -69,7 +70,7 @@ def open_question_count():
 
 def recently_answered(limit=20):
     return Question.objects.filter(answered_at__isnull=False).select_related(
-        "asker", "answered_by", "case").order_by("-answered_at")[:limit]
+        "asker", "answered_by", "case", "promoted_to").order_by("-answered_at")[:limit]
 
 
 def questions_of(user):
@@ -77,9 +78,13 @@ def questions_of(user):
         .order_by("-created_at")
 
 
-def questions_on(case):
-    return Question.objects.filter(case=case).select_related("asker", "answered_by") \
-        .order_by("-created_at")
+def questions_on(case, *, viewer=None):
+    """The questions on a case: all of them for specialists, or only `viewer`'s own (a
+    Tier 2 agent sees no other agent's questions)."""
+    questions = Question.objects.filter(case=case).select_related("asker", "answered_by")
+    if viewer is not None and not has_capability(viewer, Capability.WRITE_GUIDANCE):
+        questions = questions.filter(asker=viewer)
+    return questions.order_by("-created_at")
 
 
 def is_overdue(question, now=None):

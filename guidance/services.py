@@ -90,6 +90,9 @@ def question_promote(*, question, playbook, author):
     if question.is_open:
         raise ApplicationError("Answer the question before adding it to a playbook.",
                                "unanswered", status=409)
+    if question.promoted_to_id:
+        raise ApplicationError("This answer is in a playbook already.", "promoted",
+                               status=409)
     body = f"{playbook.body.rstrip()}\n\n### {question.body.strip()}\n\n{question.answer.strip()}\n"
     playbook = playbook_save(playbook=playbook, title=playbook.title,
                              category=playbook.category, body=body, author=author)

@@ -4,8 +4,9 @@ A replay of a key with the same body gets the first answer; with another body, a
 Concurrent calls with one key queue on the key's row, so only the first one acts. The
 work is split in two so that no network call runs inside a transaction:
 `prepare()` reads from Stripe, outside any transaction; `commit(prepared)` runs inside
-the one that holds the key's row lock and returns an `Answer`. Only a success is kept:
-after an error, the same key and body try again.
+the one that holds the key's row lock and returns an `Answer`, which is kept for replays.
+A refusal (`ApplicationError`) rolls that transaction back and keeps nothing, so the same
+key and body may try again.
 
 The API takes the key from the `Idempotency-Key` header (`run_idempotently`); the pages
 put one in the confirm form, so a double click confirms once (`answer_once`).

@@ -50,7 +50,10 @@ def validate_request_fields(*, stripe_reason, reason_code, note):
 
 def validate_against_charge(*, case, charge, amount, currency=None):
     """The checks that need the charge: its customer, its currency, what is left."""
-    if case.stripe_customer_id and charge.customer != case.stripe_customer_id:
+    if not case.stripe_customer_id:
+        raise ApplicationError("Link this case to the requester's Stripe customer first.",
+                               "customer")
+    if charge.customer != case.stripe_customer_id:
         raise ApplicationError("That charge belongs to another customer than this case's.",
                                "charge")
     if currency and normalise_currency(currency) != charge.currency.upper():

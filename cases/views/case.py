@@ -64,7 +64,8 @@ def case_summary(request, pk):
         "resolution_summary", "resolved_at", "stripe_customer_id", "stripe_link"), pk=pk)
     facts, facts_error = case_facts(case)
     return render(request, "cases/case_readonly.html", {
-        "case": case, "guidance": case_guidance(case), "questions": questions_on(case),
+        "case": case, "guidance": case_guidance(case),
+        "questions": questions_on(case, viewer=request.user),
         "facts": facts, "facts_error": facts_error,
         "playbook": suggested_playbook(case, facts),
         "question_form": QuestionForm(initial={"case": case.pk})})

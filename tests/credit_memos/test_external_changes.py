@@ -92,3 +92,18 @@ def test_the_consoles_own_changes_are_not_external(invoices, case, sandbox, spec
     deliver(sandbox, "customer.updated")
 
     assert not AuditEvent.objects.filter(action__endswith=".external").exists()
+
+
+def test_what_stripe_does_by_itself_is_not_an_external_change(case, customer, sandbox):
+    """A renewal, a payment, balance credit used up: no request behind them."""
+    from billing_console.integrations import inbox
+
+    event = {"id": "evt_renewal", "type": "customer.updated",
+             "request": {"id": None, "idempotency_key": None},
+             "data": {"object": {"id": customer.id, "object": "customer", "balance": 0,
+                                 "currency": "usd"}, "previous_attributes": {"balance": -500}}}
+    stored, _ = inbox.accept(source="stripe", event_id=event["id"], event_type=event["type"],
+                             payload=event)
+    inbox.process(stored.pk)
+
+    assert not AuditEvent.objects.filter(action__endswith=".external").exists()

@@ -157,3 +157,54 @@ def test_a_large_write_off_waits_for_finance(sandbox, customer, case, specialist
 
     assert response.json()["state"] == State.PENDING_APPROVAL
     assert invoice_now(sandbox, invoice).status == "open"
+
+
+def test_a_draft_change_stripe_refuses_part_way_says_what_was_done(invoices, case, sandbox,
+                                                                  specialist, eager_tasks,
+                                                                  monkeypatch):
+    from billing_console.integrations.stripe.errors import PermanentStripeError
+
+    def refuse(**_):
+        raise PermanentStripeError("This invoice can no longer be finalized.")
+
+    monkeypatch.setattr("billing_console.integrations.stripe.gateway.finalize_invoice", refuse)
+    invoice = invoices["draft"]
+
+    response = post_memo(specialist, adjustment(
+        case, "edit_draft", invoice_id=invoice.id,
+        add=[{"description": "Setup fee", "amount": 500}]), PATH)
+
+    action = MoneyAction.objects.get(pk=response.json()["id"])
+    assert action.state == State.FAILED
+    assert action.failure_reason == ("Partly done (added “Setup fee”), then Stripe refused: "
+                                     "This invoice can no longer be finalized.")
+
+
+def test_the_reconciler_sends_a_lost_draft_change_again_and_it_is_done_once(
+        invoices, case, sandbox, specialist):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from money_actions import tasks
+    from money_actions.executors import executor_for
+    from money_actions.services import money_action_begin_submission
+
+    invoice = invoices["draft"]
+    action = MoneyAction.objects.get(pk=post_memo(specialist, adjustment(
+        case, "edit_draft", invoice_id=invoice.id, remove=[invoice.lines.data[1].id],
+        add=[{"description": "Setup fee", "amount": 500}]), PATH).json()["id"])
+    action = money_action_begin_submission(action_id=action.pk)
+    executor_for(action.kind).submit(action)  # Stripe acted; the worker died before saying so
+    MoneyAction.objects.filter(pk=action.pk).update(
+        submitted_at=timezone.now() - tasks.STUCK_AFTER - timedelta(minutes=1))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("money_actions.tasks.submit_money_action.delay",
+                      lambda action_id: tasks.submit_money_action.apply(args=[action_id]))
+        tasks.reconcile_stuck_submissions()
+
+    action.refresh_from_db()
+    after = invoice_now(sandbox, invoice)
+    assert action.state == State.SUCCEEDED
+    assert (after.status, after.total) == ("open", 6_000 + 500)

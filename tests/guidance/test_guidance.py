@@ -236,3 +236,32 @@ def test_stripe_being_down_is_a_message_among_the_facts(sandbox, tier2):
 
     assert page.status_code == 200
     assert "the billing facts cannot be shown" in page.content.decode()
+
+
+def test_an_agent_sees_only_their_own_questions_on_a_case(db, tier2, specialist):
+    from billing_console.access import Role
+    from tests.conftest import make_user
+
+    case = make_case()
+    other = make_user("agent2", Role.TIER2)
+    services.question_ask(asker=other, body="Another agent's question", case=case)
+    services.question_ask(asker=tier2, body="My own question", case=case)
+
+    page = signed_in(tier2).get(f"/cases/{case.pk}/summary/").content.decode()
+    api_questions = api(tier2).get(f"/api/v1/cases/{case.pk}/guidance/").json()["questions"]
+
+    assert "My own question" in page and "Another agent's question" not in page
+    assert [question["body"] for question in api_questions] == ["My own question"]
+    specialist_view = api(specialist).get(f"/api/v1/cases/{case.pk}/guidance/").json()
+    assert len(specialist_view["questions"]) == 2
+
+
+def test_an_answer_goes_into_a_playbook_once(db, tier2, specialist, playbook):
+    from billing_console.exceptions import ApplicationError
+
+    question = services.question_ask(asker=tier2, body="Once?")
+    services.question_answer(question=question, answer="Once.", answered_by=specialist)
+    services.question_promote(question=question, playbook=playbook, author=specialist)
+
+    with pytest.raises(ApplicationError, match="in a playbook already"):
+        services.question_promote(question=question, playbook=playbook, author=specialist)

@@ -147,3 +147,15 @@ def test_a_key_whose_request_failed_can_be_retried(charged, sandbox, specialist)
     assert post_refund(specialist, body, key="k1").status_code == 400
     assert post_refund(specialist, body, key="k1").status_code == 400
     assert not MoneyAction.objects.exists()
+
+
+def test_a_case_not_linked_to_a_customer_moves_no_money(sandbox, specialist, db):
+    from tests.cases.factories import make_case
+
+    _, charge_id = new_charge(sandbox)
+    case = make_case(stripe_customer_id="")
+
+    response = post_refund(specialist, refund_body(case, charge_id))
+
+    assert response.status_code == 400 and response.json()["code"] == "customer"
+    assert not refunds_created(sandbox)
