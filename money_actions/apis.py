@@ -1,6 +1,7 @@
-"""The API every money action shares: its representation, and finance's decision on one
-waiting for approval (`/api/v1/money-actions/<id>/approve/` and `/reject/`). Refunds keep
-their own paths, on the same views, with their own representation."""
+"""The API every money action shares: its representation, finance's decision on one
+waiting for approval (`/api/v1/money-actions/<id>/approve/` and `/reject/`), and the
+requester withdrawing it (`/withdraw/`). Refunds keep their own approval paths, on the same
+views, with their own representation."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -76,3 +77,10 @@ class ApproveApi(DecisionApi):
 
 class RejectApi(DecisionApi):
     decide = staticmethod(services.money_action_reject)
+
+
+class WithdrawApi(DecisionApi):
+    """The requester's own change of mind, before the action reaches Stripe."""
+
+    required_capability = Capability.REQUEST_MONEY_ACTION
+    decide = staticmethod(services.money_action_withdraw)

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 DECIDABLE_STATES = (State.PENDING_APPROVAL,)
 AMENDABLE_STATES = (State.PENDING_APPROVAL, State.APPROVED)
-CANCELABLE_STATES = (State.PENDING_APPROVAL, State.APPROVED)
+WITHDRAWABLE_STATES = (State.PENDING_APPROVAL, State.APPROVED)
 # What Stripe may tell us about an action in each state; anything else is ignored.
 OUTCOME_TRANSITIONS = {
     State.APPROVED: {State.SUCCEEDED, State.FAILED, State.REQUIRES_ACTION, State.CANCELED},
@@ -134,13 +134,19 @@ def money_action_reject(*, action_id, actor, note, origin=None):
 
 
 @transaction.atomic
-def money_action_cancel(*, action_id, actor, note="", origin=None):
+def money_action_withdraw(*, action_id, actor, note="", origin=None):
+    """The requester takes a request back before it reaches Stripe (a queued submission
+    then finds it canceled and does nothing)."""
     action = _locked(action_id)
-    if action.state not in CANCELABLE_STATES:
-        raise _wrong_state(action, "canceled")
+    if action.requested_by_id != actor.pk:
+        raise ApplicationError("Only the person who requested it can withdraw it.",
+                               "not_requester", status=403)
+    if action.state not in WITHDRAWABLE_STATES:
+        raise _wrong_state(action, "withdrawn")
     _move(action, State.CANCELED)
-    _audit(action, "canceled", actor, reason=note, origin=origin)
-    _timeline(action, actor, f"{label_of(action)} canceled by {actor.get_username()}.")
+    _audit(action, "canceled", actor, reason=note or "Withdrawn by the requester.",
+           origin=origin)
+    _timeline(action, actor, f"{label_of(action)} withdrawn by {actor.get_username()}.")
     return action
 
 

@@ -1,12 +1,10 @@
-"""The state machine's rules that the API does not reach: withdrawing a request."""
+"""Withdrawing a request: the requester alone, before it reaches Stripe, through the API."""
 
 import pytest
 
 from audit.models import AuditEvent
-from billing_console.exceptions import ApplicationError
 from money_actions.models import MoneyAction, State
-from money_actions.services import money_action_cancel
-from tests.refunds.conftest import post_refund, refund_body
+from tests.refunds.conftest import api_client, post_refund, refund_body
 
 
 @pytest.fixture
@@ -16,19 +14,30 @@ def action(charged, sandbox, specialist):
         specialist, refund_body(case, charge_id, stripe_reason="fraudulent")).json()["id"])
 
 
-def test_a_waiting_request_can_be_withdrawn_and_is_audited(action, specialist):
-    money_action_cancel(action_id=action.pk, actor=specialist, note="Customer changed mind.")
+def withdraw(user, action, note=""):
+    return api_client(user).post(f"/api/v1/money-actions/{action.pk}/withdraw/",
+                                 {"note": note}, format="json")
 
-    action.refresh_from_db()
-    assert action.state == State.CANCELED
+
+def test_a_waiting_request_can_be_withdrawn_and_is_audited(action, specialist):
+    response = withdraw(specialist, action, "Customer changed mind.")
+
+    assert response.status_code == 200 and response.json()["state"] == State.CANCELED
     event = AuditEvent.objects.get(object_id=str(action.pk), action="refund.canceled")
-    assert (event.reason, event.amount) == ("Customer changed mind.", action.amount)
+    assert (event.reason, event.amount, event.source) == (
+        "Customer changed mind.", action.amount, "api")
+    assert "withdrawn by specialist" in action.case.events.filter(kind="money").first().body
+
+
+def test_only_the_requester_withdraws(action, second_specialist, finance):
+    assert withdraw(second_specialist, action).status_code == 403
+    assert withdraw(finance, action).status_code == 403
+    assert MoneyAction.objects.get(pk=action.pk).state == State.PENDING_APPROVAL
 
 
 def test_a_settled_request_cannot_be_withdrawn(action, specialist):
     MoneyAction.objects.filter(pk=action.pk).update(state=State.SUCCEEDED)
 
-    with pytest.raises(ApplicationError) as refused:
-        money_action_cancel(action_id=action.pk, actor=specialist)
+    response = withdraw(specialist, action)
 
-    assert refused.value.status == 409
+    assert response.status_code == 409 and response.json()["code"] == "invalid_state"
