@@ -57,3 +57,12 @@ def flagged_for_finance():
     return (MoneyAction.objects.exclude(finance_flag="")
             .filter(finance_flag_cleared_at__isnull=True)
             .select_related("case").order_by("updated_at"))
+
+
+CASE_ACTIONS_SHOWN = 20
+
+
+def actions_on(case):
+    """The case's money actions, newest first, for its page."""
+    return (MoneyAction.objects.filter(case=case).select_related("requested_by")
+            .order_by("-created_at")[:CASE_ACTIONS_SHOWN])

@@ -8,4 +8,5 @@ urlpatterns = [
     path("<uuid:pk>/approve/", views.approve, name="approve"),
     path("<uuid:pk>/reject/", views.reject, name="reject"),
     path("<uuid:pk>/handled/", views.clear_flag, name="clear-flag"),
+    path("<uuid:pk>/withdraw/", views.withdraw, name="withdraw"),
 ]

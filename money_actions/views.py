@@ -61,3 +61,19 @@ approve = _decision(services.money_action_approve, "approved; it is on its way t
 reject = _decision(services.money_action_reject,
                    "rejected; the requester sees why on the case")
 clear_flag = _decision(services.money_action_clear_flag, "is marked as handled")
+
+
+@requires(Capability.REQUEST_MONEY_ACTION)
+@require_POST
+def withdraw(request, pk):
+    """The requester takes back a request from its case's page."""
+    action = get_object_or_404(MoneyAction, pk=pk)
+    try:
+        services.money_action_withdraw(action_id=action.pk, actor=request.user,
+                                       origin=Origin.of(request))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{services.label_of(action)} withdrawn; nothing was sent "
+                                  "to Stripe.")
+    return redirect("cases:case", pk=action.case_id)

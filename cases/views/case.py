@@ -46,6 +46,7 @@ from guidance.facts import stripe_facts
 from guidance.forms import CaseGuidanceForm, QuestionForm
 from guidance.models import Playbook
 from guidance.selectors import case_facts, case_guidance, questions_on, suggested_playbook
+from money_actions.selectors import actions_on
 
 # --- Pages ----------------------------------------------------------------------------------
 
@@ -104,6 +105,7 @@ def _render_case(request, case, *, note_form=None, resolve_form=None, status=200
         "reply_templates": reply_templates_for(case=case) if can_work and case.is_open else [],
         "guidance": case_guidance(case),
         "questions": questions_on(case),
+        "money_actions": actions_on(case),
         "guidance_form": _guidance_form(case) if can_work else None,
     }
     return render(request, "cases/case.html", context, status=status)

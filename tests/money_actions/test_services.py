@@ -41,3 +41,20 @@ def test_a_settled_request_cannot_be_withdrawn(action, specialist):
     response = withdraw(specialist, action)
 
     assert response.status_code == 409 and response.json()["code"] == "invalid_state"
+
+
+def test_the_requester_withdraws_from_the_case_page(action, specialist, second_specialist):
+    from tests.refunds.conftest import signed_in
+
+    page = signed_in(specialist).get(f"/cases/{action.case_id}/").content.decode()
+    assert f'action="/approvals/{action.pk}/withdraw/"' in page
+    other = signed_in(second_specialist).get(f"/cases/{action.case_id}/").content.decode()
+    assert "/withdraw/" not in other
+
+    response = signed_in(specialist).post(f"/approvals/{action.pk}/withdraw/", follow=True)
+
+    assert "withdrawn; nothing was sent to Stripe" in response.content.decode()
+    assert MoneyAction.objects.get(pk=action.pk).state == State.CANCELED
+    refused = signed_in(second_specialist).post(f"/approvals/{action.pk}/withdraw/",
+                                                follow=True)
+    assert "Only the person who requested it can withdraw it." in refused.content.decode()
