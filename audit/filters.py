@@ -6,12 +6,13 @@ actions carry their requester, customer and reason in each event's `after` snaps
 """
 
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Q
 
 from audit.models import Source
+from billing_console.dates import parse_day, start_of_day
 from billing_console.exceptions import ApplicationError
 from billing_console.money import normalise_currency, to_minor_units
 from billing_console.parsing import whole_number
@@ -37,8 +38,8 @@ class AuditFilters:
     def from_query(cls, query):
         """Filters from a query dict; raises `ApplicationError` naming the bad one."""
         values = {field.name: query.get(field.name, "").strip() for field in fields(cls)}
-        filters = cls(**{**values, "since": _date(values["since"], "since"),
-                         "until": _date(values["until"], "until"),
+        filters = cls(**{**values, "since": parse_day(values["since"], "since"),
+                         "until": parse_day(values["until"], "until"),
                          "case": _int(values["case"], "case"),
                          "currency": normalise_currency(values["currency"])
                          if values["currency"] else ""})
@@ -79,9 +80,9 @@ class AuditFilters:
     def _conditions(self):
         condition = Q()
         if self.since:
-            condition &= Q(created_at__gte=_start_of(self.since))
+            condition &= Q(created_at__gte=start_of_day(self.since))
         if self.until:
-            condition &= Q(created_at__lt=_start_of(self.until + timedelta(days=1)))
+            condition &= Q(created_at__lt=start_of_day(self.until + timedelta(days=1)))
         if self.actor:
             condition &= Q(actor_username=self.actor) | Q(after__requested_by=self.actor)
         if self.customer:
@@ -101,20 +102,6 @@ class AuditFilters:
         return condition
 
 
-def _date(value, name):
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise ApplicationError(f"“{value}” is not a date; write it as YYYY-MM-DD.",
-                               name) from None
-    if not 2000 <= day.year <= 2099:  # the console's trail starts well after 2000
-        raise ApplicationError(f"{value} is out of range; give a day from 2000 to 2099.",
-                               name)
-    return day
-
-
 def _int(value, name):
     if not value:
         return None
@@ -122,7 +109,3 @@ def _int(value, name):
     if number is None:
         raise ApplicationError(f"“{value}” is not a {name} number.", name)
     return number
-
-
-def _start_of(day):
-    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -27,7 +27,7 @@ The reads the reconciliation pages need are at the end.
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
@@ -43,10 +43,11 @@ from audit.models import (
 )
 from audit.services import Origin, record
 from billing_console.access import Capability, has_capability
+from billing_console.dates import start_of_day
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
-from billing_console.parsing import whole_number
+from billing_console.parsing import uuid_or_none, whole_number
 from credit_memos.executor import METADATA_KEY as CREDIT_NOTE_ACTION_KEY
 from money_actions.models import Kind, MoneyAction, State
 from refunds.executor import METADATA_KEY as REFUND_ACTION_KEY
@@ -107,12 +108,12 @@ class Period:
 
     @property
     def starts_at(self):
-        return datetime.combine(self.start, time.min, tzinfo=UTC)
+        return start_of_day(self.start)
 
     @property
     def ends_at(self):
         """The first moment after the period."""
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+        return start_of_day(self.end + timedelta(days=1))
 
     def stripe_bounds(self):
         """`created_gte` and `created_lt` in Unix seconds, as Stripe's lists take them."""
@@ -145,13 +146,6 @@ def _moment(seconds):
     return datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
 
 
-def _as_uuid(value):
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
 def _as_case_id(value):
     return whole_number(value)
 
@@ -171,13 +165,13 @@ def stripe_changes(period):
 
 def _refund_change(refund):
     return Change(ReconciledObject.REFUND, refund.id, "", refund.amount, refund.currency,
-                  _moment(refund.created), _as_uuid(refund.metadata.get(REFUND_ACTION_KEY)),
+                  _moment(refund.created), uuid_or_none(refund.metadata.get(REFUND_ACTION_KEY)),
                   _as_case_id(refund.metadata.get("case_id")))
 
 
 def _credit_note_change(note):
     return Change(ReconciledObject.CREDIT_NOTE, note.id, "", note.amount, note.currency,
-                  _moment(note.created), _as_uuid(note.metadata.get(CREDIT_NOTE_ACTION_KEY)),
+                  _moment(note.created), uuid_or_none(note.metadata.get(CREDIT_NOTE_ACTION_KEY)),
                   _as_case_id(note.metadata.get("case_id")))
 
 
@@ -188,7 +182,7 @@ def _invoice_change(event):
     return Change(ReconciledObject.INVOICE_STATUS, invoice.get("id", ""),
                   INVOICE_EVENTS[event.type], invoice.get("amount_remaining"),
                   invoice.get("currency", ""), _moment(event.created),
-                  _as_uuid(named.group("id")) if named else None)
+                  uuid_or_none(named.group("id")) if named else None)
 
 
 def stripe_change_for(console_change):

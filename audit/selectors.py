@@ -1,10 +1,9 @@
 """Reading the audit trail."""
 
-import uuid
-
 from audit.chain import verify_chain
 from audit.models import AuditEvent, AuditExport, ChainVerification
 from billing_console.access import Capability, has_capability
+from billing_console.parsing import uuid_or_none
 from money_actions.models import MoneyAction
 
 PAGE_SIZE = 50
@@ -40,15 +39,8 @@ def audit_event_detail(*, viewer, pk):
     if event.object_type == "money_action":
         action = (MoneyAction.objects.select_related("requested_by", "approved_by",
                                                      "rejected_by")
-                  .filter(pk=_uuid_or_none(event.object_id)).first())
+                  .filter(pk=uuid_or_none(event.object_id)).first())
     return event, action
-
-
-def _uuid_or_none(value):
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def audit_event_page(*, viewer, filters=None, before_id=None, size=PAGE_SIZE):

@@ -21,18 +21,17 @@ reason or requester, and are not counted here.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.db.models import Count, DateField, F, Sum
 from django.db.models.functions import TruncMonth, Upper
 
 from audit.filters import AuditFilters
+from billing_console.dates import parse_day, start_of_day
 from billing_console.exceptions import ApplicationError
 from money_actions.models import GIVING_BACK_KINDS, Kind, MoneyAction, State
 
-# Bounds that keep a period's months few enough to chart, and its end a valid date.
-EARLIEST_DAY = date(2000, 1, 1)
-LATEST_DAY = date(2099, 12, 31)
+# Few enough months to chart.
 MAX_MONTHS = 60
 
 
@@ -53,8 +52,8 @@ class Period:
         """The period a query asks for, the last twelve months where it names no end.
         Raises `ApplicationError` naming the bad parameter."""
         default = cls.last_twelve_months(today)
-        period = cls(since=_day(query.get("since", ""), "since") or default.since,
-                     until=_day(query.get("until", ""), "until") or default.until)
+        period = cls(since=parse_day(query.get("since", ""), "since") or default.since,
+                     until=parse_day(query.get("until", ""), "until") or default.until)
         if period.until < period.since:
             raise ApplicationError("The period ends before it starts.", "until")
         if len(period.months()) > MAX_MONTHS:
@@ -64,12 +63,12 @@ class Period:
 
     @property
     def start(self):
-        return datetime.combine(self.since, time.min, tzinfo=UTC)
+        return start_of_day(self.since)
 
     @property
     def end(self):
         """The first instant after the period."""
-        return datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=UTC)
+        return start_of_day(self.until + timedelta(days=1))
 
     def months(self):
         """The first day of each month the period touches, oldest first."""
@@ -78,20 +77,6 @@ class Period:
             months.append(first)
             first = add_months(first, 1)
         return months
-
-
-def _day(value, name):
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise ApplicationError(f"“{value}” is not a date; write it as YYYY-MM-DD.",
-                               name) from None
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise ApplicationError(f"Choose a date between {EARLIEST_DAY} and {LATEST_DAY}.", name)
-    return day
 
 
 def add_months(first_of_month, count):

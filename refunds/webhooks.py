@@ -6,13 +6,12 @@ made elsewhere, such as in the Stripe Dashboard, is recorded as an external refu
 Registered when the app loads (`RefundsConfig.ready`); safe to run twice.
 """
 
-import uuid
-
 from django.db.models import Q
 
 from audit.models import Source
 from billing_console.integrations import inbox
 from billing_console.integrations.stripe import gateway
+from billing_console.parsing import uuid_or_none
 from money_actions.models import Kind, MoneyAction
 from money_actions.services import money_action_record_outcome
 from refunds.executor import METADATA_KEY, outcome_of
@@ -53,14 +52,7 @@ def sync_refund(refund, *, charge=None):
 
 def console_refund_for(refund):
     match = Q(stripe_object_id=refund.id)
-    action_id = _as_uuid(refund.metadata.get(METADATA_KEY))
+    action_id = uuid_or_none(refund.metadata.get(METADATA_KEY))
     if action_id:
         match |= Q(pk=action_id)
     return MoneyAction.objects.filter(match, kind=Kind.REFUND).first()
-
-
-def _as_uuid(value):
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None

@@ -5,6 +5,8 @@ import importlib
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.test import Client
+from rest_framework.test import APIClient
 
 from billing_console.access import Role
 
@@ -45,6 +47,20 @@ def _empty_cache():
 def _fast_password_hashing(settings):
     """Real hashing costs half a second a user; tests make hundreds."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def signed_in(user):
+    """A page client (session and CSRF as a browser has them) signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def api_client(user):
+    """An API client authenticated as `user`."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
 
 
 def make_user(username, *roles, password=PASSWORD):

@@ -2,11 +2,11 @@
 answer, never a 500."""
 
 import pytest
-from django.test import Client
 
 from billing_console.exceptions import ApplicationError
 from billing_console.money import to_minor_units
 from billing_console.parsing import whole_number
+from tests.conftest import signed_in
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -20,12 +20,6 @@ def test_whole_numbers_are_ascii_digits_that_fit_the_database(text, expected):
 def test_an_implausible_amount_is_refused_in_words(text):
     with pytest.raises(ApplicationError, match="not a plausible amount"):
         to_minor_units(text, "usd")
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("path, status", [

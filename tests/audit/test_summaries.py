@@ -9,7 +9,6 @@ from unittest import mock
 import pytest
 from django.contrib.staticfiles import finders
 from django.http import QueryDict
-from django.test import Client
 from django.utils import timezone
 
 from audit.filters import AuditFilters
@@ -18,14 +17,9 @@ from audit.services import record
 from audit.summaries import Period, add_months, money_given_back
 from money_actions.models import Kind, MoneyAction, State
 from tests.cases.factories import make_case
+from tests.conftest import signed_in
 
 URL = "/audit/summary/"
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def at_noon(day):

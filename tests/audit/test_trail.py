@@ -7,18 +7,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditEvent, Source
 from audit.services import record
 from tests.cases.factories import make_case
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.conftest import signed_in
 
 
 @pytest.fixture

@@ -4,18 +4,12 @@ downloaded."""
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from audit import triggers
 from audit.models import AuditEvent, AuditExport, ChainVerification
 from audit.services import record
 from audit.tasks import verify_audit_chain_task
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.conftest import signed_in
 
 
 def break_the_chain(event):

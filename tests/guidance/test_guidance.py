@@ -2,27 +2,14 @@
 Tier 2 with billing's answers, through the pages and the API."""
 
 import pytest
-from django.test import Client
-from rest_framework.test import APIClient
 
 from cases.models import WriteBack
 from guidance import services
 from guidance.models import CaseGuidance, Playbook, Question
 from tests.cases.factories import make_case
+from tests.conftest import api_client, signed_in
 
 XSS = "Hello <script>alert(1)</script> and [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -48,7 +35,7 @@ def test_a_playbook_with_script_and_javascript_links_renders_inert(db, specialis
     body = page[page.index('id="playbook-body"'):page.index("</article>")]
     assert "<script" not in body and "javascript:" not in body and "onerror" not in body
     assert "Hello" in body and "<a rel=\"noopener noreferrer\">x</a>" in body
-    html = api(tier2).get("/api/v1/playbooks/", {"q": "Hostile"}).json()[0]["html"]
+    html = api_client(tier2).get("/api/v1/playbooks/", {"q": "Hostile"}).json()[0]["html"]
     assert "<script" not in html and "javascript:" not in html
 
 
@@ -164,17 +151,17 @@ def test_a_question_is_seen_by_its_asker_and_specialists_only(db, specialist, ti
 
 def test_the_api_lets_tier2_ask_and_read_and_specialists_answer(db, specialist, tier2):
     case = make_case()
-    asked = api(tier2).post("/api/v1/questions/", {"body": "Refund date?", "case_id": case.pk},
-                            format="json")
+    asked = api_client(tier2).post("/api/v1/questions/",
+                                   {"body": "Refund date?", "case_id": case.pk}, format="json")
     assert asked.status_code == 201
-    assert [q["id"] for q in api(specialist).get("/api/v1/questions/open/").json()] == [
+    assert [q["id"] for q in api_client(specialist).get("/api/v1/questions/open/").json()] == [
         asked.json()["id"]]
 
-    answered = api(specialist).post(f"/api/v1/questions/{asked.json()['id']}/answer/",
+    answered = api_client(specialist).post(f"/api/v1/questions/{asked.json()['id']}/answer/",
                                     {"answer": "The 20th."}, format="json")
 
     assert answered.status_code == 200
-    guidance = api(tier2).get(f"/api/v1/cases/{case.pk}/guidance/").json()
+    guidance = api_client(tier2).get(f"/api/v1/cases/{case.pk}/guidance/").json()
     assert guidance["questions"][0]["answer"] == "The 20th."
     assert set(guidance["case"]) == {"id", "zendesk_ticket_id", "subject", "state", "category",
                                      "resolution_code", "resolution_summary"}
@@ -222,7 +209,7 @@ def test_tier2_sees_the_billing_facts_and_the_playbook_they_point_to(sandbox, ti
     assert "2 charges of 16.00 USD within" in page and "likely duplicate" in page
     assert 'id="suggested-playbook">Duplicate charges</a>' in page
     assert "4242" not in page and "pm_" not in page and "visa" not in page.lower()
-    facts = api(tier2).get(f"/api/v1/cases/{case.pk}/guidance/").json()["facts"]
+    facts = api_client(tier2).get(f"/api/v1/cases/{case.pk}/guidance/").json()["facts"]
     assert facts[0]["kind"] == "duplicate_charge"
     panel = signed_in(specialist).get(f"/cases/{case.pk}/stripe/").content.decode()
     assert 'id="panel-facts"' in panel and "likely duplicate" in panel
@@ -248,11 +235,11 @@ def test_an_agent_sees_only_their_own_questions_on_a_case(db, tier2, specialist)
     services.question_ask(asker=tier2, body="My own question", case=case)
 
     page = signed_in(tier2).get(f"/cases/{case.pk}/summary/").content.decode()
-    api_questions = api(tier2).get(f"/api/v1/cases/{case.pk}/guidance/").json()["questions"]
+    api_questions = api_client(tier2).get(f"/api/v1/cases/{case.pk}/guidance/").json()["questions"]
 
     assert "My own question" in page and "Another agent's question" not in page
     assert [question["body"] for question in api_questions] == ["My own question"]
-    specialist_view = api(specialist).get(f"/api/v1/cases/{case.pk}/guidance/").json()
+    specialist_view = api_client(specialist).get(f"/api/v1/cases/{case.pk}/guidance/").json()
     assert len(specialist_view["questions"]) == 2
 
 

@@ -7,13 +7,12 @@ import uuid
 
 import pytest
 from django.db import connection
-from django.test import Client
-from rest_framework.test import APIClient
 
 from billing_console.integrations.stripe.sandbox.builders import charge, create_customer
 from cases.models import StripeLink
 from money_actions.models import MoneyAction
 from tests.cases.factories import make_case
+from tests.conftest import api_client, signed_in  # noqa: F401 (the refund tests' clients)
 
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -63,12 +62,6 @@ def pending(charged, sandbox, specialist):
     return MoneyAction.objects.get(pk=response.json()["id"])
 
 
-def api_client(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def refund_body(case, charge_id, **overrides):
     return {"case_id": case.pk, "charge_id": charge_id, "amount": 2_500,
             "stripe_reason": "requested_by_customer", "reason_code": "courtesy",
@@ -85,13 +78,6 @@ def post_refund(user, body, key=None):
 PAGE_FORM = {"amount": "25.00", "currency": "usd", "stripe_reason": "requested_by_customer",
              "reason_code": "courtesy", "note": "Customer was double billed for March.",
              "customer_reply": ""}
-
-
-def signed_in(user):
-    """A page client (session and CSRF as a browser has them) signed in as `user`."""
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def refund_url(case, charge_id):
