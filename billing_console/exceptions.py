@@ -62,17 +62,17 @@ def api_exception_handler(exc, context):
 def _stripe_error_response(exc):
     """Stripe down is a 503 to try again; Stripe refusing is a 400 with its words."""
     from billing_console.integrations.stripe.errors import (
-        PermanentStripeError,
+        StripeGatewayError,
         TransientStripeError,
+        in_words,
     )
 
-    if isinstance(exc, TransientStripeError):
-        return Response(error_body("Stripe is not answering right now; nothing has changed. "
-                                   "Try again in a minute.", "stripe_unavailable"), status=503)
-    if isinstance(exc, PermanentStripeError):
-        return Response(error_body(f"Stripe refused: {exc.message}", "stripe_refused"),
-                        status=400)
-    return None
+    if not isinstance(exc, StripeGatewayError):
+        return None
+    down = isinstance(exc, TransientStripeError)
+    return Response(error_body(in_words(exc, unavailable="nothing has changed"),
+                               "stripe_unavailable" if down else "stripe_refused"),
+                    status=503 if down else 400)
 
 
 def _as_api_exception(exc):

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing_console.access import Capability, has_capability
-from billing_console.integrations.stripe.errors import StripeGatewayError
+from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
 from cases.models import StripeLink
 from cases.selectors import stripe_snapshot
 from guidance.facts import stripe_facts, suggested_category
@@ -93,14 +93,14 @@ def is_overdue(question, now=None):
 
 def case_facts(case):
     """(facts, error): the billing facts of the case's customer, from the briefly cached
-    Stripe snapshot, or a message when there is no customer to read or Stripe is down."""
+    Stripe snapshot, or a message when Stripe is down or refuses; none when there is no
+    customer to read."""
     if not case.stripe_customer_id or case.stripe_link == StripeLink.AMBIGUOUS:
         return [], ""
     try:
         snapshot = stripe_snapshot(customer_id=case.stripe_customer_id)
-    except StripeGatewayError:
-        return [], "Stripe is not answering right now, so the billing facts cannot be " \
-                   "shown. Try again in a minute."
+    except StripeGatewayError as error:
+        return [], in_words(error, unavailable="the billing facts cannot be shown")
     return stripe_facts(snapshot), ""
 
 

@@ -16,15 +16,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from audit.services import Origin
 from billing_console.exceptions import ApplicationError
-from billing_console.integrations.stripe.errors import StripeGatewayError, TransientStripeError
+from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
 from billing_console.money import format_amount
 from cases.models import Case
 from money_actions.idempotency import Answer, answer_once
 from money_actions.models import State
 from money_actions.policy import needs_approval
 
-STRIPE_DOWN = "Stripe is not answering right now, so nothing can be read from it. Try " \
-              "again in a minute; nothing has changed."
 INVALID = "Check the fields marked below."
 
 
@@ -96,10 +94,9 @@ def action_page_view(page, request, case_pk, target_id):
         if "edit" in request.POST:
             return _form_page(request, page, case, target, page.form(target, request.POST))
         return _preview(request, page, case, target)
-    except TransientStripeError:
-        messages.error(request, STRIPE_DOWN)
     except StripeGatewayError as error:
-        messages.error(request, f"Stripe refused: {error.message}")
+        messages.error(request, in_words(error, unavailable="nothing can be read from it, and "
+                                                            "nothing has changed"))
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("cases:case", pk=case.pk)

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from billing_console.access import Capability, has_capability, requires
 from billing_console.exceptions import ApplicationError
-from billing_console.integrations.stripe.errors import StripeGatewayError, TransientStripeError
+from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
 from billing_console.parsing import whole_number
 from cases import services
 from cases.forms import (
@@ -146,20 +146,14 @@ def stripe_panel(request, pk):
         try:
             snapshot = stripe_snapshot(customer_id=case.stripe_customer_id)
         except StripeGatewayError as error:
-            context["stripe_error"] = _stripe_error_message(error)
+            context["stripe_error"] = in_words(error, unavailable="its data cannot be shown",
+                                               refused="Stripe refused to show this customer")
         else:
             facts = stripe_facts(snapshot)
             context.update(snapshot=snapshot, charges=_charges_with_disputes(snapshot),
                            voidable_notes=console_credit_note_ids(case.stripe_customer_id),
                            facts=facts, playbook=suggested_playbook(case, facts))
     return render(request, "cases/_stripe_panel.html", context)
-
-
-def _stripe_error_message(error):
-    if isinstance(error, TransientStripeError):
-        return "Stripe is not answering right now, so its data cannot be shown. Try again " \
-               "in a minute."
-    return f"Stripe refused to show this customer: {error.message}"
 
 
 def _charges_with_disputes(snapshot):

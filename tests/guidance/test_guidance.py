@@ -216,8 +216,11 @@ def test_tier2_sees_the_billing_facts_and_the_playbook_they_point_to(sandbox, ti
 
 
 def test_stripe_being_down_is_a_message_among_the_facts(sandbox, tier2):
-    case = make_case(stripe_customer_id="cus_missing_down", stripe_link="verified")
-    sandbox.inject("/v1/customers", 500, count=20)
+    from tests.refunds.conftest import new_charge
+
+    customer, _ = new_charge(sandbox)
+    case = make_case(stripe_customer_id=customer, stripe_link="verified")
+    sandbox.inject(f"/v1/customers/{customer}", 500, count=20)
 
     page = signed_in(tier2).get(f"/cases/{case.pk}/summary/")
 
@@ -252,3 +255,11 @@ def test_an_answer_goes_into_a_playbook_once(db, tier2, specialist, playbook):
 
     with pytest.raises(ApplicationError, match="in a playbook already"):
         services.question_promote(question=question, playbook=playbook, author=specialist)
+
+
+def test_a_customer_stripe_does_not_know_is_said_in_stripes_words(sandbox, tier2):
+    case = make_case(stripe_customer_id="cus_gone", stripe_link="verified")
+
+    page = signed_in(tier2).get(f"/cases/{case.pk}/summary/").content.decode()
+
+    assert "Stripe refused: No such customer" in page

@@ -46,3 +46,11 @@ CardDeclined = DeclinedError
 
 class IdempotencyConflict(PermanentStripeError):
     """The same idempotency key was sent before with different parameters."""
+
+
+def in_words(error, *, unavailable, refused="Stripe refused"):
+    """What a person reads when a Stripe call failed: while Stripe is down, `unavailable`
+    says what cannot happen now, and to try again; when Stripe refused, its own words."""
+    if isinstance(error, TransientStripeError):
+        return f"Stripe is not answering right now, so {unavailable}. Try again in a minute."
+    return f"{refused}: {error.message}"
