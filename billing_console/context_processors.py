@@ -2,7 +2,15 @@ from django.urls import reverse
 
 from billing_console.access import Capability, capabilities_of, has_capability, roles_of
 
-# The console's sections, each shown to the roles that may open it.
+
+def _open_questions():
+    from guidance.selectors import open_question_count  # guidance's models load after this
+
+    return open_question_count()
+
+
+# The console's sections, each shown to the roles that may open it, and for some a count
+# of what waits there.
 NAVIGATION = (
     ("Queue", "cases:queue", Capability.VIEW_QUEUE),
     ("Approvals", "money_actions:approvals", Capability.APPROVE_MONEY_ACTION),
@@ -10,19 +18,10 @@ NAVIGATION = (
     ("Summary", "audit:summary", Capability.VIEW_AUDIT),
     ("Reconciliation", "audit:reconciliation", Capability.VIEW_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
-    ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE),
+    ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE, _open_questions),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE),
     ("Admin", "admin:index", Capability.MANAGE_CONSOLE),
 )
-
-
-def _count(url_name):
-    """A count shown beside a section: the open questions waiting for specialists."""
-    if url_name != "guidance:questions":
-        return None
-    from guidance.selectors import open_question_count
-
-    return open_question_count()
 
 
 def _current_section(path, urls):
@@ -36,8 +35,8 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "user_roles": []}
     allowed = capabilities_of(user)
-    items = [{"label": label, "url": reverse(url_name), "count": _count(url_name)}
-             for label, url_name, capability in NAVIGATION if capability in allowed]
+    items = [{"label": label, "url": reverse(url_name), "count": count[0]() if count else None}
+             for label, url_name, capability, *count in NAVIGATION if capability in allowed]
     current = _current_section(request.path, [item["url"] for item in items])
     for item in items:
         item["active"] = item["url"] == current
