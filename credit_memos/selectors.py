@@ -10,6 +10,7 @@ from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.integrations.stripe.types import CreditLine
 from money_actions.models import IN_FLIGHT_STATES, Kind, MoneyAction, State
 from money_actions.policy import needs_approval
+from money_actions.selectors import read_from_stripe
 from money_actions.services import committed_amount
 from refunds.policy import money_verdicts
 
@@ -63,24 +64,15 @@ def console_credit_note_ids(customer_id):
 
 
 def read_invoice(invoice_id):
-    if not isinstance(invoice_id, str) or not invoice_id.strip():
-        raise ApplicationError("Choose an invoice to credit.", "invoice")
-    try:
-        return gateway.get_invoice(invoice_id=invoice_id.strip())
-    except PermanentStripeError as error:
-        raise ApplicationError(f"Stripe cannot find invoice {invoice_id}: {error.message}",
-                               "invoice") from error
+    return read_from_stripe(lambda found: gateway.get_invoice(invoice_id=found), invoice_id,
+                            noun="invoice", missing="Choose an invoice to credit.")
 
 
 def read_customer(customer_id):
     """A case's Stripe customer; a case without one has no balance to adjust."""
-    if not customer_id:
-        raise ApplicationError("Link this case to a Stripe customer first.", "customer")
-    try:
-        return gateway.get_customer(customer_id=customer_id)
-    except PermanentStripeError as error:
-        raise ApplicationError(f"Stripe cannot find customer {customer_id}: "
-                               f"{error.message}", "customer") from error
+    return read_from_stripe(lambda found: gateway.get_customer(customer_id=found),
+                            customer_id, noun="customer",
+                            missing="Link this case to a Stripe customer first.")
 
 
 def credit_amount(invoice, spec):
@@ -167,13 +159,9 @@ def _split_part(spec, settlement, post_payment):
 
 
 def read_subscription(subscription_id):
-    if not isinstance(subscription_id, str) or not subscription_id.strip():
-        raise ApplicationError("Choose a subscription.", "subscription")
-    try:
-        return gateway.get_subscription(subscription_id=subscription_id.strip())
-    except PermanentStripeError as error:
-        raise ApplicationError(f"Stripe cannot find subscription {subscription_id}: "
-                               f"{error.message}", "subscription") from error
+    return read_from_stripe(lambda found: gateway.get_subscription(subscription_id=found),
+                            subscription_id, noun="subscription",
+                            missing="Choose a subscription.")
 
 
 def check_item_change(subscription, change):

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from billing_console.exceptions import ApplicationError
+from billing_console.integrations.stripe.errors import PermanentStripeError
 from money_actions.models import MoneyAction, State
 
 APPROVALS_SHOWN = 200
@@ -66,3 +68,16 @@ def actions_on(case):
     """The case's money actions, newest first, for its page."""
     return (MoneyAction.objects.filter(case=case).select_related("requested_by")
             .order_by("-created_at")[:CASE_ACTIONS_SHOWN])
+
+
+def read_from_stripe(read, object_id, *, noun, missing):
+    """The object a money action acts on, as Stripe has it now: `read(object_id)` through
+    the gateway. No id (`missing` says what to do) or one Stripe does not know is the
+    caller's mistake; Stripe being down stays a `TransientStripeError`."""
+    if not isinstance(object_id, str) or not object_id.strip():
+        raise ApplicationError(missing, noun)
+    try:
+        return read(object_id.strip())
+    except PermanentStripeError as error:
+        raise ApplicationError(f"Stripe cannot find {noun} {object_id}: {error.message}",
+                               noun) from error

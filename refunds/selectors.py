@@ -1,26 +1,20 @@
 """Reads for refunds: the charge from Stripe, what it can still give back, duplicates,
 and the preview shown before confirming. Stripe reads happen here, outside transactions."""
 
-from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
-from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.money import format_amount
 from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES, Kind
 from money_actions.policy import needs_approval
+from money_actions.selectors import read_from_stripe
 from money_actions.services import committed_amount
 from refunds import policy
 from refunds.models import RefundPolicy, StripeReason
 
 
 def read_charge(charge_id):
-    """The charge as Stripe has it now; an unknown charge is the caller's mistake."""
-    if not isinstance(charge_id, str) or not charge_id.strip():
-        raise ApplicationError("Choose a charge to refund.", "charge")
-    try:
-        return gateway.get_charge(charge_id=charge_id.strip())
-    except PermanentStripeError as error:
-        raise ApplicationError(f"Stripe cannot find charge {charge_id}: {error.message}",
-                               "charge") from error
+    """The charge as Stripe has it now."""
+    return read_from_stripe(lambda found: gateway.get_charge(charge_id=found), charge_id,
+                            noun="charge", missing="Choose a charge to refund.")
 
 
 def refundable_remainder(charge):
