@@ -4,8 +4,11 @@ from django.db import models
 class InboundEvent(models.Model):
     """A webhook delivery from Stripe or Zendesk, kept once per (source, event id).
 
-    The row is its own outbox: a sweeper re-queues rows still pending, so an event whose
-    queue message was lost is processed anyway.
+    The row is its own outbox (see `outbox.py`): a worker claims it as `processing` before
+    running its handlers. A failed event is tried again at `next_attempt_at`, with
+    exponential backoff; after `inbox.MAX_ATTEMPTS` it has `gave_up`, and waits for an
+    admin. A sweeper re-queues what is due: pending rows whose queue message was lost,
+    failed rows whose time has come, and claims left by a lost worker.
     """
 
     class Source(models.TextChoices):
@@ -14,8 +17,10 @@ class InboundEvent(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
         PROCESSED = "processed", "Processed"
-        FAILED = "failed", "Failed"
+        FAILED = "failed", "Failed, will retry"
+        GAVE_UP = "gave_up", "Gave up"
 
     source = models.CharField(max_length=16, choices=Source.choices)
     event_id = models.CharField(max_length=255)
@@ -26,12 +31,18 @@ class InboundEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When a failed event is due to run again; null unless it failed.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a worker claimed it; set only while `processing`.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["source", "event_id"], name="inbound_event_once")
         ]
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [models.Index(fields=["status", "received_at"]),
+                   models.Index(fields=["status", "next_attempt_at"],
+                                name="inbound_event_due")]
 
     def __str__(self):
         return f"{self.source} {self.event_type} {self.event_id}"

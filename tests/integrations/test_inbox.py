@@ -1,5 +1,5 @@
 """Webhook intake end to end, through the real URLs: verified, stored once, dispatched to
-the registered handlers once, failures kept for a re-run."""
+the registered handlers once, failures kept for a re-run (retries: test_inbox_retries)."""
 
 import json
 from datetime import UTC, datetime
@@ -100,6 +100,6 @@ def test_a_pending_event_whose_message_was_lost_is_queued_again(db, handled, mon
     event, _ = inbox.accept(source="stripe", event_id="evt_lost", event_type="refund.updated",
                             payload={})
     InboundEvent.objects.filter(pk=event.pk).update(received_at=datetime(2026, 1, 1, tzinfo=UTC))
-    assert inbox.requeue_stale() == 1
+    assert inbox.requeue_due() == 1
     event.refresh_from_db()
     assert event.status == InboundEvent.Status.PROCESSED and handled == ["evt_lost"]
