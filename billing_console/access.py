@@ -102,7 +102,7 @@ ROLE_CAPABILITIES = {
 # Where each role starts after signing in, most specific role first.
 ROLE_HOME = {
     Role.SPECIALIST: "cases:queue",
-    Role.FINANCE: "money_actions:approvals",
+    Role.FINANCE: "finance:approvals",
     Role.ADMIN: "admin:index",
     Role.TIER2: "guidance:index",
 }

@@ -20,7 +20,7 @@ app.conf.beat_schedule = {
     # Yesterday is whole once the day has ended in UTC; an hour later, refunds and notes
     # made at midnight have settled in the console too.
     "reconcile-with-stripe-daily": {
-        "task": "audit.tasks.reconcile_yesterday",
+        "task": "finance.tasks.reconcile_yesterday",
         "schedule": crontab(hour=1, minute=15),
     },
     "sync-zendesk-every-minute": {

@@ -13,10 +13,10 @@ def _open_questions():
 # of what waits there.
 NAVIGATION = (
     ("Queue", "cases:queue", Capability.VIEW_QUEUE),
-    ("Approvals", "money_actions:approvals", Capability.APPROVE_MONEY_ACTION),
+    ("Approvals", "finance:approvals", Capability.APPROVE_MONEY_ACTION),
     ("Audit", "audit:events", Capability.VIEW_CASE_AUDIT),
-    ("Summary", "audit:summary", Capability.VIEW_AUDIT),
-    ("Reconciliation", "audit:reconciliation", Capability.VIEW_AUDIT),
+    ("Summary", "finance:summary", Capability.VIEW_AUDIT),
+    ("Reconciliation", "finance:reconciliation", Capability.VIEW_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
     ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE, _open_questions),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE),

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "refunds",
     "credit_memos",
     "guidance",
+    "finance",
 ]
 
 MIDDLEWARE = [

@@ -64,6 +64,8 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("refunds/", include("refunds.urls")),
     path("approvals/", include("money_actions.urls")),
+    # Finance's pages keep their addresses: /approvals/, /audit/summary/, /audit/reconciliation/.
+    path("", include("finance.urls")),
     path("actions/", include("credit_memos.urls")),
     path("audit/", include("audit.urls")),
     path("guidance/", include("guidance.urls")),

@@ -21,72 +21,13 @@ reason or requester, and are not counted here.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from django.db.models import Count, DateField, F, Sum
 from django.db.models.functions import TruncMonth, Upper
 
 from audit.filters import AuditFilters
-from billing_console.dates import parse_day, start_of_day
-from billing_console.exceptions import ApplicationError
+from finance.periods import Period, last_day_of_month
 from money_actions.models import GIVING_BACK_KINDS, Kind, MoneyAction, State
-
-# Few enough months to chart.
-MAX_MONTHS = 60
-
-
-@dataclass(frozen=True)
-class Period:
-    """Whole days, both ends included, in UTC (as the audit filters read them)."""
-
-    since: date
-    until: date
-
-    @classmethod
-    def last_twelve_months(cls, today):
-        """This month so far and the eleven before it."""
-        return cls(since=add_months(today.replace(day=1), -11), until=today)
-
-    @classmethod
-    def from_query(cls, query, *, today):
-        """The period a query asks for, the last twelve months where it names no end.
-        Raises `ApplicationError` naming the bad parameter."""
-        default = cls.last_twelve_months(today)
-        period = cls(since=parse_day(query.get("since", ""), "since") or default.since,
-                     until=parse_day(query.get("until", ""), "until") or default.until)
-        if period.until < period.since:
-            raise ApplicationError("The period ends before it starts.", "until")
-        if len(period.months()) > MAX_MONTHS:
-            raise ApplicationError(f"A period spans {MAX_MONTHS} months at most; choose a "
-                                   "shorter one.", "since")
-        return period
-
-    @property
-    def start(self):
-        return start_of_day(self.since)
-
-    @property
-    def end(self):
-        """The first instant after the period."""
-        return start_of_day(self.until + timedelta(days=1))
-
-    def months(self):
-        """The first day of each month the period touches, oldest first."""
-        first, months = self.since.replace(day=1), []
-        while first <= self.until:
-            months.append(first)
-            first = add_months(first, 1)
-        return months
-
-
-def add_months(first_of_month, count):
-    months = first_of_month.year * 12 + first_of_month.month - 1 + count
-    return date(months // 12, months % 12 + 1, 1)
-
-
-def last_day_of_month(first_of_month):
-    return add_months(first_of_month, 1) - timedelta(days=1)
-
 
 # --- Totals ------------------------------------------------------------------------------
 
@@ -147,7 +88,8 @@ class Summary:
 def given_back(period):
     """Money actions that gave money back and succeeded within the period."""
     return MoneyAction.objects.filter(state=State.SUCCEEDED, kind__in=GIVING_BACK_KINDS,
-                                      settled_at__gte=period.start, settled_at__lt=period.end)
+                                      settled_at__gte=period.starts_at,
+                                      settled_at__lt=period.ends_at)
 
 
 def totals(period, dimension):

@@ -14,7 +14,8 @@ from django.utils import timezone
 from audit.filters import AuditFilters
 from audit.models import AuditEvent
 from audit.services import record
-from audit.summaries import Period, add_months, money_given_back
+from finance.periods import Period, add_months
+from finance.summaries import money_given_back
 from money_actions.models import Kind, MoneyAction, State
 from tests.cases.factories import make_case
 from tests.conftest import signed_in

@@ -1,10 +1,11 @@
-"""Forms of the reconciliation pages: the period to run, and a difference's explanation.
-The period's rules live in `reconciliation.Period`; the form only reads the dates."""
+"""Forms of finance's pages: a decision on a money action (approvals), and the period to
+reconcile and a difference's explanation (reconciliation). The period's rules live in
+`periods.Period`; the form only reads the dates."""
 
 from django import forms
 
-from audit.reconciliation import Period
 from billing_console.exceptions import ApplicationError
+from finance.periods import Period
 
 DATE_FORMAT_MESSAGE = "Enter the day as YYYY-MM-DD."
 
@@ -26,7 +27,7 @@ class PeriodForm(forms.Form):
         if self.errors:
             return cleaned
         try:
-            cleaned["period"] = Period.of(cleaned["start"], cleaned["end"])
+            cleaned["period"] = Period.to_reconcile(cleaned["start"], cleaned["end"])
         except ApplicationError as error:
             raise forms.ValidationError(error.message, code=error.code) from error
         return cleaned
@@ -36,3 +37,9 @@ class ExplainForm(forms.Form):
     # Which class the report was filtered by, to go back to the same view.
     shown = forms.CharField(required=False)
     note = forms.CharField(required=False, max_length=5000)
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(required=False, max_length=5_000)
+    # The amount the page showed: an approval covers that amount and no other.
+    amount = forms.IntegerField(required=False, min_value=0)

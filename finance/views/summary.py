@@ -1,4 +1,4 @@
-"""Finance's summary of the money given back (`audit.summaries`): tables, charts and a
+"""Finance's summary of the money given back (`finance.summaries`): tables, charts and a
 drill-down from every figure into the audit trail.
 
 The charts are drawn by the vendored Chart.js from `static/js/summary.js`, which reads its
@@ -10,14 +10,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from audit.summaries import Period, money_given_back
 from billing_console.access import Capability, requires
 from billing_console.exceptions import ApplicationError
 from billing_console.money import decimal_places
 from billing_console.templatetags.console import words
+from finance.periods import Period
+from finance.summaries import money_given_back
 from money_actions.models import Kind
 
-TEMPLATE = "audit/summary.html"
+TEMPLATE = "finance/summary.html"
 # "Refunds and credits": the kinds the charts draw, in this order.
 CHART_KINDS = (Kind.REFUND, Kind.CREDIT_MEMO, Kind.BALANCE_CREDIT)
 

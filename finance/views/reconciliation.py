@@ -9,11 +9,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from audit.csv import csv_lines
-from audit.models import Match, ReconciliationItem, ReconciliationRun
-from audit.reconciliation import (
+from audit.services import Origin, record_for_request
+from billing_console.access import Capability, has_capability, requires
+from billing_console.exceptions import ApplicationError
+from billing_console.integrations.stripe.errors import StripeGatewayError
+from finance.forms import ExplainForm, PeriodForm
+from finance.models import Match, ReconciliationItem, ReconciliationRun
+from finance.periods import Period
+from finance.reconciliation import (
     CSV_COLUMNS,
     REPORT_ROWS,
-    Period,
     csv_rows,
     events_listed_from,
     newer_run_of_same_period,
@@ -23,19 +28,14 @@ from audit.reconciliation import (
     report_items,
     unexplained_differences,
 )
-from audit.reconciliation_forms import ExplainForm, PeriodForm
-from audit.services import Origin, record_for_request
-from billing_console.access import Capability, has_capability, requires
-from billing_console.exceptions import ApplicationError
-from billing_console.integrations.stripe.errors import StripeGatewayError
 
 
 @requires(Capability.VIEW_AUDIT)
 @require_safe
 def runs(request):
     yesterday = Period.yesterday()
-    return _runs_page(request, PeriodForm(initial={"start": yesterday.start,
-                                                   "end": yesterday.end}))
+    return _runs_page(request, PeriodForm(initial={"start": yesterday.since,
+                                                   "end": yesterday.until}))
 
 
 @requires(Capability.RECONCILE)
@@ -52,13 +52,13 @@ def run_create(request):
         form.add_error(None, f"Stripe did not answer: {error.message} Nothing was recorded; "
                              "try again in a moment.")
         return _runs_page(request, form, status=502)
-    messages.success(request, f"Reconciled {period.start} to {period.end}: "
+    messages.success(request, f"Reconciled {period.since} to {period.until}: "
                               f"{_differences_of(run)} difference(s) to look at.")
-    return redirect("audit:reconciliation-run", run.pk)
+    return redirect("finance:reconciliation-run", run.pk)
 
 
 def _runs_page(request, form, status=200):
-    return render(request, "audit/reconciliation.html", {
+    return render(request, "finance/reconciliation.html", {
         "form": form, "runs": recent_runs(), "waiting": unexplained_differences().count(),
         "can_run": has_capability(request.user, Capability.RECONCILE)}, status=status)
 
@@ -76,7 +76,7 @@ def report(request, pk):
     if shown and shown not in Match.values:
         error, shown = f"There is no class “{shown}”; every item is shown.", ""
     total = run.count_of(shown) if shown else sum(run.count_of(match) for match in Match)
-    return render(request, "audit/reconciliation_report.html", {
+    return render(request, "finance/reconciliation_report.html", {
         "run": run, "items": report_items(run, shown)[:REPORT_ROWS], "total": total,
         "shown_at_most": REPORT_ROWS, "shown": shown, "error": error,
         "classes": [(match.value, match.label, run.count_of(match)) for match in Match],
@@ -121,6 +121,6 @@ def explain(request, pk):
 
 def _back_to(item, shown):
     """The report as it was shown, at the item."""
-    url = reverse("audit:reconciliation-run", args=[item.run_id])
+    url = reverse("finance:reconciliation-run", args=[item.run_id])
     query = f"?class={shown}" if shown in Match.values else ""
     return redirect(f"{url}{query}#item-{item.pk}")

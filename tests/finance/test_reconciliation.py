@@ -14,12 +14,14 @@ import pytest
 from django.utils import timezone
 
 from audit.csv import safe_cell
-from audit.models import AuditEvent, Match, ReconciliationItem, ReconciliationRun, Source
-from audit.reconciliation import Period, reconciliation_item_explain, reconciliation_run
-from audit.tasks import reconcile_yesterday
+from audit.models import AuditEvent, Source
 from billing_console.celery import app as celery_app
 from billing_console.integrations.stripe.sandbox.builders import create_customer, open_invoice
 from cases.models import StripeLink
+from finance.models import Match, ReconciliationItem, ReconciliationRun
+from finance.periods import Period
+from finance.reconciliation import reconciliation_item_explain, reconciliation_run
+from finance.tasks import reconcile_yesterday
 from money_actions.executors import executor_for
 from money_actions.models import MoneyAction, State
 from money_actions.tasks import submit_money_action
@@ -476,5 +478,5 @@ def test_the_daily_task_reconciles_yesterday_as_the_system(sandbox):
 def test_beat_runs_the_reconciliation_every_day():
     entry = celery_app.conf.beat_schedule["reconcile-with-stripe-daily"]
 
-    assert entry["task"] == "audit.tasks.reconcile_yesterday"
+    assert entry["task"] == "finance.tasks.reconcile_yesterday"
     assert entry["schedule"].hour == {1}

@@ -27,32 +27,24 @@ The reads the reconciliation pages need are at the end.
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from credit_memos.executor import METADATA_KEY as CREDIT_NOTE_ACTION_KEY
 from django.db import transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
+from refunds.executor import METADATA_KEY as REFUND_ACTION_KEY
 
-from audit.models import (
-    AuditEvent,
-    Match,
-    ReconciledObject,
-    ReconciliationItem,
-    ReconciliationRun,
-    Source,
-)
+from audit.models import AuditEvent, Source
 from audit.services import Origin, record
 from billing_console.access import Capability, has_capability
-from billing_console.dates import start_of_day
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.parsing import uuid_or_none, whole_number
-from credit_memos.executor import METADATA_KEY as CREDIT_NOTE_ACTION_KEY
+from finance.models import Match, ReconciledObject, ReconciliationItem, ReconciliationRun
 from money_actions.models import Kind, MoneyAction, State
-from refunds.executor import METADATA_KEY as REFUND_ACTION_KEY
 
-LONGEST_PERIOD_DAYS = 92
 # Refund statuses in which money has gone back, or is on its way.
 REFUND_MOVING_MONEY = ("pending", "requires_action", "succeeded")
 # Stripe's event → the invoice status it records.
@@ -76,49 +68,6 @@ REPORT_ROWS = 500
 LOOKUP_BATCH = 500
 # How long Stripe keeps events to list.
 STRIPE_EVENT_DAYS = 30
-
-
-# The period ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """Whole UTC days, `start` to `end` inclusive."""
-
-    start: date
-    end: date
-
-    @classmethod
-    def of(cls, start, end, *, today=None):
-        """A period finance may reconcile, or an ApplicationError saying why not."""
-        today = today or timezone.now().date()
-        if end < start:
-            raise ApplicationError("The last day comes before the first.", "period")
-        if end > today:
-            raise ApplicationError("The period cannot end after today.", "period")
-        if (end - start).days + 1 > LONGEST_PERIOD_DAYS:
-            raise ApplicationError(f"A period is at most {LONGEST_PERIOD_DAYS} days; "
-                                   "reconcile a longer one in parts.", "period")
-        return cls(start, end)
-
-    @classmethod
-    def yesterday(cls, *, today=None):
-        day = (today or timezone.now().date()) - timedelta(days=1)
-        return cls(day, day)
-
-    @property
-    def starts_at(self):
-        return start_of_day(self.start)
-
-    @property
-    def ends_at(self):
-        """The first moment after the period."""
-        return start_of_day(self.end + timedelta(days=1))
-
-    def stripe_bounds(self):
-        """`created_gte` and `created_lt` in Unix seconds, as Stripe's lists take them."""
-        return {"created_gte": int(self.starts_at.timestamp()),
-                "created_lt": int(self.ends_at.timestamp())}
 
 
 # One change, as one side records it ----------------------------------------------------
@@ -325,7 +274,7 @@ def _store_run(*, period, pairs, started_at, actor, origin):
     for pair in pairs:
         counts[pair.match] += 1
     run = ReconciliationRun.objects.create(
-        period_start=period.start, period_end=period.end, started_by=actor,
+        period_start=period.since, period_end=period.until, started_by=actor,
         created_at=started_at, finished_at=timezone.now(),
         **{f"{match}_count": count for match, count in counts.items()})
     items = list(_items(run, pairs))
@@ -334,9 +283,9 @@ def _store_run(*, period, pairs, started_at, actor, origin):
     origin = origin or Origin(source=Source.CONSOLE if actor else Source.SYSTEM)
     record(action="reconciliation.run", actor=actor, ip=origin.ip, source=origin.source,
            object_type="reconciliation_run", object_id=run.pk,
-           after={"period_start": period.start, "period_end": period.end, **counts,
+           after={"period_start": period.since, "period_end": period.until, **counts,
                   "explanations_carried": carried},
-           reason=f"Reconciled {period.start} to {period.end} with Stripe.")
+           reason=f"Reconciled {period.since} to {period.until} with Stripe.")
     return run
 
 
