@@ -6,4 +6,4 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self):
-        from audit import signals  # noqa: F401  (connects the sign-in receivers)
+        from audit import signals  # noqa: F401  (connects the sign-in and refusal receivers)

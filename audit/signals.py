@@ -1,11 +1,12 @@
-"""Sign-ins, sign-outs, failed sign-ins and lock-outs go into the audit trail."""
+"""Sign-ins, sign-outs, failed sign-ins, lock-outs and refusals go into the audit trail."""
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
 from audit.models import Outcome
-from audit.services import client_ip, record, record_for_request
+from audit.services import client_ip, record, record_denial, record_for_request
+from billing_console.signals import access_denied
 
 
 @receiver(user_logged_in)
@@ -43,3 +44,8 @@ def _locked_out(sender, request, username, ip_address, **kwargs):
         reason="Too many failed sign-ins; the account is locked for the cool-off time.",
         outcome=Outcome.DENIED,
     )
+
+
+@receiver(access_denied)
+def _access_denied(sender, request, reason, **kwargs):
+    record_denial(request, reason)

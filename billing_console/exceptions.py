@@ -6,6 +6,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from billing_console.signals import access_denied
+
 
 class ApplicationError(Exception):
     """A rule of the domain refused the request: shown to the user as it is.
@@ -46,9 +48,8 @@ def api_exception_handler(exc, context):
     if response is None:
         return None  # an unexpected error: Django's 500 handler answers it
     if isinstance(exc, drf_exceptions.PermissionDenied):
-        from audit.services import record_denial
-
-        record_denial(context["request"], str(exc.detail))
+        access_denied.send(sender=api_exception_handler, request=context["request"],
+                           reason=str(exc.detail))
     if isinstance(exc, drf_exceptions.ValidationError):
         body = error_body(_flatten(exc.detail), "invalid")
         body["errors"] = exc.detail

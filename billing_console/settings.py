@@ -105,7 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "billing_console.context_processors.navigation",
-                "billing_console.context_processors.chain_alert",
+                "audit.context_processors.chain_alert",
             ],
         },
     },

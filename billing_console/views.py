@@ -9,9 +9,9 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from audit.services import record_denial
 from billing_console.access import PUBLIC, SIGNED_IN, home_url_name, requires
 from billing_console.health import readiness
+from billing_console.signals import access_denied
 
 
 @requires(SIGNED_IN)
@@ -64,7 +64,7 @@ def _wants_json(request):
 def permission_denied(request, exception):
     reason = str(exception) or "You do not have permission to open this page."
     if request.user.is_authenticated:
-        record_denial(request, reason)
+        access_denied.send(sender=permission_denied, request=request, reason=reason)
     if _wants_json(request):
         return JsonResponse({"message": reason, "code": "permission_denied"}, status=403)
     return render(request, "403.html", {"reason": reason}, status=403)
