@@ -206,11 +206,17 @@ class SyncState(models.Model):
 
 
 class WriteBack(models.Model):
-    """A change for the Zendesk ticket, kept until Zendesk confirms it (the row is the
-    outbox: a sweeper sends again whatever is still pending)."""
+    """A change for the Zendesk ticket, kept until Zendesk confirms it.
+
+    The row is the outbox, under the one outbox rule (`billing_console.integrations.outbox`):
+    a worker claims it as `sending` under a row lock before calling Zendesk, so two workers
+    never post the same comment; a sweeper sends again what is pending, failed, or claimed
+    by a worker that was lost.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed, will retry"
 
@@ -224,6 +230,8 @@ class WriteBack(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When a worker claimed it; set only while `sending`.
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]

@@ -1,16 +1,21 @@
 """Writes to cases: state, assignment, notes, category, Stripe link, resolution.
 
 Each service locks the case, checks the rule, writes a timeline entry and an audit event
-in the same transaction, and queues what Zendesk should hear as a `WriteBack` row.
+in the same transaction, and queues what Zendesk should hear as a `WriteBack` row, which
+a task claims (`write_back_claim`) before it calls Zendesk.
 """
 
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import record
 from billing_console.exceptions import ApplicationError
+from billing_console.integrations import inbox
+from billing_console.integrations.models import InboundEvent
+from billing_console.integrations.outbox import Outbox
 from cases.models import (
     Case,
     CaseEvent,
@@ -80,6 +85,37 @@ def write_back_queue(case, *, note="", public=False, add_tags=(), zendesk_status
                                           add_tags=list(add_tags), zendesk_status=zendesk_status)
     transaction.on_commit(lambda: send_write_back.delay(write_back.pk))
     return write_back
+
+
+# Zendesk answers a ticket update within its 20 s timeout; a claim older than this was
+# left by a lost worker. The comment it carried may have landed, but a rare second copy
+# is better than a note Zendesk never hears.
+WRITE_BACK_CLAIM_TIMEOUT = timedelta(minutes=5)
+WRITE_BACKS = Outbox(
+    model=WriteBack,
+    claimed=WriteBack.Status.SENDING,
+    claim_timeout=WRITE_BACK_CLAIM_TIMEOUT,
+    ready=lambda now: Q(status__in=[WriteBack.Status.PENDING, WriteBack.Status.FAILED]),
+)
+
+
+def write_back_claim(*, write_back_id):
+    """Claim a write-back for sending (the one outbox rule): returns it, marked `sending`
+    with the attempt counted, or None when it is sent, gone, or another worker is sending
+    it now."""
+    return WRITE_BACKS.claim(write_back_id)
+
+
+def write_back_record_sent(*, write_back):
+    """Zendesk took it. False when this worker's claim had expired and another took over."""
+    return WRITE_BACKS.settle(write_back, status=WriteBack.Status.SENT,
+                              sent_at=timezone.now(), last_error="")
+
+
+def write_back_record_failure(*, write_back, error):
+    """Zendesk refused it or could not be reached; it stays to be sent again."""
+    return WRITE_BACKS.settle(write_back, status=WriteBack.Status.FAILED,
+                              last_error=f"{type(error).__name__}: {error}"[:2000])
 
 
 def _mark_first_response(case):
@@ -227,3 +263,23 @@ def case_resolve(*, case, code, summary, actor, public_reply=""):
     if public_reply.strip():
         write_back_queue(case, note=public_reply.strip(), public=True)
     return case
+
+
+# --- Webhook events that gave up (the integrations page) ----------------------------------
+
+
+@transaction.atomic
+def inbound_event_retry(*, event_id, actor):
+    """An admin sends a webhook event that gave up through its handlers again, now. Raises
+    ApplicationError (409) when it no longer waits for that (retried already, or gone)."""
+    event = inbox.retry_now(event_id)
+    if event is None:
+        raise ApplicationError("That event is no longer waiting for a retry.",
+                               "event_not_given_up", status=409)
+    record(action="integrations.inbound_event_retried", actor=actor,
+           object_type="inbound_event", object_id=event.pk,
+           before={"source": event.source, "event_type": event.event_type,
+                   "event_id": event.event_id, "status": InboundEvent.Status.GAVE_UP.value,
+                   "attempts": event.attempts, "last_error": event.last_error},
+           after={"status": event.status})
+    return event

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from billing_console.integrations.stripe import gateway as stripe_gateway
@@ -16,7 +15,7 @@ from billing_console.integrations.stripe.errors import (
 )
 from billing_console.integrations.zendesk import gateway as zendesk
 from billing_console.integrations.zendesk.errors import ZendeskTransientError
-from cases import sync
+from cases import services, sync
 from cases.models import Case, WriteBack
 
 logger = logging.getLogger(__name__)
@@ -31,27 +30,24 @@ def _backoff(attempt, retry_after=None):
 
 @shared_task(bind=True, max_retries=MAX_ATTEMPTS)
 def send_write_back(self, write_back_id):
-    """Send one write-back. It stays pending (or failed) until Zendesk accepts it; the
-    sweeper picks up any whose queue message was lost."""
-    with transaction.atomic():
-        write_back = (WriteBack.objects.select_for_update(skip_locked=True)
-                      .select_related("case").filter(pk=write_back_id).first())
-        if write_back is None or write_back.status == WriteBack.Status.SENT:
-            return
-        write_back.attempts += 1
-        write_back.save(update_fields=["attempts"])
+    """Send one write-back, once: it is claimed (`sending`, under a row lock) before Zendesk
+    is called, so a second message for the same row does nothing meanwhile. It stays
+    pending (or failed) until Zendesk accepts it; the sweeper picks up any whose queue
+    message or worker was lost."""
+    write_back = services.write_back_claim(write_back_id=write_back_id)
+    if write_back is None:
+        return
     try:
         _deliver(write_back)
     except ZendeskTransientError as error:
-        _mark_failed(write_back, error)
+        services.write_back_record_failure(write_back=write_back, error=error)
         raise self.retry(countdown=_backoff(write_back.attempts, error.retry_after)) from error
     except Exception as error:
         logger.exception("Write-back %s to ticket %s failed", write_back.pk,
                          write_back.case.zendesk_ticket_id)
-        _mark_failed(write_back, error)
+        services.write_back_record_failure(write_back=write_back, error=error)
         return
-    WriteBack.objects.filter(pk=write_back.pk).update(
-        status=WriteBack.Status.SENT, sent_at=timezone.now(), last_error="")
+    services.write_back_record_sent(write_back=write_back)
 
 
 def _deliver(write_back):
@@ -66,18 +62,21 @@ def _deliver(write_back):
     )
 
 
-def _mark_failed(write_back, error):
-    WriteBack.objects.filter(pk=write_back.pk).update(
-        status=WriteBack.Status.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000])
+def unsent_write_backs(*, now=None):
+    """Write-backs the sweeper sends again: unclaimed and unsent (or claimed by a lost
+    worker), older than a queued message takes, and not yet tried too often."""
+    now = now or timezone.now()
+    return WriteBack.objects.filter(
+        services.WRITE_BACKS.claimable(now),
+        created_at__lt=now - timedelta(minutes=2),
+        attempts__lt=MAX_ATTEMPTS * 3,
+    )
 
 
 @shared_task
 def resend_unsent_write_backs():
     """The row is the outbox: queue again whatever Zendesk has not confirmed."""
-    stale = WriteBack.objects.exclude(status=WriteBack.Status.SENT).filter(
-        created_at__lt=timezone.now() - timedelta(minutes=2),
-        attempts__lt=MAX_ATTEMPTS * 3,
-    ).values_list("pk", flat=True)
+    stale = list(unsent_write_backs().values_list("pk", flat=True))
     for pk in stale:
         send_write_back.delay(pk)
     return len(stale)

@@ -1,4 +1,6 @@
-"""`/cases/sync/`: the Zendesk sync's health for admins, and a button to run it now."""
+"""`/cases/sync/`: the health of the integrations for admins. The Zendesk sync's state and a
+button to run it now; webhook events that gave up after their retries, each with a button
+to retry it now."""
 
 import logging
 
@@ -8,7 +10,11 @@ from django.views.decorators.http import require_http_methods
 from kombu.exceptions import OperationalError
 
 from billing_console.access import Capability, requires
+from billing_console.exceptions import ApplicationError
+from billing_console.integrations import inbox
+from billing_console.parsing import whole_number
 from cases.models import IntakeRule
+from cases.services import inbound_event_retry
 from cases.sync import sync_health
 from cases.tasks import sync_zendesk
 
@@ -19,10 +25,15 @@ logger = logging.getLogger(__name__)
 @require_http_methods(["GET", "POST"])
 def sync_status(request):
     if request.method == "POST":
+        if "retry_event" in request.POST:
+            return _retry_event(request)
         return _sync_now(request)
     return render(request, "cases/sync.html", {
         "health": sync_health(),
         "rule": IntakeRule.objects.filter(pk=1).first(),
+        "gave_up": inbox.gave_up(),
+        "gave_up_count": inbox.gave_up_count(),
+        "max_attempts": inbox.MAX_ATTEMPTS,
     })
 
 
@@ -35,4 +46,21 @@ def _sync_now(request):
                                 "Beat will try again within a minute once it is back.")
     else:
         messages.success(request, "Zendesk sync queued; it runs within seconds.")
+    return redirect("cases:sync")
+
+
+def _retry_event(request):
+    event_id = whole_number(request.POST["retry_event"])
+    try:
+        event = inbound_event_retry(event_id=event_id, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    except OperationalError:
+        # The event is pending again; the inbox's sweeper queues it within minutes.
+        logger.exception("Could not queue a retried webhook event")
+        messages.error(request, "The task queue is unreachable; the event will run once "
+                                "it is back.")
+    else:
+        messages.success(request, f"{event.get_source_display()} event {event.event_id} "
+                                  "queued to run again.")
     return redirect("cases:sync")
