@@ -34,6 +34,13 @@ PAGE_SIZE = 100
 # stall a page view; the lists are newest first, so what is cut off is the oldest.
 SNAPSHOT_MAX_PAGES = 5
 PRORATION_BEHAVIORS = ("none", "create_prorations", "always_invoice")
+# The Stripe API version every request is sent with (`Stripe-Version`): the one
+# stripe-python 16.1 is built for, pinned here so that an SDK upgrade cannot change the
+# shapes the console reads unnoticed. The webhook endpoint must be created with the same
+# version (README, "Stripe webhooks"), since events are shaped by the endpoint's version:
+# before 2024-10-28.acacia a card refund's failure arrives only as
+# `charge.refund.updated`. Change it deliberately, with the SDK and the endpoint.
+STRIPE_API_VERSION = "2026-10-28.endive"
 
 
 # The client and the call wrapper -----------------------------------------------------
@@ -51,6 +58,7 @@ def _cached_client(api_key, api_base, max_network_retries, timeout_seconds):
         base_addresses={"api": api_base},
         max_network_retries=max_network_retries,
         http_client=stripe.RequestsClient(timeout=timeout_seconds),
+        stripe_version=STRIPE_API_VERSION,
     )
 
 
