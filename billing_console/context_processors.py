@@ -1,12 +1,18 @@
+"""The navigation every page shows. The sections are named here by URL name only; what
+waits in an app's section is counted by the app, which registers the count from its
+AppConfig.ready (`register_count`), so that the core imports no app."""
+
 from django.urls import reverse
 
-from billing_console.access import Capability, capabilities_of, has_capability, roles_of
+from billing_console.access import Capability, capabilities_of, roles_of
+
+# URL name of a section → a function of no arguments returning how many things wait there.
+_COUNTS = {}
 
 
-def _open_questions():
-    from guidance.selectors import open_question_count  # guidance's models load after this
-
-    return open_question_count()
+def register_count(url_name, count):
+    """Show `count()` beside the section at `url_name`."""
+    _COUNTS[url_name] = count
 
 
 def _gave_up_events():
@@ -16,16 +22,16 @@ def _gave_up_events():
     return gave_up_count()
 
 
-# The console's sections, each shown to the roles that may open it, and for some a count
-# of what waits there.
+# The console's sections, each shown to the roles that may open it. A section's count is
+# the one its app registered, or, for the core's own sections, a fourth element.
 NAVIGATION = (
     ("Queue", "cases:queue", Capability.VIEW_QUEUE),
-    ("Approvals", "money_actions:approvals", Capability.APPROVE_MONEY_ACTION),
+    ("Approvals", "finance:approvals", Capability.APPROVE_MONEY_ACTION),
     ("Audit", "audit:events", Capability.VIEW_CASE_AUDIT),
-    ("Summary", "audit:summary", Capability.VIEW_AUDIT),
-    ("Reconciliation", "audit:reconciliation", Capability.VIEW_AUDIT),
+    ("Summary", "finance:summary", Capability.VIEW_AUDIT),
+    ("Reconciliation", "finance:reconciliation", Capability.VIEW_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
-    ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE, _open_questions),
+    ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE, _gave_up_events),
     ("Admin", "admin:index", Capability.MANAGE_CONSOLE),
 )
@@ -37,26 +43,20 @@ def _current_section(path, urls):
     return max((url for url in urls if path.startswith(url)), key=len, default=None)
 
 
+def _count(url_name, own=None):
+    count = _COUNTS.get(url_name, own)
+    return count() if count else None
+
+
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "user_roles": []}
     allowed = capabilities_of(user)
-    items = [{"label": label, "url": reverse(url_name), "count": count[0]() if count else None}
-             for label, url_name, capability, *count in NAVIGATION if capability in allowed]
+    items = [{"label": label, "url": reverse(url_name), "count": _count(url_name, *own)}
+             for label, url_name, capability, *own in NAVIGATION if capability in allowed]
     current = _current_section(request.path, [item["url"] for item in items])
     for item in items:
         item["active"] = item["url"] == current
     return {"nav_items": items, "user_roles": sorted(role.label for role in roles_of(user))}
 
-
-def chain_alert(request):
-    """The latest chain check, when it found a break: every finance page raises it."""
-    user = getattr(request, "user", None)
-    if user is None or not has_capability(user, Capability.VIEW_AUDIT):
-        return {}
-    from audit.selectors import latest_verification
-
-    verification = latest_verification()
-    return {"chain_alert": verification if verification and not verification.intact
-            else None}
