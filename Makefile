@@ -25,6 +25,7 @@ run: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --cache-dir var/import-linter
 
 test: lint
 	DEBUG=$${DEBUG:-1} $(BIN)/pytest

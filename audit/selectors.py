@@ -2,9 +2,8 @@
 
 from audit.chain import verify_chain
 from audit.models import AuditEvent, AuditExport, ChainVerification
+from audit.subjects import subject_of
 from billing_console.access import Capability, has_capability
-from billing_console.parsing import uuid_or_none
-from money_actions.models import MoneyAction
 
 PAGE_SIZE = 50
 
@@ -30,17 +29,13 @@ def filtered_events(*, viewer, filters=None):
 
 
 def audit_event_detail(*, viewer, pk):
-    """One event the viewer may see, with the money action it is about, if any (for the
-    approval). None when there is no such event, or the viewer may not see it."""
+    """One event the viewer may see, with what it is about as its app reads it, if any (a
+    money action, for the approval). None when there is no such event, or the viewer may
+    not see it."""
     event = visible_events(viewer).filter(pk=pk).first()
     if event is None:
         return None, None
-    action = None
-    if event.object_type == "money_action":
-        action = (MoneyAction.objects.select_related("requested_by", "approved_by",
-                                                     "rejected_by")
-                  .filter(pk=uuid_or_none(event.object_id)).first())
-    return event, action
+    return event, subject_of(event)
 
 
 def audit_event_page(*, viewer, filters=None, before_id=None, size=PAGE_SIZE):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import PermanentStripeError
+from billing_console.parsing import uuid_or_none
 from money_actions.models import MoneyAction, State
 
 APPROVALS_SHOWN = 200
@@ -62,6 +63,12 @@ def flagged_for_finance():
 
 
 CASE_ACTIONS_SHOWN = 20
+
+
+def action_for_audit(object_id):
+    """The money action an audit event names, with who decided on it; None if none."""
+    return (MoneyAction.objects.select_related("requested_by", "approved_by", "rejected_by")
+            .filter(pk=uuid_or_none(object_id)).first())
 
 
 def actions_on(case):
