@@ -287,11 +287,13 @@ def case_sla_clocks(*, case, now=None):
 
 
 def case_write_back_problems(*, case, now=None):
-    """Write-backs Zendesk has not confirmed: failed ones, and pending ones overdue."""
+    """Write-backs Zendesk has not confirmed: failed ones, and pending or sending ones
+    overdue (a sending one may have lost its worker)."""
     now = now or timezone.now()
     return list(case.write_backs.filter(
         Q(status=WriteBack.Status.FAILED)
-        | Q(status=WriteBack.Status.PENDING, created_at__lt=now - WRITE_BACK_OVERDUE),
+        | Q(status__in=[WriteBack.Status.PENDING, WriteBack.Status.SENDING],
+            created_at__lt=now - WRITE_BACK_OVERDUE),
     ).order_by("-created_at")[:20])
 
 

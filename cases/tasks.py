@@ -1,5 +1,9 @@
 """Celery tasks of the cases app: write-back to Zendesk, and Zendesk intake (the sync,
-one ticket's refresh, matching a Stripe customer)."""
+one ticket's refresh, matching a Stripe customer).
+
+Write-back follows the one outbox rule (`billing_console/integrations/outbox.py`): the
+task claims the `WriteBack` row as `sending` under a row lock before calling Zendesk, and
+the sweeper queues only rows nobody holds a live claim on."""
 
 import logging
 from datetime import timedelta

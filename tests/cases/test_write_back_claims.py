@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from cases import tasks
 from cases.models import WriteBack
+from cases.selectors import case_write_back_problems
 from cases.services import WRITE_BACK_CLAIM_TIMEOUT
 from tests.cases.factories import make_case
 
@@ -126,3 +127,12 @@ def test_a_sent_write_back_is_never_sent_again(ticket_case, zendesk_sandbox, eag
     assert tasks.resend_unsent_write_backs() == 0
 
     assert replies_on(zendesk_sandbox, ticket_case.zendesk_ticket_id) == [REPLY]
+
+
+@pytest.mark.django_db
+def test_a_write_back_stuck_sending_is_a_problem_on_its_case(ticket_case):
+    write_back = queued_reply(ticket_case)
+    WriteBack.objects.filter(pk=write_back.pk).update(
+        status=WriteBack.Status.SENDING, claimed_at=timezone.now(), attempts=1)
+
+    assert case_write_back_problems(case=ticket_case) == [write_back]
