@@ -3,8 +3,10 @@ from django.apps import AppConfig
 
 class MoneyActionsConfig(AppConfig):
     name = "money_actions"
-    verbose_name = "Money actions and the money policy"
 
     def ready(self):
-        # Registers the Stripe webhook handlers of the ledger with the inbox.
-        from money_actions import webhooks  # noqa: F401
+        from audit.subjects import register_subject
+        from money_actions.selectors import action_for_audit
+
+        # An audit event about a money action shows its approval beside it.
+        register_subject("money_action", action_for_audit)
