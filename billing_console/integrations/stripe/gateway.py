@@ -273,6 +273,56 @@ def list_invoices(*, customer_id=None, status=None, limit=10, starting_after=Non
     return _page(_call(lambda c: c.v1.invoices.list(params=params)), _full_invoice)
 
 
+def invoice_charge(*, invoice_id):
+    """The charge that paid the invoice, with all its refunds, or None when no charge paid
+    it: a draft, open, void or uncollectible invoice, one paid out of band, or one paid
+    wholly by the customer's balance or credit notes.
+
+    Source of truth: Stripe's InvoicePayments. Since API version 2025-03-31.basil an
+    invoice no longer names its charge or PaymentIntent; its invoice payments do. Two
+    Stripe reads: the invoice's paid payments (`GET /v1/invoice_payments?invoice=...&
+    status=paid`), then the charge, by id (`get_charge`) when the payment names a charge,
+    or the PaymentIntent's succeeded charge (`GET /v1/charges?payment_intent=...`) when it
+    names a PaymentIntent. A charge with more than 10 refunds costs one more read per 100
+    of the rest. An invoice paid in several parts (Stripe's partial payments) gives the
+    charge behind its default payment, or else behind its newest paid one.
+
+    Returns a `types.Charge`: amounts in the currency's minor unit; `amount` is what the
+    card paid, which is the invoice's total less what the customer's balance and credit
+    notes covered (a 100.00 invoice after 40.00 of credit: a charge of 6000). Timestamps
+    in Unix seconds.
+
+    Raises `TransientStripeError` when Stripe cannot be reached or answers 429 or 5xx
+    after the gateway's retries, and `PermanentStripeError` when Stripe refuses, such as an
+    unknown invoice (`code` "resource_missing"). It writes nothing, so it never raises
+    `DeclinedError` or `IdempotencyConflict`.
+    """
+    listing = _call(lambda c: c.v1.invoice_payments.list(
+        params={"invoice": invoice_id, "status": "paid", "limit": PAGE_SIZE}))
+    payment = _paying_payment(_invoice_payment(item.to_dict()) for item in listing.data)
+    if payment is None:
+        return None
+    if payment.charge:
+        return get_charge(charge_id=payment.charge)
+    params = {"payment_intent": payment.payment_intent, "limit": PAGE_SIZE,
+              "expand": ["data.refunds"]}
+    charges = _call(lambda c: c.v1.charges.list(params=params)).data
+    # A PaymentIntent succeeds at most once; its failed attempts are charges too.
+    succeeded = next((charge.to_dict() for charge in charges
+                      if charge.status == "succeeded"), None)
+    return _full_charge(succeeded) if succeeded else None
+
+
+def _paying_payment(payments):
+    """The paid payment made by a charge or PaymentIntent: the invoice's default payment
+    if it is one, else the newest (Stripe lists newest first)."""
+    by_card = [payment for payment in payments if payment.status == "paid"
+               and payment.payment_type in ("charge", "payment_intent")
+               and (payment.charge or payment.payment_intent)]
+    return next((payment for payment in by_card if payment.is_default),
+                by_card[0] if by_card else None)
+
+
 def _full_invoice(data):
     """An invoice with all its lines: Stripe embeds only the first few."""
     return _invoice(_with_all(data, "lines", lambda c, p: c.v1.invoices.line_items.list(
@@ -598,6 +648,19 @@ def _invoice_subscription(data):
     """Newer API versions name the subscription under `parent`, older ones at the top."""
     details = (data.get("parent") or {}).get("subscription_details") or {}
     return _id(details.get("subscription") or data.get("subscription"))
+
+
+def _invoice_payment(data):
+    payment = data.get("payment") or {}
+    transitions = data.get("status_transitions") or {}
+    return types.InvoicePayment(
+        id=data["id"], invoice=_id(data["invoice"]), status=data["status"],
+        amount_requested=data["amount_requested"], amount_paid=data.get("amount_paid"),
+        currency=data["currency"], is_default=bool(data.get("is_default")),
+        payment_type=payment.get("type"), payment_intent=_id(payment.get("payment_intent")),
+        charge=_id(payment.get("charge")), payment_record=_id(payment.get("payment_record")),
+        created=data["created"], paid_at=transitions.get("paid_at"),
+        canceled_at=transitions.get("canceled_at"))
 
 
 def _invoice_item(data):

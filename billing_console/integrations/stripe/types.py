@@ -268,3 +268,25 @@ class BillingSnapshot:
     disputes: tuple[Dispute, ...]
     credit_notes: tuple[CreditNote, ...]
     balance_transactions: tuple[BalanceTransaction, ...]
+
+
+@dataclass(frozen=True)
+class InvoicePayment:
+    """One payment toward an invoice (Stripe's InvoicePayment). `payment_type` says which
+    of `payment_intent`, `charge` or `payment_record` names the payment; Stripe names a
+    charge only when it was made without a PaymentIntent."""
+
+    id: str
+    invoice: str
+    status: str  # open, paid or canceled
+    amount_requested: int
+    amount_paid: int | None  # None until the payment is paid
+    currency: str
+    is_default: bool  # the payment Stripe made when the invoice was finalized
+    payment_type: str
+    payment_intent: str | None
+    charge: str | None
+    payment_record: str | None
+    created: int
+    paid_at: int | None = None
+    canceled_at: int | None = None

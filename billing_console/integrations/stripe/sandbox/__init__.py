@@ -13,8 +13,8 @@ that the real `stripe` SDK, and the gateway built on it, work against it unchang
 - An `Idempotency-Key` replays the first response for the same request
   (`Idempotent-Replayed: true`) and answers 400 `idempotency_error` for a different one.
 - Resources: customers (and search), balance transactions, products, prices, payment
-  intents, charges, refunds, disputes, invoices, invoice items, credit notes,
-  subscriptions, the invoice preview and events. See each module for Stripe's rules.
+  intents, charges, refunds, disputes, invoices, invoice items, invoice payments, credit
+  notes, subscriptions, the invoice preview and events. See each module for Stripe's rules.
 - Every change records an event; with a webhook URL, events are POSTed there signed with
   `Stripe-Signature` and retried with capped exponential backoff (`delivery.py`).
 - With a state path, state is saved to that JSON file after each change and reloaded on

@@ -6,10 +6,11 @@
     draft --delete--> (gone)
 
 Any other move gets Stripe's 400. Finalizing applies the customer's balance; an invoice
-with nothing left to pay is paid on finalization.
+with nothing left to pay is paid on finalization. An invoice paid by a charge gets an
+invoice payment naming it (`invoice_payments.py`).
 """
 
-from . import payments
+from . import invoice_payments, payments
 from .customers import record_balance_change
 from .errors import StripeApiError, invalid_request, parameter_missing
 from .forms import metadata, optional_bool, optional_int, required_str
@@ -224,11 +225,15 @@ def _set_delinquent(state, invoice, delinquent):
 
 def mark_paid(state, invoice, *, charge_id=None):
     previous = invoice["status"]
+    paid_now = invoice["amount_remaining"]
     _set_delinquent(state, invoice, False)
-    invoice["amount_paid"] += invoice["amount_remaining"]
+    invoice["amount_paid"] += paid_now
     invoice.update(status="paid", _charge=charge_id, attempted=True)
     invoice["status_transitions"]["paid_at"] = state.now()
     recompute(state, invoice)
+    if charge_id:
+        invoice_payments.record_payment(state, invoice, state.get("charge", charge_id),
+                                        paid_now)
     state.emit("invoice.paid", invoice, {"status": previous})
     state.emit("invoice.payment_succeeded", invoice)
 

@@ -12,7 +12,16 @@ import re
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import catalog, credit_notes, customers, events, invoices, payments, subscriptions
+from . import (
+    catalog,
+    credit_notes,
+    customers,
+    events,
+    invoice_payments,
+    invoices,
+    payments,
+    subscriptions,
+)
 from .control import handle_control, take_fault
 from .delivery import Scheduler, WebhookSender
 from .errors import StripeApiError, invalid_request
@@ -21,7 +30,8 @@ from .state import State, new_id
 
 logger = logging.getLogger(__name__)
 
-RESOURCE_MODULES = (customers, catalog, payments, invoices, credit_notes, subscriptions, events)
+RESOURCE_MODULES = (customers, catalog, payments, invoices, invoice_payments, credit_notes,
+                    subscriptions, events)
 # Literal paths first, so `/v1/invoices/create_preview` is not read as an invoice id.
 ROUTES = sorted(
     ((method, re.compile(f"^{pattern}$"), handler)
