@@ -29,11 +29,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from credit_memos.executor import METADATA_KEY as CREDIT_NOTE_ACTION_KEY
 from django.db import transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
-from refunds.executor import METADATA_KEY as REFUND_ACTION_KEY
 
 from audit.models import AuditEvent, Source
 from audit.services import Origin, record
@@ -42,8 +40,10 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.parsing import uuid_or_none, whole_number
+from credit_memos.executor import METADATA_KEY as CREDIT_NOTE_ACTION_KEY
 from finance.models import Match, ReconciledObject, ReconciliationItem, ReconciliationRun
 from money_actions.models import Kind, MoneyAction, State
+from refunds.executor import METADATA_KEY as REFUND_ACTION_KEY
 
 # Refund statuses in which money has gone back, or is on its way.
 REFUND_MOVING_MONEY = ("pending", "requires_action", "succeeded")
