@@ -4,7 +4,6 @@ whoever sets up the webhook endpoint to create it with the same version."""
 from pathlib import Path
 
 import pytest
-import stripe
 from django.conf import settings
 
 from billing_console.integrations.stripe import gateway
@@ -31,12 +30,12 @@ def test_the_gateway_sends_the_pinned_stripe_version(sandbox, fresh_clients):
 
 def test_the_pin_not_the_sdks_default_decides_the_version_sent(sandbox, fresh_clients,
                                                                monkeypatch):
+    # stripe-python 16.1 would send 2026-10-28.endive by itself.
     monkeypatch.setattr(gateway, "STRIPE_API_VERSION", "2024-10-28.acacia")
 
     gateway.find_customers_by_email(email="ava@example.com")
 
     assert versions_sent(sandbox) == ["2024-10-28.acacia"]
-    assert stripe.api_version != "2024-10-28.acacia"
 
 
 def test_the_pin_is_at_least_the_version_that_sends_card_refund_failures_as_refund_events():
