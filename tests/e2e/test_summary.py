@@ -4,7 +4,7 @@ CSP, and a click on a bar opens the audit events behind it."""
 from django.utils import timezone
 
 from money_actions.models import Kind
-from tests.audit.test_summaries import at_noon, given_back
+from tests.finance.test_summaries import at_noon, given_back
 from tests.cases.factories import make_case
 
 BAR_CENTRE = """([canvasId, datasetIndex, index]) => {
