@@ -4,8 +4,8 @@ CSP, and a click on a bar opens the audit events behind it."""
 from django.utils import timezone
 
 from money_actions.models import Kind
-from tests.finance.test_summaries import at_noon, given_back
 from tests.cases.factories import make_case
+from tests.finance.test_summaries import at_noon, given_back
 
 BAR_CENTRE = """([canvasId, datasetIndex, index]) => {
   const chart = Chart.getChart(canvasId);
