@@ -51,8 +51,8 @@ STALE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 FIRST_WAIT = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=1)
-# Longer than any handler's calls take (each Stripe or Zendesk call gives up within a
-# minute, retries included), so that only a lost worker's claim expires.
+# Far longer than a handler takes (each Stripe or Zendesk call it makes gives up within
+# about a minute, retries included), so that only a lost worker's claim expires.
 CLAIM_TIMEOUT = timedelta(minutes=10)
 
 OUTBOX = Outbox(
