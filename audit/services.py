@@ -2,6 +2,7 @@
 
 import ipaddress
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -26,22 +27,39 @@ def _lock_chain():
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
 
 
+def _lock_actor(event):
+    """Lock the actor's row as the event's foreign key check will (KEY SHARE), but before
+    the chain's lock, which thereby stays the transaction's last (see `record`)."""
+    if connection.vendor == "postgresql" and event.actor_id is not None:
+        users = connection.ops.quote_name(AuditEvent.actor.field.related_model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {users} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+                           [event.actor_id])
+
+
 def _normalised_ip(ip):
     return ipaddress.ip_address(ip).compressed if ip else None
 
 
-@transaction.atomic
 def record(
     *, action, actor=None, actor_role="", ip=None, source=Source.CONSOLE, object_type="",
     object_id="", before=None, after=None, amount=None, currency="", case_id=None,
     zendesk_ticket_id=None, stripe_object_id="", stripe_request_id="", reason="",
     outcome=Outcome.SUCCESS,
 ):
-    """Append one event to the chain, inside the caller's transaction when there is one."""
-    _lock_chain()
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    """Append one event to the chain, as part of the caller's transaction when there is one.
+
+    Returns the `AuditEvent`. Inside a transaction it joins the chain just before COMMIT
+    (`connection.run_before_commit`): only then are its `id`, `created_at`, `prev_hash`
+    and `hash` filled in, and it is dropped if the transaction (or the savepoint it was
+    recorded in) rolls back. The chain's lock is thereby the transaction's last lock,
+    after every row lock, so a writer holding a row never waits for the chain while a
+    writer holding the chain waits for that row (that was a deadlock). Events keep the
+    order in which they were recorded. Outside a transaction it is written at once.
+
+    `before` and `after` are copied now, as the JSON column will give them back.
+    """
     event = AuditEvent(
-        created_at=timezone.now(),
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_username=actor.get_username() if actor is not None else "",
         actor_role=actor_role or _role_label(actor),
@@ -60,18 +78,23 @@ def record(
         stripe_request_id=stripe_request_id,
         reason=reason,
         outcome=outcome,
-        prev_hash=last or GENESIS_HASH,
     )
-    # The id is part of the hash, so take it first and hash the row as it will be stored.
-    event.id = _next_id()
-    event.hash = event_hash(event)
-    event.save(force_insert=True)
+    connection.run_before_commit(partial(_append_to_chain, event))
     return event
 
 
-def _next_id():
-    last_id = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
-    return (last_id or 0) + 1
+def _append_to_chain(event):
+    """Link `event` after the chain's last event and insert it, under the chain's lock
+    (held until COMMIT, which follows at once). The id is part of the hash, so it is
+    taken here too; the time is taken under the lock, so ids and times agree in order."""
+    _lock_actor(event)
+    _lock_chain()
+    last = AuditEvent.objects.order_by("-id").values_list("id", "hash").first()
+    last_id, event.prev_hash = last or (0, GENESIS_HASH)
+    event.id = last_id + 1
+    event.created_at = timezone.now()
+    event.hash = event_hash(event)
+    event.save(force_insert=True)
 
 
 def _role_label(actor):

@@ -127,6 +127,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The same backends with a hook that runs just before COMMIT, where the audit trail joins
+# its hash chain after all of a transaction's row locks (billing_console/db/hooks.py).
+_CONSOLE_ENGINES = {
+    "django.db.backends.postgresql": "billing_console.db.postgresql",
+    "django.db.backends.sqlite3": "billing_console.db.sqlite3",
+}
+DATABASES["default"]["ENGINE"] = _CONSOLE_ENGINES.get(DATABASES["default"]["ENGINE"],
+                                                      DATABASES["default"]["ENGINE"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication, sessions, login throttling ------------------------------------------
