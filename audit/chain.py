@@ -35,28 +35,63 @@ def event_hash(event):
 
 
 @dataclass(frozen=True)
+class ChainHead:
+    """The newest event a verification reached, by id and hash."""
+
+    id: int
+    hash: str
+
+
+@dataclass(frozen=True)
 class ChainReport:
+    """What a walk of the chain found. `last_verified_id` and `last_verified_hash` are the
+    head it reached intact (None and "" when it reached none); `broken_id` names the first
+    event that is wrong, or missing, with `problem` in words."""
+
     checked: int
     last_verified_id: int | None
     broken_id: int | None = None
     problem: str = ""
+    last_verified_hash: str = ""
 
     @property
     def intact(self):
         return self.broken_id is None
 
 
-def verify_chain(events):
-    """Walk events in id order; stop at the first one whose link or content is wrong."""
-    previous = GENESIS_HASH
-    checked = 0
-    last_id = None
+def verify_chain(events, *, expected_head=None):
+    """Walk events in id order; stop at the first one whose link or content is wrong.
+
+    The links alone cannot show events deleted from the end of the trail: what is left is
+    still a chain. So `expected_head`, the `ChainHead` an earlier verification reached,
+    must still be there with the same hash; when it is not, the report is broken at its id.
+    """
+    previous, checked, last_id = GENESIS_HASH, 0, None
     for event in events:
-        if event.prev_hash != previous:
-            return ChainReport(checked, last_id, event.id, "its link to the previous event")
-        if event_hash(event) != event.hash:
-            return ChainReport(checked, last_id, event.id, "its content (hash mismatch)")
-        previous = event.hash
-        checked += 1
-        last_id = event.id
-    return ChainReport(checked, last_id)
+        problem = _problem(event, previous, expected_head)
+        if problem:
+            return ChainReport(checked, last_id, event.id, problem, _hash_of(last_id, previous))
+        previous, checked, last_id = event.hash, checked + 1, event.id
+    if expected_head is not None and (last_id or 0) < expected_head.id:
+        return ChainReport(checked, last_id, expected_head.id,
+                           f"it is missing, though an earlier verification reached it with hash "
+                           f"{expected_head.hash}: events were deleted from the end of the "
+                           "trail", _hash_of(last_id, previous))
+    return ChainReport(checked, last_id, last_verified_hash=_hash_of(last_id, previous))
+
+
+def _problem(event, previous, expected_head):
+    if event.prev_hash != previous:
+        return "its link to the previous event"
+    if event_hash(event) != event.hash:
+        return "its content (hash mismatch)"
+    if expected_head is not None and event.id == expected_head.id and (
+            event.hash != expected_head.hash):
+        return (f"it is not the event an earlier verification reached, which had hash "
+                f"{expected_head.hash}: events were deleted from the end of the trail and "
+                "others written in their place")
+    return ""
+
+
+def _hash_of(last_id, previous):
+    return previous if last_id is not None else ""

@@ -59,11 +59,18 @@ class AuditEvent(models.Model):
 
 class ChainVerification(models.Model):
     """One check of the whole chain, kept so finance can see when the trail was last
-    proven intact, up to which event, and where it first broke."""
+    proven intact, up to which event, and where it first broke.
+
+    `last_verified_id` and `last_verified_hash` are the head the check reached. The next
+    check proves that the head of the latest intact one is still there, unchanged: that is
+    how events deleted from the end of the trail show (`broken_id` is then the missing
+    head's id). Checks made before the hash was kept have it empty and prove nothing.
+    """
 
     finished_at = models.DateTimeField(db_index=True)
     checked = models.PositiveBigIntegerField()
     last_verified_id = models.BigIntegerField(null=True, blank=True)
+    last_verified_hash = models.CharField(max_length=64, blank=True, default="")
     broken_id = models.BigIntegerField(null=True, blank=True)
     problem = models.TextField(blank=True)
 

@@ -8,9 +8,9 @@ from billing_console.access import Capability, has_capability
 PAGE_SIZE = 50
 
 
-def verify_audit_chain():
+def verify_audit_chain(*, expected_head=None):
     events = AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
-    return verify_chain(events)
+    return verify_chain(events, expected_head=expected_head)
 
 
 def visible_events(viewer):

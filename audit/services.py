@@ -7,7 +7,7 @@ from functools import partial
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import GENESIS_HASH, as_stored_json, event_hash
+from audit.chain import GENESIS_HASH, ChainHead, as_stored_json, event_hash
 from audit.models import AuditEvent, AuditExport, ChainVerification, Outcome, Source
 from billing_console.access import roles_of
 
@@ -147,14 +147,25 @@ def record_denial(request, reason):
 
 
 def audit_chain_verify():
-    """Check the whole chain and keep the result (`ChainVerification`)."""
+    """Check the whole chain, and that the head the latest intact check reached is still
+    there with the same hash; keep the result, with the head this check reached, as a
+    `ChainVerification` (returned). A broken or shortened chain is a result, not an error."""
     from audit.selectors import verify_audit_chain
 
-    report = verify_audit_chain()
+    report = verify_audit_chain(expected_head=_last_proven_head())
     return ChainVerification.objects.create(
         finished_at=timezone.now(), checked=report.checked,
-        last_verified_id=report.last_verified_id, broken_id=report.broken_id,
+        last_verified_id=report.last_verified_id,
+        last_verified_hash=report.last_verified_hash, broken_id=report.broken_id,
         problem=report.problem)
+
+
+def _last_proven_head():
+    """Only an intact check's head: a broken one must not become the new normal, so a
+    trail cut short keeps failing until someone restores it."""
+    proven = (ChainVerification.objects.filter(broken_id__isnull=True)
+              .exclude(last_verified_hash="").order_by("-finished_at", "-id").first())
+    return ChainHead(proven.last_verified_id, proven.last_verified_hash) if proven else None
 
 
 def audit_export_request(request, filters):
