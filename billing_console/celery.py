@@ -7,7 +7,8 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_console.settings")
 
-app = Celery("billing_console")
+# Tasks treat a lock conflict as transient and retry it (billing_console/locks.py).
+app = Celery("billing_console", task_cls="billing_console.locks:RetryLockConflictsTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

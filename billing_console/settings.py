@@ -89,6 +89,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Axes wants to be last, so that it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
+    # Right around the view, below Axes (which still sees the final outcome): a request
+    # whose transaction lost a lock conflict runs again instead of answering 500.
+    "billing_console.locks.RetryLockConflictsMiddleware",
 ]
 
 ROOT_URLCONF = "billing_console.urls"

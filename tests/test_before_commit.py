@@ -103,11 +103,13 @@ def test_outside_a_transaction_a_callback_runs_at_once_in_one_of_its_own():
     assert ran == [("at once", True)]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_only_committed_transactions_are_counted():
+@both_kinds_of_test
+def test_only_committed_transactions_are_counted(really_commits):
     before = connection.commits
     with transaction.atomic():
         Group.objects.create(name="counted")
+        with transaction.atomic():
+            Group.objects.create(name="a savepoint is no commit")
     with pytest.raises(ZeroDivisionError), transaction.atomic():
         1 / 0  # noqa: B018
     assert connection.commits == before + 1

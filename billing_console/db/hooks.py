@@ -37,6 +37,7 @@ class BeforeCommitMixin:
         super().__init__(*args, **kwargs)
         self.run_before_commit_callbacks = []  # [(savepoint ids active then, func)]
         self.running_before_commit = False
+        self.rolled_back_savepoint = None
         self.commits = 0
 
     def run_before_commit(self, func):
@@ -68,8 +69,10 @@ class BeforeCommitMixin:
 
     def savepoint_commit(self, sid):
         # Only under a TestCase: releasing the application's outermost block stands for
-        # its commit (Atomic has already popped the block when it releases the savepoint).
-        stands_for_commit = self.in_atomic_block and not self.in_transaction()
+        # its commit (Atomic has already popped the block when it releases the savepoint),
+        # unless Atomic is only releasing a savepoint it has just rolled back to.
+        stands_for_commit = (self.in_atomic_block and not self.in_transaction()
+                             and sid != self.rolled_back_savepoint)
         if stands_for_commit:
             try:
                 if self._run_before_commit_callbacks():
@@ -82,6 +85,7 @@ class BeforeCommitMixin:
 
     def savepoint_rollback(self, sid):
         super().savepoint_rollback(sid)
+        self.rolled_back_savepoint = sid
         self.run_before_commit_callbacks = [
             (sids, func) for sids, func in self.run_before_commit_callbacks if sid not in sids]
 

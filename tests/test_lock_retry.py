@@ -1,0 +1,172 @@
+"""A lock conflict is retried, never a 500: requests run again (then 503 to try again), and
+Celery tasks retry."""
+
+import threading
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import OperationalError, connection, connections, transaction
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import path
+
+from billing_console.celery import app
+from billing_console.locks import REQUEST_TRIES, is_lock_conflict
+
+pytestmark = pytest.mark.urls("tests.test_lock_retry")
+attempts = []
+
+
+class DriverError(Exception):
+    """Stands for the driver's error that Django's OperationalError is raised from."""
+
+    def __init__(self, sqlstate):
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def conflict(sqlstate="40P01"):
+    try:
+        raise DriverError(sqlstate)
+    except DriverError as error:
+        raise OperationalError("deadlock detected") from error
+
+
+def conflicts_then_answers(failures, *, commit_first=False):
+    def view(request):
+        attempts.append(request.body)
+        if commit_first:
+            with transaction.atomic():
+                Group.objects.create(name=f"attempt {len(attempts)}")
+        if len(attempts) <= failures:
+            with transaction.atomic():
+                conflict()
+        return HttpResponse(f"done after {len(attempts)}")
+    return view
+
+
+def held_row(request):
+    """Waits for a row another connection holds: the first attempt gives up after 50 ms
+    (PostgreSQL's lock_not_available); the next one waits."""
+    attempts.append(request.body)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if len(attempts) == 1:
+                cursor.execute("SET LOCAL lock_timeout = '50ms'")
+            else:
+                second_attempt.set()
+        Group.objects.select_for_update().get(name="held")
+    return HttpResponse("got it")
+
+
+second_attempt = threading.Event()
+urlpatterns = [
+    path("api/once/", conflicts_then_answers(1)),
+    path("api/always/", conflicts_then_answers(REQUEST_TRIES)),
+    path("page/always/", conflicts_then_answers(REQUEST_TRIES)),
+    path("api/after-a-commit/", conflicts_then_answers(1, commit_first=True)),
+    path("api/other-error/", lambda request: conflict("42P01")),
+    path("api/held-row/", held_row),
+]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_attempts():
+    attempts.clear()
+    second_attempt.clear()
+
+
+def test_it_tells_lock_conflicts_from_other_database_errors():
+    for sqlstate in ("40P01", "40001", "55P03"):
+        with pytest.raises(OperationalError) as raised:
+            conflict(sqlstate)
+        assert is_lock_conflict(raised.value)
+    with pytest.raises(OperationalError) as raised:
+        conflict("42P01")
+    assert not is_lock_conflict(raised.value)
+
+
+@pytest.mark.django_db
+def test_a_request_whose_transaction_lost_a_lock_conflict_runs_again_with_its_body():
+    response = Client().post("/api/once/", b'{"amount": 100}', content_type="application/json")
+
+    assert response.status_code == 200 and response.content == b"done after 2"
+    assert attempts == [b'{"amount": 100}'] * 2
+
+
+@pytest.mark.django_db
+def test_after_the_last_try_the_api_answers_503_to_try_again():
+    response = Client().post("/api/always/", {"a": "1"})
+
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert response.json()["code"] == "lock_conflict"
+    assert "Try again" in response.json()["message"]
+    assert len(attempts) == REQUEST_TRIES
+
+
+@pytest.mark.django_db
+def test_after_the_last_try_a_page_says_to_try_again():
+    response = Client().post("/page/always/", {"a": "1"})
+
+    assert response.status_code == 503 and b"Busy, try again" in response.content
+
+
+@pytest.mark.django_db
+def test_a_request_that_committed_something_is_not_run_again():
+    response = Client().post("/api/after-a-commit/")
+
+    assert response.status_code == 503 and len(attempts) == 1
+    assert Group.objects.filter(name="attempt 1").exists()
+
+
+@pytest.mark.django_db
+def test_other_database_errors_are_not_retried():
+    with pytest.raises(OperationalError):
+        Client().get("/api/other-error/")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_lock_timeout_is_retried_once_the_row_is_free():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: a row lock held by another connection")
+    Group.objects.create(name="held")
+    locked = threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            Group.objects.select_for_update().get(name="held")
+            locked.set()
+            second_attempt.wait(10)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(10)
+    response = Client().get("/api/held-row/")
+    holder.join()
+
+    assert response.status_code == 200 and len(attempts) == 2
+
+
+def test_a_task_that_lost_a_lock_conflict_is_retried():
+    calls = []
+
+    @app.task(bind=True, max_retries=3, name="tests.lock_conflict_once")
+    def conflict_once(self):
+        calls.append(self.request.retries)
+        if len(calls) == 1:
+            conflict()
+        return "done"
+
+    assert conflict_once.apply().get() == "done"
+    assert calls == [0, 1]
+
+
+def test_a_task_gives_up_after_its_retries():
+    @app.task(bind=True, max_retries=1, name="tests.lock_conflict_always")
+    def conflict_always(self):
+        conflict()
+
+    with pytest.raises(OperationalError):
+        conflict_always.apply().get()
