@@ -23,6 +23,8 @@ class BeforeCommitMixin:
       registered, as Django does with `on_commit`.
     - Outside any atomic block (autocommit), `func()` runs at once, in an atomic block of
       its own.
+    - Before the first callback, the checks that would otherwise wait for COMMIT run
+      (PostgreSQL's deferred foreign keys), so the row locks they take come first.
     - If a callback raises, the transaction is rolled back and the error comes out of the
       atomic block's exit (a lock conflict there is an `OperationalError` like any other).
     - Under Django's `TestCase` the test's own atomic blocks never commit. The outermost
@@ -30,7 +32,8 @@ class BeforeCommitMixin:
       its release runs the callbacks.
 
     `commits` counts the transactions committed on this connection (including those
-    stand-ins), so a caller can tell whether anything was committed since a given moment.
+    stand-ins), so a caller can tell whether anything was committed since a given moment;
+    a statement run in autocommit, outside any atomic block, is not counted.
     """
 
     def __init__(self, *args, **kwargs):
