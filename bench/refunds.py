@@ -42,9 +42,9 @@ from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.sandbox import build_server
 from billing_console.integrations.stripe.sandbox.builders import charge, client_for, create_customer
 from cases.models import Case, StripeLink
-from money_actions.models import Kind, MoneyAction, State
+from money_actions.kinds import METADATA_KEY
+from money_actions.models import MoneyAction, State
 from money_actions.tasks import submit_money_action
-from refunds.executor import METADATA_KEY
 
 API_KEY = "sk_test_bench"
 QUEUE = "bench-refunds"
@@ -237,7 +237,7 @@ def _worker_env(sandbox_url):
 def _wait_until_succeeded(worker, count, log_path):
     deadline = time.monotonic() + DRAIN_DEADLINE_SECONDS + count * DRAIN_SECONDS_PER_REFUND
     while time.monotonic() < deadline:
-        states = dict(MoneyAction.objects.filter(kind=Kind.REFUND).values_list("state")
+        states = dict(MoneyAction.objects.filter(kind="refund").values_list("state")
                       .annotate(Count("pk")))
         if states.get(State.SUCCEEDED) == count:
             return
@@ -264,7 +264,7 @@ def _stop(worker):
 
 
 def _report_drain(seconds, count, baseline):
-    span = MoneyAction.objects.filter(kind=Kind.REFUND).aggregate(
+    span = MoneyAction.objects.filter(kind="refund").aggregate(
         first=Min("submitted_at"), last=Max("settled_at"))
     draining = (span["last"] - span["first"]).total_seconds()
     rate = count / draining

@@ -49,10 +49,6 @@ api_v1 = [
          name="money-action-reject"),
     path("money-actions/<uuid:pk>/withdraw/", money_action_apis.WithdrawApi.as_view(),
          name="money-action-withdraw"),
-    path("refunds/<uuid:pk>/approve/", refund_apis.RefundApproveApi.as_view(),
-         name="refund-approve"),
-    path("refunds/<uuid:pk>/reject/", refund_apis.RefundRejectApi.as_view(),
-         name="refund-reject"),
 ]
 
 urlpatterns = [

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Case as SqlCase
 from django.db.models import Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
@@ -303,10 +304,21 @@ def reply_templates_for(*, case):
             for template in ReplyTemplate.objects.filter(active=True)]
 
 
+def _snapshot_key(customer_id):
+    return f"cases:stripe-snapshot:{customer_id}"
+
+
+def forget_stripe_snapshot(customer_id):
+    """The console changed the customer's money: the next look reads Stripe again, so the
+    Stripe panel never shows the state from before the console's own action."""
+    if customer_id:
+        transaction.on_commit(lambda: cache.delete(_snapshot_key(customer_id)))
+
+
 def stripe_snapshot(*, customer_id):
     """The customer's billing snapshot, cached briefly. Errors are not cached, so the next
     look tries Stripe again."""
-    key = f"cases:stripe-snapshot:{customer_id}"
+    key = _snapshot_key(customer_id)
     snapshot = cache.get(key)
     if snapshot is None:
         snapshot = stripe_gateway.billing_snapshot(customer_id=customer_id)

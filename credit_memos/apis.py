@@ -20,11 +20,13 @@ from billing_console.access import Capability
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import CreditLine
 from cases.models import Case
+from credit_memos import kinds, rules
 from credit_memos.selectors import (
     SETTLEMENTS,
     CreditSpec,
     check_item_change,
     credit_memo_preview,
+    read_credit_note,
     read_customer,
     read_invoice,
     read_subscription,
@@ -37,12 +39,12 @@ from credit_memos.services import (
     invoice_adjustment_request,
     subscription_change_request,
     validate_against_invoice,
-    validate_reason,
     validate_spec,
 )
 from money_actions.apis import MoneyActionSerializer
 from money_actions.idempotency import HEADER, Answer, run_idempotently
-from money_actions.models import Kind, MoneyAction
+from money_actions.models import MoneyAction
+from money_actions.policy import validate_reason
 
 
 class CreditLineInput(serializers.Serializer):
@@ -87,11 +89,13 @@ def _prepared(request):
     spec = _spec(fields)
     validate_spec(spec)
     case = get_object_or_404(Case, pk=fields["case_id"])
-    return fields, spec, case, read_invoice(spec.invoice_id)
+    invoice = read_invoice(spec.invoice_id)
+    return fields, spec, case, invoice, rules.charge_for_credit(invoice, spec)
 
 
 def _memos():
-    return MoneyAction.objects.filter(kind__in=(Kind.CREDIT_MEMO, Kind.CREDIT_MEMO_VOID)) \
+    return MoneyAction.objects.filter(kind__in=(kinds.CREDIT_MEMO.slug,
+                                                kinds.CREDIT_MEMO_VOID.slug)) \
         .select_related("requested_by", "approved_by")
 
 
@@ -100,8 +104,8 @@ class CreditMemoPreviewApi(APIView):
 
     @extend_schema(request=CreditMemoInput, responses={200: dict})
     def post(self, request):
-        _, spec, case, invoice = _prepared(request)
-        amount = validate_against_invoice(case=case, invoice=invoice, spec=spec)
+        _, spec, case, invoice, charge = _prepared(request)
+        amount = validate_against_invoice(case=case, invoice=invoice, spec=spec, charge=charge)
         return Response(credit_memo_preview(case=case, invoice=invoice, spec=spec,
                                             amount=amount, requester=request.user))
 
@@ -113,9 +117,10 @@ class CreditMemoCreateApi(APIView):
                    parameters=[OpenApiParameter(HEADER, location="header", required=False)])
     def post(self, request):
         def commit(prepared):
-            fields, spec, case, invoice = prepared
+            fields, spec, case, invoice, charge = prepared
             action = credit_memo_request(
-                case=case, invoice=invoice, spec=spec, reason_code=fields["reason_code"],
+                case=case, invoice=invoice, spec=spec, charge=charge,
+                reason_code=fields["reason_code"],
                 note=fields["note"], actor=request.user, origin=Origin.of(request))
             return Answer(status.HTTP_201_CREATED, MoneyActionSerializer(action).data)
 
@@ -145,7 +150,8 @@ class CreditMemoVoidApi(APIView):
         memo = get_object_or_404(_memos(), pk=pk)
         data = VoidInput(data=request.data)
         data.is_valid(raise_exception=True)
-        void = credit_memo_void(memo=memo, reason_code=data.validated_data["reason_code"],
+        void = credit_memo_void(memo=memo, credit_note=read_credit_note(memo.stripe_object_id),
+                                reason_code=data.validated_data["reason_code"],
                                 note=data.validated_data["note"], actor=request.user,
                                 origin=Origin.of(request))
         # Read again: within policy, the void may already have been submitted.
@@ -155,13 +161,11 @@ class CreditMemoVoidApi(APIView):
 
 # Invoice adjustments ---------------------------------------------------------------------
 
-INVOICE_KINDS = {
-    "void": Kind.INVOICE_VOID,
-    "mark_uncollectible": Kind.INVOICE_UNCOLLECTIBLE,
-    "paid_out_of_band": Kind.INVOICE_PAID_OUT_OF_BAND,
-    "edit_draft": Kind.INVOICE_EDIT,
-}
-BALANCE_KINDS = {"balance_credit": Kind.BALANCE_CREDIT, "balance_debit": Kind.BALANCE_DEBIT}
+# The API's `kind` is the kind's slug.
+INVOICE_KINDS = {kind.slug: kind for kind in (kinds.INVOICE_VOID, kinds.INVOICE_UNCOLLECTIBLE,
+                                              kinds.INVOICE_PAID_OUT_OF_BAND,
+                                              kinds.INVOICE_EDIT)}
+BALANCE_KINDS = {kind.slug: kind for kind in (kinds.BALANCE_CREDIT, kinds.BALANCE_DEBIT)}
 
 
 class AddedItemInput(serializers.Serializer):
@@ -171,7 +175,7 @@ class AddedItemInput(serializers.Serializer):
 
 class InvoiceAdjustmentInput(serializers.Serializer):
     """`invoice_id` for the invoice kinds; `add`, `remove` (line ids) and `finalize` for
-    `edit_draft`; `amount`, `currency` and `description` for the balance kinds."""
+    `invoice_edit`; `amount`, `currency` and `description` for the balance kinds."""
 
     case_id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=[*INVOICE_KINDS, *BALANCE_KINDS])
@@ -225,17 +229,14 @@ def _adjust(fields, case, target, *, actor, origin):
 
 # Subscription changes --------------------------------------------------------------------
 
-SUBSCRIPTION_KINDS = {
-    "change": Kind.SUBSCRIPTION_CHANGE,
-    "cancel_now": Kind.SUBSCRIPTION_CANCEL,
-    "cancel_at_period_end": Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END,
-    "resume": Kind.SUBSCRIPTION_RESUME,
-}
+SUBSCRIPTION_KINDS = {kind.slug: kind for kind in (
+    kinds.SUBSCRIPTION_CHANGE, kinds.SUBSCRIPTION_CANCEL,
+    kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END, kinds.SUBSCRIPTION_RESUME)}
 
 
 class SubscriptionChangeInput(serializers.Serializer):
-    """`item_id`, `price_id` and/or `quantity`, and `proration_behavior` for `change`;
-    `prorate` and `invoice_now` for `cancel_now`."""
+    """`item_id`, `price_id` and/or `quantity`, and `proration_behavior` for
+    `subscription_change`; `prorate` and `invoice_now` for `subscription_cancel`."""
 
     case_id = serializers.IntegerField()
     subscription_id = serializers.CharField()
@@ -262,13 +263,13 @@ def _subscription_change(request, *, needs_reason):
     subscription = read_subscription(fields["subscription_id"])
     kind = SUBSCRIPTION_KINDS[fields["kind"]]
     change, preview = {}, None
-    if kind == Kind.SUBSCRIPTION_CHANGE:
+    if kind == kinds.SUBSCRIPTION_CHANGE:
         change = {key: fields[key] for key in ("item_id", "price_id", "quantity",
                                                "proration_behavior")}
         change["proration_date"] = int(time.time())
         check_item_change(subscription, change)
         preview = subscription_change_preview(subscription, change)
-    elif kind == Kind.SUBSCRIPTION_CANCEL:
+    elif kind == kinds.SUBSCRIPTION_CANCEL:
         change = {"prorate": fields["prorate"], "invoice_now": fields["invoice_now"]}
     return fields, case, subscription, kind, change, preview
 

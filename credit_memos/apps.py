@@ -6,6 +6,5 @@ class CreditMemosConfig(AppConfig):
     verbose_name = "Credit memos and adjustments"
 
     def ready(self):
-        # Registers the executors with money_actions and the Stripe webhook handlers with
-        # the inbox.
-        from credit_memos import executor, webhooks  # noqa: F401
+        # Declares this app's kinds in money_actions' registry.
+        from credit_memos import kinds  # noqa: F401

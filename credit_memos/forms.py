@@ -6,7 +6,7 @@ from django import forms
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import CreditLine
 from credit_memos.selectors import SETTLEMENTS, STRIPE_REASONS, CreditSpec
-from refunds.forms import ReasonForm, minor_units
+from money_actions.forms import ReasonForm, minor_units
 
 SETTLEMENT_LABELS = {"customer_balance": "Credit the customer's balance",
                      "refund": "Refund to the payment method",

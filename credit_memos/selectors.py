@@ -8,11 +8,15 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.integrations.stripe.types import CreditLine
-from money_actions.models import IN_FLIGHT_STATES, Kind, MoneyAction, State
-from money_actions.policy import needs_approval
+from money_actions.kinds import Family
+from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
+from money_actions.policy import needs_approval, verdicts_for
 from money_actions.selectors import read_from_stripe
 from money_actions.services import committed_amount
-from refunds.policy import money_verdicts
+
+# The kind's slug, as stored: the kind itself is declared in `credit_memos.kinds`, which
+# reads through this module.
+CREDIT_MEMO = "credit_memo"
 
 # Where the part of a credit that the invoice no longer owes goes (Stripe's split).
 SETTLEMENTS = {
@@ -48,7 +52,7 @@ class CreditSpec:
 
 def console_memo(credit_note_id):
     """The console's credit memo behind a Stripe credit note: the console voids only its own."""
-    memo = MoneyAction.objects.filter(kind=Kind.CREDIT_MEMO, state=State.SUCCEEDED,
+    memo = MoneyAction.objects.filter(kind=CREDIT_MEMO, state=State.SUCCEEDED,
                                       stripe_object_id=credit_note_id).first()
     if memo is None:
         raise ApplicationError(f"Credit note {credit_note_id} was not issued by the console; "
@@ -58,7 +62,7 @@ def console_memo(credit_note_id):
 
 def console_credit_note_ids(customer_id):
     """The customer's credit notes the console issued, for the Stripe panel's void links."""
-    return set(MoneyAction.objects.filter(kind=Kind.CREDIT_MEMO, state=State.SUCCEEDED,
+    return set(MoneyAction.objects.filter(kind=CREDIT_MEMO, state=State.SUCCEEDED,
                                           stripe_customer_id=customer_id)
                .values_list("stripe_object_id", flat=True))
 
@@ -66,6 +70,12 @@ def console_credit_note_ids(customer_id):
 def read_invoice(invoice_id):
     return read_from_stripe(lambda found: gateway.get_invoice(invoice_id=found), invoice_id,
                             noun="invoice", missing="Choose an invoice to credit.")
+
+
+def read_credit_note(credit_note_id):
+    return read_from_stripe(lambda found: gateway.get_credit_note(credit_note_id=found),
+                            credit_note_id, noun="credit note",
+                            missing="Choose a credit memo to void.")
 
 
 def read_customer(customer_id):
@@ -93,13 +103,18 @@ def _line_amount(by_id, asked):
     return line.amount * asked.quantity // max(line.quantity or 1, 1)
 
 
+def pending_credit(invoice):
+    """The console's credits on the invoice not yet in Stripe's totals (minor units).
+    Call it with the invoice's target lock held."""
+    return committed_amount(kind=CREDIT_MEMO, stripe_target_id=invoice.id,
+                            states=IN_FLIGHT_STATES)
+
+
 def creditable_remainder(invoice):
     """What the invoice can still be credited, counting console credits not yet in Stripe.
     Call it with the invoice's target lock held."""
     credited = invoice.pre_payment_credit_notes_amount + invoice.post_payment_credit_notes_amount
-    in_flight = committed_amount(kind=Kind.CREDIT_MEMO, stripe_target_id=invoice.id,
-                                 states=IN_FLIGHT_STATES)
-    return max(invoice.total - credited - in_flight, 0)
+    return max(invoice.total - credited - pending_credit(invoice), 0)
 
 
 def split_basis(invoice):
@@ -134,9 +149,9 @@ def credit_memo_preview(*, case, invoice, spec, amount, requester):
     except PermanentStripeError as error:
         raise ApplicationError(f"Stripe refuses this credit note: {error.message}",
                                "credit_note") from error
-    verdicts = money_verdicts(amount=amount, currency=invoice.currency,
-                              customer_id=invoice.customer, stripe_reason=spec.stripe_reason,
-                              requester=requester)
+    verdicts = verdicts_for(family=Family.GIVES_BACK, amount=amount,
+                            currency=invoice.currency, customer_id=invoice.customer,
+                            stripe_reason=spec.stripe_reason, requester=requester)
     return {
         "invoice_id": invoice.id, "invoice_status": invoice.status,
         "currency": invoice.currency, "creditable_remainder": creditable_remainder(invoice),

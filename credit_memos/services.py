@@ -1,41 +1,35 @@
-"""Writes for credit memos, on the shared money-action mechanism.
+"""Writes for credit memos, invoice adjustments, balance moves and subscription changes,
+on the shared money-action mechanism.
 
-A caller reads the invoice from Stripe first (`selectors.read_invoice`, outside any
-transaction); these services lock the invoice's target row, check the credit against what
-is left, evaluate the money policy and record the request. Voiding a memo is a money
-action of its own, since it takes back what was given.
+A caller reads the Stripe object first (`selectors.read_invoice` and the like, and
+`rules.charge_for_credit` when a credit has a refund part), outside any transaction;
+these services lock the object's target row, check the request against Stripe's rules
+(`credit_memos.rules`) and what is left, evaluate the money policy and record the request.
+Voiding a memo is a money action of its own, since it takes back what was given.
 """
 
 from django.db import transaction
-from django.utils import timezone
 
-from audit.models import AuditEvent, Source
-from audit.services import record
 from billing_console.exceptions import ApplicationError
-from billing_console.money import format_amount
-from cases.models import CaseEvent
-from cases.selectors import latest_case_of_customer
+from credit_memos import rules
+from credit_memos.kinds import (
+    CREDIT_MEMO,
+    CREDIT_MEMO_VOID,
+    INVOICE_EDIT,
+    SUBSCRIPTION_CANCEL,
+    SUBSCRIPTION_CHANGE,
+)
 from credit_memos.selectors import (
-    CREDITABLE_STATUSES,
     SETTLEMENTS,
     STRIPE_REASONS,
     credit_amount,
-    creditable_remainder,
+    pending_credit,
     split_basis,
 )
 from money_actions import services as money_actions
-from money_actions.models import (
-    COMMITTED_STATES,
-    GIVING_BACK_KINDS,
-    IN_FLIGHT_STATES,
-    Kind,
-    MoneyAction,
-    State,
-)
-from money_actions.policy import Verdict
-from refunds.models import ReasonCode
-from refunds.policy import money_verdicts
-from refunds.services import validate_amount
+from money_actions.kinds import Family, slugs
+from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES, MoneyAction, State
+from money_actions.policy import validate_amount, validate_reason, verdicts_for
 
 
 def validate_spec(spec):
@@ -54,14 +48,6 @@ def validate_spec(spec):
         _validate_line(line)
 
 
-def validate_reason(*, reason_code, note):
-    if not ReasonCode.objects.filter(code=reason_code, active=True).exists():
-        raise ApplicationError(f"“{reason_code}” is not an internal reason code.",
-                               "reason_code")
-    if not (note or "").strip():
-        raise ApplicationError("A note is required.", "note_required")
-
-
 def _validate_line(line):
     if (line.amount is None) == (line.quantity is None):
         raise ApplicationError("Credit each line by amount or by quantity.", "lines")
@@ -72,33 +58,27 @@ def _validate_line(line):
         raise ApplicationError("A quantity is a whole number of at least 1.", "lines")
 
 
-def validate_against_invoice(*, case, invoice, spec):
-    """The checks that need the invoice; returns the credit's amount."""
-    _check_customer(case, invoice.customer)
-    if invoice.status not in CREDITABLE_STATUSES:
-        raise ApplicationError(
-            f"This invoice is {invoice.status}: Stripe issues credit notes only on finalized "
-            "invoices, and the console credits open or paid ones. Edit a draft instead; a "
-            "void invoice is owed nothing.", "invoice_status")
+def validate_against_invoice(*, case, invoice, spec, charge):
+    """The checks that need the invoice (and `charge`, `rules.charge_for_credit`'s answer):
+    Stripe's rules and the console's credits not yet in Stripe. Returns the credit's
+    amount in minor units."""
+    money_actions.check_customer(case, invoice.customer)
     amount = credit_amount(invoice, spec)
     validate_amount(amount)
-    remainder = creditable_remainder(invoice)
-    if amount > remainder:
-        raise ApplicationError(
-            f"{format_amount(amount, invoice.currency)} is more than the "
-            f"{format_amount(remainder, invoice.currency)} this invoice can still be credited.",
-            "amount_above_creditable")
+    rules.check_credit_note(invoice, spec, amount, basis=split_basis(invoice),
+                            pending=pending_credit(invoice), charge=charge)
     return amount
 
 
 @transaction.atomic
-def credit_memo_request(*, case, invoice, spec, reason_code, note, actor, origin=None):
-    """Request a credit memo on `invoice` (just read from Stripe)."""
+def credit_memo_request(*, case, invoice, spec, charge, reason_code, note, actor,
+                        origin=None):
+    """Request a credit memo on `invoice` (just read from Stripe, with `charge`)."""
     validate_spec(spec)
     validate_reason(reason_code=reason_code, note=note)
     money_actions.lock_target(invoice.id, customer_id=invoice.customer)
-    amount = validate_against_invoice(case=case, invoice=invoice, spec=spec)
-    return _request(kind=Kind.CREDIT_MEMO, case=case, customer_id=invoice.customer,
+    amount = validate_against_invoice(case=case, invoice=invoice, spec=spec, charge=charge)
+    return _request(kind=CREDIT_MEMO, case=case, customer_id=invoice.customer,
                     target=invoice.id, amount=amount, currency=invoice.currency,
                     params={"spec": spec.as_params(), "split_basis": split_basis(invoice)},
                     reason_code=reason_code, note=note, actor=actor, origin=origin,
@@ -106,62 +86,34 @@ def credit_memo_request(*, case, invoice, spec, reason_code, note, actor, origin
 
 
 @transaction.atomic
-def credit_memo_void(*, memo, reason_code, note, actor, origin=None):
-    """Void a credit memo the console issued. Stripe's own rules (the invoice's state)
-    decide whether it can; a refusal fails the void with Stripe's words."""
-    if memo.kind != Kind.CREDIT_MEMO or memo.state != State.SUCCEEDED:
+def credit_memo_void(*, memo, credit_note, reason_code, note, actor, origin=None):
+    """Void a credit memo the console issued; `credit_note` is its Stripe credit note, just
+    read. Refused where Stripe would refuse, or where voiding would not take the money back
+    (a refund has gone out)."""
+    if memo.kind != CREDIT_MEMO.slug or memo.state != State.SUCCEEDED:
         raise ApplicationError("Only a credit memo Stripe has issued can be voided.",
                                "invalid_state", status=409)
     money_actions.lock_target(memo.stripe_object_id, customer_id=memo.stripe_customer_id)
-    if MoneyAction.objects.filter(kind=Kind.CREDIT_MEMO_VOID, state__in=COMMITTED_STATES,
+    if MoneyAction.objects.filter(kind=CREDIT_MEMO_VOID.slug, state__in=COMMITTED_STATES,
                                   stripe_target_id=memo.stripe_object_id).exists():
         raise ApplicationError("This credit memo is already voided, or being voided.",
                                "already_voided", status=409)
+    rules.check_void(credit_note)
     validate_reason(reason_code=reason_code, note=note)
-    return money_actions.money_action_request(
-        kind=Kind.CREDIT_MEMO_VOID, case=memo.case, stripe_customer_id=memo.stripe_customer_id,
-        stripe_target_id=memo.stripe_object_id, amount=memo.amount, currency=memo.currency,
-        params={"invoice_id": memo.stripe_target_id, "credit_memo": str(memo.pk)},
-        reason_code=reason_code, note=note, verdicts=VOID_VERDICTS, actor=actor,
-        origin=origin)
-
-
-# Taking a credit back gives nothing away, so no limit applies to it.
-VOID_VERDICTS = [Verdict("void", False, "Voiding takes back a credit; no limit applies.")]
+    return _request(kind=CREDIT_MEMO_VOID, case=memo.case,
+                    customer_id=memo.stripe_customer_id, target=memo.stripe_object_id,
+                    amount=memo.amount, currency=memo.currency,
+                    params={"invoice_id": memo.stripe_target_id, "credit_memo": str(memo.pk)},
+                    reason_code=reason_code, note=note, actor=actor, origin=origin)
 
 
 # Invoice adjustments ---------------------------------------------------------------------
 
-# What Stripe allows by the invoice's status, in Stripe's own words.
-INVOICE_RULES = {
-    Kind.INVOICE_VOID: (("open", "uncollectible"),
-                        "Stripe voids only open or uncollectible invoices"),
-    Kind.INVOICE_UNCOLLECTIBLE: (("open",), "Stripe writes off (marks uncollectible) only "
-                                            "open invoices"),
-    Kind.INVOICE_PAID_OUT_OF_BAND: (("open", "uncollectible"),
-                                    "Stripe marks paid only open or uncollectible invoices"),
-    Kind.INVOICE_EDIT: (("draft",), "Stripe adds and removes items, and finalizes, only on "
-                                    "draft invoices"),
-}
-# What is left to do after a refusal, by the invoice's status.
-INSTEAD = {
-    "paid": "A paid invoice is credited with a credit memo instead.",
-    "void": "A void invoice is owed nothing.",
-    "draft": "A draft invoice owes nothing yet: change its items.",
-}
-
-
-def check_invoice_allows(kind, invoice):
-    statuses, rule = INVOICE_RULES[kind]
-    if invoice.status not in statuses:
-        instead = INSTEAD.get(invoice.status, "")
-        raise ApplicationError(f"{rule}; this one is {invoice.status}. {instead}".strip(),
-                               "invoice_status")
-
 
 def draft_changes_params(invoice, *, add, remove, finalize):
-    """Items to add (description, amount) and lines to remove, as the executor sends them;
-    the amount is what the removed lines were worth (given up)."""
+    """Items to add (description, amount) and lines to remove, as the executor sends them.
+    Returns (removed, added, params): what the removed lines were worth (given up) and
+    what the added items take, in minor units."""
     by_id = {line.id: line for line in invoice.lines}
     removed = []
     for line_id in remove:
@@ -179,7 +131,21 @@ def draft_changes_params(invoice, *, add, remove, finalize):
               "add": [{"description": item["description"].strip(), "amount": item["amount"]}
                       for item in add],
               "remove": [line.invoice_item for line in removed], "finalize": finalize}
-    return sum(line.amount for line in removed), params
+    return (sum(line.amount for line in removed), sum(item["amount"] for item in add),
+            params)
+
+
+def draft_change_verdicts(*, invoice, removed, added, requester):
+    """Removing lines gives back; adding items takes (and may not pass the cap)."""
+    verdicts = []
+    if removed or not added:
+        verdicts += verdicts_for(family=Family.GIVES_BACK, amount=removed,
+                                 currency=invoice.currency, customer_id=invoice.customer,
+                                 requester=requester)
+    if added:
+        verdicts += verdicts_for(family=Family.TAKES, amount=added, currency=invoice.currency,
+                                 customer_id=invoice.customer, requester=requester)
+    return verdicts
 
 
 @transaction.atomic
@@ -189,22 +155,27 @@ def invoice_adjustment_request(*, case, kind, invoice, reason_code, note, actor,
     finalize). Refused, in Stripe's words, where the invoice's status does not allow it."""
     validate_reason(reason_code=reason_code, note=note)
     money_actions.lock_target(invoice.id, customer_id=invoice.customer)
-    _check_customer(case, invoice.customer)
-    check_invoice_allows(kind, invoice)
-    _refuse_if_in_flight(invoice.id, INVOICE_RULES)
-    if kind == Kind.INVOICE_EDIT:
-        amount, params = draft_changes_params(invoice, **(changes or {}))
-    else:
-        amount, params = invoice.amount_remaining, {}
+    money_actions.check_customer(case, invoice.customer)
+    rules.check_invoice_allows(kind.slug, invoice)
+    _refuse_if_in_flight(invoice.id, list(rules.INVOICE_RULES))
+    if kind == INVOICE_EDIT:
+        removed, added, params = draft_changes_params(invoice, **(changes or {}))
+        verdicts = draft_change_verdicts(invoice=invoice, removed=removed, added=added,
+                                         requester=actor)
+        return _request(kind=kind, case=case, customer_id=invoice.customer,
+                        target=invoice.id, amount=removed, currency=invoice.currency,
+                        params=params, reason_code=reason_code, note=note, actor=actor,
+                        origin=origin, verdicts=verdicts)
     return _request(kind=kind, case=case, customer_id=invoice.customer, target=invoice.id,
-                    amount=amount, currency=invoice.currency, params=params,
+                    amount=invoice.amount_remaining, currency=invoice.currency, params={},
                     reason_code=reason_code, note=note, actor=actor, origin=origin)
 
 
 @transaction.atomic
 def balance_adjustment_request(*, case, customer, kind, amount, currency, description,
                                reason_code, note, actor, origin=None):
-    """Credit (toward the next invoices) or debit the customer's balance."""
+    """Credit (toward the next invoices) or debit the customer's balance; a debit above
+    the currency's cap is refused."""
     validate_reason(reason_code=reason_code, note=note)
     check_balance_change(case=case, customer=customer, amount=amount, currency=currency,
                          description=description)
@@ -219,72 +190,32 @@ def check_balance_change(*, case, customer, amount, currency, description):
     if not (description or "").strip():
         raise ApplicationError("A description is required; the customer sees it.",
                                "description")
-    _check_customer(case, customer.id)
-    if customer.currency and customer.currency.lower() != currency.lower():
-        raise ApplicationError(
-            f"Stripe keeps a customer's balance in one currency; this one's is "
-            f"{customer.currency.upper()}, not {currency.upper()}.", "currency")
+    money_actions.check_customer(case, customer.id)
+    rules.check_balance_currency(customer, currency)
 
 
-def _check_customer(case, customer_id):
-    """Money moves only for the customer the case is linked to."""
-    if not case.stripe_customer_id:
-        raise ApplicationError("Link this case to the requester's Stripe customer first.",
-                               "customer")
-    if customer_id != case.stripe_customer_id:
-        raise ApplicationError("That belongs to another customer than this case's.",
-                               "customer")
-
-
-def _refuse_if_in_flight(target_id, kinds):
+def _refuse_if_in_flight(target_id, kind_slugs):
     """One change at a time to an object: the second would act on what the first changes."""
-    if MoneyAction.objects.filter(stripe_target_id=target_id, kind__in=kinds,
+    if MoneyAction.objects.filter(stripe_target_id=target_id, kind__in=kind_slugs,
                                   state__in=IN_FLIGHT_STATES).exists():
         raise ApplicationError("Another change to it is waiting or under way; let it finish "
                                "first.", "in_flight", status=409)
 
 
 def _request(*, kind, case, customer_id, target, amount, currency, params, reason_code,
-             note, actor, origin, stripe_reason=None, gives_back=None):
-    """`gives_back` says whether `amount` goes back to the customer; by default, whether
-    the kind always does."""
-    gives_back = kind in GIVING_BACK_KINDS if gives_back is None else gives_back
-    verdicts = action_verdicts(gives_back=gives_back, amount=amount, currency=currency,
-                               customer_id=customer_id, stripe_reason=stripe_reason,
-                               requester=actor)
+             note, actor, origin, stripe_reason=None, gives_back=None, verdicts=None):
+    """`gives_back` says, for a plan change, whether `amount` goes back to the customer."""
+    if verdicts is None:
+        verdicts = verdicts_for(family=kind.family, amount=amount, currency=currency,
+                                customer_id=customer_id, stripe_reason=stripe_reason,
+                                requester=actor, gives_back=gives_back)
     return money_actions.money_action_request(
         kind=kind, case=case, stripe_customer_id=customer_id, stripe_target_id=target,
         amount=amount, currency=currency, params=params, reason_code=reason_code, note=note,
         verdicts=verdicts, actor=actor, origin=origin)
 
 
-def action_verdicts(*, gives_back, amount, currency, customer_id, stripe_reason, requester):
-    """The money policy for what gives back; nothing to limit for what takes money."""
-    if gives_back:
-        return money_verdicts(amount=amount, currency=currency, customer_id=customer_id,
-                              stripe_reason=stripe_reason, requester=requester)
-    return [Verdict("gives_nothing_back", False,
-                    "It gives nothing back to the customer, so no limit applies.")]
-
-
 # Subscription changes --------------------------------------------------------------------
-
-# What Stripe allows by the subscription's status and schedule, in words.
-LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid")
-SUBSCRIPTION_KINDS = (Kind.SUBSCRIPTION_CHANGE, Kind.SUBSCRIPTION_CANCEL,
-                      Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END, Kind.SUBSCRIPTION_RESUME)
-
-
-def check_subscription_allows(kind, subscription):
-    if subscription.status not in LIVE_STATUSES:
-        raise ApplicationError(f"Stripe changes only live subscriptions; this one is "
-                               f"{subscription.status}.", "subscription_status")
-    if kind == Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END and subscription.cancel_at_period_end:
-        raise ApplicationError("This subscription already cancels at the end of its period.",
-                               "subscription_status")
-    if kind == Kind.SUBSCRIPTION_RESUME and not subscription.cancel_at_period_end:
-        raise ApplicationError("This subscription has no cancellation scheduled to undo.",
-                               "subscription_status")
 
 
 @transaction.atomic
@@ -295,9 +226,9 @@ def subscription_change_request(*, case, subscription, kind, reason_code, note, 
     undo that."""
     validate_reason(reason_code=reason_code, note=note)
     money_actions.lock_target(subscription.id, customer_id=subscription.customer)
-    _check_customer(case, subscription.customer)
-    check_subscription_allows(kind, subscription)
-    _refuse_if_in_flight(subscription.id, SUBSCRIPTION_KINDS)
+    money_actions.check_customer(case, subscription.customer)
+    rules.check_subscription_allows(kind.slug, subscription)
+    _refuse_if_in_flight(subscription.id, slugs(family=Family.CHANGES_PLAN))
     amount, gives_back = subscription_stake(kind, subscription, change or {}, proration)
     return _request(kind=kind, case=case, customer_id=subscription.customer,
                     target=subscription.id, amount=amount, currency=subscription.currency,
@@ -308,58 +239,9 @@ def subscription_change_request(*, case, subscription, kind, reason_code, note, 
 def subscription_stake(kind, subscription, change, proration):
     """(amount, whether it goes back to the customer). A downgrade's proration credit goes
     back; a prorated cancellation gives back at most the current period's price."""
-    if kind == Kind.SUBSCRIPTION_CHANGE:
+    if kind == SUBSCRIPTION_CHANGE:
         return abs(proration), proration < 0
-    if kind == Kind.SUBSCRIPTION_CANCEL and change.get("prorate"):
+    if kind == SUBSCRIPTION_CANCEL and change.get("prorate"):
         return sum((item.unit_amount or 0) * item.quantity
                    for item in subscription.items), True
     return 0, False
-
-
-# Changes made outside the console --------------------------------------------------------
-
-
-@transaction.atomic
-def record_external_change(*, action, event_id, obj, before):
-    """Audit a change Stripe reports that the console did not make, once per event."""
-    if AuditEvent.objects.filter(action=action, object_id=obj["id"],
-                                 after__stripe_event=event_id).exists():
-        return
-    customer_id = obj["id"] if obj.get("object") == "customer" else obj.get("customer")
-    case = latest_case_of_customer(customer_id)
-    amount = _external_amount(obj, before)
-    record(action=action, source=Source.STRIPE, object_type=obj.get("object", ""),
-           object_id=obj["id"], before=before,
-           after={"stripe_event": event_id, "status": obj.get("status"), "amount": amount},
-           amount=amount, currency=obj.get("currency") or "",
-           case_id=case.pk if case else None,
-           zendesk_ticket_id=case.zendesk_ticket_id if case else None,
-           stripe_object_id=obj["id"], reason="Made outside the console.")
-    if case is not None:
-        CaseEvent.objects.create(
-            case=case, kind=CaseEvent.Kind.MONEY, created_at=timezone.now(),
-            body=f"{_describe_external(action, obj, amount)} outside the console.",
-            data={"stripe_object_id": obj["id"], "external": True})
-
-
-def _external_amount(obj, before):
-    """What moved: a credit note's amount, what an invoice no longer asks, or the change
-    in a balance."""
-    if obj.get("object") == "customer":
-        return obj.get("balance", 0) - before.get("balance", 0)
-    if obj.get("object") == "invoice":
-        return obj.get("amount_remaining")
-    return obj.get("amount")
-
-
-def _describe_external(action, obj, amount):
-    shown = format_amount(amount, obj["currency"]) if amount is not None and \
-        obj.get("currency") else ""
-    what = {"credit_memo.external": "Credit note {id} of {amount} issued",
-            "credit_memo_void.external": "Credit note {id} of {amount} voided",
-            "invoice_void.external": "Invoice {id} voided",
-            "invoice_uncollectible.external": "Invoice {id} written off",
-            "subscription_change.external": "Subscription {id} changed",
-            "subscription_cancel.external": "Subscription {id} canceled",
-            "balance_change.external": "Customer balance moved by {amount}"}[action]
-    return what.format(id=obj["id"], amount=shown)

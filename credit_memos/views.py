@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing_console.access import Capability, requires
 from billing_console.money import format_amount
-from credit_memos import services
+from credit_memos import kinds, rules, services
 from credit_memos.forms import (
     SETTLEMENT_LABELS,
     BalanceForm,
@@ -23,15 +23,16 @@ from credit_memos.selectors import (
     console_memo,
     credit_memo_preview,
     creditable_remainder,
+    read_credit_note,
     read_customer,
     read_invoice,
     read_subscription,
     subscription_change_preview,
 )
-from money_actions.models import Kind
+from money_actions.forms import ReasonForm
+from money_actions.kinds import Family
 from money_actions.pages import ActionPage, Preview, action_page_view
-from money_actions.policy import Verdict
-from refunds.forms import ReasonForm
+from money_actions.policy import Verdict, verdicts_for
 
 
 def _money(amount, currency):
@@ -55,7 +56,8 @@ class CreditMemoPage(ActionPage):
     def preview(self, *, case, target, form, user):
         spec = form.spec()
         services.validate_spec(spec)
-        amount = services.validate_against_invoice(case=case, invoice=target, spec=spec)
+        amount = services.validate_against_invoice(
+            case=case, invoice=target, spec=spec, charge=rules.charge_for_credit(target, spec))
         shown = credit_memo_preview(case=case, invoice=target, spec=spec, amount=amount,
                                     requester=user)
         currency = target.currency
@@ -71,11 +73,14 @@ class CreditMemoPage(ActionPage):
                             f"{SETTLEMENT_LABELS[spec.settle_to].lower()}"),
             ])
 
+    def prepare(self, *, case, target, form, user):
+        return rules.charge_for_credit(target, form.spec())
+
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data
         return services.credit_memo_request(case=case, invoice=target, spec=form.spec(),
-                                            reason_code=data["reason_code"], note=data["note"],
-                                            actor=user, origin=origin)
+                                            charge=prepared, reason_code=data["reason_code"],
+                                            note=data["note"], actor=user, origin=origin)
 
 
 class CreditMemoVoidPage(ActionPage):
@@ -91,23 +96,33 @@ class CreditMemoVoidPage(ActionPage):
         return {"memo": memo}
 
     def preview(self, *, case, target, form, user):
-        return Preview(verdicts=services.VOID_VERDICTS, confirm_label="Confirm the void", rows=[
+        rules.check_void(read_credit_note(target.stripe_object_id))
+        verdicts = verdicts_for(family=Family.TAKES, amount=target.amount,
+                                currency=target.currency,
+                                customer_id=target.stripe_customer_id, requester=user)
+        return Preview(verdicts=verdicts, confirm_label="Confirm the void", rows=[
             ("Credit note", f"{target.stripe_object_id} on invoice {target.stripe_target_id}"),
             ("Taken back", _money(target.amount, target.currency)),
-            ("Effect", "The invoice owes the credit again, or the balance credit is removed; "
-                       "a refund already paid out stays paid.")])
+            ("Effect", "The invoice owes the credit again, or the balance credit is "
+                       "removed.")])
+
+    def prepare(self, *, case, target, form, user):
+        return read_credit_note(target.stripe_object_id)
 
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data
-        return services.credit_memo_void(memo=target, reason_code=data["reason_code"],
-                                         note=data["note"], actor=user, origin=origin)
+        return services.credit_memo_void(memo=target, credit_note=prepared,
+                                         reason_code=data["reason_code"], note=data["note"],
+                                         actor=user, origin=origin)
 
 
+# By kind slug, the words the URL uses too.
 INVOICE_PAGES = {
-    "void": (Kind.INVOICE_VOID, "Void the invoice"),
-    "mark_uncollectible": (Kind.INVOICE_UNCOLLECTIBLE, "Write off the invoice"),
-    "paid_out_of_band": (Kind.INVOICE_PAID_OUT_OF_BAND, "Mark the invoice paid out of band"),
-    "edit_draft": (Kind.INVOICE_EDIT, "Change the draft invoice"),
+    kinds.INVOICE_VOID.slug: (kinds.INVOICE_VOID, "Void the invoice"),
+    kinds.INVOICE_UNCOLLECTIBLE.slug: (kinds.INVOICE_UNCOLLECTIBLE, "Write off the invoice"),
+    kinds.INVOICE_PAID_OUT_OF_BAND.slug: (kinds.INVOICE_PAID_OUT_OF_BAND,
+                                          "Mark the invoice paid out of band"),
+    kinds.INVOICE_EDIT.slug: (kinds.INVOICE_EDIT, "Change the draft invoice"),
 }
 
 
@@ -124,7 +139,7 @@ class InvoiceAdjustmentPage(ActionPage):
         return read_invoice(target_id)
 
     def form(self, invoice, data=None):
-        if self.kind == Kind.INVOICE_EDIT:
+        if self.kind == kinds.INVOICE_EDIT:
             return DraftInvoiceForm(data=data, invoice=invoice)
         return ReasonForm(data=data)
 
@@ -132,17 +147,18 @@ class InvoiceAdjustmentPage(ActionPage):
         return {"invoice": invoice}
 
     def preview(self, *, case, target, form, user):
-        services.check_invoice_allows(self.kind, target)
-        if self.kind == Kind.INVOICE_EDIT:
-            amount, params = services.draft_changes_params(target, **form.changes())
+        rules.check_invoice_allows(self.kind.slug, target)
+        if self.kind == kinds.INVOICE_EDIT:
+            amount, added, params = services.draft_changes_params(target, **form.changes())
             detail = (f"{len(params['add'])} item(s) added, {len(params['remove'])} removed"
                       f"{', then finalized' if params['finalize'] else ''}")
+            verdicts = services.draft_change_verdicts(invoice=target, removed=amount,
+                                                      added=added, requester=user)
         else:
             amount, detail = target.amount_remaining, self.title
-        verdicts = services.action_verdicts(gives_back=True, amount=amount,
-                                            currency=target.currency,
-                                            customer_id=target.customer, stripe_reason=None,
-                                            requester=user)
+            verdicts = verdicts_for(family=self.kind.family, amount=amount,
+                                    currency=target.currency, customer_id=target.customer,
+                                    requester=user)
         return Preview(verdicts=verdicts, confirm_label=f"Confirm: {self.title.lower()}", rows=[
             ("Invoice", f"{target.number or target.id} ({target.status})"),
             ("Change", detail),
@@ -150,7 +166,7 @@ class InvoiceAdjustmentPage(ActionPage):
 
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data
-        changes = form.changes() if self.kind == Kind.INVOICE_EDIT else None
+        changes = form.changes() if self.kind == kinds.INVOICE_EDIT else None
         return services.invoice_adjustment_request(
             case=case, kind=self.kind, invoice=target, changes=changes,
             reason_code=data["reason_code"], note=data["note"], actor=user, origin=origin)
@@ -176,10 +192,10 @@ class BalancePage(ActionPage):
         services.check_balance_change(case=case, customer=target, amount=amount,
                                       currency=data["currency"],
                                       description=data["description"])
-        credit = data["direction"] == Kind.BALANCE_CREDIT
-        verdicts = services.action_verdicts(gives_back=credit, amount=amount,
-                                            currency=data["currency"], customer_id=target.id,
-                                            stripe_reason=None, requester=user)
+        kind = BALANCE_KINDS[data["direction"]]
+        credit = kind == kinds.BALANCE_CREDIT
+        verdicts = verdicts_for(family=kind.family, amount=amount, currency=data["currency"],
+                                customer_id=target.id, requester=user)
         sign = -1 if credit else 1
         return Preview(verdicts=verdicts, confirm_label="Confirm the balance change", rows=[
             ("Change", f"{'Credit' if credit else 'Debit'} of "
@@ -189,17 +205,22 @@ class BalancePage(ActionPage):
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data
         return services.balance_adjustment_request(
-            case=case, customer=target, kind=data["direction"], amount=form.minor_amount(),
+            case=case, customer=target, kind=BALANCE_KINDS[data["direction"]],
+            amount=form.minor_amount(),
             currency=data["currency"], description=data["description"],
             reason_code=data["reason_code"], note=data["note"], actor=user, origin=origin)
 
 
+BALANCE_KINDS = {kind.slug: kind for kind in (kinds.BALANCE_CREDIT, kinds.BALANCE_DEBIT)}
 SUBSCRIPTION_PAGES = {
-    "change": (Kind.SUBSCRIPTION_CHANGE, "Change plan", SubscriptionChangeForm),
-    "cancel_now": (Kind.SUBSCRIPTION_CANCEL, "Cancel now", CancelNowForm),
-    "cancel_at_period_end": (Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END,
-                             "Cancel at the end of the period", ReasonForm),
-    "resume": (Kind.SUBSCRIPTION_RESUME, "Undo the scheduled cancellation", ReasonForm),
+    kinds.SUBSCRIPTION_CHANGE.slug: (kinds.SUBSCRIPTION_CHANGE, "Change plan",
+                                     SubscriptionChangeForm),
+    kinds.SUBSCRIPTION_CANCEL.slug: (kinds.SUBSCRIPTION_CANCEL, "Cancel now", CancelNowForm),
+    kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END.slug: (kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END,
+                                                   "Cancel at the end of the period",
+                                                   ReasonForm),
+    kinds.SUBSCRIPTION_RESUME.slug: (kinds.SUBSCRIPTION_RESUME,
+                                     "Undo the scheduled cancellation", ReasonForm),
 }
 
 
@@ -225,14 +246,13 @@ class SubscriptionPage(ActionPage):
         return {"subscription": subscription}
 
     def preview(self, *, case, target, form, user):
-        services.check_subscription_allows(self.kind, target)
+        rules.check_subscription_allows(self.kind.slug, target)
         proration, rows = self._proration(target, form)
         amount, gives_back = services.subscription_stake(
             self.kind, target, self._change(form), proration)
-        verdicts = services.action_verdicts(gives_back=gives_back, amount=amount,
-                                            currency=target.currency,
-                                            customer_id=target.customer, stripe_reason=None,
-                                            requester=user)
+        verdicts = verdicts_for(family=self.kind.family, amount=amount,
+                                currency=target.currency, customer_id=target.customer,
+                                requester=user, gives_back=gives_back)
         return Preview(verdicts=verdicts, confirm_label=f"Confirm: {self.title.lower()}",
                        rows=[("Subscription", f"{target.id} ({target.status})"),
                              ("Change", self.title), *rows])
@@ -248,15 +268,15 @@ class SubscriptionPage(ActionPage):
             actor=user, origin=origin)
 
     def _change(self, form):
-        if self.kind == Kind.SUBSCRIPTION_CHANGE:
+        if self.kind == kinds.SUBSCRIPTION_CHANGE:
             return form.change()
-        if self.kind == Kind.SUBSCRIPTION_CANCEL:
+        if self.kind == kinds.SUBSCRIPTION_CANCEL:
             return {key: form.cleaned_data[key] for key in ("prorate", "invoice_now")}
         return {}
 
     def _proration(self, subscription, form):
         """Stripe's preview of a price or quantity change: (its proration, rows to show)."""
-        if self.kind != Kind.SUBSCRIPTION_CHANGE:
+        if self.kind != kinds.SUBSCRIPTION_CHANGE:
             return 0, []
         change = form.change()
         check_item_change(subscription, change)

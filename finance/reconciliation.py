@@ -24,9 +24,8 @@ explains it, with a note; once explained, it is explained in every run that repo
 The reads the reconciliation pages need are at the end.
 """
 
-import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -39,30 +38,17 @@ from billing_console.access import Capability, has_capability
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
-from billing_console.parsing import uuid_or_none, whole_number
-from credit_memos.executor import METADATA_KEY as CREDIT_NOTE_ACTION_KEY
+from billing_console.parsing import whole_number
 from finance.models import Match, ReconciledObject, ReconciliationItem, ReconciliationRun
-from money_actions.models import Kind, MoneyAction, State
-from refunds.executor import METADATA_KEY as REFUND_ACTION_KEY
+from money_actions.kinds import action_id_from_key, action_id_from_metadata, all_kinds
+from money_actions.ledger import REFUND_MOVING_MONEY, carries_out_another
+from money_actions.models import LedgerEntry, MoneyAction, State
 
-# Refund statuses in which money has gone back, or is on its way.
-REFUND_MOVING_MONEY = ("pending", "requires_action", "succeeded")
 # Stripe's event → the invoice status it records.
 INVOICE_EVENTS = {"invoice.voided": "void", "invoice.marked_uncollectible": "uncollectible"}
 # Where `status_transitions` records the move to each status.
 TRANSITION_FIELDS = {"void": "voided_at", "uncollectible": "marked_uncollectible_at",
                      "paid": "paid_at"}
-# The console's kinds compared, and the change in Stripe each one makes.
-CONSOLE_KINDS = {
-    Kind.REFUND: (ReconciledObject.REFUND, ""),
-    Kind.CREDIT_MEMO: (ReconciledObject.CREDIT_NOTE, ""),
-    Kind.INVOICE_VOID: (ReconciledObject.INVOICE_STATUS, "void"),
-    Kind.INVOICE_UNCOLLECTIBLE: (ReconciledObject.INVOICE_STATUS, "uncollectible"),
-    Kind.INVOICE_PAID_OUT_OF_BAND: (ReconciledObject.INVOICE_STATUS, "paid"),
-}
-# The console's idempotency keys, `console-<kind>-<money action id>`, name the action
-# behind a Stripe request (see MoneyAction.idempotency_key).
-CONSOLE_KEY = re.compile(r"console-[a-z_]+-(?P<id>[0-9a-f-]{36})")
 REPORT_ROWS = 500
 # Ids per `IN (...)` lookup: well under every database's limit on query parameters.
 LOOKUP_BATCH = 500
@@ -114,24 +100,23 @@ def stripe_changes(period):
 
 def _refund_change(refund):
     return Change(ReconciledObject.REFUND, refund.id, "", refund.amount, refund.currency,
-                  _moment(refund.created), uuid_or_none(refund.metadata.get(REFUND_ACTION_KEY)),
+                  _moment(refund.created), action_id_from_metadata(refund.metadata),
                   _as_case_id(refund.metadata.get("case_id")))
 
 
 def _credit_note_change(note):
     return Change(ReconciledObject.CREDIT_NOTE, note.id, "", note.amount, note.currency,
-                  _moment(note.created), uuid_or_none(note.metadata.get(CREDIT_NOTE_ACTION_KEY)),
+                  _moment(note.created), action_id_from_metadata(note.metadata),
                   _as_case_id(note.metadata.get("case_id")))
 
 
 def _invoice_change(event):
     """What the invoice no longer asks for, as the event shows it at the change."""
     invoice = event.data.get("object") or {}
-    named = CONSOLE_KEY.fullmatch(event.idempotency_key or "")
     return Change(ReconciledObject.INVOICE_STATUS, invoice.get("id", ""),
                   INVOICE_EVENTS[event.type], invoice.get("amount_remaining"),
                   invoice.get("currency", ""), _moment(event.created),
-                  uuid_or_none(named.group("id")) if named else None)
+                  action_id_from_key(event.idempotency_key))
 
 
 def stripe_change_for(console_change):
@@ -173,14 +158,26 @@ def _invoice_change_now(change):
 # The console's side --------------------------------------------------------------------
 
 
+def _compared_kinds():
+    """The kinds compared, by slug, with the change in Stripe each one makes: its ledger
+    type (a reconciled object type) and, for an invoice status change, the status."""
+    compared = {ReconciledObject.REFUND, ReconciledObject.CREDIT_NOTE,
+                ReconciledObject.INVOICE_STATUS}
+    return {kind.slug: (kind.ledger_type, kind.ledger_variant
+                        if kind.ledger_type == ReconciledObject.INVOICE_STATUS else "")
+            for kind in all_kinds()
+            if kind.ledger_type in compared and kind.ledger_variant != "void"
+            or kind.ledger_type == ReconciledObject.INVOICE_STATUS}
+
+
 def _console_change(action):
-    object_type, invoice_status = CONSOLE_KINDS[action.kind]
+    object_type, invoice_status = _compared_kinds()[action.kind]
     return Change(object_type, action.stripe_object_id, invoice_status, action.amount,
                   action.currency, action.settled_at, action.pk, action.case_id)
 
 
 def _succeeded_actions():
-    return MoneyAction.objects.filter(state=State.SUCCEEDED, kind__in=CONSOLE_KINDS)
+    return MoneyAction.objects.filter(state=State.SUCCEEDED, kind__in=list(_compared_kinds()))
 
 
 def console_changes(period):
@@ -243,11 +240,31 @@ class Pair:
         return (self.stripe or self.console).happened_at
 
 
+def carried_out(changes):
+    """The console's side of Stripe's changes that only carry out a console action of
+    another kind (a credit memo's refund), from the ledger: the same change, as the
+    console caused it. By change key."""
+    ids = [change.stripe_object_id for change in changes]
+    entries = {(entry.entry_type, entry.stripe_id): entry for batch in _batches(ids)
+               for entry in LedgerEntry.objects.filter(stripe_id__in=batch,
+                                                       money_action__state=State.SUCCEEDED)
+               .select_related("money_action")}
+    found = {}
+    for change in changes:
+        entry = entries.get((change.object_type, change.stripe_object_id))
+        if entry is not None and carries_out_another(entry):
+            action = entry.money_action
+            found[change.key] = replace(change, happened_at=action.settled_at,
+                                        money_action_id=action.pk, case_id=action.case_id)
+    return found
+
+
 def compare(period):
     """Every change of the period on either side, paired. Reads Stripe: call it outside a
     transaction."""
     in_stripe = stripe_changes(period)
     known = console_changes_of({change.stripe_object_id for change in in_stripe})
+    known |= carried_out([change for change in in_stripe if change.key not in known])
     pairs = [Pair(known.get(change.key), change) for change in in_stripe]
     seen = {change.key for change in in_stripe}
     for change in console_changes(period):

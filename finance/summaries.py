@@ -1,23 +1,20 @@
 """Summaries of the money given back: totals by action type, reason, month and requester,
-each per currency, for finance's summary page.
+each per currency, and apart from them what was given back outside the console, for
+finance's summary page.
 
-Source: `MoneyAction` rows (state succeeded, a kind in `GIVING_BACK_KINDS`, `settled_at` in
-the period), not the audit table. The audit table holds every sign-in, refusal and step of
-every action, so it is several times larger (think 1M rows against a fraction of that), and
-its reason and requester live inside the `after` JSON, which neither database can group by
-cheaply. A money action's row has them as columns, and its state is the current truth: a
-refund that failed after it had succeeded is no longer counted, although its
-`refund.succeeded` event stays in the trail. Each table is one aggregate query.
+Source: the ledger of Stripe money (`money_actions.ledger`), not the audit table. Each
+Stripe object that gave money back is counted once, for what it gave (`given_back`, minor
+units): a credit memo's refund is part of the memo, a refund that failed gives nothing.
+The console's own are grouped by their money action's columns (kind, reason, requester,
+the day it settled); those made outside the console are grouped by the kind of change.
+Each table is one aggregate query.
 
 Every figure comes with the audit filters that find the events behind it: the
-`<kind>.succeeded` events, in the same currency and days (and reason, or requester). The
-audit filter `action` takes a single exact name and the trail has no "outcome" filter, so
-every row is also grouped by kind: a row across kinds could not be drilled into exactly.
-The event is written in the transaction that sets `settled_at`, a moment after it, so both
-fall on the same UTC day unless the action settled in the last instant before midnight.
-
-Refunds and changes made outside the console (`refund.external`, ...) have no money action,
-reason or requester, and are not counted here.
+`<kind>.succeeded` events (or `<kind>.external` for outside changes), in the same currency
+and days (and reason, or requester). The audit filter `action` takes a single exact name,
+so every row is also grouped by kind. The event is written in the transaction that sets
+`settled_at`, so both fall on the same UTC day unless the action settled in the last
+instant before midnight.
 """
 
 from dataclasses import dataclass
@@ -27,23 +24,26 @@ from django.db.models.functions import TruncMonth, Upper
 
 from audit.filters import AuditFilters
 from finance.periods import Period, last_day_of_month
-from money_actions.models import GIVING_BACK_KINDS, Kind, MoneyAction, State
+from money_actions.kinds import Event, kind_leaving, kind_of
+from money_actions.ledger import variant_of
+from money_actions.models import LedgerEntry, State
 
 # --- Totals ------------------------------------------------------------------------------
 
 # What each table groups by, besides kind and currency.
 DIMENSIONS = {
-    "kind": F("kind"),
-    "reason": F("reason_code"),
-    "month": TruncMonth("settled_at", output_field=DateField()),
-    "actor": F("requested_by__username"),
+    "kind": F("money_action__kind"),
+    "reason": F("money_action__reason_code"),
+    "month": TruncMonth("money_action__settled_at", output_field=DateField()),
+    "actor": F("money_action__requested_by__username"),
 }
 
 
 @dataclass(frozen=True)
 class Total:
-    """One row of a table: `count` actions of `kind` giving back `amount` (minor units) of
-    `currency`, for one value (`group`) of the table's `dimension`."""
+    """One row of a table: `count` actions of `kind` (a slug) giving back `amount` (minor
+    units) of `currency`, for one value (`group`) of the table's `dimension`; `outside`
+    rows are changes made outside the console."""
 
     period: Period
     dimension: str
@@ -52,10 +52,11 @@ class Total:
     currency: str
     count: int
     amount: int
+    outside: bool = False
 
     @property
     def kind_label(self):
-        return Kind(self.kind).label
+        return kind_of(self.kind).label
 
     @property
     def audit_filters(self):
@@ -64,7 +65,9 @@ class Total:
         if self.dimension == "month":
             since, until = max(since, self.group), min(until, last_day_of_month(self.group))
         narrower = {"reason": {"reason": self.group}, "actor": {"actor": self.group}}
-        return AuditFilters(since=since, until=until, action=f"{self.kind}.succeeded",
+        event = Event.EXTERNAL if self.outside else Event.SUCCEEDED
+        return AuditFilters(since=since, until=until,
+                            action=kind_of(self.kind).audit_action(event),
                             currency=self.currency, **narrower.get(self.dimension, {}))
 
     @property
@@ -79,6 +82,7 @@ class Summary:
     by_reason: list
     by_month: list
     by_actor: list
+    outside: list
 
     @property
     def currencies(self):
@@ -86,24 +90,43 @@ class Summary:
 
 
 def given_back(period):
-    """Money actions that gave money back and succeeded within the period."""
-    return MoneyAction.objects.filter(state=State.SUCCEEDED, kind__in=GIVING_BACK_KINDS,
-                                      settled_at__gte=period.starts_at,
-                                      settled_at__lt=period.ends_at)
+    """Ledger entries that gave money back, caused by money actions that succeeded within
+    the period."""
+    return LedgerEntry.objects.filter(given_back__gt=0, money_action__state=State.SUCCEEDED,
+                                      money_action__settled_at__gte=period.starts_at,
+                                      money_action__settled_at__lt=period.ends_at)
 
 
 def totals(period, dimension):
-    """One table: a single GROUP BY over the period's money actions."""
+    """One table: a single GROUP BY over the period's ledger entries."""
     rows = (given_back(period)
-            .annotate(group=DIMENSIONS[dimension], code=Upper("currency"))
-            .values("group", "kind", "code")
-            .annotate(count=Count("pk"), amount=Sum("amount"))
-            .order_by("group", "code", "kind"))
-    return [Total(period=period, dimension=dimension, group=row["group"], kind=row["kind"],
+            .annotate(group=DIMENSIONS[dimension], code=Upper("currency"),
+                      slug=F("money_action__kind"))
+            .values("group", "slug", "code")
+            .annotate(count=Count("money_action", distinct=True), amount=Sum("given_back"))
+            .order_by("group", "code", "slug"))
+    return [Total(period=period, dimension=dimension, group=row["group"], kind=row["slug"],
                   currency=row["code"], count=row["count"], amount=row["amount"])
             for row in rows]
 
 
+def given_back_outside(period):
+    """What Stripe gave back in the period that no money action caused, by kind of change
+    and currency (the Stripe Dashboard, another integration)."""
+    entries = LedgerEntry.objects.filter(given_back__gt=0, money_action__isnull=True,
+                                         settles="", stripe_created_at__gte=period.starts_at,
+                                         stripe_created_at__lt=period.ends_at)
+    totals_by_kind = {}
+    for entry in entries.only("entry_type", "invoice_status", "status", "amount", "currency",
+                              "given_back").iterator():
+        key = (kind_leaving(entry.entry_type, variant_of(entry)).slug, entry.currency.upper())
+        count, amount = totals_by_kind.get(key, (0, 0))
+        totals_by_kind[key] = (count + 1, amount + entry.given_back)
+    return [Total(period=period, dimension="kind", group=None, kind=slug, currency=currency,
+                  count=count, amount=amount, outside=True)
+            for (slug, currency), (count, amount) in sorted(totals_by_kind.items())]
+
+
 def money_given_back(period):
-    return Summary(period=period, **{f"by_{dimension}": totals(period, dimension)
-                                     for dimension in DIMENSIONS})
+    return Summary(period=period, outside=given_back_outside(period),
+                   **{f"by_{dimension}": totals(period, dimension) for dimension in DIMENSIONS})

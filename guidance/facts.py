@@ -13,7 +13,6 @@ Pure functions over the gateway's dataclasses: no network, and no database excep
 refund policy's duplicate window when the caller does not pass one.
 """
 
-import itertools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from django.utils import timezone
 
 from billing_console.money import format_amount
 from cases.models import Category
-from refunds.models import RefundPolicy
+from money_actions.policy import duplicate_window, same_amount_runs
 
 # Enough to answer the customer without burying the one fact that matters.
 MAX_PER_KIND = 3
@@ -54,12 +53,12 @@ def stripe_facts(snapshot, *, now=None, duplicate_window_hours=None):
     """The facts of a `BillingSnapshot` that matter on a case, most useful first.
 
     `now` (an aware datetime, default: now) decides what is overdue or should have arrived;
-    `duplicate_window_hours` defaults to the refund policy's."""
+    `duplicate_window_hours` defaults to the money policy's."""
     now = now or timezone.now()
-    if duplicate_window_hours is None:
-        duplicate_window_hours = RefundPolicy.current().duplicate_window_hours
+    window = duplicate_window() if duplicate_window_hours is None else \
+        timedelta(hours=duplicate_window_hours)
     return [
-        *_duplicate_facts(snapshot.charges, timedelta(hours=duplicate_window_hours)),
+        *_duplicate_facts(snapshot.charges, window),
         *map(_dispute_fact, _newest(snapshot.disputes)),
         *(_refund_fact(refund, now) for refund in _newest(snapshot.refunds)),
         *map(_subscription_fact, _newest(snapshot.subscriptions, "start_date")),
@@ -84,27 +83,11 @@ def suggested_category(facts, case_category):
 
 
 def _duplicate_facts(charges, window):
-    runs = [run for run in _same_amount_runs(charges, window) if len(run) > 1]
+    # The snapshot lists newest first; reversed, charges of the same second stay in the
+    # order they were made once the policy's stable sort has put the rest oldest first.
+    runs = [run for run in same_amount_runs(list(reversed(charges)), window) if len(run) > 1]
     runs.sort(key=lambda run: run[-1].created, reverse=True)
     return [_duplicate_fact(run) for run in runs[:MAX_PER_KIND]]
-
-
-def _same_amount_runs(charges, window):
-    """Succeeded charges of one amount and currency, oldest first, in runs that each fit in
-    the window from the run's first charge. Measuring from the first, not the previous,
-    keeps a daily charge under a 24-hour window from chaining into one endless run."""
-    # The snapshot lists newest first; reversed, charges of the same second stay in the
-    # order they were made once the stable sort has put the rest oldest first.
-    succeeded = sorted((charge for charge in reversed(charges) if charge.status == "succeeded"),
-                       key=lambda charge: (charge.currency, charge.amount, charge.created))
-    for _, same in itertools.groupby(succeeded, key=lambda c: (c.currency, c.amount)):
-        run = []
-        for charge in same:
-            if run and charge.created - run[0].created > window.total_seconds():
-                yield run
-                run = []
-            run.append(charge)
-        yield run
 
 
 def _duplicate_fact(run):

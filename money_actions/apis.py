@@ -4,6 +4,7 @@ requester withdrawing it (`/withdraw/`). Refunds keep their own approval paths, 
 views, with their own representation."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.functional import lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -12,7 +13,11 @@ from rest_framework.views import APIView
 from audit.services import Origin
 from billing_console.access import Capability
 from money_actions import services
-from money_actions.models import Kind, MoneyAction, State
+from money_actions.kinds import all_kinds
+from money_actions.models import MoneyAction, State
+
+# Kinds are declared by their apps when they load, after this module.
+_kind_slugs = lazy(lambda: ", ".join(kind.slug for kind in all_kinds()), str)
 
 
 class MoneyActionSerializer(serializers.ModelSerializer):
@@ -20,16 +25,18 @@ class MoneyActionSerializer(serializers.ModelSerializer):
     a customer, a subscription), `stripe_object_id` what Stripe made or changed."""
 
     state = serializers.CharField(help_text=", ".join(State.values))
-    kind = serializers.CharField(help_text=", ".join(Kind.values))
+    kind = serializers.CharField(help_text=_kind_slugs())
     requested_by = serializers.CharField(source="requested_by.username")
     approved_by = serializers.CharField(source="approved_by.username", default=None)
+    rejected_by = serializers.CharField(source="rejected_by.username", default=None)
 
     class Meta:
         model = MoneyAction
         fields = ["id", "kind", "state", "case", "stripe_customer_id", "stripe_target_id",
                   "stripe_object_id", "amount", "currency", "params", "reason_code", "note",
-                  "policy_verdicts", "requested_by", "approved_by", "stripe_request_id",
-                  "failure_reason", "created_at", "updated_at"]
+                  "policy_verdicts", "requested_by", "approved_by", "rejected_by",
+                  "decision_note", "decided_at", "stripe_request_id", "failure_reason",
+                  "created_at", "updated_at"]
 
 
 class DecisionInput(serializers.Serializer):

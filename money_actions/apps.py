@@ -3,10 +3,13 @@ from django.apps import AppConfig
 
 class MoneyActionsConfig(AppConfig):
     name = "money_actions"
+    verbose_name = "Money actions and the money policy"
 
     def ready(self):
         from audit.subjects import register_subject
+        from money_actions import webhooks  # noqa: F401
         from money_actions.selectors import action_for_audit
 
-        # An audit event about a money action shows its approval beside it.
+        # The webhooks module registers the Stripe webhook handlers of the ledger with the
+        # inbox; an audit event about a money action shows its approval beside it.
         register_subject("money_action", action_for_audit)

@@ -1,46 +1,46 @@
-"""What each kind of money action does in Stripe, registered by kind.
+"""What an executor hands back to the mechanism, and helpers executors share.
 
-The mechanism calls an executor outside any transaction:
+Each kind's executor (declared with its kind, see `money_actions.kinds`) is called outside
+any transaction:
+- `refresh(action)` just before submitting: re-reads the target and returns a `Refreshed`
+  saying whether what would be sent still holds, what to send instead (equal in money),
+  or why it goes back to a person;
 - `submit(action)` makes the Stripe call with `action.idempotency_key` and the row's own
   parameters, the same on every retry, and returns an `Outcome`;
-- `find(action)` looks the action up in Stripe by its metadata, for the reconciler, and
-  returns an `Outcome` or None when Stripe never saw it;
+- `find(action)` looks the action up in Stripe, for the reconciler, and returns an
+  `Outcome` or None when Stripe never saw it;
 - `success_note(action)` and `success_tags` say what the Zendesk ticket hears.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from money_actions.models import State
-
-_executors = {}
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What Stripe says about an action: the state it maps to and the object it made."""
+    """What Stripe says about an action: the state it maps to, the object it made, and the
+    ledger facts (`money_actions.ledger.Fact`) of the Stripe money it moved."""
 
     state: State
     stripe_object_id: str = ""
     stripe_request_id: str = ""
     failure_reason: str = ""
+    ledger: tuple = field(default=(), compare=False)
 
 
-def register(kind):
-    """Class decorator: an instance of the class executes actions of `kind`."""
-    def decorate(executor_class):
-        add_executor(kind, executor_class())
-        return executor_class
+@dataclass(frozen=True)
+class Refreshed:
+    """What `refresh` found. `params`: what to send instead of the stored parameters (the
+    same money, recomputed for the target as it is now), or None to send them unchanged.
+    `send_back`: why the action cannot be sent as approved, in words a person can act on;
+    the action then goes back for a decision instead of failing at Stripe."""
 
-    return decorate
-
-
-def add_executor(kind, executor):
-    """For executors that are configured instances rather than one class per kind."""
-    _executors[kind] = executor
+    params: dict | None = None
+    send_back: str = ""
 
 
-def executor_for(kind):
-    return _executors[kind]
+UNCHANGED = Refreshed()
 
 
 # Enough to find an action's object among its target's; a charge or an invoice rarely has

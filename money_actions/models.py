@@ -6,28 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from billing_console.access import Role
+from money_actions.kinds import kind_of
 
-class Kind(models.TextChoices):
-    REFUND = "refund", "Refund"
-    CREDIT_MEMO = "credit_memo", "Credit memo"
-    CREDIT_MEMO_VOID = "credit_memo_void", "Credit memo void"
-    INVOICE_VOID = "invoice_void", "Invoice void"
-    INVOICE_UNCOLLECTIBLE = "invoice_uncollectible", "Invoice write-off"
-    INVOICE_PAID_OUT_OF_BAND = "invoice_paid_out_of_band", "Invoice paid out of band"
-    INVOICE_EDIT = "invoice_edit", "Draft invoice change"
-    BALANCE_CREDIT = "balance_credit", "Balance credit"
-    BALANCE_DEBIT = "balance_debit", "Balance debit"
-    SUBSCRIPTION_CHANGE = "subscription_change", "Plan change"
-    SUBSCRIPTION_CANCEL = "subscription_cancel", "Cancellation"
-    SUBSCRIPTION_CANCEL_AT_PERIOD_END = "subscription_cancel_at_end", "Cancellation at period end"
-    SUBSCRIPTION_RESUME = "subscription_resume", "Scheduled cancellation undone"
-
-
-# Kinds that give money back to a customer, or let them off paying it; they add up against
-# the customer's limit. `amount` is what is given up.
-GIVING_BACK_KINDS = (Kind.REFUND, Kind.CREDIT_MEMO, Kind.INVOICE_VOID,
-                     Kind.INVOICE_UNCOLLECTIBLE, Kind.INVOICE_PAID_OUT_OF_BAND,
-                     Kind.INVOICE_EDIT, Kind.BALANCE_CREDIT)
+ROLE_CHOICES = [(role.value, role.label) for role in Role]
 
 
 class State(models.TextChoices):
@@ -51,7 +33,9 @@ IN_FLIGHT_STATES = (State.PENDING_APPROVAL, State.APPROVED, State.SUBMITTING,
 
 class MoneyAction(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # A registered kind's slug (money_actions.kinds): kinds are declared by their apps, so
+    # the column has no choices and a new kind needs no migration.
+    kind = models.CharField(max_length=32)
     state = models.CharField(max_length=32, choices=State.choices, default=State.DRAFT)
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT,
                              related_name="money_actions")
@@ -111,9 +95,17 @@ class MoneyAction(models.Model):
         return f"{self.get_kind_display()} {self.id} ({self.state})"
 
     @property
+    def kind_def(self):
+        """The registered `ActionKind` this row is one of."""
+        return kind_of(self.kind)
+
+    def get_kind_display(self):
+        return self.kind_def.label
+
+    @property
     def idempotency_key(self):
         """Sent unchanged on every attempt, so Stripe acts on this row at most once."""
-        return f"console-{self.kind}-{self.id}"
+        return self.kind_def.idempotency_key(self.id)
 
 
 class TargetLock(models.Model):
@@ -144,3 +136,160 @@ class IdempotentRequest(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.endpoint})"
+
+
+class LedgerEntry(models.Model):
+    """The ledger of Stripe money: one row per Stripe object that gives money back, takes
+    it, or changes what a customer owes, however the console learnt of it (its own call, a
+    webhook, the reconciler). Stripe is the source of truth for the amounts and statuses;
+    the row adds who caused it: the money action (by metadata or idempotency key), or
+    nobody, when it was made outside the console.
+
+    Amounts are in the currency's minor unit. `amount` is as Stripe states it (a balance
+    transaction is signed, negative being credit); `given_back` is what the customer got
+    back or was let off by it, never negative. An object that only carries out another one
+    (the refund or balance transaction of a credit note) names it in `settles` and is not
+    counted again."""
+
+    class Type(models.TextChoices):
+        REFUND = "refund", "Refund"
+        CREDIT_NOTE = "credit_note", "Credit note"
+        BALANCE_TRANSACTION = "balance_transaction", "Balance transaction"
+        DISPUTE = "dispute", "Dispute"
+        INVOICE_STATUS = "invoice_status", "Invoice status change"
+
+    class Learnt(models.TextChoices):
+        CONSOLE = "console", "The console's own call"
+        WEBHOOK = "webhook", "A Stripe webhook"
+        RECONCILER = "reconciler", "Reconciliation with Stripe"
+
+    entry_type = models.CharField(max_length=32, choices=Type.choices)
+    stripe_id = models.CharField(max_length=255)
+    # For an invoice status change: the status it moved to (void, uncollectible, paid).
+    invoice_status = models.CharField(max_length=32, blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    # The object it belongs to: a refund's or dispute's charge, a credit note's invoice.
+    parent_id = models.CharField(max_length=255, blank=True)
+    settles = models.CharField(max_length=255, blank=True)
+    amount = models.BigIntegerField(help_text="As Stripe states it, in minor units.")
+    given_back = models.BigIntegerField(default=0, help_text="In minor units, never negative.")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=32, blank=True)
+    money_action = models.ForeignKey(MoneyAction, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="ledger_entries")
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    learnt_from = models.CharField(max_length=16, choices=Learnt.choices)
+    stripe_created_at = models.DateTimeField(help_text="When Stripe made it (UTC).")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-stripe_created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry_type", "stripe_id", "invoice_status"],
+                                    name="ledger_entry_once_per_stripe_object"),
+            models.CheckConstraint(condition=Q(given_back__gte=0),
+                                   name="ledger_entry_given_back_not_negative"),
+        ]
+        indexes = [models.Index(fields=["stripe_customer_id", "currency",
+                                        "stripe_created_at"]),
+                   models.Index(fields=["parent_id"])]
+
+    def __str__(self):
+        return f"{self.get_entry_type_display()} {self.stripe_id}"
+
+    @property
+    def outside_console(self):
+        return self.money_action_id is None
+
+
+# The money policy admins edit --------------------------------------------------------------
+# Kept in the tables they were first created in (the policy governed refunds first).
+
+
+class MoneyPolicy(models.Model):
+    """The rules that are not per currency; there is one row (see `current`)."""
+
+    charge_age_days = models.PositiveIntegerField(
+        default=180, help_text="Refunds of charges older than this need approval.")
+    customer_window_days = models.PositiveIntegerField(
+        default=30, help_text="The window in which what a customer got back is added up.")
+    fraudulent_needs_approval = models.BooleanField(default=True)
+    duplicate_window_hours = models.PositiveIntegerField(
+        default=24, help_text="Charges of the same amount this close suggest a duplicate.")
+
+    class Meta:
+        db_table = "refunds_refundpolicy"
+        verbose_name_plural = "money policy"
+
+    def __str__(self):
+        return "Money policy"
+
+    @classmethod
+    def current(cls):
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class CurrencyLimit(models.Model):
+    """Per currency, in minor units. A currency without a row always needs approval."""
+
+    currency = models.CharField(max_length=3, unique=True,
+                                help_text="ISO 4217, lower case, as Stripe writes it.")
+    auto_approve_limit = models.BigIntegerField(
+        help_text="What is given back above this needs approval (minor units).")
+    customer_window_limit = models.BigIntegerField(
+        help_text="One customer's total given back in the window above this needs approval.")
+    take_approval_limit = models.BigIntegerField(
+        default=50_000, help_text="Money taken (a balance debit, an item added to a draft) "
+                                  "above this needs approval (minor units).")
+    take_cap = models.BigIntegerField(
+        default=1_000_000, help_text="Money taken in one action can never be more than this "
+                                     "(minor units): a larger amount is refused.")
+
+    class Meta:
+        db_table = "refunds_currencylimit"
+        ordering = ["currency"]
+
+    def __str__(self):
+        return self.currency.upper()
+
+    def save(self, *args, **kwargs):
+        self.currency = self.currency.lower()
+        super().save(*args, **kwargs)
+
+
+class RoleLimit(models.Model):
+    """A requesting role's own limit on what it gives back, per currency, in minor units."""
+
+    role = models.CharField(max_length=32, choices=ROLE_CHOICES)
+    currency = models.CharField(max_length=3)
+    limit = models.BigIntegerField()
+
+    class Meta:
+        db_table = "refunds_rolelimit"
+        constraints = [models.UniqueConstraint(fields=["role", "currency"],
+                                               name="role_limit_once_per_currency")]
+
+    def __str__(self):
+        return f"{self.role} {self.currency.upper()}"
+
+    def save(self, *args, **kwargs):
+        self.currency = self.currency.lower()
+        super().save(*args, **kwargs)
+
+
+class ReasonCode(models.Model):
+    """The console's own reason codes, given with every money action."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    label = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        db_table = "refunds_reasoncode"
+        ordering = ["position", "label"]
+
+    def __str__(self):
+        return self.label

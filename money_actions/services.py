@@ -22,9 +22,11 @@ from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
 from cases.models import CaseEvent
 from cases.models import State as CaseState
-from money_actions.executors import executor_for
-from money_actions.models import MoneyAction, State, TargetLock
-from money_actions.policy import needs_approval
+from cases.selectors import forget_stripe_snapshot
+from money_actions.kinds import Event
+from money_actions.ledger import ledger_record
+from money_actions.models import LedgerEntry, MoneyAction, State, TargetLock
+from money_actions.policy import Verdict, needs_approval
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +59,21 @@ def lock_target(stripe_target_id, *, customer_id=""):
 
 
 def committed_amount(*, kind, stripe_target_id, states):
+    """The amounts (minor units) of `kind` (a slug) on one Stripe object in `states`."""
     total = MoneyAction.objects.filter(kind=kind, stripe_target_id=stripe_target_id,
                                        state__in=states).aggregate(total=Sum("amount"))["total"]
     return total or 0
+
+
+def check_customer(case, customer_id, *, noun="customer"):
+    """Money moves only for the customer the case is linked to; `noun` names what was
+    chosen (a charge) in the refusal, and its code."""
+    if not case.stripe_customer_id:
+        raise ApplicationError("Link this case to the requester's Stripe customer first.",
+                               "customer")
+    if customer_id != case.stripe_customer_id:
+        raise ApplicationError(f"That {noun} belongs to another customer than this case's.",
+                               noun)
 
 
 def _locked(action_id):
@@ -73,18 +87,20 @@ def _locked(action_id):
 def money_action_request(*, kind, case, stripe_customer_id, stripe_target_id, amount,
                          currency, params, reason_code, note, verdicts, actor,
                          customer_reply="", origin=None):
-    """Record the intent. Within policy it is approved at once and queued for Stripe;
-    otherwise it waits for someone other than `actor`. The caller has validated the
-    amount against Stripe and holds `lock_target(stripe_target_id)`."""
+    """Record the intent: an action of `kind` (a registered `ActionKind`), `amount` in
+    minor units. Within policy it is approved at once and queued for Stripe; otherwise it
+    waits for someone other than `actor`. The caller has validated the amount against
+    Stripe and holds `lock_target(stripe_target_id)`."""
     _require_note(note)
     action = MoneyAction.objects.create(
-        kind=kind, case=case, stripe_customer_id=stripe_customer_id,
+        kind=kind.slug, case=case, stripe_customer_id=stripe_customer_id,
         stripe_target_id=stripe_target_id, amount=amount, currency=currency.lower(),
         params=params, reason_code=reason_code, note=note.strip(), requested_by=actor,
         customer_reply=customer_reply.strip(),
         policy_verdicts=[verdict.as_json() for verdict in verdicts], state=State.DRAFT)
-    _audit(action, "requested", actor, reason=note, origin=origin)
+    _audit(action, Event.REQUESTED, actor, reason=note, origin=origin)
     _route_by_policy(action, verdicts, actor, origin)
+    forget_stripe_snapshot(stripe_customer_id)
     return action
 
 
@@ -95,7 +111,7 @@ def _route_by_policy(action, verdicts, actor, origin=None):
         return
     action.approved_amount = action.amount
     _move(action, State.APPROVED)
-    _audit(action, "approved", actor, reason="Within policy: no approval needed.",
+    _audit(action, Event.APPROVED, actor, reason="Within policy: no approval needed.",
            origin=origin)
     _timeline(action, actor, f"{label_of(action)} requested; within policy, submitting.")
     _queue_submission(action)
@@ -114,7 +130,7 @@ def money_action_approve(*, action_id, actor, note="", expected_amount=None, ori
     action.approved_by, action.approved_amount = actor, action.amount
     action.decision_note, action.decided_at = note.strip(), timezone.now()
     _move(action, State.APPROVED)
-    _audit(action, "approved", actor, reason=note, origin=origin)
+    _audit(action, Event.APPROVED, actor, reason=note, origin=origin)
     _timeline(action, actor, f"{label_of(action)} approved by {actor.get_username()}.")
     _queue_submission(action)
     return action
@@ -128,7 +144,7 @@ def money_action_reject(*, action_id, actor, note, origin=None):
     action.rejected_by, action.decision_note = actor, note.strip()
     action.decided_at = timezone.now()
     _move(action, State.CANCELED)
-    _audit(action, "rejected", actor, reason=note, origin=origin)
+    _audit(action, Event.REJECTED, actor, reason=note, origin=origin)
     _timeline(action, actor, f"{label_of(action)} rejected by {actor.get_username()}: {note}")
     return action
 
@@ -144,7 +160,7 @@ def money_action_withdraw(*, action_id, actor, note="", origin=None):
     if action.state not in WITHDRAWABLE_STATES:
         raise _wrong_state(action, "withdrawn")
     _move(action, State.CANCELED)
-    _audit(action, "canceled", actor, reason=note or "Withdrawn by the requester.",
+    _audit(action, Event.CANCELED, actor, reason=note or "Withdrawn by the requester.",
            origin=origin)
     _timeline(action, actor, f"{label_of(action)} withdrawn by {actor.get_username()}.")
     return action
@@ -167,7 +183,7 @@ def money_action_amend(*, action_id, amount, verdicts, actor, validate, origin=N
     before = action.amount
     action.amount, action.approved_by, action.approved_amount = amount, None, None
     action.policy_verdicts = [verdict.as_json() for verdict in verdicts]
-    _audit(action, "amended", actor,
+    _audit(action, Event.AMENDED, actor,
            reason=f"Amount changed from {format_amount(before, action.currency)}; "
                   "any approval is void.", origin=origin)
     _route_by_policy(action, verdicts, actor, origin)
@@ -185,14 +201,14 @@ def money_action_clear_flag(*, action_id, actor, note, origin=None):
     action.finance_flag_cleared_by, action.finance_flag_cleared_at = actor, timezone.now()
     action.save(update_fields=["finance_flag_cleared_by", "finance_flag_cleared_at",
                                "updated_at"])
-    _audit(action, "flag_cleared", actor, reason=note, origin=origin)
+    _audit(action, Event.FLAG_CLEARED, actor, reason=note, origin=origin)
     if action.state == State.SUBMITTING:
         # Stripe never saw it and it is no longer sent: close it, so it stops counting
         # against what its charge or invoice can still give.
         action.failure_reason = f"Never reached Stripe; closed by finance: {note.strip()}"
         action.settled_at = timezone.now()
         _move(action, State.FAILED)
-        _audit(action, "failed", actor, reason=action.failure_reason, origin=origin,
+        _audit(action, Event.FAILED, actor, reason=action.failure_reason, origin=origin,
                outcome=AuditOutcome.FAILURE)
     _timeline(action, actor, f"Finance ({actor.get_username()}) handled what was flagged "
                              f"on the {label_of(action).lower()}: {note.strip()}")
@@ -232,7 +248,7 @@ def money_action_begin_submission(*, action_id):
             return None
         action.submitted_at = timezone.now()
         _move(action, State.SUBMITTING)
-        _audit(action, "submitted", None)
+        _audit(action, Event.SUBMITTED, None)
     elif action.state != State.SUBMITTING:
         return None
     action.submit_attempts += 1
@@ -241,9 +257,13 @@ def money_action_begin_submission(*, action_id):
 
 
 @transaction.atomic
-def money_action_record_outcome(*, action_id, outcome, source=Source.SYSTEM):
-    """Record what Stripe said. Repeats, and news that changes nothing, are ignored."""
+def money_action_record_outcome(*, action_id, outcome, source=Source.SYSTEM,
+                                learnt_from=LedgerEntry.Learnt.CONSOLE):
+    """Record what Stripe said, and the Stripe money it moved in the ledger, attributed to
+    the action. Repeats, and news that changes nothing, are ignored."""
     action = _locked(action_id)
+    for fact in outcome.ledger:
+        ledger_record(fact, learnt_from=learnt_from, action_id=action.pk)
     _remember_stripe_ids(action, outcome)
     if outcome.state not in OUTCOME_TRANSITIONS.get(action.state, ()):
         action.save(update_fields=["stripe_object_id", "stripe_request_id", "updated_at"])
@@ -254,9 +274,40 @@ def money_action_record_outcome(*, action_id, outcome, source=Source.SYSTEM):
         action.settled_at = timezone.now()
     _move(action, outcome.state)
     failed = outcome.state in (State.FAILED, State.REQUIRES_ACTION)
-    _audit(action, outcome.state.value, None, source=source, reason=outcome.failure_reason,
+    _audit(action, Event(outcome.state.value), None, source=source, reason=outcome.failure_reason,
            outcome=AuditOutcome.FAILURE if failed else AuditOutcome.SUCCESS)
     _after_outcome(action, was_succeeded)
+    return action
+
+
+@transaction.atomic
+def money_action_send_back(*, action_id, reason):
+    """Stripe's state changed since the decision and what was approved can no longer be
+    sent (`reason`, in words): back to a person, who changes, approves, rejects or
+    withdraws it. Only for an action Stripe has not seen."""
+    action = _locked(action_id)
+    if action.state != State.SUBMITTING:
+        return action
+    action.approved_by, action.approved_amount, action.submitted_at = None, None, None
+    action.policy_verdicts = [*action.policy_verdicts,
+                              Verdict("stripe_changed", True, reason).as_json()]
+    _move(action, State.PENDING_APPROVAL)
+    _audit(action, Event.SENT_BACK, None, reason=reason, outcome=AuditOutcome.FAILURE)
+    _timeline(action, None, f"{label_of(action)} not sent: {reason}")
+    return action
+
+
+@transaction.atomic
+def money_action_refresh_params(*, action_id, params, why):
+    """Send `params` instead of the stored ones: the same money, worked out again for the
+    target as Stripe has it now (`why`, in words). Only before Stripe has seen it."""
+    action = _locked(action_id)
+    before = action.params
+    action.params = params
+    action.save(update_fields=["params", "updated_at"])
+    _audit(action, Event.REFRESHED, None, reason=why)
+    _timeline(action, None, f"{label_of(action)}: {why}")
+    logger.info("Refreshed %s: %s -> %s", action, before, params)
     return action
 
 
@@ -266,7 +317,7 @@ def _send_back_for_approval(action):
     logger.error("Refusing to submit %s: the approval covers another amount", action)
     action.approved_by, action.approved_amount = None, None
     _move(action, State.PENDING_APPROVAL)
-    _audit(action, "approval_voided", None,
+    _audit(action, Event.APPROVAL_VOIDED, None,
            reason="The amount is not the one approved; it needs approval again.",
            outcome=AuditOutcome.FAILURE)
 
@@ -278,7 +329,7 @@ def money_action_flag_for_finance(*, action_id, reason):
     if action.finance_flag and not action.finance_flag_cleared_at:
         return action
     _raise_flag(action, reason)
-    _audit(action, "flagged", None, reason=reason, outcome=AuditOutcome.FAILURE)
+    _audit(action, Event.FLAGGED, None, reason=reason, outcome=AuditOutcome.FAILURE)
     return action
 
 
@@ -301,9 +352,9 @@ def _after_outcome(action, was_succeeded):
     label = label_of(action)
     if action.state == State.SUCCEEDED:
         _timeline(action, None, f"{label} succeeded ({action.stripe_object_id}).")
-        executor = executor_for(action.kind)
-        write_back_queue(action.case, note=executor.success_note(action),
-                         add_tags=executor.success_tags)
+        kind = action.kind_def
+        write_back_queue(action.case, note=kind.success_note(action),
+                         add_tags=kind.success_tags)
         if action.customer_reply:
             write_back_queue(action.case, note=action.customer_reply, public=True)
         return
@@ -348,12 +399,12 @@ def _snapshot(action):
             "approved_by": action.approved_by.get_username() if action.approved_by else None}
 
 
-def _audit(action, verb, actor, *, reason="", source=None, outcome=AuditOutcome.SUCCESS,
+def _audit(action, event, actor, *, reason="", source=None, outcome=AuditOutcome.SUCCESS,
            origin=None):
-    """`origin` says where a person's request came from; without one, the console's own
-    pages (an actor) or the system (none)."""
+    """`event` is an `Event`; `origin` says where a person's request came from; without
+    one, the console's own pages (an actor) or the system (none)."""
     origin = origin or Origin(source=Source.CONSOLE if actor else Source.SYSTEM)
-    record(action=f"{action.kind}.{verb}", actor=actor, ip=origin.ip,
+    record(action=action.kind_def.audit_action(event), actor=actor, ip=origin.ip,
            source=source or origin.source,
            object_type="money_action", object_id=action.pk, after=_snapshot(action),
            amount=action.amount, currency=action.currency, case_id=action.case_id,

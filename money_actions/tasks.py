@@ -20,7 +20,7 @@ from billing_console.integrations.stripe.errors import (
     TransientStripeError,
 )
 from money_actions import services
-from money_actions.executors import Outcome, executor_for
+from money_actions.executors import Outcome
 from money_actions.models import MoneyAction, State
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def submit_money_action(self, action_id):
     if action is None:
         return
     try:
-        outcome = executor_for(action.kind).submit(action)
+        outcome = _send(action)
     except TransientStripeError as error:
         if self.request.retries >= self.max_retries:
             logger.warning("Giving %s to the reconciler after %s tries", action, error)
@@ -55,7 +55,28 @@ def submit_money_action(self, action_id):
     except PermanentStripeError as error:
         outcome = Outcome(State.FAILED, stripe_request_id=error.request_id or "",
                           failure_reason=error.message)
-    services.money_action_record_outcome(action_id=action_id, outcome=outcome)
+    if outcome is not None:
+        services.money_action_record_outcome(action_id=action_id, outcome=outcome)
+
+
+def _send(action):
+    """The action's outcome in Stripe, or None when it went back to a person. On the first
+    attempt the target is read again, and what no longer holds is recomputed or sent
+    back. A later attempt may follow one that reached Stripe: what Stripe made is then
+    the outcome, and otherwise the same parameters go again with the same key (other
+    parameters would be refused, or act twice)."""
+    executor = action.kind_def.executor
+    if action.submit_attempts > 1:
+        return executor.find(action) or executor.submit(action)
+    refreshed = executor.refresh(action)
+    if refreshed.send_back:
+        services.money_action_send_back(action_id=action.pk, reason=refreshed.send_back)
+        return None
+    if refreshed.params is not None and refreshed.params != action.params:
+        action = services.money_action_refresh_params(
+            action_id=action.pk, params=refreshed.params,
+            why="worked out again for the target as Stripe has it now")
+    return executor.submit(action)
 
 
 def reconcile_stuck_submissions(*, now=None):
@@ -74,7 +95,7 @@ def reconcile_stuck_submissions(*, now=None):
 
 
 def _reconcile(action, now):
-    outcome = executor_for(action.kind).find(action)
+    outcome = action.kind_def.executor.find(action)
     if outcome is not None:
         services.money_action_record_outcome(action_id=action.pk, outcome=outcome)
     elif action.submitted_at < now - RESUBMIT_WINDOW:

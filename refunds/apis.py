@@ -1,4 +1,5 @@
-"""The refunds API: request, preview, read, approve and reject refunds.
+"""The refunds API: request, preview, read and change the amount of refunds. Finance
+decides on them as on every money action, at `/api/v1/money-actions/<id>/approve|reject/`.
 
 Amounts are integers in the charge currency's minor unit. `POST /refunds/` takes an
 `Idempotency-Key` header (see `money_actions.idempotency`).
@@ -14,17 +15,13 @@ from audit.services import Origin
 from billing_console.access import Capability
 from billing_console.exceptions import ApplicationError
 from cases.models import Case
-from money_actions.apis import ApproveApi, DecisionInput, RejectApi
 from money_actions.idempotency import HEADER, Answer, run_idempotently
-from money_actions.models import Kind, MoneyAction, State
+from money_actions.models import MoneyAction, State
+from money_actions.policy import validate_amount
+from refunds.kinds import REFUND
 from refunds.models import StripeReason
 from refunds.selectors import read_charge, refund_preview
-from refunds.services import (
-    refund_change_amount,
-    refund_request,
-    validate_amount,
-    validate_request_fields,
-)
+from refunds.services import refund_change_amount, refund_request, validate_request_fields
 
 
 class RefundSerializer(serializers.ModelSerializer):
@@ -69,7 +66,7 @@ class AmountInput(serializers.Serializer):
 
 
 def _refunds():
-    return MoneyAction.objects.filter(kind=Kind.REFUND).select_related(
+    return MoneyAction.objects.filter(kind=REFUND.slug).select_related(
         "requested_by", "approved_by", "rejected_by")
 
 
@@ -146,22 +143,3 @@ class RefundAmountApi(APIView):
         refund_change_amount(action=action, charge=read_charge(action.stripe_target_id),
                              amount=amount, actor=request.user, origin=Origin.of(request))
         return Response(RefundSerializer(_refunds().get(pk=pk)).data)
-
-
-class _RefundDecision:
-    """The shared decision views, reaching refunds only and showing them as refunds."""
-
-    serializer = RefundSerializer
-    actions = staticmethod(_refunds)
-
-
-class RefundApproveApi(_RefundDecision, ApproveApi):
-    @extend_schema(request=DecisionInput, responses=RefundSerializer)
-    def post(self, request, pk):
-        return super().post(request, pk)
-
-
-class RefundRejectApi(_RefundDecision, RejectApi):
-    @extend_schema(request=DecisionInput, responses=RefundSerializer)
-    def post(self, request, pk):
-        return super().post(request, pk)

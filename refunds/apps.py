@@ -5,6 +5,5 @@ class RefundsConfig(AppConfig):
     name = "refunds"
 
     def ready(self):
-        # Registers the refund executor with money_actions and the Stripe webhook handlers
-        # with the inbox.
-        from refunds import executor, webhooks  # noqa: F401
+        # Declares the refund kind in money_actions' registry.
+        from refunds import kinds  # noqa: F401

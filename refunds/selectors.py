@@ -3,12 +3,15 @@ and the preview shown before confirming. Stripe reads happen here, outside trans
 
 from billing_console.integrations.stripe import gateway
 from billing_console.money import format_amount
-from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES, Kind
+from money_actions import policy
+from money_actions.kinds import Family
+from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES
 from money_actions.policy import needs_approval
 from money_actions.selectors import read_from_stripe
 from money_actions.services import committed_amount
-from refunds import policy
-from refunds.models import RefundPolicy, StripeReason
+from refunds.models import StripeReason
+
+KIND = "refund"
 
 
 def read_charge(charge_id):
@@ -27,29 +30,36 @@ def refundable_remainder(charge):
     """
     if charge.status != "succeeded":
         return 0
-    in_flight = committed_amount(kind=Kind.REFUND, stripe_target_id=charge.id,
+    in_flight = committed_amount(kind=KIND, stripe_target_id=charge.id,
                                  states=IN_FLIGHT_STATES)
-    committed = committed_amount(kind=Kind.REFUND, stripe_target_id=charge.id,
+    committed = committed_amount(kind=KIND, stripe_target_id=charge.id,
                                  states=COMMITTED_STATES)
     spoken_for = max(charge.amount_refunded + in_flight, committed)
     return max(charge.amount_captured - spoken_for, 0)
 
 
 def duplicate_charges(charge):
-    """Other succeeded charges of the same customer and amount, close in time."""
+    """The customer's charges that look like duplicates of this one (the policy's rule).
+    Network: one list of the customer's charges."""
     if not charge.customer:
         return []
-    window = RefundPolicy.current().duplicate_window_hours * 3600
     others = gateway.list_charges(customer_id=charge.customer).items
-    return [other.id for other in others
-            if other.id != charge.id and other.status == "succeeded"
-            and other.amount == charge.amount and other.currency == charge.currency
-            and abs(other.created - charge.created) <= window]
+    charges = {each.id: each for each in (charge, *others)}.values()
+    return policy.duplicates_of(charge, list(charges), policy.duplicate_window())
+
+
+def refund_verdicts(*, charge, amount, stripe_reason, requester):
+    """The policy on a refund of `amount` on `charge`: money given back, and the charge's
+    age."""
+    return [*policy.verdicts_for(family=Family.GIVES_BACK, amount=amount,
+                                 currency=charge.currency, customer_id=charge.customer,
+                                 stripe_reason=stripe_reason, requester=requester),
+            policy.charge_age_verdict(charge)]
 
 
 def refund_preview(*, charge, amount, stripe_reason, requester):
     """What confirming would do: the remainder, each rule's verdict, what the customer gets."""
-    verdicts = policy.evaluate(charge=charge, amount=amount, stripe_reason=stripe_reason,
+    verdicts = refund_verdicts(charge=charge, amount=amount, stripe_reason=stripe_reason,
                                requester=requester)
     duplicates = duplicate_charges(charge)
     return {

@@ -16,11 +16,16 @@ from billing_console.money import decimal_places
 from billing_console.templatetags.console import words
 from finance.periods import Period
 from finance.summaries import money_given_back
-from money_actions.models import Kind
+from money_actions.kinds import all_kinds
 
 TEMPLATE = "finance/summary.html"
-# "Refunds and credits": the kinds the charts draw, in this order.
-CHART_KINDS = (Kind.REFUND, Kind.CREDIT_MEMO, Kind.BALANCE_CREDIT)
+# "Refunds and credits": the kinds the charts draw (`ActionKind.chart`).
+def chart_kinds():
+    return [kind for kind in all_kinds() if kind.chart]
+
+
+def _charted(total):
+    return total.kind in {kind.slug for kind in chart_kinds()}
 
 
 @requires(Capability.VIEW_AUDIT)
@@ -44,7 +49,7 @@ def chart_currency(totals, asked):
         return asked.upper()
     counts = {}
     for total in totals.by_kind:
-        if total.kind in CHART_KINDS:
+        if _charted(total):
             counts[total.currency] = counts.get(total.currency, 0) + total.count
     return max(counts, key=counts.get) if counts else None
 
@@ -54,7 +59,7 @@ def chart_data(totals, currency):
     `decimals`), and for each bar the audit trail link behind it."""
     months = totals.period.months()
     reasons = sorted({total.group for total in totals.by_reason if total.currency == currency
-                      and total.kind in CHART_KINDS})
+                      and _charted(total)})
     return {
         "currency": currency,
         "decimals": decimal_places(currency),
@@ -69,11 +74,11 @@ def _series(rows, currency, groups):
     """One series per chart kind that has any row, with a value for every group."""
     found = {(total.kind, total.group): total for total in rows if total.currency == currency}
     series = []
-    for kind in CHART_KINDS:
-        points = [found.get((kind, group)) for group in groups]
+    for kind in chart_kinds():
+        points = [found.get((kind.slug, group)) for group in groups]
         if any(points):
             series.append({
-                "kind": kind.value, "label": kind.label,
+                "kind": kind.slug, "label": kind.label,
                 "amounts": [point.amount if point else 0 for point in points],
                 "counts": [point.count if point else 0 for point in points],
                 "links": [audit_trail_url(point) if point else None for point in points]})

@@ -109,7 +109,7 @@ def test_the_detail_shows_before_after_approval_and_the_stripe_request(sandbox, 
     case = make_case(stripe_customer_id=customer)
     action_id = post_refund(specialist, refund_body(case, charge_id, stripe_reason="fraudulent")
                             ).json()["id"]
-    api_client(finance).post(f"/api/v1/refunds/{action_id}/approve/", {"note": "Checked."})
+    api_client(finance).post(f"/api/v1/money-actions/{action_id}/approve/", {"note": "Checked."})
     approved = AuditEvent.objects.get(object_id=action_id, action="refund.approved")
 
     page = signed_in(finance).get(f"/audit/{approved.id}/").content.decode()

@@ -3,6 +3,7 @@ case's customer in each state."""
 
 import pytest
 
+from billing_console.integrations import inbox
 from billing_console.integrations.stripe.sandbox.builders import (
     create_customer,
     draft_invoice,
@@ -56,3 +57,14 @@ def post_memo(user, body, path="/api/v1/credit-memos/", key=None):
 
 def credit_notes(sandbox, invoice):
     return sandbox.client.v1.credit_notes.list(params={"invoice": invoice.id}).data
+
+
+def deliver(sandbox, event_type):
+    """Every event of `event_type` the sandbox raised, as JSON on the wire, through the
+    inbox, twice over."""
+    events = sandbox.get_json(f"/v1/events?type={event_type}&limit=100")["data"]
+    for event in [*events, *events]:
+        stored, _ = inbox.accept(source="stripe", event_id=event["id"],
+                                 event_type=event["type"], payload=event)
+        inbox.process(stored.pk)
+    return events

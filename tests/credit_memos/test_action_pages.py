@@ -7,7 +7,7 @@ import re
 import pytest
 
 from billing_console.integrations.stripe.sandbox.builders import recurring_price, subscribe
-from money_actions.models import Kind, MoneyAction, State
+from money_actions.models import MoneyAction, State
 from tests.credit_memos.conftest import credit_notes
 from tests.refunds.conftest import confirm_key, signed_in
 
@@ -37,11 +37,11 @@ def test_the_stripe_panel_offers_each_action_next_to_its_object(invoices, case, 
     panel = signed_in(specialist).get(f"/cases/{case.pk}/stripe/").content.decode()
 
     assert f"/actions/credit-memo/{case.pk}/{invoices['paid'].id}/" in panel
-    assert f"/actions/invoice/{case.pk}/{invoices['open'].id}/void/" in panel
-    assert f"/actions/invoice/{case.pk}/{invoices['open'].id}/mark_uncollectible/" in panel
-    assert f"/actions/invoice/{case.pk}/{invoices['draft'].id}/edit_draft/" in panel
-    assert f"/actions/invoice/{case.pk}/{invoices['paid'].id}/void/" not in panel
-    assert f"/actions/subscription/{case.pk}/{subscription.id}/change/" in panel
+    assert f"/actions/invoice/{case.pk}/{invoices['open'].id}/invoice_void/" in panel
+    assert f"/actions/invoice/{case.pk}/{invoices['open'].id}/invoice_uncollectible/" in panel
+    assert f"/actions/invoice/{case.pk}/{invoices['draft'].id}/invoice_edit/" in panel
+    assert f"/actions/invoice/{case.pk}/{invoices['paid'].id}/invoice_void/" not in panel
+    assert f"/actions/subscription/{case.pk}/{subscription.id}/subscription_change/" in panel
     assert f"/actions/balance/{case.pk}/{customer.id}/" in panel
 
 
@@ -58,14 +58,14 @@ def test_a_credit_memo_from_the_page_is_previewed_and_made_once(invoices, case, 
     assert "refund to the payment method" in page
     assert [answer.status_code for answer in answers] == [302, 302]
     action = MoneyAction.objects.get()
-    assert (action.kind, action.state, action.amount) == (Kind.CREDIT_MEMO, State.SUCCEEDED,
+    assert (action.kind, action.state, action.amount) == ("credit_memo", State.SUCCEEDED,
                                                           5_000)
     [note] = credit_notes(sandbox, invoice)
     assert note.amount == 5_000
 
 
 def test_a_status_stripe_refuses_is_a_message_on_the_form(invoices, case, specialist):
-    url = f"/actions/invoice/{case.pk}/{invoices['paid'].id}/void/"
+    url = f"/actions/invoice/{case.pk}/{invoices['paid'].id}/invoice_void/"
 
     response = signed_in(specialist).post(url, {**REASON, "preview": "1"})
 
@@ -78,7 +78,7 @@ def test_a_write_off_from_the_page(invoices, case, sandbox, specialist, eager_ta
     invoice = invoices["open"]
 
     page, _ = run(signed_in(specialist),
-                  f"/actions/invoice/{case.pk}/{invoice.id}/mark_uncollectible/", {})
+                  f"/actions/invoice/{case.pk}/{invoice.id}/invoice_uncollectible/", {})
 
     assert "100.00 USD" in page
     assert MoneyAction.objects.get().state == State.SUCCEEDED
@@ -88,7 +88,7 @@ def test_a_write_off_from_the_page(invoices, case, sandbox, specialist, eager_ta
 def test_a_draft_changed_from_the_page(invoices, case, sandbox, specialist, eager_tasks):
     invoice = invoices["draft"]
 
-    run(signed_in(specialist), f"/actions/invoice/{case.pk}/{invoice.id}/edit_draft/", {
+    run(signed_in(specialist), f"/actions/invoice/{case.pk}/{invoice.id}/invoice_edit/", {
         "remove": [invoice.lines.data[1].id], "add_0_description": "Seats × 2",
         "add_0_amount": "20.00", "finalize": "on"})
 
@@ -111,7 +111,7 @@ def test_a_plan_change_from_the_page_prorates_as_previewed(case, customer, sandb
     pro = recurring_price(sandbox.client, product_name="Pro", unit_amount=3_000)
     subscription = subscribe(sandbox.client, customer=customer.id, price=basic.id)
     client = signed_in(specialist)
-    url = f"/actions/subscription/{case.pk}/{subscription.id}/change/"
+    url = f"/actions/subscription/{case.pk}/{subscription.id}/subscription_change/"
     form = client.get(url).content.decode()
     proration_date = re.search(r'name="proration_date" value="(\d+)"', form).group(1)
 
@@ -134,7 +134,7 @@ def test_only_specialists_reach_the_action_pages(invoices, case, customer, reque
     client = signed_in(request.getfixturevalue(role))
 
     for url in (f"/actions/credit-memo/{case.pk}/{invoices['paid'].id}/",
-                f"/actions/invoice/{case.pk}/{invoices['open'].id}/void/",
+                f"/actions/invoice/{case.pk}/{invoices['open'].id}/invoice_void/",
                 f"/actions/balance/{case.pk}/{customer.id}/"):
         assert client.get(url).status_code == 403
 
@@ -154,6 +154,6 @@ def test_a_console_credit_memo_is_voided_from_its_row(invoices, case, sandbox, s
 
     run(client, f"/actions/credit-memo/{case.pk}/{memo.stripe_object_id}/void/", {})
 
-    void = MoneyAction.objects.get(kind=Kind.CREDIT_MEMO_VOID)
+    void = MoneyAction.objects.get(kind="credit_memo_void")
     assert void.state == State.SUCCEEDED
     assert sandbox.client.v1.credit_notes.retrieve(memo.stripe_object_id).status == "void"

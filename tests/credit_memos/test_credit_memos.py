@@ -164,8 +164,8 @@ def test_a_credit_memo_is_voided_once(invoices, case, sandbox, specialist, eager
     assert sandbox.client.v1.invoices.retrieve(invoices["open"].id).amount_remaining == 10_000
 
 
-def test_a_void_stripe_refuses_fails_with_stripes_words(invoices, case, sandbox, specialist,
-                                                        eager_tasks):
+def test_a_void_of_a_memo_voided_in_the_dashboard_is_refused_before_stripe(
+        invoices, case, sandbox, specialist, eager_tasks):
     memo = MoneyAction.objects.get(
         pk=post_memo(specialist, memo_body(case, invoices["open"])).json()["id"])
     sandbox.client.v1.credit_notes.void_credit_note(memo.stripe_object_id)  # in the Dashboard
@@ -174,8 +174,9 @@ def test_a_void_stripe_refuses_fails_with_stripes_words(invoices, case, sandbox,
                                          {"reason_code": "other", "note": "Undo."},
                                          format="json")
 
-    assert voided.json()["state"] == State.FAILED
-    assert "already been voided" in voided.json()["failure_reason"]
+    assert voided.status_code == 409
+    assert voided.json()["code"] == "already_voided"
+    assert not MoneyAction.objects.filter(kind="credit_memo_void").exists()
 
 
 @pytest.mark.parametrize("path", ["/api/v1/credit-memos/", PREVIEW])

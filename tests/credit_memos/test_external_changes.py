@@ -7,20 +7,10 @@ import pytest
 from audit.models import AuditEvent, Source
 from billing_console.integrations import inbox
 from billing_console.integrations.stripe.sandbox.builders import recurring_price, subscribe
-from tests.credit_memos.conftest import memo_body, post_memo
+from money_actions.models import LedgerEntry
+from tests.credit_memos.conftest import deliver, memo_body, post_memo
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def deliver(sandbox, event_type):
-    """Every event of `event_type` the sandbox raised, as JSON on the wire, through the
-    inbox, twice over."""
-    events = sandbox.get_json(f"/v1/events?type={event_type}&limit=100")["data"]
-    for event in [*events, *events]:
-        stored, _ = inbox.accept(source="stripe", event_id=event["id"],
-                                 event_type=event["type"], payload=event)
-        inbox.process(stored.pk)
-    return events
 
 
 def external(action):
@@ -80,8 +70,10 @@ def test_a_balance_change_in_the_dashboard_is_external(case, customer, sandbox):
 
     deliver(sandbox, "customer.updated")
 
-    [event] = external("balance_change.external")
-    assert (event.amount, event.case_id) == (-2_000, case.pk)
+    [event] = external("balance_credit.external")
+    assert (event.amount, event.case_id) == (2_000, case.pk)
+    entry = LedgerEntry.objects.get(entry_type="balance_transaction")
+    assert (entry.amount, entry.given_back, entry.outside_console) == (-2_000, 2_000, True)
 
 
 def test_the_consoles_own_changes_are_not_external(invoices, case, sandbox, specialist,
@@ -96,7 +88,6 @@ def test_the_consoles_own_changes_are_not_external(invoices, case, sandbox, spec
 
 def test_what_stripe_does_by_itself_is_not_an_external_change(case, customer, sandbox):
     """A renewal, a payment, balance credit used up: no request behind them."""
-    from billing_console.integrations import inbox
 
     event = {"id": "evt_renewal", "type": "customer.updated",
              "request": {"id": None, "idempotency_key": None},

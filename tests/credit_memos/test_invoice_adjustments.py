@@ -21,9 +21,9 @@ def invoice_now(sandbox, invoice):
 
 
 @pytest.mark.parametrize("kind, state, result", [
-    ("void", "open", "void"),
-    ("mark_uncollectible", "open", "uncollectible"),
-    ("paid_out_of_band", "open", "paid"),
+    ("invoice_void", "open", "void"),
+    ("invoice_uncollectible", "open", "uncollectible"),
+    ("invoice_paid_out_of_band", "open", "paid"),
 ])
 def test_each_status_change_happens_once(invoices, case, sandbox, specialist, eager_tasks,
                                          kind, state, result):
@@ -40,16 +40,16 @@ def test_each_status_change_happens_once(invoices, case, sandbox, specialist, ea
 
 
 @pytest.mark.parametrize("kind, state, message", [
-    ("void", "paid", "Stripe voids only open or uncollectible invoices; this one is paid. "
+    ("invoice_void", "paid", "Stripe voids only open or uncollectible invoices; this one is paid. "
                      "A paid invoice is credited with a credit memo instead."),
-    ("void", "draft", "this one is draft"),
-    ("mark_uncollectible", "paid", "Stripe writes off (marks uncollectible) only open "
+    ("invoice_void", "draft", "this one is draft"),
+    ("invoice_uncollectible", "paid", "Stripe writes off (marks uncollectible) only open "
                                    "invoices; this one is paid."),
-    ("mark_uncollectible", "draft", "this one is draft"),
-    ("paid_out_of_band", "paid", "Stripe marks paid only open or uncollectible invoices"),
-    ("edit_draft", "open", "Stripe adds and removes items, and finalizes, only on draft "
+    ("invoice_uncollectible", "draft", "this one is draft"),
+    ("invoice_paid_out_of_band", "paid", "Stripe marks paid only open or uncollectible invoices"),
+    ("invoice_edit", "open", "Stripe adds and removes items, and finalizes, only on draft "
                            "invoices; this one is open."),
-    ("edit_draft", "paid", "this one is paid"),
+    ("invoice_edit", "paid", "this one is paid"),
 ])
 def test_a_status_that_does_not_allow_it_is_refused_in_words(invoices, case, sandbox,
                                                              specialist, kind, state, message):
@@ -64,11 +64,11 @@ def test_a_status_that_does_not_allow_it_is_refused_in_words(invoices, case, san
 
 def test_a_second_change_waits_for_the_first(invoices, case, sandbox, specialist):
     invoice = invoices["open"]
-    first = post_memo(specialist, adjustment(case, "mark_uncollectible", invoice_id=invoice.id),
+    first = post_memo(specialist, adjustment(case, "invoice_uncollectible", invoice_id=invoice.id),
                       PATH)
     assert first.status_code == 201  # no worker here: it stays in flight
 
-    second = post_memo(specialist, adjustment(case, "void", invoice_id=invoice.id), PATH)
+    second = post_memo(specialist, adjustment(case, "invoice_void", invoice_id=invoice.id), PATH)
 
     assert second.status_code == 409 and second.json()["code"] == "in_flight"
 
@@ -79,7 +79,7 @@ def test_a_draft_gets_items_added_and_removed_then_is_finalized(invoices, case, 
     seats = invoice.lines.data[1].id
 
     response = post_memo(specialist, adjustment(
-        case, "edit_draft", invoice_id=invoice.id, remove=[seats],
+        case, "invoice_edit", invoice_id=invoice.id, remove=[seats],
         add=[{"description": "Corrected seats × 2", "amount": 2_000}]), PATH)
 
     assert response.status_code == 201, response.json()
@@ -93,15 +93,13 @@ def test_a_draft_gets_items_added_and_removed_then_is_finalized(invoices, case, 
 
 def test_a_draft_change_submitted_again_repeats_nothing(invoices, case, sandbox, specialist,
                                                        eager_tasks):
-    from money_actions.executors import executor_for
-
     invoice = invoices["draft"]
     response = post_memo(specialist, adjustment(
-        case, "edit_draft", invoice_id=invoice.id, remove=[invoice.lines.data[1].id],
+        case, "invoice_edit", invoice_id=invoice.id, remove=[invoice.lines.data[1].id],
         add=[{"description": "Setup fee", "amount": 500}], finalize=False), PATH)
     action = MoneyAction.objects.get(pk=response.json()["id"])
 
-    executor_for(action.kind).submit(action)  # as a lost worker's retry would
+    action.kind_def.executor.submit(action)  # as a lost worker's retry would
 
     assert invoice_now(sandbox, invoice).total == 6_000 + 500
 
@@ -113,7 +111,7 @@ def test_a_draft_change_submitted_again_repeats_nothing(invoices, case, sandbox,
     ({"finalize": False}, "add"),
 ])
 def test_a_bad_draft_change_is_a_400(invoices, case, sandbox, specialist, bad, code):
-    response = post_memo(specialist, adjustment(case, "edit_draft",
+    response = post_memo(specialist, adjustment(case, "invoice_edit",
                                                 invoice_id=invoices["draft"].id, **bad), PATH)
 
     assert response.status_code == 400 and response.json()["code"] == code
@@ -152,7 +150,7 @@ def test_a_large_write_off_waits_for_finance(sandbox, customer, case, specialist
 
     invoice = open_invoice(sandbox.client, customer=customer.id, lines=[("Annual", 90_000)])
 
-    response = post_memo(specialist, adjustment(case, "mark_uncollectible",
+    response = post_memo(specialist, adjustment(case, "invoice_uncollectible",
                                                 invoice_id=invoice.id), PATH)
 
     assert response.json()["state"] == State.PENDING_APPROVAL
@@ -171,7 +169,7 @@ def test_a_draft_change_stripe_refuses_part_way_says_what_was_done(invoices, cas
     invoice = invoices["draft"]
 
     response = post_memo(specialist, adjustment(
-        case, "edit_draft", invoice_id=invoice.id,
+        case, "invoice_edit", invoice_id=invoice.id,
         add=[{"description": "Setup fee", "amount": 500}]), PATH)
 
     action = MoneyAction.objects.get(pk=response.json()["id"])
@@ -187,15 +185,14 @@ def test_the_reconciler_sends_a_lost_draft_change_again_and_it_is_done_once(
     from django.utils import timezone
 
     from money_actions import tasks
-    from money_actions.executors import executor_for
     from money_actions.services import money_action_begin_submission
 
     invoice = invoices["draft"]
     action = MoneyAction.objects.get(pk=post_memo(specialist, adjustment(
-        case, "edit_draft", invoice_id=invoice.id, remove=[invoice.lines.data[1].id],
+        case, "invoice_edit", invoice_id=invoice.id, remove=[invoice.lines.data[1].id],
         add=[{"description": "Setup fee", "amount": 500}]), PATH).json()["id"])
     action = money_action_begin_submission(action_id=action.pk)
-    executor_for(action.kind).submit(action)  # Stripe acted; the worker died before saying so
+    action.kind_def.executor.submit(action)  # Stripe acted; the worker died before saying so
     MoneyAction.objects.filter(pk=action.pk).update(
         submitted_at=timezone.now() - tasks.STUCK_AFTER - timedelta(minutes=1))
 

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from billing_console.integrations.stripe.sandbox.builders import recurring_price, subscribe
 from money_actions import tasks
-from money_actions.executors import executor_for
 from money_actions.models import MoneyAction, State
 from money_actions.services import money_action_begin_submission
 from tests.credit_memos.conftest import credit_notes, memo_body, post_memo
@@ -26,7 +25,7 @@ def requested(user, body, path):
 def acted_then_lost(action):
     """Stripe acts and answers; the worker dies before recording it; time passes."""
     action = money_action_begin_submission(action_id=action.pk)
-    executor_for(action.kind).submit(action)
+    action.kind_def.executor.submit(action)
     MoneyAction.objects.filter(pk=action.pk).update(
         submitted_at=timezone.now() - tasks.STUCK_AFTER - timedelta(minutes=1))
 
@@ -49,9 +48,9 @@ def test_a_lost_credit_memo_is_found_by_its_metadata(invoices, case, sandbox, sp
     assert action.stripe_object_id == note.id
 
 
-@pytest.mark.parametrize("kind, status", [("void", "void"),
-                                          ("mark_uncollectible", "uncollectible"),
-                                          ("paid_out_of_band", "paid")])
+@pytest.mark.parametrize("kind, status", [("invoice_void", "void"),
+                                          ("invoice_uncollectible", "uncollectible"),
+                                          ("invoice_paid_out_of_band", "paid")])
 def test_a_lost_invoice_change_is_found_by_the_status_it_left(invoices, case, sandbox,
                                                              specialist, kind, status):
     invoice = invoices["open"]
@@ -83,7 +82,7 @@ def test_a_lost_subscription_change_is_found_by_the_state_it_left(case, customer
     price = recurring_price(sandbox.client, product_name="Basic", unit_amount=1_000)
     subscription = subscribe(sandbox.client, customer=customer.id, price=price.id)
     action = requested(specialist, {"case_id": case.pk, "subscription_id": subscription.id,
-                                    "kind": "cancel_at_period_end", "reason_code": "other",
+                                    "kind": "subscription_cancel_at_end", "reason_code": "other",
                                     "note": "x"}, "/api/v1/subscription-changes/")
     acted_then_lost(action)
 
@@ -97,7 +96,7 @@ def test_an_invoice_change_stripe_never_saw_is_sent_again_once(invoices, case, s
     invoice = invoices["open"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("money_actions.services._queue_submission", lambda action: None)
-        action = requested(specialist, {"case_id": case.pk, "kind": "void",
+        action = requested(specialist, {"case_id": case.pk, "kind": "invoice_void",
                                         "invoice_id": invoice.id, "reason_code": "other",
                                         "note": "x"}, "/api/v1/invoice-adjustments/")
     money_action_begin_submission(action_id=action.pk)

@@ -38,7 +38,7 @@ def now(sandbox, subscription):
 
 def test_an_upgrade_invoiced_now_charges_what_the_preview_showed(
         case, sandbox, subscription, prices, specialist, eager_tasks):
-    body = change(case, subscription, "change", item_id=item_of(subscription),
+    body = change(case, subscription, "subscription_change", item_id=item_of(subscription),
                   price_id=prices["pro"].id, proration_behavior="always_invoice")
 
     preview = post_memo(specialist, body, PATH + "preview/")
@@ -58,7 +58,8 @@ def test_an_upgrade_invoiced_now_charges_what_the_preview_showed(
 
 def test_a_downgrade_gives_credit_back_and_is_under_the_money_policy(
         case, sandbox, subscription, specialist, eager_tasks):
-    body = change(case, subscription, "change", item_id=item_of(subscription), quantity=1)
+    body = change(case, subscription, "subscription_change", item_id=item_of(subscription),
+                  quantity=1)
 
     preview = post_memo(specialist, body, PATH + "preview/").json()
     created = post_memo(specialist, body, PATH).json()
@@ -71,21 +72,22 @@ def test_a_downgrade_gives_credit_back_and_is_under_the_money_policy(
 
 def test_cancel_at_period_end_and_undo_it(case, sandbox, subscription, specialist,
                                           eager_tasks):
-    scheduled = post_memo(specialist, change(case, subscription, "cancel_at_period_end"), PATH)
+    scheduled = post_memo(specialist, change(case, subscription, "subscription_cancel_at_end"),
+                          PATH)
     assert scheduled.status_code == 201, scheduled.json()
     assert now(sandbox, subscription).cancel_at_period_end is True
 
-    again = post_memo(specialist, change(case, subscription, "cancel_at_period_end"), PATH)
+    again = post_memo(specialist, change(case, subscription, "subscription_cancel_at_end"), PATH)
     assert again.status_code == 400 and "already cancels" in again.json()["message"]
 
-    undone = post_memo(specialist, change(case, subscription, "resume"), PATH)
+    undone = post_memo(specialist, change(case, subscription, "subscription_resume"), PATH)
     assert undone.status_code == 201
     assert now(sandbox, subscription).cancel_at_period_end is False
 
 
 def test_cancel_now_with_a_proration_credit(case, sandbox, subscription, customer,
                                             specialist, eager_tasks):
-    response = post_memo(specialist, change(case, subscription, "cancel_now", prorate=True,
+    response = post_memo(specialist, change(case, subscription, "subscription_cancel", prorate=True,
                                             invoice_now=True), PATH)
 
     assert response.status_code == 201, response.json()
@@ -93,7 +95,8 @@ def test_cancel_now_with_a_proration_credit(case, sandbox, subscription, custome
     assert now(sandbox, subscription).status == "canceled"
 
 
-@pytest.mark.parametrize("kind", ["change", "cancel_now", "cancel_at_period_end", "resume"])
+@pytest.mark.parametrize("kind", ["subscription_change", "subscription_cancel",
+                                  "subscription_cancel_at_end", "subscription_resume"])
 def test_a_canceled_subscription_is_refused(case, sandbox, subscription, prices, specialist,
                                             kind):
     sandbox.client.v1.subscriptions.cancel(subscription.id)
@@ -107,7 +110,7 @@ def test_a_canceled_subscription_is_refused(case, sandbox, subscription, prices,
 
 
 def test_undoing_needs_a_scheduled_cancellation(case, sandbox, subscription, specialist):
-    response = post_memo(specialist, change(case, subscription, "resume"), PATH)
+    response = post_memo(specialist, change(case, subscription, "subscription_resume"), PATH)
 
     assert response.status_code == 400
     assert "no cancellation scheduled" in response.json()["message"]
@@ -120,7 +123,8 @@ def test_undoing_needs_a_scheduled_cancellation(case, sandbox, subscription, spe
     ({"quantity": 1, "proration_behavior": "sometimes"}, "proration_behavior"),
 ])
 def test_a_bad_change_is_a_400(case, sandbox, subscription, specialist, fields, code):
-    body = change(case, subscription, "change", **{"item_id": item_of(subscription), **fields})
+    body = change(case, subscription, "subscription_change",
+                  **{"item_id": item_of(subscription), **fields})
 
     response = post_memo(specialist, body, PATH)
 

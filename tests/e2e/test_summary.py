@@ -3,7 +3,6 @@ CSP, and a click on a bar opens the audit events behind it."""
 
 from django.utils import timezone
 
-from money_actions.models import Kind
 from tests.cases.factories import make_case
 from tests.finance.test_summaries import at_noon, given_back
 
@@ -19,7 +18,7 @@ def test_the_charts_draw_and_a_bar_opens_its_audit_events(actors, page, sign_in)
     this_month = timezone.localdate().replace(day=1)
     case = make_case()
     given_back(case, actors["specialist"], amount=1_500, settled=at_noon(this_month))
-    given_back(case, actors["specialist"], kind=Kind.CREDIT_MEMO, amount=300,
+    given_back(case, actors["specialist"], kind="credit_memo", amount=300,
                reason="billing_error", settled=at_noon(this_month))
     sign_in("finance")
 

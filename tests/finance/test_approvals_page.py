@@ -11,7 +11,7 @@ def test_finance_sees_what_waits_and_the_rule_that_sent_it(pending, finance):
     page = signed_in(finance).get("/approvals/").content.decode()
 
     assert f'id="approval-{pending.pk}"' in page
-    assert "Fraud: Refunds for fraud always need approval." in page
+    assert "Fraud: Money given back for fraud always needs approval." in page
     assert pending.note in page and "40.00 USD" in page
     assert f'/approvals/{pending.pk}/approve/' in page
 
@@ -107,7 +107,7 @@ def test_an_amount_changed_after_finance_looked_is_not_approved_unseen(pending, 
 
     response = signed_in(finance).post(f"/approvals/{pending.pk}/approve/",
                                        {"note": "ok", "amount": 4_000}, follow=True)
-    api = api_client(finance).post(f"/api/v1/refunds/{pending.pk}/approve/",
+    api = api_client(finance).post(f"/api/v1/money-actions/{pending.pk}/approve/",
                                    {"amount": 4_000}, format="json")
 
     assert "The amount is now 90.00 USD, not what you saw" in response.content.decode()

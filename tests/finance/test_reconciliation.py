@@ -22,10 +22,9 @@ from finance.models import Match, ReconciliationItem, ReconciliationRun
 from finance.periods import Period
 from finance.reconciliation import reconciliation_item_explain, reconciliation_run
 from finance.tasks import reconcile_yesterday
-from money_actions.executors import executor_for
 from money_actions.models import MoneyAction, State
 from money_actions.tasks import submit_money_action
-from refunds.webhooks import on_charge_refunded
+from money_actions.webhooks import on_charge_refunded
 from tests.cases.factories import make_case
 from tests.credit_memos.conftest import memo_body, post_memo
 from tests.refunds.conftest import new_charge, post_refund, refund_body, signed_in
@@ -117,8 +116,8 @@ def test_credit_memos_voids_write_offs_and_out_of_band_payments_from_the_console
                 for _ in range(4)]
     memo = post_memo(specialist, memo_body(case, invoices[0]))
     assert memo.status_code == 201, memo.json()
-    for kind, invoice in zip(("void", "mark_uncollectible", "paid_out_of_band"), invoices[1:],
-                             strict=True):
+    kinds = ("invoice_void", "invoice_uncollectible", "invoice_paid_out_of_band")
+    for kind, invoice in zip(kinds, invoices[1:], strict=True):
         response = post_memo(specialist, adjustment(case, kind, invoice), ADJUSTMENTS)
         assert MoneyAction.objects.get(pk=response.json()["id"]).state == State.SUCCEEDED
 
@@ -191,7 +190,7 @@ def wait_for_refund_status(sandbox, refund_id, status, seconds=5):
 def test_amounts_differ_when_stripe_voided_less_than_the_console_recorded(
         sandbox, customer, case, specialist):
     invoice = open_invoice(sandbox.client, customer=customer.id, lines=LINES)
-    response = post_memo(specialist, adjustment(case, "void", invoice), ADJUSTMENTS)
+    response = post_memo(specialist, adjustment(case, "invoice_void", invoice), ADJUSTMENTS)
     action = MoneyAction.objects.get(pk=response.json()["id"])
     # Before the void reaches Stripe, someone credits 15.00 in the Dashboard.
     note = sandbox.client.v1.credit_notes.create(params={"invoice": invoice.id,
@@ -302,7 +301,7 @@ def test_stripe_not_answering_is_a_message_and_records_nothing(sandbox, finance)
 def test_the_csv_has_every_class_and_neutralises_formulas(sandbox, customer, case, specialist,
                                                           finance):
     invoice = open_invoice(sandbox.client, customer=customer.id, lines=LINES)
-    action_id = post_memo(specialist, adjustment(case, "void", invoice),
+    action_id = post_memo(specialist, adjustment(case, "invoice_void", invoice),
                           ADJUSTMENTS).json()["id"]
     sandbox.client.v1.credit_notes.create(params={"invoice": invoice.id, "amount": 1_500})
     submit_money_action(action_id)
@@ -416,7 +415,7 @@ def test_a_newer_run_of_the_same_period_replaces_the_older_ones_flags(sandbox, c
     action = MoneyAction.objects.get(
         pk=post_refund(specialist, refund_body(case, charge_id)).json()["id"])
     # A worker reaches Stripe and is lost before the console records the outcome.
-    executor_for(action.kind).submit(action)
+    action.kind_def.executor.submit(action)
     stale = only_item(reconcile())
     # Its retry gets the same refund back (same idempotency key) and records it.
     submit_money_action(str(action.pk))

@@ -22,7 +22,7 @@ from billing_console.integrations.stripe.sandbox.builders import (
 from billing_console.integrations.stripe.sandbox.state import State
 from cases.models import Category
 from guidance.facts import Fact, stripe_facts, suggested_category
-from refunds.models import RefundPolicy
+from money_actions.models import MoneyPolicy
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
 WINDOW_HOURS = 24
@@ -140,9 +140,9 @@ def test_the_window_defaults_to_the_refund_policy(sandbox, clock, customer, db):
     charge(sandbox.client, customer=customer, amount=1_600)
     snapshot = gateway.billing_snapshot(customer_id=customer)
 
-    RefundPolicy.objects.update_or_create(pk=1, defaults={"duplicate_window_hours": 1})
+    MoneyPolicy.objects.update_or_create(pk=1, defaults={"duplicate_window_hours": 1})
     assert [fact.kind for fact in stripe_facts(snapshot, now=START)] == []
-    RefundPolicy.objects.filter(pk=1).update(duplicate_window_hours=3)
+    MoneyPolicy.objects.filter(pk=1).update(duplicate_window_hours=3)
     assert [fact.kind for fact in stripe_facts(snapshot, now=START)] == ["duplicate_charge"]
 
 

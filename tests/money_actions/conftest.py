@@ -1,5 +1,11 @@
-"""Fixtures shared with the refunds tests: a charged case, the policy."""
+"""Fixtures shared with the refunds and credit memo tests: a charged case, the policy, a
+case's customer and its invoices."""
 
+from tests.credit_memos.conftest import (  # noqa: F401 (fixtures shared with those tests)
+    case,
+    customer,
+    invoices,
+)
 from tests.refunds.conftest import (  # noqa: F401 (fixtures shared with the refunds tests)
     charged,
     default_refund_policy,

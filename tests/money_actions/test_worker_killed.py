@@ -111,7 +111,7 @@ def test_a_worker_killed_before_the_outcome_commits_leaves_one_refund_once_recon
     # Stripe made the refund and answered; the console never heard.
     assert MoneyAction.objects.get(pk=action_id).state == State.SUBMITTING
     [refund] = stripe_refunds(sandbox, charge_id)
-    assert refund.metadata["console_refund_id"] == action_id
+    assert refund.metadata["console_money_action_id"] == action_id
 
     later = timezone.now() + tasks.STUCK_AFTER + timedelta(minutes=1)
     assert tasks.reconcile_stuck_submissions(now=later) == 1

@@ -18,7 +18,7 @@ def test_a_requester_approving_their_own_refund_gets_403(charged, sandbox):
     action_id = post_refund(both, refund_body(case, charge_id, stripe_reason="fraudulent")
                             ).json()["id"]
 
-    response = api_client(both).post(f"/api/v1/refunds/{action_id}/approve/", {"note": "ok"})
+    response = api_client(both).post(f"/api/v1/money-actions/{action_id}/approve/", {"note": "ok"})
 
     assert response.status_code == 403
     assert response.json()["code"] == "own_request"
@@ -36,14 +36,14 @@ def test_the_database_refuses_a_negative_amount(pending):
 
 
 def test_an_admin_may_approve(pending, admin_user):
-    response = api_client(admin_user).post(f"/api/v1/refunds/{pending.pk}/approve/")
+    response = api_client(admin_user).post(f"/api/v1/money-actions/{pending.pk}/approve/")
 
     assert response.status_code == 200
     assert response.json()["state"] == State.APPROVED
 
 
 def test_finance_rejects_with_a_note_and_the_case_timeline_says_so(pending, finance):
-    response = api_client(finance).post(f"/api/v1/refunds/{pending.pk}/reject/",
+    response = api_client(finance).post(f"/api/v1/money-actions/{pending.pk}/reject/",
                                         {"note": "Not fraud: the customer used the card."})
 
     assert response.status_code == 200
@@ -54,21 +54,21 @@ def test_finance_rejects_with_a_note_and_the_case_timeline_says_so(pending, fina
 
 
 def test_a_rejection_needs_a_note(pending, finance):
-    response = api_client(finance).post(f"/api/v1/refunds/{pending.pk}/reject/")
+    response = api_client(finance).post(f"/api/v1/money-actions/{pending.pk}/reject/")
 
     assert response.status_code == 400 and response.json()["code"] == "note_required"
 
 
 def test_a_decided_refund_cannot_be_decided_again(pending, finance, admin_user):
-    api_client(finance).post(f"/api/v1/refunds/{pending.pk}/approve/")
-    again = api_client(admin_user).post(f"/api/v1/refunds/{pending.pk}/reject/",
+    api_client(finance).post(f"/api/v1/money-actions/{pending.pk}/approve/")
+    again = api_client(admin_user).post(f"/api/v1/money-actions/{pending.pk}/reject/",
                                         {"note": "no"})
 
     assert again.status_code == 409
 
 
 def test_changing_the_amount_voids_the_approval(pending, finance, sandbox):
-    api_client(finance).post(f"/api/v1/refunds/{pending.pk}/approve/")
+    api_client(finance).post(f"/api/v1/money-actions/{pending.pk}/approve/")
     pending.refresh_from_db()
     assert pending.state == State.APPROVED
 
@@ -82,7 +82,7 @@ def test_changing_the_amount_voids_the_approval(pending, finance, sandbox):
 
 
 def test_the_submission_refuses_an_amount_the_approval_does_not_cover(pending, finance):
-    api_client(finance).post(f"/api/v1/refunds/{pending.pk}/approve/")
+    api_client(finance).post(f"/api/v1/money-actions/{pending.pk}/approve/")
     MoneyAction.objects.filter(pk=pending.pk).update(amount=9_000)
 
     assert money_action_begin_submission(action_id=pending.pk) is None
@@ -91,7 +91,7 @@ def test_the_submission_refuses_an_amount_the_approval_does_not_cover(pending, f
 
 
 def test_a_specialist_cannot_approve(pending, second_specialist):
-    response = api_client(second_specialist).post(f"/api/v1/refunds/{pending.pk}/approve/")
+    response = api_client(second_specialist).post(f"/api/v1/money-actions/{pending.pk}/approve/")
 
     assert response.status_code == 403
 
@@ -100,8 +100,8 @@ def test_a_specialist_cannot_approve(pending, second_specialist):
     ("post", "/api/v1/refunds/"),
     ("post", "/api/v1/refunds/preview/"),
     ("get", "/api/v1/refunds/{id}/"),
-    ("post", "/api/v1/refunds/{id}/approve/"),
-    ("post", "/api/v1/refunds/{id}/reject/"),
+    ("post", "/api/v1/money-actions/{id}/approve/"),
+    ("post", "/api/v1/money-actions/{id}/reject/"),
 ])
 def test_tier2_gets_403_everywhere(pending, tier2, method, path):
     client = api_client(tier2)

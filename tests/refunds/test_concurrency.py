@@ -86,7 +86,7 @@ def test_racing_refunds_on_many_charges_keep_the_customers_limit(charged, sandbo
     """Twenty refunds at once, each on its own charge of one customer: the customer's
     30-day total is read under one lock, so no more go through without approval than
     the limit allows."""
-    from refunds.models import CurrencyLimit
+    from money_actions.models import CurrencyLimit
     from tests.refunds.conftest import new_charge
 
     case, _ = charged

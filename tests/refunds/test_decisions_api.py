@@ -9,7 +9,7 @@ from tests.refunds.conftest import api_client
 
 
 def test_api_decisions_are_audited_as_coming_from_the_api(pending, finance):
-    api_client(finance).post(f"/api/v1/refunds/{pending.pk}/approve/", {"note": "ok"})
+    api_client(finance).post(f"/api/v1/money-actions/{pending.pk}/approve/", {"note": "ok"})
 
     assert AuditEvent.objects.get(action="refund.requested").source == Source.API
     assert AuditEvent.objects.get(action="refund.approved").source == Source.API
@@ -17,7 +17,7 @@ def test_api_decisions_are_audited_as_coming_from_the_api(pending, finance):
 
 def test_changing_the_amount_through_the_api_voids_the_approval(pending, finance,
                                                                 specialist):
-    api_client(finance).post(f"/api/v1/refunds/{pending.pk}/approve/")
+    api_client(finance).post(f"/api/v1/money-actions/{pending.pk}/approve/")
 
     response = api_client(specialist).post(f"/api/v1/refunds/{pending.pk}/amount/",
                                            {"amount": 3_000}, format="json")

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from billing_console.integrations.stripe.types import Charge
-from refunds import policy
-from refunds.models import ExternalRefund, RoleLimit
+from money_actions.models import LedgerEntry, RoleLimit
+from refunds.selectors import refund_verdicts
 from tests.refunds.conftest import api_client, new_charge, refund_body, refunds_created
 
 
@@ -70,7 +70,7 @@ def _verdict(verdicts, rule):
 @pytest.mark.django_db
 def test_a_role_limit_sends_a_refund_above_it_to_approval(specialist):
     RoleLimit.objects.create(role="billing_specialist", currency="usd", limit=10_000)
-    verdicts = policy.evaluate(charge=_charge(), amount=20_000,
+    verdicts = refund_verdicts(charge=_charge(), amount=20_000,
                                stripe_reason="requested_by_customer", requester=specialist)
 
     assert _verdict(verdicts, "role_limit").needs_approval
@@ -80,7 +80,7 @@ def test_a_role_limit_sends_a_refund_above_it_to_approval(specialist):
 @pytest.mark.django_db
 def test_an_old_charge_needs_approval_and_warns(specialist):
     old = int((timezone.now() - timedelta(days=200)).timestamp())
-    verdict = _verdict(policy.evaluate(charge=_charge(created=old), amount=100,
+    verdict = _verdict(refund_verdicts(charge=_charge(created=old), amount=100,
                                        stripe_reason="requested_by_customer",
                                        requester=specialist), "charge_age")
 
@@ -90,9 +90,11 @@ def test_an_old_charge_needs_approval_and_warns(specialist):
 
 @pytest.mark.django_db
 def test_the_customer_total_counts_refunds_made_outside_the_console(specialist):
-    ExternalRefund.objects.create(stripe_refund_id="re_ext", stripe_customer_id="cus_x",
-                                  amount=180_000, currency="usd", status="succeeded")
-    verdict = _verdict(policy.evaluate(charge=_charge(), amount=30_000,
+    LedgerEntry.objects.create(entry_type="refund", stripe_id="re_ext", amount=180_000,
+                               stripe_customer_id="cus_x", given_back=180_000, currency="usd",
+                               status="succeeded", learnt_from="webhook",
+                               stripe_created_at=timezone.now())
+    verdict = _verdict(refund_verdicts(charge=_charge(), amount=30_000,
                                        stripe_reason="requested_by_customer",
                                        requester=specialist), "customer_total")
 

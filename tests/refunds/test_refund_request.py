@@ -62,7 +62,7 @@ def test_a_refund_above_the_limit_waits_for_finance(charged, sandbox, specialist
                    if v["rule"] == "currency_limit")
     assert verdict["needs_approval"] and "500.00 USD" in verdict["explanation"]
 
-    approved = api_client(finance).post(f"/api/v1/refunds/{response.json()['id']}/approve/",
+    approved = api_client(finance).post(f"/api/v1/money-actions/{response.json()['id']}/approve/",
                                         {"note": "Checked with the account manager."})
     assert approved.status_code == 200, approved.json()
     assert approved.json()["state"] == State.SUCCEEDED

@@ -6,9 +6,8 @@ import pytest
 
 from audit.models import AuditEvent, Source
 from cases.models import State as CaseState
-from money_actions.models import MoneyAction, State
-from refunds.models import ExternalRefund
-from refunds.webhooks import on_charge_refunded, on_refund_updated
+from money_actions.models import LedgerEntry, MoneyAction, State
+from money_actions.webhooks import on_charge_refunded, on_refund
 from tests.cases.factories import make_case
 from tests.refunds.conftest import new_charge, post_refund, refund_body
 
@@ -16,8 +15,10 @@ from tests.refunds.conftest import new_charge, post_refund, refund_body
 class Delivery:
     """What the inbox hands a handler: the stored event, naming one object."""
 
-    def __init__(self, object_id):
-        self.payload = {"data": {"object": {"id": object_id}}}
+    def __init__(self, object_id, event_type="refund.updated", idempotency_key=None):
+        self.event_id, self.event_type = f"evt_{object_id}", event_type
+        self.payload = {"data": {"object": {"id": object_id}},
+                        "request": {"id": None, "idempotency_key": idempotency_key}}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -30,7 +31,7 @@ def test_a_refund_that_fails_after_succeeding_is_failed_and_reopens_the_case(
     assert action.state == State.SUCCEEDED
 
     time.sleep(1)  # the sandbox fails such refunds half a second after they succeed
-    on_refund_updated(Delivery(action.stripe_object_id))
+    on_refund(Delivery(action.stripe_object_id))
 
     action.refresh_from_db()
     assert action.state == State.FAILED
@@ -48,11 +49,12 @@ def test_a_refund_made_in_the_dashboard_is_recorded_once_as_external(sandbox, db
     case = make_case(stripe_customer_id=customer)
     refund = sandbox.client.v1.refunds.create(params={"charge": charge_id, "amount": 700})
 
-    on_charge_refunded(Delivery(charge_id))
-    on_charge_refunded(Delivery(charge_id))
+    on_charge_refunded(Delivery(charge_id, "charge.refunded"))
+    on_charge_refunded(Delivery(charge_id, "charge.refunded"))
 
-    external = ExternalRefund.objects.get(stripe_refund_id=refund.id)
+    external = LedgerEntry.objects.get(stripe_id=refund.id)
     assert (external.amount, external.case, external.status) == (700, case, "succeeded")
+    assert external.outside_console and external.given_back == 700
     event = AuditEvent.objects.get(stripe_object_id=refund.id)
     assert event.action == "refund.external" and event.source == Source.STRIPE
     assert event.case_id == case.pk
@@ -66,7 +68,7 @@ def test_a_console_refund_is_not_mistaken_for_an_external_one(charged, sandbox, 
     with django_capture_on_commit_callbacks(execute=True):
         post_refund(specialist, refund_body(case, charge_id))
 
-    on_charge_refunded(Delivery(charge_id))
+    on_charge_refunded(Delivery(charge_id, "charge.refunded"))
 
-    assert not ExternalRefund.objects.exists()
+    assert not LedgerEntry.objects.filter(money_action__isnull=True).exists()
     assert MoneyAction.objects.get().state == State.SUCCEEDED

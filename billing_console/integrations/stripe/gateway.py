@@ -207,6 +207,11 @@ def _disputes_for(charge_id):
                       _dispute)
 
 
+def get_dispute(*, dispute_id):
+    """One dispute as Stripe has it now: amount in minor units, Stripe's status."""
+    return _dispute(_call(lambda c: c.v1.disputes.retrieve(dispute_id)).to_dict())
+
+
 # Charges and refunds -----------------------------------------------------------------
 
 

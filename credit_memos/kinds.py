@@ -1,36 +1,71 @@
-"""How credit memos, their voids, invoice adjustments, balance moves and subscription
-changes reach Stripe, and how the reconciler finds them there."""
+"""The kinds this app declares: credit memos and their voids, invoice adjustments, balance
+moves and subscription changes. Each is one `ActionKind`: how it reaches Stripe, finds
+itself there, is checked against Stripe's rules (at request time and again just before
+it is sent), and what the ticket hears."""
 
 import functools
 
+from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.money import format_amount
-from credit_memos.selectors import CreditSpec, stripe_credit_note_params
-from money_actions.executors import Outcome, add_executor, find_in_pages, register
-from money_actions.models import Kind, State
+from credit_memos import rules
+from credit_memos.selectors import (
+    CreditSpec,
+    read_credit_note,
+    read_customer,
+    read_invoice,
+    read_subscription,
+    split_basis,
+    stripe_credit_note_params,
+)
+from money_actions.executors import UNCHANGED, Outcome, Refreshed, find_in_pages
+from money_actions.kinds import METADATA_KEY, ActionKind, Family, register
+from money_actions.ledger import balance_transaction_fact, credit_note_facts, invoice_status_fact
+from money_actions.models import State
 
-METADATA_KEY = "console_money_action_id"
+
+def _found_by_metadata(action):
+    return lambda item: item.metadata.get(METADATA_KEY) == str(action.pk)
 
 
-@register(Kind.CREDIT_MEMO)
+def _sent_back(error):
+    return Refreshed(send_back=f"{error.message} It was not sent to Stripe.")
+
+
+# Credit memos -----------------------------------------------------------------------------
+
+
 class CreditMemoExecutor:
     success_tags = ("billing_credit_memo",)
+
+    def refresh(self, action):
+        """The split depends on what the invoice still owes: worked out again from the
+        invoice as it is now (paid meanwhile, say), for the same credit."""
+        invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
+        spec = CreditSpec.from_params(action.params["spec"])
+        basis = split_basis(invoice)
+        try:
+            rules.check_credit_note(invoice, spec, action.amount, basis=basis, pending=0,
+                                    charge=rules.paying_charge(invoice, spec, action.amount,
+                                                               basis))
+        except ApplicationError as error:
+            return _sent_back(error)
+        return Refreshed(params={**action.params, "split_basis": basis})
 
     def submit(self, action):
         params = stripe_credit_note_params(CreditSpec.from_params(action.params["spec"]),
                                            action.amount, action.params["split_basis"])
         note = gateway.create_credit_note(**params, idempotency_key=action.idempotency_key,
-                                          metadata={METADATA_KEY: str(action.pk),
-                                                    "case_id": str(action.case_id)})
-        return Outcome(State.SUCCEEDED, stripe_object_id=note.id)
+                                          metadata=CREDIT_MEMO.metadata(action))
+        return _note_outcome(note)
 
     def find(self, action):
         note = find_in_pages(
             lambda cursor: gateway.list_credit_notes(invoice_id=action.stripe_target_id,
                                                      limit=100, starting_after=cursor),
-            lambda note: note.metadata.get(METADATA_KEY) == str(action.pk))
-        return Outcome(State.SUCCEEDED, stripe_object_id=note.id) if note else None
+            _found_by_metadata(action))
+        return _note_outcome(note) if note else None
 
     def success_note(self, action):
         spec = action.params["spec"]
@@ -40,25 +75,58 @@ class CreditMemoExecutor:
                 f"{spec['settle_to'].replace('_', ' ')}).")
 
 
-@register(Kind.CREDIT_MEMO_VOID)
+def _note_outcome(note):
+    """A credit note made, with the refunds and balance transaction that carried it out."""
+    refunds = [gateway.get_refund(refund_id=refund_id) for refund_id in note.refunds]
+    return Outcome(State.SUCCEEDED, stripe_object_id=note.id,
+                   ledger=tuple(credit_note_facts(note, refunds=refunds)))
+
+
 class CreditMemoVoidExecutor:
     success_tags = ("billing_credit_memo_voided",)
+
+    def refresh(self, action):
+        try:
+            rules.check_void(gateway.get_credit_note(credit_note_id=action.stripe_target_id))
+        except ApplicationError as error:
+            return _sent_back(error)
+        return UNCHANGED
 
     def submit(self, action):
         note = gateway.void_credit_note(credit_note_id=action.stripe_target_id,
                                         idempotency_key=action.idempotency_key)
-        return Outcome(State.SUCCEEDED, stripe_object_id=note.id)
+        return Outcome(State.SUCCEEDED, stripe_object_id=note.id,
+                       ledger=tuple(credit_note_facts(note)[:1]))
 
     def find(self, action):
         """A void leaves no object of its own: the note's status says whether it happened."""
         note = gateway.get_credit_note(credit_note_id=action.stripe_target_id)
-        return Outcome(State.SUCCEEDED, stripe_object_id=note.id) \
+        return Outcome(State.SUCCEEDED, stripe_object_id=note.id,
+                       ledger=tuple(credit_note_facts(note)[:1])) \
             if note.status == "void" else None
 
     def success_note(self, action):
         return (f"Credit memo {action.stripe_target_id} of "
                 f"{format_amount(action.amount, action.currency)} voided "
                 f"(reason: {action.reason_code}).")
+
+
+CREDIT_MEMO = register(ActionKind(
+    slug="credit_memo", label="Credit memo", family=Family.GIVES_BACK,
+    executor=CreditMemoExecutor(), read_target=read_invoice, target_noun="invoice",
+    ledger_type="credit_note", ledger_variant="issued", chart=True,
+    settling_events=("credit_note.created", "credit_note.updated"),
+    stripe_rules=rules.CREDIT_NOTE_RULES))
+
+CREDIT_MEMO_VOID = register(ActionKind(
+    slug="credit_memo_void", label="Credit memo void", family=Family.TAKES,
+    executor=CreditMemoVoidExecutor(),
+    read_target=read_credit_note,
+    target_noun="credit note", ledger_type="credit_note", ledger_variant="void",
+    settling_events=("credit_note.voided",), stripe_rules=rules.VOID_RULES))
+
+
+# Invoice adjustments -----------------------------------------------------------------------
 
 
 class InvoiceStatusExecutor:
@@ -68,16 +136,28 @@ class InvoiceStatusExecutor:
         self.call, self.done_status, self.verb = call, done_status, verb
         self.success_tags = (f"billing_invoice_{done_status}",)
 
+    def refresh(self, action):
+        invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
+        try:
+            rules.check_invoice_allows(action.kind, invoice)
+        except ApplicationError as error:
+            return _sent_back(error)
+        return UNCHANGED
+
     def submit(self, action):
         invoice = self.call(invoice_id=action.stripe_target_id,
                             idempotency_key=action.idempotency_key)
-        return Outcome(State.SUCCEEDED, stripe_object_id=invoice.id)
+        return self._outcome(action, invoice)
 
     def find(self, action):
         invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
-        if invoice.status == self.done_status:
-            return Outcome(State.SUCCEEDED, stripe_object_id=invoice.id)
-        return None
+        return self._outcome(action, invoice) if invoice.status == self.done_status else None
+
+    def _outcome(self, action, invoice):
+        moved_at = invoice.status_transitions.get(rules.TRANSITION_FIELDS[self.done_status])
+        fact = invoice_status_fact(invoice, self.done_status, at=moved_at or invoice.created,
+                                   amount=action.amount)
+        return Outcome(State.SUCCEEDED, stripe_object_id=invoice.id, ledger=(fact,))
 
     def success_note(self, action):
         return (f"Invoice {action.stripe_target_id} {self.verb} "
@@ -85,19 +165,37 @@ class InvoiceStatusExecutor:
                 f"{action.reason_code}).")
 
 
-add_executor(Kind.INVOICE_VOID, InvoiceStatusExecutor(gateway.void_invoice, "void", "voided"))
-add_executor(Kind.INVOICE_UNCOLLECTIBLE, InvoiceStatusExecutor(
-    gateway.mark_invoice_uncollectible, "uncollectible", "written off as uncollectible"))
-add_executor(Kind.INVOICE_PAID_OUT_OF_BAND, InvoiceStatusExecutor(
-    gateway.pay_invoice_out_of_band, "paid", "marked paid out of band"))
+def _invoice_kind(slug, label, call, status, verb):
+    return register(ActionKind(
+        slug=slug, label=label, family=Family.GIVES_BACK,
+        executor=InvoiceStatusExecutor(call, status, verb), read_target=read_invoice,
+        target_noun="invoice", ledger_type="invoice_status", ledger_variant=status,
+        stripe_rules=(rules.INVOICE_RULES[slug][1],)))
 
 
-@register(Kind.INVOICE_EDIT)
+INVOICE_VOID = _invoice_kind("invoice_void", "Invoice void", gateway.void_invoice, "void",
+                             "voided")
+INVOICE_UNCOLLECTIBLE = _invoice_kind(
+    "invoice_uncollectible", "Invoice write-off", gateway.mark_invoice_uncollectible,
+    "uncollectible", "written off as uncollectible")
+INVOICE_PAID_OUT_OF_BAND = _invoice_kind(
+    "invoice_paid_out_of_band", "Invoice paid out of band", gateway.pay_invoice_out_of_band,
+    "paid", "marked paid out of band")
+
+
 class InvoiceEditExecutor:
     """Several Stripe calls, each with a key derived from the row's, so a retry repeats
     none of them: add items, remove items, finalize."""
 
     success_tags = ("billing_invoice_changed",)
+
+    def refresh(self, action):
+        invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
+        try:
+            rules.check_invoice_allows(action.kind, invoice)
+        except ApplicationError as error:
+            return _sent_back(error)
+        return UNCHANGED
 
     def submit(self, action):
         done = []
@@ -154,6 +252,15 @@ def _delete_once(item_id, idempotency_key):
             raise
 
 
+INVOICE_EDIT = register(ActionKind(
+    slug="invoice_edit", label="Draft invoice change", family=Family.GIVES_BACK,
+    executor=InvoiceEditExecutor(), read_target=read_invoice, target_noun="invoice",
+    stripe_rules=(rules.INVOICE_RULES["invoice_edit"][1],)))
+
+
+# Balance moves ----------------------------------------------------------------------------
+
+
 class BalanceExecutor:
     """A customer balance transaction: negative is credit toward the next invoices."""
 
@@ -161,29 +268,47 @@ class BalanceExecutor:
         self.sign, self.verb = sign, verb
         self.success_tags = (f"billing_balance_{verb}",)
 
+    def refresh(self, action):
+        return UNCHANGED  # Stripe takes a balance move whatever the balance is
+
     def submit(self, action):
         transaction = gateway.create_balance_transaction(
             customer_id=action.stripe_target_id, amount=self.sign * action.amount,
             currency=action.currency, idempotency_key=action.idempotency_key,
             description=action.params["description"],
             metadata={METADATA_KEY: str(action.pk)})
-        return Outcome(State.SUCCEEDED, stripe_object_id=transaction.id)
+        return _balance_outcome(transaction)
 
     def find(self, action):
         transaction = find_in_pages(
             lambda cursor: gateway.list_balance_transactions(
                 customer_id=action.stripe_target_id, limit=100, starting_after=cursor),
-            lambda transaction: transaction.metadata.get(METADATA_KEY) == str(action.pk))
-        return Outcome(State.SUCCEEDED, stripe_object_id=transaction.id) \
-            if transaction else None
+            _found_by_metadata(action))
+        return _balance_outcome(transaction) if transaction else None
 
     def success_note(self, action):
         return (f"Customer balance {self.verb}ed {format_amount(action.amount, action.currency)}"
                 f" (“{action.params['description']}”; reason: {action.reason_code}).")
 
 
-add_executor(Kind.BALANCE_CREDIT, BalanceExecutor(-1, "credit"))
-add_executor(Kind.BALANCE_DEBIT, BalanceExecutor(1, "debit"))
+def _balance_outcome(transaction):
+    return Outcome(State.SUCCEEDED, stripe_object_id=transaction.id,
+                   ledger=(balance_transaction_fact(transaction),))
+
+
+BALANCE_CREDIT = register(ActionKind(
+    slug="balance_credit", label="Balance credit", family=Family.GIVES_BACK,
+    executor=BalanceExecutor(-1, "credit"), read_target=read_customer,
+    target_noun="customer", ledger_type="balance_transaction", ledger_variant="credit",
+    chart=True, stripe_rules=rules.BALANCE_RULES))
+BALANCE_DEBIT = register(ActionKind(
+    slug="balance_debit", label="Balance debit", family=Family.TAKES,
+    executor=BalanceExecutor(1, "debit"), read_target=read_customer, target_noun="customer",
+    ledger_type="balance_transaction", ledger_variant="debit",
+    stripe_rules=rules.BALANCE_RULES))
+
+
+# Subscription changes ---------------------------------------------------------------------
 
 
 class SubscriptionExecutor:
@@ -192,6 +317,14 @@ class SubscriptionExecutor:
     def __init__(self, call, is_done, describe, tag):
         self.call, self.is_done, self.describe = call, is_done, describe
         self.success_tags = (tag,)
+
+    def refresh(self, action):
+        subscription = gateway.get_subscription(subscription_id=action.stripe_target_id)
+        try:
+            rules.check_subscription_allows(action.kind, subscription)
+        except ApplicationError as error:
+            return _sent_back(error)
+        return UNCHANGED
 
     def submit(self, action):
         subscription = self.call(action)
@@ -239,15 +372,26 @@ def _describe_change(change):
             f"{change['proration_behavior']}")
 
 
-add_executor(Kind.SUBSCRIPTION_CHANGE, SubscriptionExecutor(
-    _change_call, _item_changed, _describe_change, "billing_plan_changed"))
-add_executor(Kind.SUBSCRIPTION_CANCEL, SubscriptionExecutor(
-    _cancel_call, lambda subscription, _: subscription.status == "canceled",
-    lambda change: "canceled now" + (", prorated" if change["prorate"] else "")
-    + (", invoiced now" if change["invoice_now"] else ""), "billing_canceled"))
-add_executor(Kind.SUBSCRIPTION_CANCEL_AT_PERIOD_END, SubscriptionExecutor(
-    _schedule_call(True), lambda subscription, _: subscription.cancel_at_period_end,
-    lambda _: "cancels at the end of the current period", "billing_cancel_scheduled"))
-add_executor(Kind.SUBSCRIPTION_RESUME, SubscriptionExecutor(
-    _schedule_call(False), lambda subscription, _: not subscription.cancel_at_period_end,
-    lambda _: "scheduled cancellation undone", "billing_cancel_undone"))
+def _subscription_kind(slug, label, executor):
+    return register(ActionKind(
+        slug=slug, label=label, family=Family.CHANGES_PLAN, executor=executor,
+        read_target=read_subscription, target_noun="subscription",
+        stripe_rules=rules.SUBSCRIPTION_RULES[slug]))
+
+
+SUBSCRIPTION_CHANGE = _subscription_kind(
+    "subscription_change", "Plan change", SubscriptionExecutor(
+        _change_call, _item_changed, _describe_change, "billing_plan_changed"))
+SUBSCRIPTION_CANCEL = _subscription_kind(
+    "subscription_cancel", "Cancellation", SubscriptionExecutor(
+        _cancel_call, lambda subscription, _: subscription.status == "canceled",
+        lambda change: "canceled now" + (", prorated" if change["prorate"] else "")
+        + (", invoiced now" if change["invoice_now"] else ""), "billing_canceled"))
+SUBSCRIPTION_CANCEL_AT_PERIOD_END = _subscription_kind(
+    "subscription_cancel_at_end", "Cancellation at period end", SubscriptionExecutor(
+        _schedule_call(True), lambda subscription, _: subscription.cancel_at_period_end,
+        lambda _: "cancels at the end of the current period", "billing_cancel_scheduled"))
+SUBSCRIPTION_RESUME = _subscription_kind(
+    "subscription_resume", "Scheduled cancellation undone", SubscriptionExecutor(
+        _schedule_call(False), lambda subscription, _: not subscription.cancel_at_period_end,
+        lambda _: "scheduled cancellation undone", "billing_cancel_undone"))

@@ -1,13 +1,13 @@
-"""The refund policy, its limits and the internal reason codes, edited by admins."""
+"""The money policy, its limits and the internal reason codes, edited by admins."""
 
 from django.contrib import admin
 
 from billing_console.admin_site import ConsolePermissionsMixin
-from refunds.models import CurrencyLimit, ReasonCode, RefundPolicy, RoleLimit
+from money_actions.models import CurrencyLimit, MoneyPolicy, ReasonCode, RoleLimit
 
 
-@admin.register(RefundPolicy)
-class RefundPolicyAdmin(ConsolePermissionsMixin, admin.ModelAdmin):
+@admin.register(MoneyPolicy)
+class MoneyPolicyAdmin(ConsolePermissionsMixin, admin.ModelAdmin):
     list_display = ["__str__", "charge_age_days", "customer_window_days",
                     "fraudulent_needs_approval", "duplicate_window_hours"]
     # One row: it can be changed, never added to or deleted.
@@ -22,7 +22,8 @@ class RefundPolicyAdmin(ConsolePermissionsMixin, admin.ModelAdmin):
 
 @admin.register(CurrencyLimit)
 class CurrencyLimitAdmin(ConsolePermissionsMixin, admin.ModelAdmin):
-    list_display = ["currency", "auto_approve_limit", "customer_window_limit"]
+    list_display = ["currency", "auto_approve_limit", "customer_window_limit",
+                    "take_approval_limit", "take_cap"]
 
 
 @admin.register(RoleLimit)

@@ -1,0 +1,86 @@
+"""The refund kind: how a refund reaches Stripe, finds itself there, stays true to Stripe's
+state, and what Stripe imposes on it."""
+
+from billing_console.integrations.stripe import gateway
+from billing_console.money import format_amount
+from money_actions.executors import UNCHANGED, Outcome, Refreshed, find_in_pages
+from money_actions.kinds import METADATA_KEY, ActionKind, Family, register
+from money_actions.ledger import refund_fact
+from money_actions.models import State
+from refunds.selectors import read_charge
+
+STATE_BY_STRIPE_STATUS = {
+    "succeeded": State.SUCCEEDED,
+    "pending": State.SUBMITTING,
+    "requires_action": State.REQUIRES_ACTION,
+    "failed": State.FAILED,
+    "canceled": State.CANCELED,
+}
+
+
+def outcome_of(refund, *, customer):
+    """The state a refund in Stripe puts its money action in, with its ledger fact."""
+    return Outcome(state=STATE_BY_STRIPE_STATUS[refund.status], stripe_object_id=refund.id,
+                   stripe_request_id=refund.request_id or "",
+                   failure_reason=refund.failure_reason or "",
+                   ledger=(refund_fact(refund, customer=customer),))
+
+
+class RefundExecutor:
+    success_tags = ("billing_refunded",)
+
+    def refresh(self, action):
+        """Stripe refunds at most what the charge can still refund: money refunded since
+        the request (in the Dashboard, or by a credit note) leaves less."""
+        charge = gateway.get_charge(charge_id=action.stripe_target_id)
+        if charge.disputed:
+            return Refreshed(send_back="The charge has been disputed since: Stripe does not "
+                                       "refund it while the dispute stands. Reject it.")
+        if action.amount <= charge.refundable_amount:
+            return UNCHANGED
+        return Refreshed(send_back=(
+            f"The charge can now refund only "
+            f"{format_amount(charge.refundable_amount, charge.currency)}, less than the "
+            f"{format_amount(action.amount, action.currency)} asked: money was refunded "
+            "since. Change the amount or reject it."))
+
+    def submit(self, action):
+        refund = gateway.create_refund(
+            charge_id=action.stripe_target_id, amount=action.amount,
+            idempotency_key=action.idempotency_key,
+            reason=action.params.get("stripe_reason"), metadata=REFUND.metadata(action))
+        return outcome_of(refund, customer=action.stripe_customer_id)
+
+    def find(self, action):
+        refund = find_in_pages(
+            lambda cursor: gateway.list_refunds(charge_id=action.stripe_target_id, limit=100,
+                                                starting_after=cursor),
+            lambda refund: refund.metadata.get(METADATA_KEY) == str(action.pk))
+        return outcome_of(refund, customer=action.stripe_customer_id) if refund else None
+
+    def settle(self, action, refund):
+        """What a webhook's refund (read again from Stripe) says about the action."""
+        return outcome_of(refund, customer=action.stripe_customer_id)
+
+    def success_note(self, action):
+        return (f"Refund of {format_amount(action.amount, action.currency)} issued "
+                f"(reason: {action.reason_code}; Stripe refund {action.stripe_object_id}). "
+                "It reaches the customer's account in 5–10 business days.")
+
+
+REFUND = register(ActionKind(
+    slug="refund", label="Refund", family=Family.GIVES_BACK, executor=RefundExecutor(),
+    read_target=read_charge, target_noun="charge", ledger_type="refund",
+    # Before API version 2024-10-28.acacia a card refund's failure comes only as
+    # charge.refund.updated; the others carry it on later versions.
+    settling_events=("refund.created", "refund.updated", "refund.failed",
+                     "charge.refund.updated", "charge.refunded"),
+    stripe_rules=(
+        "Stripe refunds only a charge that succeeded.",
+        "A refund is at most what the charge can still refund: captured less refunded, "
+        "including refunds made by credit notes and in the Dashboard.",
+        "A refund is in the charge's currency.",
+        "Stripe does not refund a disputed charge while the dispute stands.",
+    ),
+    chart=True,
+))
