@@ -21,6 +21,7 @@ class ReconciledObject(models.TextChoices):
     REFUND = "refund", "Refund"
     CREDIT_NOTE = "credit_note", "Credit note"
     INVOICE_STATUS = "invoice_status", "Invoice status change"
+    BALANCE_TRANSACTION = "balance_transaction", "Customer balance transaction"
 
 
 class ReconciliationRun(models.Model):

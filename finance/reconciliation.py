@@ -1,10 +1,14 @@
 """Reconciliation: the console's money actions against Stripe's own record of a period.
 
-Three kinds of change are compared, each known by the Stripe object it made:
+Four kinds of change are compared, each known by the Stripe object it made, and each
+attributed through the ledger of Stripe money (a credit memo's refund is the memo's):
 
 - refunds: console refunds against the refunds Stripe created in the period (those that
   moved or are moving money: a failed or canceled refund gave nothing back);
 - credit notes: console credit memos against the credit notes Stripe created;
+- customer balance transactions: console balance credits and debits against the
+  adjustments Stripe made to the balances of the customers the console moved money for
+  in the period (Stripe lists them customer by customer);
 - invoice status changes: console voids, write-offs and out-of-band payments against
   Stripe's `invoice.voided` and `invoice.marked_uncollectible` events. Stripe's
   `invoice.paid` is left out of the listing: it is raised for every paid invoice and does
@@ -71,6 +75,7 @@ class Change:
     # or request names.
     money_action_id: uuid.UUID | None = None
     case_id: int | None = None
+    customer: str = ""
 
     @property
     def key(self):
@@ -95,7 +100,39 @@ def stripe_changes(period):
                if refund.status in REFUND_MOVING_MONEY]
     notes = [_credit_note_change(note) for note in gateway.credit_notes_created(**bounds)]
     events = gateway.events_created(types=INVOICE_EVENTS, **bounds)
-    return [*refunds, *notes, *(_invoice_change(event) for event in events)]
+    return [*refunds, *notes, *(_invoice_change(event) for event in events),
+            *_balance_changes(period, bounds)]
+
+
+def _balance_changes(period, bounds):
+    """Balance adjustments of the customers the console knows moved in the period: Stripe
+    lists a customer's balance transactions only customer by customer. A balance
+    transaction a credit note made is the note's, compared with it."""
+    changes = []
+    for customer in sorted(_customers_with_balance_moves(period)):
+        changes += [_balance_change(transaction) for transaction in
+                    gateway.balance_transactions_created(customer_id=customer, **bounds)
+                    if transaction.type == "adjustment"]
+    return changes
+
+
+def _customers_with_balance_moves(period):
+    kinds = [slug for slug, (object_type, _) in _compared_kinds().items()
+             if object_type == ReconciledObject.BALANCE_TRANSACTION]
+    console = MoneyAction.objects.filter(kind__in=kinds, settled_at__gte=period.starts_at,
+                                         settled_at__lt=period.ends_at)
+    ledger = LedgerEntry.objects.filter(entry_type=ReconciledObject.BALANCE_TRANSACTION,
+                                        stripe_created_at__gte=period.starts_at,
+                                        stripe_created_at__lt=period.ends_at)
+    return {*console.values_list("stripe_customer_id", flat=True),
+            *ledger.values_list("stripe_customer_id", flat=True)} - {""}
+
+
+def _balance_change(transaction):
+    """What moved, unsigned, as the console records it (a credit or a debit)."""
+    return Change(ReconciledObject.BALANCE_TRANSACTION, transaction.id, "",
+                  abs(transaction.amount), transaction.currency, _moment(transaction.created),
+                  action_id_from_metadata(transaction.metadata), customer=transaction.customer)
 
 
 def _refund_change(refund):
@@ -126,7 +163,9 @@ def stripe_change_for(console_change):
         return None
     look_up = {ReconciledObject.REFUND: _refund_now,
                ReconciledObject.CREDIT_NOTE: _credit_note_now,
-               ReconciledObject.INVOICE_STATUS: _invoice_change_now}[console_change.object_type]
+               ReconciledObject.INVOICE_STATUS: _invoice_change_now,
+               ReconciledObject.BALANCE_TRANSACTION: _balance_change_now,
+               }[console_change.object_type]
     try:
         return look_up(console_change)
     except PermanentStripeError as error:
@@ -142,6 +181,13 @@ def _refund_now(change):
 
 def _credit_note_now(change):
     return _credit_note_change(gateway.get_credit_note(credit_note_id=change.stripe_object_id))
+
+
+def _balance_change_now(change):
+    found = next((transaction for transaction in gateway.list_balance_transactions(
+        customer_id=change.customer, limit=100).items
+        if transaction.id == change.stripe_object_id), None)
+    return _balance_change(found) if found else None
 
 
 def _invoice_change_now(change):
@@ -162,7 +208,7 @@ def _compared_kinds():
     """The kinds compared, by slug, with the change in Stripe each one makes: its ledger
     type (a reconciled object type) and, for an invoice status change, the status."""
     compared = {ReconciledObject.REFUND, ReconciledObject.CREDIT_NOTE,
-                ReconciledObject.INVOICE_STATUS}
+                ReconciledObject.INVOICE_STATUS, ReconciledObject.BALANCE_TRANSACTION}
     return {kind.slug: (kind.ledger_type, kind.ledger_variant
                         if kind.ledger_type == ReconciledObject.INVOICE_STATUS else "")
             for kind in all_kinds()
@@ -173,7 +219,8 @@ def _compared_kinds():
 def _console_change(action):
     object_type, invoice_status = _compared_kinds()[action.kind]
     return Change(object_type, action.stripe_object_id, invoice_status, action.amount,
-                  action.currency, action.settled_at, action.pk, action.case_id)
+                  action.currency, action.settled_at, action.pk, action.case_id,
+                  customer=action.stripe_customer_id)
 
 
 def _succeeded_actions():

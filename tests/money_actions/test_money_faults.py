@@ -356,3 +356,24 @@ def test_the_stripe_panel_shows_the_consoles_own_credit_memo_at_once(
 
     assert action.stripe_object_id not in before
     assert action.stripe_object_id in panel(specialist, case)
+
+
+# Reconciliation with balance transactions -------------------------------------------------
+
+
+def test_reconciliation_compares_balance_transactions(sandbox, case, customer, specialist,
+                                                      eager_tasks):
+    response = post_memo(specialist, {
+        "case_id": case.pk, "kind": "balance_credit", "amount": 1_200, "currency": "usd",
+        "description": "Goodwill", "reason_code": "courtesy", "note": "Outage."}, ADJUSTMENTS)
+    action = MoneyAction.objects.get(pk=response.json()["id"])
+    assert action.state == State.SUCCEEDED
+    outside = sandbox.client.v1.customers.balance_transactions.create(
+        customer.id, params={"amount": 300, "currency": "usd"})  # a debit in the Dashboard
+
+    pairs = {pair.either.stripe_object_id: pair for pair in compare(today())
+             if pair.either.object_type == "balance_transaction"}
+
+    own = action.stripe_object_id
+    assert pairs[own].match == "matched" and pairs[own].stripe.amount == 1_200
+    assert pairs[outside.id].match == "stripe_only"

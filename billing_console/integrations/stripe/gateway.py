@@ -480,6 +480,16 @@ def list_balance_transactions(*, customer_id, limit=10, starting_after=None):
         customer_id, params=params)), _balance_transaction)
 
 
+def balance_transactions_created(*, customer_id, created_gte, created_lt):
+    """The customer's balance transactions created from `created_gte` up to, not
+    including, `created_lt` (Unix seconds), newest first. Stripe lists them per customer
+    only; a customer has few, so all are read and the period is picked here."""
+    every = _all_pages(lambda c, p: c.v1.customers.balance_transactions.list(customer_id,
+                                                                             params=p),
+                       {}, _balance_transaction, max_pages=None)
+    return tuple(item for item in every if created_gte <= item.created < created_lt)
+
+
 # Subscriptions -----------------------------------------------------------------------
 
 
