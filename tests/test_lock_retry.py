@@ -2,16 +2,22 @@
 Celery tasks retry."""
 
 import threading
+import uuid
 
 import pytest
 from django.contrib.auth.models import Group
 from django.db import OperationalError, connection, connections, transaction
 from django.http import HttpResponse
 from django.test import Client
-from django.urls import path
+from django.urls import include, path
 
+from audit import services as audit_services
+from audit.selectors import verify_audit_chain
 from billing_console.celery import app
 from billing_console.locks import REQUEST_TRIES, is_lock_conflict
+from money_actions.models import MoneyAction
+from tests.cases.factories import make_case
+from tests.refunds.conftest import new_charge, post_refund, refund_body
 
 pytestmark = pytest.mark.urls("tests.test_lock_retry")
 attempts = []
@@ -32,12 +38,9 @@ def conflict(sqlstate="40P01"):
         raise OperationalError("deadlock detected") from error
 
 
-def conflicts_then_answers(failures, *, commit_first=False):
+def conflicts_then_answers(failures):
     def view(request):
         attempts.append(request.body)
-        if commit_first:
-            with transaction.atomic():
-                Group.objects.create(name=f"attempt {len(attempts)}")
         if len(attempts) <= failures:
             with transaction.atomic():
                 conflict()
@@ -64,9 +67,9 @@ urlpatterns = [
     path("api/once/", conflicts_then_answers(1)),
     path("api/always/", conflicts_then_answers(REQUEST_TRIES)),
     path("page/always/", conflicts_then_answers(REQUEST_TRIES)),
-    path("api/after-a-commit/", conflicts_then_answers(1, commit_first=True)),
     path("api/other-error/", lambda request: conflict("42P01")),
     path("api/held-row/", held_row),
+    path("", include("billing_console.urls")),
 ]
 
 
@@ -111,12 +114,35 @@ def test_after_the_last_try_a_page_says_to_try_again():
     assert response.status_code == 503 and b"Busy, try again" in response.content
 
 
-@pytest.mark.django_db
-def test_a_request_that_committed_something_is_not_run_again():
-    response = Client().post("/api/after-a-commit/")
+@pytest.fixture
+def charged(sandbox, refund_policy):
+    from cases.models import StripeLink
 
-    assert response.status_code == 503 and len(attempts) == 1
-    assert Group.objects.filter(name="attempt 1").exists()
+    customer, charge_id = new_charge(sandbox)
+    return make_case(stripe_customer_id=customer, stripe_link=StripeLink.VERIFIED), charge_id
+
+
+def test_a_refund_whose_transaction_lost_a_lock_conflict_is_made_once(
+        charged, sandbox, specialist, monkeypatch):
+    """The key's row is committed before the refund's transaction; the second attempt finds
+    it and makes the one refund."""
+    lock_chain = audit_services._lock_chain
+    conflicts = []
+
+    def conflict_once():
+        if not conflicts:
+            conflicts.append(1)
+            conflict()
+        lock_chain()
+
+    monkeypatch.setattr(audit_services, "_lock_chain", conflict_once)
+    case, charge_id = charged
+
+    response = post_refund(specialist, refund_body(case, charge_id), key="busy")
+
+    assert response.status_code == 201 and conflicts == [1]
+    assert MoneyAction.objects.get().pk == uuid.UUID(response.json()["id"])
+    assert verify_audit_chain().intact
 
 
 @pytest.mark.django_db

@@ -30,10 +30,6 @@ class BeforeCommitMixin:
     - Under Django's `TestCase` the test's own atomic blocks never commit. The outermost
       block inside them stands for the transaction (as it does for `atomic(durable=True)`):
       its release runs the callbacks.
-
-    `commits` counts the transactions committed on this connection (including those
-    stand-ins), so a caller can tell whether anything was committed since a given moment;
-    a statement run in autocommit, outside any atomic block, is not counted.
     """
 
     def __init__(self, *args, **kwargs):
@@ -41,7 +37,6 @@ class BeforeCommitMixin:
         self.run_before_commit_callbacks = []  # [(savepoint ids active then, func)]
         self.running_before_commit = False
         self.rolled_back_savepoint = None
-        self.commits = 0
 
     def run_before_commit(self, func):
         if not callable(func):
@@ -68,7 +63,6 @@ class BeforeCommitMixin:
             self.rollback()
             raise
         super().commit()
-        self.commits += 1
 
     def savepoint_commit(self, sid):
         # Only under a TestCase: releasing the application's outermost block stands for
@@ -84,7 +78,6 @@ class BeforeCommitMixin:
                 self.savepoint_rollback(sid)
                 raise
         super().savepoint_commit(sid)
-        self.commits += stands_for_commit
 
     def savepoint_rollback(self, sid):
         super().savepoint_rollback(sid)
