@@ -14,12 +14,15 @@ drains them. It prints:
   in the sandbox), which must be 0.
 """
 
+import json
 import logging
 import os
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
+import uuid
 from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
@@ -31,7 +34,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.db.models import Count, Max, Min
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -56,6 +59,7 @@ REFUNDS_PER_CUSTOMER = 20
 FIRST_TICKET_ID = 1_000_000_000
 BASELINE_REFUNDS = 200
 GOAL_P95_SECONDS = 0.030
+GOAL_PAGE_REFUND_READS = 2
 POLL_SECONDS = 0.25
 # A bound on the drain, however slow the machine: the worker's start-up plus a generous
 # allowance per refund.
@@ -124,6 +128,7 @@ def _bench(url, count):
     baseline = _sandbox_refund_rate(client, min(count, BASELINE_REFUNDS))
     _report_drain(_drain(url, count), count, baseline)
     _report_duplicates(client, count)
+    _report_page_refund_reads(url, client, _specialist())
 
 
 def _seed(client, count):
@@ -187,6 +192,39 @@ def _request_refunds(targets, user):
             assert len(published) == number + 1, "the refund's submission was not queued"
             latencies.append(published[-1] - start)
     return latencies
+
+
+def _report_page_refund_reads(url, client, user):
+    """The Stripe reads of one refund made on its page, from the confirm button to Stripe's
+    refund (the submission runs at once, as a worker would): at most 2."""
+    customer = create_customer(client, name="Bench Page Refund",
+                               email="bench.page@example.com").id
+    case = _case_for(customer, number=FIRST_TICKET_ID)
+    charge_id = charge(client, customer=customer, amount=CHARGE_AMOUNT)
+    pages = Client()
+    pages.force_login(user)
+    before = _stripe_reads(url)
+    response = pages.post(f"/refunds/new/{case.pk}/{charge_id}/", {
+        "amount": "25.00", "currency": "usd", "stripe_reason": "requested_by_customer",
+        "reason_code": "courtesy", "note": "Benchmark page refund.",
+        "request_key": str(uuid.uuid4()), "confirm": "1"})
+    assert response.status_code == 302, response.content
+    action = MoneyAction.objects.get(stripe_target_id=charge_id)
+    submit_money_action.apply(args=[str(action.pk)])  # as the worker takes it
+    action.refresh_from_db()
+    assert action.state == State.SUCCEEDED, action.failure_reason
+    reads = _stripe_reads(url) - before
+    shown = ", ".join(f"GET {path} ×{count}" for path, count in sorted(reads.items()))
+    print(f"  a page refund, from the confirm button to Stripe: {sum(reads.values())} Stripe "
+          f"reads ({shown}; goal at most {GOAL_PAGE_REFUND_READS})")
+
+
+def _stripe_reads(url):
+    """The GETs the sandbox has answered so far, by path, as a multiset."""
+    with urllib.request.urlopen(f"{url}/_sandbox/requests") as answer:  # noqa: S310 (loopback)
+        body = json.load(answer)
+    return Counter(entry["path"] for entry in body["data"]
+                   if entry["method"] == "GET" and entry["path"].startswith("/v1/"))
 
 
 def _report_requests(latencies):

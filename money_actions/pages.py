@@ -62,9 +62,10 @@ class ActionPage:
         raise NotImplementedError
 
     def form(self, target, data=None):
-        return self.form_class(data=data, initial=self.initial(target))
+        return self.form_class(data=data, initial=self.initial(target) if data is None else {})
 
     def initial(self, target):
+        """What a blank form shows; only asked for a blank form, since it may read Stripe."""
         return {}
 
     def context(self, case, target):

@@ -8,6 +8,7 @@ with its input, and one more of the same kind.
 - money taken has a cap no request passes.
 """
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from billing_console.integrations.stripe.sandbox.builders import (
 from cases.models import StripeLink
 from finance.periods import Period
 from finance.reconciliation import compare
+from money_actions import tasks
 from money_actions.ledger import customer_given_back
 from money_actions.models import LedgerEntry, MoneyAction, State
 from tests.cases.factories import make_case
@@ -377,3 +379,30 @@ def test_reconciliation_compares_balance_transactions(sandbox, case, customer, s
     own = action.stripe_object_id
     assert pairs[own].match == "matched" and pairs[own].stripe.amount == 1_200
     assert pairs[outside.id].match == "stripe_only"
+
+
+# A short walk -----------------------------------------------------------------------------
+
+
+def stripe_reads(sandbox):
+    return [entry["path"] for entry in sandbox._control("GET", "/_sandbox/requests")["data"]
+            if entry["method"] == "GET" and entry["path"].startswith("/v1/")]
+
+
+def test_a_page_refund_reads_stripe_at_most_twice(sandbox, case, specialist):
+    """From the confirm button to Stripe's refund: the charge for the request, and once
+    more just before sending it."""
+    _, charge_id = new_charge(sandbox, customer=case.stripe_customer_id)
+    before = len(stripe_reads(sandbox))
+
+    response = signed_in(specialist).post(f"/refunds/new/{case.pk}/{charge_id}/", {
+        "amount": "25.00", "currency": "usd", "stripe_reason": "requested_by_customer",
+        "reason_code": "courtesy", "note": "On the phone.", "request_key": str(uuid.uuid4()),
+        "confirm": "1"})
+    action = MoneyAction.objects.get(stripe_target_id=charge_id)
+    tasks.submit_money_action.apply(args=[str(action.pk)])
+
+    assert response.status_code == 302
+    action.refresh_from_db()
+    assert action.state == State.SUCCEEDED
+    assert stripe_reads(sandbox)[before:] == [f"/v1/charges/{charge_id}"] * 2
