@@ -120,13 +120,7 @@ def ledger_record(fact, *, learnt_from, action_id=None):
     A change outside the console is audited, first when it is learnt, then on each change
     of status."""
     fact = fact.attributed_to(action_id) if action_id else fact
-    entry = (LedgerEntry.objects.select_for_update()
-             .filter(entry_type=fact.entry_type, stripe_id=fact.stripe_id,
-                     invoice_status=fact.invoice_status).first())
-    before = entry.status if entry else None
-    if entry is None:
-        entry = LedgerEntry(entry_type=fact.entry_type, stripe_id=fact.stripe_id,
-                            invoice_status=fact.invoice_status, learnt_from=learnt_from)
+    entry, before = _locked_entry(fact, learnt_from)
     _apply(entry, fact)
     entry.save()
     forget_stripe_snapshot(entry.stripe_customer_id)
@@ -134,6 +128,20 @@ def ledger_record(fact, *, learnt_from, action_id=None):
     if entry.outside_console and not entry.settles and before != entry.status:
         _audit_outside(entry, before)
     return entry
+
+
+def _locked_entry(fact, learnt_from):
+    """The fact's entry, locked, and its status before (None for a new one). Two writers
+    learning of one object at once (a refund's two webhooks) meet on its unique key: the
+    second waits for the first, then updates what it wrote."""
+    entry, created = LedgerEntry.objects.get_or_create(
+        entry_type=fact.entry_type, stripe_id=fact.stripe_id,
+        invoice_status=fact.invoice_status,
+        defaults={"amount": fact.amount, "currency": fact.currency.lower(),
+                  "learnt_from": learnt_from,
+                  "stripe_created_at": datetime.fromtimestamp(fact.created, tz=UTC)})
+    entry = LedgerEntry.objects.select_for_update().get(pk=entry.pk)
+    return entry, None if created else entry.status
 
 
 def _apply(entry, fact):

@@ -89,3 +89,34 @@ def test_notes_racing_refunds_on_one_case_get_no_5xx(charged_200, sandbox, speci
     assert notes == CALLERS // 2
     report = verify_audit_chain()
     assert report.intact and report.checked >= CALLERS
+
+
+def test_the_webhooks_of_twenty_racing_refunds_all_succeed_at_once(
+        charged_200, sandbox, specialist, eager_tasks):
+    """Stripe's events of the refunds, handled all at once while more refunds are asked:
+    none is left failed, and each refund is in the ledger once, as the console's."""
+    from billing_console.integrations import inbox
+    from billing_console.integrations.models import InboundEvent
+    from money_actions.models import LedgerEntry
+
+    case, charge_id = charged_200
+    all_at_once(lambda i: post_refund(
+        specialist, refund_body(case, charge_id, amount=2_500), key=f"first-{i}"), 10)
+    events = [event for kind in ("refund.created", "charge.refunded")
+              for event in sandbox.get_json(f"/v1/events?type={kind}&limit=100")["data"]]
+
+    def handle(i):
+        if i >= len(events):
+            return post_refund(specialist, refund_body(case, charge_id, amount=2_500),
+                               key=f"second-{i}")
+        stored, _ = inbox.accept(source="stripe", event_id=events[i]["id"],
+                                 event_type=events[i]["type"], payload=events[i])
+        return inbox.process(stored.pk)
+
+    all_at_once(handle, len(events) + 4)
+
+    assert not InboundEvent.objects.exclude(status=InboundEvent.Status.PROCESSED).exists()
+    refunds = LedgerEntry.objects.filter(entry_type="refund")
+    assert refunds.count() == len(stripe_refunds(sandbox, charge_id))
+    assert not refunds.filter(money_action__isnull=True).exists()
+    assert verify_audit_chain().intact
