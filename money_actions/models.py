@@ -161,7 +161,7 @@ class LedgerEntry(models.Model):
     class Learnt(models.TextChoices):
         CONSOLE = "console", "The console's own call"
         WEBHOOK = "webhook", "A Stripe webhook"
-        RECONCILER = "reconciler", "Reconciliation with Stripe"
+        RECONCILER = "reconciler", "The reconciler, finding a lost submission"
 
     entry_type = models.CharField(max_length=32, choices=Type.choices)
     stripe_id = models.CharField(max_length=255)

@@ -21,7 +21,7 @@ from billing_console.integrations.stripe.errors import (
 )
 from money_actions import services
 from money_actions.executors import Outcome
-from money_actions.models import MoneyAction, State
+from money_actions.models import LedgerEntry, MoneyAction, State
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,8 @@ def reconcile_stuck_submissions(*, now=None):
 def _reconcile(action, now):
     outcome = action.kind_def.executor.find(action)
     if outcome is not None:
-        services.money_action_record_outcome(action_id=action.pk, outcome=outcome)
+        services.money_action_record_outcome(action_id=action.pk, outcome=outcome,
+                                             learnt_from=LedgerEntry.Learnt.RECONCILER)
     elif action.submitted_at < now - RESUBMIT_WINDOW:
         services.money_action_flag_for_finance(
             action_id=action.pk,

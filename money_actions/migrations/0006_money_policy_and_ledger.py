@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
                 ('given_back', models.BigIntegerField(default=0, help_text='In minor units, never negative.')),
                 ('currency', models.CharField(max_length=3)),
                 ('status', models.CharField(blank=True, max_length=32)),
-                ('learnt_from', models.CharField(choices=[('console', "The console's own call"), ('webhook', 'A Stripe webhook'), ('reconciler', 'Reconciliation with Stripe')], max_length=16)),
+                ('learnt_from', models.CharField(choices=[('console', "The console's own call"), ('webhook', 'A Stripe webhook'), ('reconciler', 'The reconciler, finding a lost submission')], max_length=16)),
                 ('stripe_created_at', models.DateTimeField(help_text='When Stripe made it (UTC).')),
                 ('recorded_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
