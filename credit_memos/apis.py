@@ -90,7 +90,7 @@ def _prepared(request):
     validate_spec(spec)
     case = get_object_or_404(Case, pk=fields["case_id"])
     invoice = read_invoice(spec.invoice_id)
-    return fields, spec, case, invoice, rules.charge_for_credit(invoice, spec)
+    return fields, spec, case, invoice, rules.paid_by(invoice)
 
 
 def _memos():
@@ -104,8 +104,8 @@ class CreditMemoPreviewApi(APIView):
 
     @extend_schema(request=CreditMemoInput, responses={200: dict})
     def post(self, request):
-        _, spec, case, invoice, charge = _prepared(request)
-        amount = validate_against_invoice(case=case, invoice=invoice, spec=spec, charge=charge)
+        _, spec, case, invoice, paid = _prepared(request)
+        amount = validate_against_invoice(case=case, invoice=invoice, spec=spec, paid=paid)
         return Response(credit_memo_preview(case=case, invoice=invoice, spec=spec,
                                             amount=amount, requester=request.user))
 
@@ -117,9 +117,9 @@ class CreditMemoCreateApi(APIView):
                    parameters=[OpenApiParameter(HEADER, location="header", required=False)])
     def post(self, request):
         def commit(prepared):
-            fields, spec, case, invoice, charge = prepared
+            fields, spec, case, invoice, paid = prepared
             action = credit_memo_request(
-                case=case, invoice=invoice, spec=spec, charge=charge,
+                case=case, invoice=invoice, spec=spec, paid=paid,
                 reason_code=fields["reason_code"],
                 note=fields["note"], actor=request.user, origin=Origin.of(request))
             return Answer(status.HTTP_201_CREATED, MoneyActionSerializer(action).data)

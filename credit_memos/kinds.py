@@ -44,14 +44,13 @@ class CreditMemoExecutor:
         invoice as it is now (paid meanwhile, say), for the same credit."""
         invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
         spec = CreditSpec.from_params(action.params["spec"])
-        basis = split_basis(invoice)
+        basis, paid = split_basis(invoice), rules.paid_by(invoice)
         try:
-            rules.check_credit_note(invoice, spec, action.amount, basis=basis, pending=0,
-                                    charge=rules.paying_charge(invoice, spec, action.amount,
-                                                               basis))
+            rules.check_credit_note(invoice, spec, action.amount, basis=basis, paid=paid,
+                                    excluding=action.pk)
         except ApplicationError as error:
             return _sent_back(error)
-        return Refreshed(params={**action.params, "split_basis": basis})
+        return Refreshed(params=rules.credit_memo_params(spec, action.amount, basis, paid))
 
     def submit(self, action):
         params = stripe_credit_note_params(CreditSpec.from_params(action.params["spec"]),

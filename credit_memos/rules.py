@@ -1,12 +1,20 @@
 """What Stripe imposes on credit notes, invoice adjustments, balance moves and subscription
 changes, in words, and the checks that refuse a request Stripe would refuse. Each check
 runs twice: when the request is made, and just before it is sent (the object may have
-changed meanwhile). No network here: callers read the objects first."""
+changed meanwhile). Callers read Stripe first (`paid_by`); the checks read only the
+console's own rows."""
+
+from dataclasses import dataclass
 
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
+from billing_console.integrations.stripe.types import Charge
 from billing_console.money import format_amount
-from credit_memos.selectors import CREDITABLE_STATUSES, credit_amount, split, split_basis
+from credit_memos.selectors import CREDITABLE_STATUSES, pending_credit, split
+from money_actions.kinds import slugs
+from money_actions.models import IN_FLIGHT_STATES
+from money_actions.selectors import PAYING_CHARGE, REFUND_PART, given_on_invoice_of
+from money_actions.services import committed_amount
 
 CREDIT_NOTE_RULES = (
     "Stripe issues credit notes only on finalized invoices; the console credits open or "
@@ -17,6 +25,8 @@ CREDIT_NOTE_RULES = (
     "A refund part is paid back on the charge that paid the invoice, and is at most what "
     "that charge can still refund: the part paid from the customer's balance cannot go "
     "back to the card.",
+    "An invoice is given back at most once: its credit notes and the refunds of its charge "
+    "together come to at most its total.",
 )
 VOID_RULES = (
     "Only an issued credit note can be voided.",
@@ -59,61 +69,95 @@ SUBSCRIPTION_RULES = {
 # Credit notes ------------------------------------------------------------------------------
 
 
-def refund_part(invoice, spec, amount, basis):
+def refund_part(spec, amount, basis):
     """The part of the credit Stripe would refund (minor units)."""
     return split(basis, spec.settle_to, amount)["refund_amount"]
 
 
-def paying_charge(invoice, spec, amount, basis):
-    """The charge a refund part goes back to, read from Stripe when there is a refund
-    part (None otherwise). Network: call outside a transaction."""
-    if not refund_part(invoice, spec, amount, basis):
+@dataclass(frozen=True)
+class PaidBy:
+    """The card charge that paid an invoice, and what it refunded outside the invoice's
+    credit notes (in the Dashboard, or by a console refund), in minor units."""
+
+    charge: Charge
+    refunded_outside_notes: int
+
+
+def paid_by(invoice):
+    """Who paid the invoice, as Stripe has it now; None for an invoice no charge paid
+    (open, paid out of band or by the balance). Network, up to three reads: call outside
+    a transaction."""
+    if invoice.status != "paid" or not invoice.amount_paid:
         return None
-    return gateway.invoice_charge(invoice_id=invoice.id)
-
-
-def charge_for_credit(invoice, spec):
-    """`paying_charge` for a credit asked as `spec` on the invoice as it is now (None when
-    the spec cannot be worked out: the checks then say why). Network."""
-    try:
-        amount = credit_amount(invoice, spec)
-    except ApplicationError:
+    charge = gateway.invoice_charge(invoice_id=invoice.id)
+    if charge is None:
         return None
-    return paying_charge(invoice, spec, amount, split_basis(invoice))
+    notes = gateway.list_credit_notes(invoice_id=invoice.id, limit=100).items
+    by_notes = sum(note.refund_amount for note in notes if note.status != "void")
+    return PaidBy(charge, max(charge.amount_refunded - by_notes, 0))
 
 
-def check_credit_note(invoice, spec, amount, *, basis, pending, charge):
-    """Refuse what Stripe would refuse. `pending`: the console's credits on the invoice not
-    yet in Stripe's totals; `charge`: `paying_charge`'s answer."""
+def check_credit_note(invoice, spec, amount, *, basis, paid, excluding=None):
+    """Refuse what Stripe would refuse, and what would give the invoice back twice.
+    `paid`: `paid_by`'s answer; `excluding`: the action being sent (at its fresh read), left
+    out of what the console has on the way. Reads the console's own rows: no network."""
     if invoice.status not in CREDITABLE_STATUSES:
         raise ApplicationError(
             f"This invoice is {invoice.status}: Stripe issues credit notes only on finalized "
             "invoices, and the console credits open or paid ones. Edit a draft instead; a "
             "void invoice is owed nothing.", "invoice_status")
+    credits = given_on_invoice_of(paid.charge.id, excluding=excluding) if paid else None
+    _check_remainder(invoice, amount, paid, credits, excluding)
+    _check_refund_part(invoice, refund_part(spec, amount, basis), paid, credits)
+
+
+def _check_remainder(invoice, amount, paid, credits, excluding):
+    """The invoice gives back at most its total: credit notes, the console's credits on
+    their way, and refunds of its charge made outside credit notes."""
     credited = invoice.pre_payment_credit_notes_amount + invoice.post_payment_credit_notes_amount
-    remainder = max(invoice.total - credited - pending, 0)
+    refunded = (paid.refunded_outside_notes + _refunds_on_the_way(paid.charge)) if paid else 0
+    remainder = max(invoice.total - credited - pending_credit(invoice, excluding=excluding)
+                    - refunded, 0)
     if amount > remainder:
         raise ApplicationError(
             f"{format_amount(amount, invoice.currency)} is more than the "
-            f"{format_amount(remainder, invoice.currency)} this invoice can still be credited.",
+            f"{format_amount(remainder, invoice.currency)} this invoice can still be credited"
+            f"{' (its charge was refunded outside credit notes)' if refunded else ''}.",
             "amount_above_creditable")
-    _check_refund_part(invoice, refund_part(invoice, spec, amount, basis), charge)
 
 
-def _check_refund_part(invoice, refund, charge):
+def _refunds_on_the_way(charge):
+    """The console's refunds of the charge not yet in Stripe's `amount_refunded`."""
+    return sum(committed_amount(kind=slug, stripe_target_id=charge.id,
+                                states=IN_FLIGHT_STATES)
+               for slug in slugs(ledger_type="refund"))
+
+
+def _check_refund_part(invoice, refund, paid, credits):
     if not refund:
         return
-    if charge is None:
+    if paid is None:
         raise ApplicationError(
             "This invoice was not paid by a card charge, so Stripe cannot refund any of it: "
             "settle the credit to the customer balance or out of band.", "refund_amount")
-    if refund > charge.refundable_amount:
+    left = max(paid.charge.refundable_amount - _refunds_on_the_way(paid.charge)
+               - credits.refunds_on_the_way, 0)
+    if refund > left:
         raise ApplicationError(
-            f"Stripe can refund at most {format_amount(charge.refundable_amount, invoice.currency)}"
-            f" on the charge that paid this invoice ({charge.id}), not "
+            f"Stripe can refund at most {format_amount(left, invoice.currency)} on the charge "
+            f"that paid this invoice ({paid.charge.id}), not "
             f"{format_amount(refund, invoice.currency)}: what the customer's balance paid, or "
-            "what was refunded already, cannot go back to the card. Lower the credit, or "
-            "settle it to the customer balance.", "refund_above_refundable")
+            "what was refunded already or is on its way, cannot go back to the card. Lower "
+            "the credit, or settle it to the customer balance.", "refund_above_refundable")
+
+
+def credit_memo_params(spec, amount, basis, paid):
+    """What a credit memo keeps and sends: the spec, the split's basis, and the charge it
+    gives back on (`money_actions.selectors.PAYING_CHARGE`), so refunds of that charge count
+    it."""
+    return {"spec": spec.as_params(), "split_basis": basis,
+            PAYING_CHARGE: paid.charge.id if paid else None,
+            REFUND_PART: refund_part(spec, amount, basis)}
 
 
 def check_void(note):

@@ -4,15 +4,17 @@ any transaction."""
 
 from dataclasses import asdict, dataclass
 
+from django.db.models import Sum
+
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.integrations.stripe.types import CreditLine
+from billing_console.money import format_amount
 from money_actions.kinds import Family
 from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
 from money_actions.policy import needs_approval, verdicts_for
 from money_actions.selectors import read_from_stripe
-from money_actions.services import committed_amount
 
 # The kind's slug, as stored: the kind itself is declared in `credit_memos.kinds`, which
 # reads through this module.
@@ -86,9 +88,13 @@ def read_customer(customer_id):
 
 
 def credit_amount(invoice, spec):
-    """The credit's total, worked out as Stripe does, so the split can be sent with it."""
+    """The credit's total, worked out as Stripe does, so the split can be sent with it.
+    Refuses, as Stripe would, a line credited twice or above what it charged."""
     if not spec.lines:
         return spec.amount
+    asked = [line.invoice_line_item for line in spec.lines]
+    if len(set(asked)) != len(asked):
+        raise ApplicationError("Credit each invoice line once.", "line")
     by_id = {line.id: line for line in invoice.lines}
     return sum(_line_amount(by_id, line) for line in spec.lines)
 
@@ -98,16 +104,24 @@ def _line_amount(by_id, asked):
     if line is None:
         raise ApplicationError(f"Invoice line {asked.invoice_line_item} is not on this "
                                "invoice.", "line")
-    if asked.amount is not None:
-        return asked.amount
-    return line.amount * asked.quantity // max(line.quantity or 1, 1)
+    if asked.quantity is not None and asked.quantity > (line.quantity or 1):
+        raise ApplicationError(f"Line {line.id} has a quantity of {line.quantity or 1}; a "
+                               f"credit cannot take back {asked.quantity}.", "line")
+    amount = asked.amount if asked.amount is not None else \
+        line.amount * asked.quantity // max(line.quantity or 1, 1)
+    if amount > line.amount:
+        raise ApplicationError(
+            f"{format_amount(amount, line.currency)} is more than line {line.id} charged "
+            f"({format_amount(line.amount, line.currency)}).", "line")
+    return amount
 
 
-def pending_credit(invoice):
-    """The console's credits on the invoice not yet in Stripe's totals (minor units).
-    Call it with the invoice's target lock held."""
-    return committed_amount(kind=CREDIT_MEMO, stripe_target_id=invoice.id,
-                            states=IN_FLIGHT_STATES)
+def pending_credit(invoice, *, excluding=None):
+    """The console's credits on the invoice not yet in Stripe's totals (minor units), but
+    `excluding` (an action's id). Call it with the invoice's target lock held."""
+    pending = MoneyAction.objects.filter(kind=CREDIT_MEMO, stripe_target_id=invoice.id,
+                                         state__in=IN_FLIGHT_STATES).exclude(pk=excluding)
+    return pending.aggregate(total=Sum("amount"))["total"] or 0
 
 
 def creditable_remainder(invoice):

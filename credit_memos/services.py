@@ -11,6 +11,7 @@ Voiding a memo is a money action of its own, since it takes back what was given.
 from django.db import transaction
 
 from billing_console.exceptions import ApplicationError
+from billing_console.money import normalise_currency
 from credit_memos import rules
 from credit_memos.kinds import (
     CREDIT_MEMO,
@@ -23,7 +24,6 @@ from credit_memos.selectors import (
     SETTLEMENTS,
     STRIPE_REASONS,
     credit_amount,
-    pending_credit,
     split_basis,
 )
 from money_actions import services as money_actions
@@ -58,29 +58,32 @@ def _validate_line(line):
         raise ApplicationError("A quantity is a whole number of at least 1.", "lines")
 
 
-def validate_against_invoice(*, case, invoice, spec, charge):
-    """The checks that need the invoice (and `charge`, `rules.charge_for_credit`'s answer):
-    Stripe's rules and the console's credits not yet in Stripe. Returns the credit's
-    amount in minor units."""
+def validate_against_invoice(*, case, invoice, spec, paid):
+    """The checks that need the invoice (and `paid`, `rules.paid_by`'s answer): Stripe's
+    rules, the console's credits and refunds not yet in Stripe, and the invoice given back
+    once. Returns the credit's amount in minor units."""
     money_actions.check_customer(case, invoice.customer)
     amount = credit_amount(invoice, spec)
     validate_amount(amount)
-    rules.check_credit_note(invoice, spec, amount, basis=split_basis(invoice),
-                            pending=pending_credit(invoice), charge=charge)
+    rules.check_credit_note(invoice, spec, amount, basis=split_basis(invoice), paid=paid)
     return amount
 
 
 @transaction.atomic
-def credit_memo_request(*, case, invoice, spec, charge, reason_code, note, actor,
+def credit_memo_request(*, case, invoice, spec, paid, reason_code, note, actor,
                         origin=None):
-    """Request a credit memo on `invoice` (just read from Stripe, with `charge`)."""
+    """Request a credit memo on `invoice` (just read from Stripe, with `paid`). Locks the
+    customer, the invoice and the charge that paid it, which refunds lock too."""
     validate_spec(spec)
     validate_reason(reason_code=reason_code, note=note)
     money_actions.lock_target(invoice.id, customer_id=invoice.customer)
-    amount = validate_against_invoice(case=case, invoice=invoice, spec=spec, charge=charge)
+    if paid:
+        money_actions.lock_target(paid.charge.id)
+    amount = validate_against_invoice(case=case, invoice=invoice, spec=spec, paid=paid)
+    basis = split_basis(invoice)
     return _request(kind=CREDIT_MEMO, case=case, customer_id=invoice.customer,
                     target=invoice.id, amount=amount, currency=invoice.currency,
-                    params={"spec": spec.as_params(), "split_basis": split_basis(invoice)},
+                    params=rules.credit_memo_params(spec, amount, basis, paid),
                     reason_code=reason_code, note=note, actor=actor, origin=origin,
                     stripe_reason=spec.stripe_reason)
 
@@ -167,8 +170,15 @@ def invoice_adjustment_request(*, case, kind, invoice, reason_code, note, actor,
                         params=params, reason_code=reason_code, note=note, actor=actor,
                         origin=origin, verdicts=verdicts)
     return _request(kind=kind, case=case, customer_id=invoice.customer, target=invoice.id,
-                    amount=invoice.amount_remaining, currency=invoice.currency, params={},
+                    amount=let_off(invoice), currency=invoice.currency, params={},
                     reason_code=reason_code, note=note, actor=actor, origin=origin)
+
+
+def let_off(invoice):
+    """What voiding, writing off or marking paid lets the customer off (minor units): what
+    the invoice still asks, unless a write-off already let them off it (Stripe still shows
+    an uncollectible invoice's `amount_remaining`)."""
+    return 0 if invoice.status == "uncollectible" else invoice.amount_remaining
 
 
 @transaction.atomic
@@ -177,8 +187,8 @@ def balance_adjustment_request(*, case, customer, kind, amount, currency, descri
     """Credit (toward the next invoices) or debit the customer's balance; a debit above
     the currency's cap is refused."""
     validate_reason(reason_code=reason_code, note=note)
-    check_balance_change(case=case, customer=customer, amount=amount, currency=currency,
-                         description=description)
+    currency = check_balance_change(case=case, customer=customer, amount=amount,
+                                    currency=currency, description=description)
     money_actions.lock_target(customer.id, customer_id=customer.id)
     return _request(kind=kind, case=case, customer_id=customer.id, target=customer.id,
                     amount=amount, currency=currency, params={"description": description},
@@ -186,12 +196,15 @@ def balance_adjustment_request(*, case, customer, kind, amount, currency, descri
 
 
 def check_balance_change(*, case, customer, amount, currency, description):
+    """Returns the currency, as Stripe writes it."""
     validate_amount(amount)
+    currency = normalise_currency(currency).lower()
     if not (description or "").strip():
         raise ApplicationError("A description is required; the customer sees it.",
                                "description")
     money_actions.check_customer(case, customer.id)
     rules.check_balance_currency(customer, currency)
+    return currency
 
 
 def _refuse_if_in_flight(target_id, kind_slugs):

@@ -56,8 +56,8 @@ class CreditMemoPage(ActionPage):
     def preview(self, *, case, target, form, user):
         spec = form.spec()
         services.validate_spec(spec)
-        amount = services.validate_against_invoice(
-            case=case, invoice=target, spec=spec, charge=rules.charge_for_credit(target, spec))
+        amount = services.validate_against_invoice(case=case, invoice=target, spec=spec,
+                                                   paid=rules.paid_by(target))
         shown = credit_memo_preview(case=case, invoice=target, spec=spec, amount=amount,
                                     requester=user)
         currency = target.currency
@@ -74,12 +74,12 @@ class CreditMemoPage(ActionPage):
             ])
 
     def prepare(self, *, case, target, form, user):
-        return rules.charge_for_credit(target, form.spec())
+        return rules.paid_by(target)
 
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data
         return services.credit_memo_request(case=case, invoice=target, spec=form.spec(),
-                                            charge=prepared, reason_code=data["reason_code"],
+                                            paid=prepared, reason_code=data["reason_code"],
                                             note=data["note"], actor=user, origin=origin)
 
 
@@ -155,7 +155,7 @@ class InvoiceAdjustmentPage(ActionPage):
             verdicts = services.draft_change_verdicts(invoice=target, removed=amount,
                                                       added=added, requester=user)
         else:
-            amount, detail = target.amount_remaining, self.title
+            amount, detail = services.let_off(target), self.title
             verdicts = verdicts_for(family=self.kind.family, amount=amount,
                                     currency=target.currency, customer_id=target.customer,
                                     requester=user)
@@ -189,18 +189,18 @@ class BalancePage(ActionPage):
 
     def preview(self, *, case, target, form, user):
         data, amount = form.cleaned_data, form.minor_amount()
-        services.check_balance_change(case=case, customer=target, amount=amount,
-                                      currency=data["currency"],
-                                      description=data["description"])
+        currency = services.check_balance_change(case=case, customer=target, amount=amount,
+                                                 currency=data["currency"],
+                                                 description=data["description"])
         kind = BALANCE_KINDS[data["direction"]]
         credit = kind == kinds.BALANCE_CREDIT
-        verdicts = verdicts_for(family=kind.family, amount=amount, currency=data["currency"],
+        verdicts = verdicts_for(family=kind.family, amount=amount, currency=currency,
                                 customer_id=target.id, requester=user)
         sign = -1 if credit else 1
         return Preview(verdicts=verdicts, confirm_label="Confirm the balance change", rows=[
             ("Change", f"{'Credit' if credit else 'Debit'} of "
-                       f"{_money(amount, data['currency'])}: “{data['description']}”"),
-            ("Balance after", _money(target.balance + sign * amount, data["currency"]))])
+                       f"{_money(amount, currency)}: “{data['description']}”"),
+            ("Balance after", _money(target.balance + sign * amount, currency))])
 
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data

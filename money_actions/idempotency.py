@@ -66,6 +66,9 @@ def _entry_for(user, key, endpoint, body):
     if len(key) > MAX_KEY_LENGTH:
         raise ApplicationError(f"An {HEADER} has at most {MAX_KEY_LENGTH} characters.",
                                "idempotency_key")
+    if not key.isprintable():
+        raise ApplicationError(f"An {HEADER} is printable text: no control characters.",
+                               "idempotency_key")
     body_hash = _hash(body)
     entry, _ = IdempotentRequest.objects.get_or_create(
         user=user, key=key, defaults={"endpoint": endpoint, "body_hash": body_hash})

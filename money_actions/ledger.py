@@ -234,16 +234,17 @@ def describe(entry):
 # Reading -------------------------------------------------------------------------------
 
 
-def customer_given_back(customer_id, currency, days, *, now=None):
+def customer_given_back(customer_id, currency, days, *, now=None, excluding=None):
     """What the customer got back, or was let off, in the last `days` days, in minor units:
     every ledger entry (the console's and outside it, each object once), plus the
-    console's requests Stripe has not yet made anything for."""
+    console's requests Stripe has not yet made anything for (but `excluding`, a money
+    action's id)."""
     since = (now or timezone.now()) - timedelta(days=days)
     currency = currency.lower()
     in_ledger = LedgerEntry.objects.filter(
         stripe_customer_id=customer_id, currency=currency, stripe_created_at__gte=since
     ).aggregate(total=Sum("given_back"))["total"] or 0
-    not_yet = _not_in_ledger(customer_id, currency, since)
+    not_yet = _not_in_ledger(customer_id, currency, since).exclude(pk=excluding)
     return in_ledger + (not_yet.aggregate(total=Sum("amount"))["total"] or 0)
 
 

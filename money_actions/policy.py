@@ -75,9 +75,10 @@ def validate_reason(*, reason_code, note):
 
 
 def verdicts_for(*, family, amount, currency, customer_id, requester, stripe_reason=None,
-                 gives_back=None):
+                 gives_back=None, excluding=None):
     """The policy's verdicts on an action of `family` moving `amount` (minor units).
-    `gives_back` overrides the family for a plan change, whose proration goes either way.
+    `gives_back` overrides the family for a plan change, whose proration goes either way;
+    `excluding` leaves a money action out of the customer's total (one being amended).
     Raises ApplicationError when money taken is above the currency's cap."""
     if family == Family.CHANGES_PLAN:
         if not amount:
@@ -87,16 +88,18 @@ def verdicts_for(*, family, amount, currency, customer_id, requester, stripe_rea
     if family == Family.TAKES:
         return take_verdicts(amount=amount, currency=currency)
     return give_back_verdicts(amount=amount, currency=currency, customer_id=customer_id,
-                              stripe_reason=stripe_reason, requester=requester)
+                              stripe_reason=stripe_reason, requester=requester,
+                              excluding=excluding)
 
 
-def give_back_verdicts(*, amount, currency, customer_id, stripe_reason, requester):
+def give_back_verdicts(*, amount, currency, customer_id, stripe_reason, requester,
+                       excluding=None):
     policy = MoneyPolicy.current()
     limit = CurrencyLimit.objects.filter(currency=currency.lower()).first()
     return [
         currency_limit_verdict(limit, amount, currency),
         role_limit_verdict(requester, amount, currency),
-        customer_total_verdict(policy, limit, customer_id, currency, amount),
+        customer_total_verdict(policy, limit, customer_id, currency, amount, excluding),
         fraud_verdict(policy, stripe_reason),
     ]
 
@@ -160,12 +163,12 @@ def charge_age_verdict(charge):
                                         f"{policy.charge_age_days}.")
 
 
-def customer_total_verdict(policy, limit, customer_id, currency, amount):
+def customer_total_verdict(policy, limit, customer_id, currency, amount, excluding=None):
     days = policy.customer_window_days
     if limit is None:
         return Verdict("customer_total", False,
                        f"No {days}-day customer limit is set in {currency.upper()}.")
-    total = customer_given_back(customer_id, currency, days) + amount
+    total = customer_given_back(customer_id, currency, days, excluding=excluding) + amount
     shown_total = format_amount(total, currency)
     shown_limit = format_amount(limit.customer_window_limit, currency)
     within = total <= limit.customer_window_limit

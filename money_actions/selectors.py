@@ -9,7 +9,7 @@ from django.utils import timezone
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.parsing import uuid_or_none
-from money_actions.models import MoneyAction, State
+from money_actions.models import COMMITTED_STATES, MoneyAction, State
 
 APPROVALS_SHOWN = 200
 HISTORY_DAYS = 90
@@ -88,3 +88,34 @@ def read_from_stripe(read, object_id, *, noun, missing):
     except PermanentStripeError as error:
         raise ApplicationError(f"Stripe cannot find {noun} {object_id}: {error.message}",
                                noun) from error
+
+
+# What a charge's invoice was given back --------------------------------------------------
+# An action that gives back on an invoice a charge paid (a credit memo) names the charge in
+# its parameters, and the part of it paid back as a refund of that charge: refunds of the
+# charge and credits on its invoice then limit each other, so the invoice is never given
+# back twice, once on the card and once again as a credit.
+PAYING_CHARGE = "paying_charge"
+REFUND_PART = "refund_part"
+
+
+@dataclass(frozen=True)
+class GivenOnInvoice:
+    """In minor units: what the console's credits on the invoice `charge` paid give back
+    outside the charge's refunds, and the refund parts not yet in Stripe's
+    `amount_refunded`."""
+
+    outside_refunds: int
+    refunds_on_the_way: int
+
+
+def given_on_invoice_of(charge_id, *, excluding=None):
+    credits = (MoneyAction.objects.filter(state__in=COMMITTED_STATES,
+                                          **{f"params__{PAYING_CHARGE}": charge_id})
+               .exclude(pk=excluding).values_list("amount", "params", "state"))
+    outside = on_the_way = 0
+    for amount, params, state in credits:
+        refund = params.get(REFUND_PART) or 0
+        outside += amount - refund
+        on_the_way += refund if state != State.SUCCEEDED else 0
+    return GivenOnInvoice(outside, on_the_way)

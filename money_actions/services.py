@@ -167,10 +167,11 @@ def money_action_withdraw(*, action_id, actor, note="", origin=None):
 
 
 @transaction.atomic
-def money_action_amend(*, action_id, amount, verdicts, actor, validate, origin=None):
+def money_action_amend(*, action_id, amount, evaluate, actor, validate, origin=None):
     """Change the amount before submission. Any approval is void: policy decides again,
     and a person must approve again when it needs one. `validate(action, amount)` checks
-    the new amount while the action's target is locked."""
+    the new amount, and `evaluate(action, amount)` returns the policy's verdicts on it,
+    while the action's customer and target are locked."""
     action = _locked(action_id)
     if action.state not in AMENDABLE_STATES:
         raise _wrong_state(action, "changed")
@@ -180,6 +181,7 @@ def money_action_amend(*, action_id, amount, verdicts, actor, validate, origin=N
                                "not_requester", status=403)
     lock_target(action.stripe_target_id, customer_id=action.stripe_customer_id)
     validate(action, amount)
+    verdicts = evaluate(action, amount)
     before = action.amount
     action.amount, action.approved_by, action.approved_amount = amount, None, None
     action.policy_verdicts = [verdict.as_json() for verdict in verdicts]
@@ -289,6 +291,8 @@ def money_action_send_back(*, action_id, reason):
     if action.state != State.SUBMITTING:
         return action
     action.approved_by, action.approved_amount, action.submitted_at = None, None, None
+    # Stripe never saw it: the next approval's send is a first attempt, read afresh.
+    action.submit_attempts = 0
     action.policy_verdicts = [*action.policy_verdicts,
                               Verdict("stripe_changed", True, reason).as_json()]
     _move(action, State.PENDING_APPROVAL)

@@ -4,12 +4,19 @@ id, attributed to the money action that caused it, and settles that action where
 says the event does (`ActionKind.settling_events`).
 
 Attribution, in order: the object's metadata; the idempotency key of the request behind
-the event (a credit note's refund carries no metadata, but Stripe names the console's
-request that made it); otherwise it was made outside the console.
+the event, when the event is about the object that request made (a credit note's refund
+carries no metadata, but its `refund.created` names the console's request); otherwise it
+was made outside the console. An event about something else (a charge's `charge.refunded`
+lists every refund of the charge, a customer's `customer.updated` every balance
+transaction) attributes nothing by its request: each refund and balance transaction is
+kept as its own object says, and a refund it does not name is left to its own
+`refund.created`.
 
 Registered when the app loads (`MoneyActionsConfig.ready`); every handler is safe to run
 twice.
 """
+
+from dataclasses import replace
 
 from audit.models import Source
 from billing_console.integrations import inbox
@@ -58,19 +65,68 @@ def on_refund(event):
 
 @inbox.handles("stripe", "charge.refunded")
 def on_charge_refunded(event):
+    """Every refund of the charge, each as its own object says. The request behind the
+    event made at most one of them: a refund with no metadata is the requesting credit
+    memo's only if the memo's credit note lists it."""
     charge_id = _object_id(event.payload)
-    if charge_id:
-        charge = gateway.get_charge(charge_id=charge_id)
-        for refund in charge.refunds:
-            record_refund(refund, event, customer=charge.customer)
+    if not charge_id:
+        return
+    charge = gateway.get_charge(charge_id=charge_id)
+    requested = MoneyAction.objects.filter(pk=_request_action(event.payload)).first()
+    known = set(LedgerEntry.objects.filter(entry_type=LedgerEntry.Type.REFUND,
+                                           parent_id=charge.id)
+                .values_list("stripe_id", flat=True))
+    for refund in charge.refunds:
+        fact = ledger.refund_fact(refund, customer=charge.customer)
+        if refund.id in known or fact.money_action_id:
+            _keep_refund(fact, refund, event, action_id=None)
+        elif not _makes_credit_notes(requested):
+            _keep_refund(_as_a_credit_notes(fact, refund), refund, event, action_id=None)
+        elif requested.stripe_object_id:
+            note = gateway.get_credit_note(credit_note_id=requested.stripe_object_id)
+            if refund.id in note.refunds:
+                fact = replace(fact, settles=note.id)
+            _keep_refund(fact, refund, event,
+                         action_id=requested.pk if fact.settles else None)
+        # Otherwise the memo's own outcome, not yet recorded, keeps the refund it made.
 
 
-def record_refund(refund, event, *, customer=None):
-    """Keep the refund; settle the refund action it is, if the console made it."""
-    if customer is None:
-        customer = gateway.get_charge(charge_id=refund.charge).customer if refund.charge else ""
-    entry = ledger.ledger_record(ledger.refund_fact(refund, customer=customer),
-                                 learnt_from=WEBHOOK, action_id=_request_action(event.payload))
+def _makes_credit_notes(action):
+    return action is not None and \
+        action.kind_def.ledger_type == LedgerEntry.Type.CREDIT_NOTE
+
+
+def record_refund(refund, event):
+    """Keep the refund the event is about; settle the refund action it is, if the console
+    made it."""
+    customer = gateway.get_charge(charge_id=refund.charge).customer if refund.charge else ""
+    action_id = _request_action(event.payload)
+    fact = ledger.refund_fact(refund, customer=customer)
+    if not (fact.money_action_id or action_id) and not _known(refund):
+        fact = _as_a_credit_notes(fact, refund)
+    _keep_refund(fact, refund, event, action_id=action_id)
+
+
+def _known(refund):
+    return LedgerEntry.objects.filter(entry_type=LedgerEntry.Type.REFUND,
+                                      stripe_id=refund.id).exists()
+
+
+def _as_a_credit_notes(fact, refund):
+    """A refund no one names may be a credit note's, made outside the console, whose own
+    event has not come yet: the note of the invoice the refund's payment paid that lists
+    it. Network: two reads."""
+    invoice_id = gateway.invoice_paid_by(payment_intent_id=refund.payment_intent) \
+        if refund.payment_intent else None
+    if not invoice_id:
+        return fact
+    notes = gateway.list_credit_notes(invoice_id=invoice_id, limit=100).items
+    note = next((note for note in notes if refund.id in note.refunds), None)
+    return replace(fact, settles=note.id) if note else fact
+
+
+def _keep_refund(fact, refund, event, *, action_id):
+    entry = ledger.ledger_record(fact, learnt_from=WEBHOOK, action_id=action_id)
     _settle(entry, event, refund)
 
 
@@ -92,7 +148,10 @@ def on_invoice_status(event):
         return
     invoice = gateway.get_invoice(invoice_id=invoice_id)
     status = INVOICE_STATUS_EVENTS[event.event_type]
-    given_up = ((event.payload.get("data") or {}).get("object") or {}).get("amount_remaining")
+    data = event.payload.get("data") or {}
+    given_up = (data.get("object") or {}).get("amount_remaining")
+    if (data.get("previous_attributes") or {}).get("status") == "uncollectible":
+        given_up = 0  # the write-off already let the customer off it
     # What the invoice let go of is what it still asked for at the change: Stripe's
     # invoice now shows nothing remaining, so the event's own figure is kept.
     fact = ledger.invoice_status_fact(invoice, status, at=event.payload.get("created") or
@@ -112,8 +171,7 @@ def on_customer_updated(event):
     for transaction in gateway.list_balance_transactions(customer_id=customer_id).items:
         if transaction.type in ADJUSTMENT_TYPES:
             ledger.ledger_record(ledger.balance_transaction_fact(transaction),
-                                 learnt_from=WEBHOOK,
-                                 action_id=_request_action(event.payload))
+                                 learnt_from=WEBHOOK)
 
 
 @inbox.handles("stripe", *DISPUTE_EVENTS)
@@ -149,11 +207,14 @@ def _settle(entry, event, stripe_object):
     if action is None:
         return
     kind = action.kind_def
-    if event.event_type in kind.settling_events and kind.ledger_type == entry.entry_type:
+    own = kind.ledger_type == entry.entry_type and \
+        action.stripe_object_id in ("", entry.stripe_id)
+    if event.event_type in kind.settling_events and own:
         money_action_record_outcome(action_id=action.pk,
                                     outcome=kind.executor.settle(action, stripe_object),
                                     source=Source.STRIPE, learnt_from=WEBHOOK)
-    elif entry.status in ("failed", "canceled") and action.state == State.SUCCEEDED:
+    elif not own and entry.status in ("failed", "canceled") and \
+            action.state == State.SUCCEEDED:
         # The refund that carried out another action (a credit memo's) gave nothing back.
         money_action_flag_for_finance(
             action_id=action.pk,

@@ -7,6 +7,7 @@ from money_actions.executors import UNCHANGED, Outcome, Refreshed, find_in_pages
 from money_actions.kinds import METADATA_KEY, ActionKind, Family, register
 from money_actions.ledger import refund_fact
 from money_actions.models import State
+from money_actions.selectors import given_on_invoice_of
 from refunds.selectors import read_charge
 
 STATE_BY_STRIPE_STATUS = {
@@ -36,11 +37,14 @@ class RefundExecutor:
         if charge.disputed:
             return Refreshed(send_back="The charge has been disputed since: Stripe does not "
                                        "refund it while the dispute stands. Reject it.")
-        if action.amount <= charge.refundable_amount:
+        credits = given_on_invoice_of(charge.id)
+        left = max(charge.refundable_amount - credits.outside_refunds
+                   - credits.refunds_on_the_way, 0)
+        if action.amount <= left:
             return UNCHANGED
         return Refreshed(send_back=(
             f"The charge can now refund only "
-            f"{format_amount(charge.refundable_amount, charge.currency)}, less than the "
+            f"{format_amount(left, charge.currency)}, less than the "
             f"{format_amount(action.amount, action.currency)} asked: money was refunded "
             "since. Change the amount or reject it."))
 

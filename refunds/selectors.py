@@ -7,7 +7,7 @@ from money_actions import policy
 from money_actions.kinds import Family
 from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES
 from money_actions.policy import needs_approval
-from money_actions.selectors import read_from_stripe
+from money_actions.selectors import given_on_invoice_of, read_from_stripe
 from money_actions.services import committed_amount
 from refunds.models import StripeReason
 
@@ -25,8 +25,10 @@ def refundable_remainder(charge):
 
     Stripe's `amount_refunded` already holds the console's succeeded refunds, but a read
     taken before one settled does not: so take whichever total is larger, Stripe's plus
-    the console's in-flight requests, or everything the console has committed. Call it
-    with the charge's target lock held, or the answer may be stale at once.
+    the console's in-flight requests, or everything the console has committed. What the
+    console's credit memos gave back on the invoice this charge paid is spoken for too,
+    so the invoice is never given back twice. Call it with the charge's target lock held,
+    or the answer may be stale at once.
     """
     if charge.status != "succeeded":
         return 0
@@ -34,7 +36,9 @@ def refundable_remainder(charge):
                                  states=IN_FLIGHT_STATES)
     committed = committed_amount(kind=KIND, stripe_target_id=charge.id,
                                  states=COMMITTED_STATES)
-    spoken_for = max(charge.amount_refunded + in_flight, committed)
+    credits = given_on_invoice_of(charge.id)
+    spoken_for = max(charge.amount_refunded + in_flight + credits.refunds_on_the_way,
+                     committed) + credits.outside_refunds
     return max(charge.amount_captured - spoken_for, 0)
 
 
@@ -48,12 +52,13 @@ def duplicate_charges(charge):
     return policy.duplicates_of(charge, list(charges), policy.duplicate_window())
 
 
-def refund_verdicts(*, charge, amount, stripe_reason, requester):
+def refund_verdicts(*, charge, amount, stripe_reason, requester, excluding=None):
     """The policy on a refund of `amount` on `charge`: money given back, and the charge's
-    age."""
+    age. `excluding`: a money action left out of the customer's total (the one amended)."""
     return [*policy.verdicts_for(family=Family.GIVES_BACK, amount=amount,
                                  currency=charge.currency, customer_id=charge.customer,
-                                 stripe_reason=stripe_reason, requester=requester),
+                                 stripe_reason=stripe_reason, requester=requester,
+                                 excluding=excluding),
             policy.charge_age_verdict(charge)]
 
 

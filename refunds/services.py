@@ -67,9 +67,12 @@ def refund_request(*, case, charge, amount, stripe_reason, reason_code, note, ac
 def refund_change_amount(*, action, charge, amount, actor, origin=None):
     """Change a refund's amount before it is submitted; any approval is void."""
     validate_amount(amount)
-    verdicts = refund_verdicts(charge=charge, amount=amount,
-                               stripe_reason=action.params.get("stripe_reason"),
-                               requester=action.requested_by)
+
+    def evaluate(locked, new_amount):
+        # The refund's own current amount is not part of the customer's total for it.
+        return refund_verdicts(charge=charge, amount=new_amount,
+                               stripe_reason=locked.params.get("stripe_reason"),
+                               requester=locked.requested_by, excluding=locked.pk)
 
     def validate(locked, new_amount):
         # The refund's own current amount is not part of what is left for it.
@@ -79,5 +82,5 @@ def refund_change_amount(*, action, charge, amount, actor, origin=None):
                 "can still refund.", "amount_above_refundable")
 
     return money_actions.money_action_amend(action_id=action.pk, amount=amount,
-                                            verdicts=verdicts, actor=actor, validate=validate,
-                                            origin=origin)
+                                            evaluate=evaluate, actor=actor,
+                                            validate=validate, origin=origin)

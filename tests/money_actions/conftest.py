@@ -9,4 +9,5 @@ from tests.credit_memos.conftest import (  # noqa: F401 (fixtures shared with th
 from tests.refunds.conftest import (  # noqa: F401 (fixtures shared with the refunds tests)
     charged,
     default_refund_policy,
+    pending,
 )

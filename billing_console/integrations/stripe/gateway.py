@@ -318,6 +318,15 @@ def invoice_charge(*, invoice_id):
     return _full_charge(succeeded) if succeeded else None
 
 
+def invoice_paid_by(*, payment_intent_id):
+    """The id of the invoice a PaymentIntent paid, or None (a charge outside invoices).
+    One Stripe read of its InvoicePayments; raises the gateway's errors."""
+    listing = _call(lambda c: c.v1.invoice_payments.list(params={
+        "payment": {"type": "payment_intent", "payment_intent": payment_intent_id},
+        "status": "paid", "limit": 1}))
+    return listing.data[0].invoice if listing.data else None
+
+
 def _paying_payment(payments):
     """The paid payment made by a charge or PaymentIntent: the invoice's default payment
     if it is one, else the newest (Stripe lists newest first)."""
