@@ -266,6 +266,9 @@ else:
         "processed_folder": str(CELERY_BROKER_PROCESSED_DIR),
         "store_processed": False,
         "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
+        # The folder is polled: at kombu's default of once a second a worker takes about
+        # one message a second, and the demo's first webhooks would queue for minutes.
+        "polling_interval": 0.05,
     }
 # Money tasks must survive a worker that dies mid-task: acknowledge only after the task
 # ran, requeue when the worker is lost, and take one task at a time.
