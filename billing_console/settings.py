@@ -264,6 +264,8 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR),
         "data_folder_out": str(CELERY_BROKER_DIR),
         "processed_folder": str(CELERY_BROKER_PROCESSED_DIR),
+        # Broadcast (control) messages, which kombu otherwise writes into ./control.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
         "visibility_timeout": CELERY_VISIBILITY_TIMEOUT_SECONDS,
         # The folder is polled: at kombu's default of once a second a worker takes about
