@@ -33,6 +33,16 @@ def _sent_back(error):
     return Refreshed(send_back=f"{error.message} It was not sent to Stripe.")
 
 
+def _still_allowed(action, target, check):
+    """Unchanged while `check(kind slug, target)` (Stripe's rule for the target's status)
+    still holds; otherwise back to a person with the rule's words."""
+    try:
+        check(action.kind, target)
+    except ApplicationError as error:
+        return _sent_back(error)
+    return UNCHANGED
+
+
 # Credit memos -----------------------------------------------------------------------------
 
 
@@ -136,12 +146,8 @@ class InvoiceStatusExecutor:
         self.success_tags = (f"billing_invoice_{done_status}",)
 
     def refresh(self, action):
-        invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
-        try:
-            rules.check_invoice_allows(action.kind, invoice)
-        except ApplicationError as error:
-            return _sent_back(error)
-        return UNCHANGED
+        return _still_allowed(action, gateway.get_invoice(invoice_id=action.stripe_target_id),
+                              rules.check_invoice_allows)
 
     def submit(self, action):
         invoice = self.call(invoice_id=action.stripe_target_id,
@@ -189,12 +195,8 @@ class InvoiceEditExecutor:
     success_tags = ("billing_invoice_changed",)
 
     def refresh(self, action):
-        invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
-        try:
-            rules.check_invoice_allows(action.kind, invoice)
-        except ApplicationError as error:
-            return _sent_back(error)
-        return UNCHANGED
+        return _still_allowed(action, gateway.get_invoice(invoice_id=action.stripe_target_id),
+                              rules.check_invoice_allows)
 
     def submit(self, action):
         done = []
@@ -318,12 +320,9 @@ class SubscriptionExecutor:
         self.success_tags = (tag,)
 
     def refresh(self, action):
-        subscription = gateway.get_subscription(subscription_id=action.stripe_target_id)
-        try:
-            rules.check_subscription_allows(action.kind, subscription)
-        except ApplicationError as error:
-            return _sent_back(error)
-        return UNCHANGED
+        return _still_allowed(
+            action, gateway.get_subscription(subscription_id=action.stripe_target_id),
+            rules.check_subscription_allows)
 
     def submit(self, action):
         subscription = self.call(action)

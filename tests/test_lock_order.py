@@ -1,11 +1,7 @@
 """Lock order under concurrency, on PostgreSQL: row locks first, the audit chain's lock last,
 and a lock conflict that still happens is retried, never a 500."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connections
 
 from audit.selectors import verify_audit_chain
 from cases.models import CaseEvent
@@ -18,24 +14,9 @@ from tests.refunds.conftest import (
     refund_body,
     stripe_refunds,
 )
+from tests.refunds.test_concurrency import CALLERS, all_at_once
 
 pytestmark = [needs_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-CALLERS = 20
-
-
-def all_at_once(call, callers=CALLERS):
-    """Run `call(i)` in `callers` threads released together; returns the results."""
-    barrier = threading.Barrier(callers)
-
-    def run(i):
-        barrier.wait()
-        try:
-            return call(i)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(callers) as pool:
-        return list(pool.map(run, range(callers)))
 
 
 def answers(responses):

@@ -23,9 +23,9 @@ pytestmark = [needs_postgres, pytest.mark.postgres, pytest.mark.django_db(transa
 CALLERS = 20
 
 
-def all_at_once(call):
-    """Run `call(i)` in CALLERS threads released together; returns the results."""
-    barrier = threading.Barrier(CALLERS)
+def all_at_once(call, callers=CALLERS):
+    """Run `call(i)` in `callers` threads released together; returns the results."""
+    barrier = threading.Barrier(callers)
 
     def run(i):
         barrier.wait()
@@ -34,8 +34,8 @@ def all_at_once(call):
         finally:
             connections.close_all()
 
-    with ThreadPoolExecutor(CALLERS) as pool:
-        return list(pool.map(run, range(CALLERS)))
+    with ThreadPoolExecutor(callers) as pool:
+        return list(pool.map(run, range(callers)))
 
 
 def test_twenty_posts_with_one_key_make_one_request_and_one_stripe_refund(
