@@ -21,7 +21,12 @@ from credit_memos.selectors import (
 )
 from money_actions.executors import UNCHANGED, Outcome, Refreshed, find_in_pages
 from money_actions.kinds import METADATA_KEY, ActionKind, Family, register
-from money_actions.ledger import balance_transaction_fact, credit_note_facts, invoice_status_fact
+from money_actions.ledger import (
+    balance_transaction_fact,
+    credit_note_facts,
+    invoice_status_fact,
+    moved_to,
+)
 from money_actions.models import State
 
 
@@ -155,13 +160,12 @@ class InvoiceStatusExecutor:
         return self._outcome(action, invoice)
 
     def find(self, action):
+        """Found by the move Stripe records, whatever the invoice has become since."""
         invoice = gateway.get_invoice(invoice_id=action.stripe_target_id)
-        return self._outcome(action, invoice) if invoice.status == self.done_status else None
+        return self._outcome(action, invoice) if moved_to(invoice, self.done_status) else None
 
     def _outcome(self, action, invoice):
-        moved_at = invoice.status_transitions.get(rules.TRANSITION_FIELDS[self.done_status])
-        fact = invoice_status_fact(invoice, self.done_status, at=moved_at or invoice.created,
-                                   amount=action.amount)
+        fact = invoice_status_fact(invoice, self.done_status, given=action.amount)
         return Outcome(State.SUCCEEDED, stripe_object_id=invoice.id, ledger=(fact,))
 
     def success_note(self, action):

@@ -53,9 +53,6 @@ INSTEAD = {
     "void": "A void invoice is owed nothing.",
     "draft": "A draft invoice owes nothing yet: change its items.",
 }
-# Where `status_transitions` records the move to each status.
-TRANSITION_FIELDS = {"void": "voided_at", "uncollectible": "marked_uncollectible_at",
-                     "paid": "paid_at"}
 LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid")
 _LIVE = "Stripe changes only live subscriptions (active, trialing, past due or unpaid)."
 SUBSCRIPTION_RULES = {

@@ -20,7 +20,9 @@ A change seen on both sides is matched, or its amounts differ; one Stripe has an
 console has not recorded as done is "in Stripe only" (made outside the console, say); one
 the console recorded that Stripe does not have is "in the console only". A change near
 midnight can be in Stripe on one day and settled in the console on the next, so each side
-is looked up on the other beyond the period before it is called missing.
+is looked up on the other beyond the period before it is called missing: a console change
+is looked for in Stripe by its kind's executor (`find`), the same lookup that settles a
+lost submission.
 
 Stripe is read first, outside any transaction; the run, its items and one audit event are
 then written in one transaction. A difference is flagged to finance until someone
@@ -45,14 +47,13 @@ from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.parsing import whole_number
 from finance.models import Match, ReconciledObject, ReconciliationItem, ReconciliationRun
 from money_actions.kinds import action_id_from_key, action_id_from_metadata, all_kinds
-from money_actions.ledger import REFUND_MOVING_MONEY, carries_out_another
+from money_actions.ledger import (
+    INVOICE_STATUS_EVENTS,
+    REFUND_MOVING_MONEY,
+    carries_out_another,
+)
 from money_actions.models import LedgerEntry, MoneyAction, State
 
-# Stripe's event → the invoice status it records.
-INVOICE_EVENTS = {"invoice.voided": "void", "invoice.marked_uncollectible": "uncollectible"}
-# Where `status_transitions` records the move to each status.
-TRANSITION_FIELDS = {"void": "voided_at", "uncollectible": "marked_uncollectible_at",
-                     "paid": "paid_at"}
 REPORT_ROWS = 500
 # Ids per `IN (...)` lookup: well under every database's limit on query parameters.
 LOOKUP_BATCH = 500
@@ -99,7 +100,7 @@ def stripe_changes(period):
     refunds = [_refund_change(refund) for refund in gateway.refunds_created(**bounds)
                if refund.status in REFUND_MOVING_MONEY]
     notes = [_credit_note_change(note) for note in gateway.credit_notes_created(**bounds)]
-    events = gateway.events_created(types=INVOICE_EVENTS, **bounds)
+    events = gateway.events_created(types=INVOICE_STATUS_EVENTS, **bounds)
     return [*refunds, *notes, *(_invoice_change(event) for event in events),
             *_balance_changes(period, bounds)]
 
@@ -151,54 +152,29 @@ def _invoice_change(event):
     """What the invoice no longer asks for, as the event shows it at the change."""
     invoice = event.data.get("object") or {}
     return Change(ReconciledObject.INVOICE_STATUS, invoice.get("id", ""),
-                  INVOICE_EVENTS[event.type], invoice.get("amount_remaining"),
+                  INVOICE_STATUS_EVENTS[event.type], invoice.get("amount_remaining"),
                   invoice.get("currency", ""), _moment(event.created),
                   action_id_from_key(event.idempotency_key))
 
 
-def stripe_change_for(console_change):
-    """The change the console recorded, read from Stripe by its object, whenever it was
-    made; None when Stripe has no such change. Network."""
-    if not console_change.stripe_object_id:
-        return None
-    look_up = {ReconciledObject.REFUND: _refund_now,
-               ReconciledObject.CREDIT_NOTE: _credit_note_now,
-               ReconciledObject.INVOICE_STATUS: _invoice_change_now,
-               ReconciledObject.BALANCE_TRANSACTION: _balance_change_now,
-               }[console_change.object_type]
+def found_in_stripe(console_change):
+    """The console's change as Stripe has it now, whenever it was made: what its kind's
+    executor finds (the lookup that also settles a lost submission); None when Stripe has
+    no such change, or one that moved no money (a failed refund). Network."""
+    action = MoneyAction.objects.filter(pk=console_change.money_action_id).first()
     try:
-        return look_up(console_change)
+        outcome = action.kind_def.executor.find(action) if action else None
     except PermanentStripeError as error:
         if error.code == "resource_missing":
             return None
         raise
-
-
-def _refund_now(change):
-    refund = gateway.get_refund(refund_id=change.stripe_object_id)
-    return _refund_change(refund) if refund.status in REFUND_MOVING_MONEY else None
-
-
-def _credit_note_now(change):
-    return _credit_note_change(gateway.get_credit_note(credit_note_id=change.stripe_object_id))
-
-
-def _balance_change_now(change):
-    found = next((transaction for transaction in gateway.list_balance_transactions(
-        customer_id=change.customer, limit=100).items
-        if transaction.id == change.stripe_object_id), None)
-    return _balance_change(found) if found else None
-
-
-def _invoice_change_now(change):
-    invoice = gateway.get_invoice(invoice_id=change.stripe_object_id)
-    moved_at = invoice.status_transitions.get(TRANSITION_FIELDS[change.invoice_status])
-    if not moved_at:
+    if outcome is None or outcome.state in (State.FAILED, State.CANCELED):
         return None
-    amount = invoice.amount_paid if change.invoice_status == "paid" else \
-        invoice.amount_remaining
-    return Change(ReconciledObject.INVOICE_STATUS, invoice.id, change.invoice_status, amount,
-                  invoice.currency, _moment(moved_at))
+    fact = next((fact for fact in outcome.ledger
+                 if fact.entry_type == console_change.object_type), None)
+    return None if fact is None else Change(
+        fact.entry_type, fact.stripe_id, fact.invoice_status, abs(fact.amount), fact.currency,
+        _moment(fact.created), action.pk, customer=fact.customer)
 
 
 # The console's side --------------------------------------------------------------------
@@ -316,7 +292,7 @@ def compare(period):
     seen = {change.key for change in in_stripe}
     for change in console_changes(period):
         if change.key not in seen:
-            pairs.append(Pair(change, stripe_change_for(change)))
+            pairs.append(Pair(change, found_in_stripe(change)))
     return pairs
 
 

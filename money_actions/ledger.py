@@ -33,6 +33,13 @@ from money_actions.models import COMMITTED_STATES, LedgerEntry, MoneyAction
 Type = LedgerEntry.Type
 # Statuses in which a refund has given money back, or is giving it.
 REFUND_MOVING_MONEY = ("pending", "requires_action", "succeeded")
+# Stripe's events of an invoice's status changes that let money go, and the status each
+# records (`invoice.paid` is raised for every paid invoice, so it says nothing of money).
+INVOICE_STATUS_EVENTS = {"invoice.voided": "void",
+                         "invoice.marked_uncollectible": "uncollectible"}
+# Where an invoice's `status_transitions` records its move to each status.
+TRANSITION_FIELDS = {"void": "voided_at", "uncollectible": "marked_uncollectible_at",
+                     "paid": "paid_at"}
 # The audit action of a dispute, which no money action makes.
 DISPUTE_OPENED = "dispute.external"
 
@@ -97,11 +104,22 @@ def balance_transaction_fact(transaction_):
                 money_action_id=action_id_from_metadata(transaction_.metadata))
 
 
-def invoice_status_fact(invoice, status, *, at, amount):
-    """An invoice moved to `status` at `at` (Unix seconds), letting go of `amount`."""
-    given = amount if status in ("void", "uncollectible") else 0
-    return Fact(Type.INVOICE_STATUS, invoice.id, invoice.customer, amount, given,
+def invoice_status_fact(invoice, status, *, given, amount=None):
+    """An invoice moved to `status`, at the time Stripe's `status_transitions` records,
+    letting the customer off `given` (minor units; nothing for a payment). `amount` is
+    Stripe's figure for the change: by default what the invoice still asks, or for a
+    payment what it was paid."""
+    if amount is None:
+        amount = invoice.amount_paid if status == "paid" else invoice.amount_remaining
+    at = invoice.status_transitions.get(TRANSITION_FIELDS[status]) or invoice.created
+    gives = given if status in ("void", "uncollectible") else 0
+    return Fact(Type.INVOICE_STATUS, invoice.id, invoice.customer, amount, gives,
                 invoice.currency, status, at, invoice_status=status)
+
+
+def moved_to(invoice, status):
+    """Whether Stripe records the invoice's move to `status`, whatever it is now."""
+    return bool(invoice.status_transitions.get(TRANSITION_FIELDS[status]))
 
 
 def dispute_fact(dispute, *, customer):

@@ -31,7 +31,6 @@ WEBHOOK = LedgerEntry.Learnt.WEBHOOK
 # card refund's failure on API versions before 2024-10-28.acacia.
 REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
 CREDIT_NOTE_EVENTS = ("credit_note.created", "credit_note.updated", "credit_note.voided")
-INVOICE_STATUS_EVENTS = {"invoice.voided": "void", "invoice.marked_uncollectible": "uncollectible"}
 DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
 # Balance transactions that are adjustments (the rest is Stripe applying the balance to
 # invoices, which moves no money of its own).
@@ -141,22 +140,21 @@ def on_credit_note(event):
         ledger.ledger_record(fact, learnt_from=WEBHOOK, action_id=_request_action(event.payload))
 
 
-@inbox.handles("stripe", *INVOICE_STATUS_EVENTS)
+@inbox.handles("stripe", *ledger.INVOICE_STATUS_EVENTS)
 def on_invoice_status(event):
     invoice_id = _object_id(event.payload)
     if not invoice_id:
         return
     invoice = gateway.get_invoice(invoice_id=invoice_id)
-    status = INVOICE_STATUS_EVENTS[event.event_type]
+    status = ledger.INVOICE_STATUS_EVENTS[event.event_type]
     data = event.payload.get("data") or {}
     given_up = (data.get("object") or {}).get("amount_remaining")
     if (data.get("previous_attributes") or {}).get("status") == "uncollectible":
         given_up = 0  # the write-off already let the customer off it
     # What the invoice let go of is what it still asked for at the change: Stripe's
     # invoice now shows nothing remaining, so the event's own figure is kept.
-    fact = ledger.invoice_status_fact(invoice, status, at=event.payload.get("created") or
-                                      invoice.created,
-                                      amount=given_up if isinstance(given_up, int) else 0)
+    given_up = given_up if isinstance(given_up, int) else 0
+    fact = ledger.invoice_status_fact(invoice, status, amount=given_up, given=given_up)
     ledger.ledger_record(fact, learnt_from=WEBHOOK, action_id=_request_action(event.payload))
 
 
