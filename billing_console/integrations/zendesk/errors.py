@@ -34,3 +34,9 @@ class ZendeskPermanentError(ZendeskError):
 
 class ZendeskNotFound(ZendeskPermanentError):
     """The ticket or user does not exist (or was deleted)."""
+
+
+class ZendeskClosedTicket(ZendeskPermanentError):
+    """The ticket is closed: Zendesk refuses every update to it, a comment included
+    ("Status: closed prevents ticket update"). Retrying never helps; a follow-up ticket
+    (`gateway.create_follow_up_ticket`) is how to reach its requester again."""

@@ -36,13 +36,19 @@ from zenpy.lib.api_objects import Comment as ZenpyComment
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import APIException, RecordNotFoundException, ZenpyException
 
-from .errors import ZendeskNotFound, ZendeskPermanentError, ZendeskTransientError
+from .errors import (
+    ZendeskClosedTicket,
+    ZendeskNotFound,
+    ZendeskPermanentError,
+    ZendeskTransientError,
+)
 from .types import (
     ESCALATION_TAG,
     Attachment,
     Comment,
     CustomField,
     ExportPage,
+    JobStatus,
     Ticket,
     TicketDetail,
     User,
@@ -174,6 +180,55 @@ def update_ticket(
     return _save(ticket_id, changes)
 
 
+def create_follow_up_ticket(source_ticket_id, *, body, public=False, requester_id=None,
+                            subject=None, add_tags=()):
+    """A new ticket following up the closed ticket `source_ticket_id` (Zendesk's
+    `via_followup_source_id`), its first comment `body`. It inherits the closed ticket's
+    tags, plus `add_tags`. Returns the new ticket."""
+    _valid_id(source_ticket_id)
+    ticket = ZenpyTicket(via_followup_source_id=source_ticket_id,
+                         comment=ZenpyComment(body=body, public=public))
+    if requester_id is not None:
+        ticket.requester_id = requester_id
+    if subject:
+        ticket.subject = subject
+    client = _client()
+    with _translated_errors(f"follow-up of ticket {source_ticket_id}"):
+        if add_tags:
+            source = client.tickets(id=source_ticket_id)
+            ticket.tags = list(dict.fromkeys([*(source.tags or ()), *add_tags]))
+        return _ticket(client.tickets.create(ticket).ticket.to_dict())
+
+
+def merge_tickets(target_id, source_ids, *, target_comment=None, source_comment=None,
+                  target_comment_is_public=False, source_comment_is_public=False):
+    """Merge `source_ids` into `target_id`. Zendesk does it in a background job: this
+    returns the job's status (`queued`); poll `get_job_status`. The sources end closed,
+    tagged `closed_by_merge`, with `source_comment` (a private note unless said otherwise)."""
+    _valid_id(target_id)
+    ids = [_valid_id(source_id) for source_id in source_ids]
+    payload = {"ids": ids, "target_comment_is_public": target_comment_is_public,
+               "source_comment_is_public": source_comment_is_public}
+    if target_comment:
+        payload["target_comment"] = target_comment
+    if source_comment:
+        payload["source_comment"] = source_comment
+    client = _client()
+    with _translated_errors(f"merge into ticket {target_id}"):
+        # zenpy's `tickets.merge` sends neither comment's privacy; the same request path.
+        job = client.tickets._post(f"{_zendesk_origin()}/api/v2/tickets/{target_id}/merge",
+                                   payload=payload)
+        return _job_status(job.to_dict())
+
+
+def get_job_status(job_id):
+    if not isinstance(job_id, str) or not job_id.isalnum():
+        raise ValueError(f"not a Zendesk job id: {job_id!r}")
+    client = _client()
+    with _translated_errors(f"job {job_id}"):
+        return _job_status(client.job_status(id=job_id).to_dict())
+
+
 def _add_comment(ticket_id, body, *, public, author_id):
     comment = ZenpyComment(body=body, public=public)
     if author_id is not None:
@@ -299,9 +354,21 @@ def _http_error(what, response):
     status = response.status_code if response is not None else None
     if status == 404:
         return ZendeskNotFound(f"Zendesk {what}: not found", status=404)
+    if status == 422 and _refused_as_closed(response):
+        return ZendeskClosedTicket(f"Zendesk {what}: the ticket is closed", status=422)
     if status is None or status >= 500:
         return ZendeskTransientError(f"Zendesk {what}: HTTP {status}")
     return ZendeskPermanentError(f"Zendesk {what}: {_description(response)}", status=status)
+
+
+def _refused_as_closed(response):
+    """Zendesk's RecordInvalid for a closed ticket names it in `details.status`."""
+    try:
+        details = response.json().get("details") or {}
+        reasons = [item.get("description") or "" for item in details.get("status") or ()]
+    except (ValueError, AttributeError, TypeError):
+        return False
+    return any("closed prevents ticket update" in reason.lower() for reason in reasons)
 
 
 def _description(response):
@@ -336,7 +403,25 @@ def _ticket(data):
         external_id=data.get("external_id"),
         created_at=_timestamp(data.get("created_at")),
         updated_at=_timestamp(data.get("updated_at")),
+        follow_up_of=_follow_up_source(data.get("via")),
     )
+
+
+def _follow_up_source(via):
+    """`via.source.from.ticket_id` when `via.source.rel` is `follow_up`."""
+    source = (via or {}).get("source") if isinstance(via, dict) else None
+    if not isinstance(source, dict) or source.get("rel") != "follow_up":
+        return None
+    # zenpy renames `from` (a Python keyword) to `from_` on the objects it builds.
+    origin = source.get("from") or source.get("from_") or {}
+    ticket_id = origin.get("ticket_id") if isinstance(origin, dict) else None
+    return int(ticket_id) if ticket_id else None
+
+
+def _job_status(data):
+    return JobStatus(id=str(data["id"]), status=data.get("status") or "",
+                     total=data.get("total"), progress=data.get("progress"),
+                     message=data.get("message"))
 
 
 def _user(data):

@@ -9,6 +9,8 @@ from datetime import datetime
 
 ESCALATION_TAG = "billing_escalation"
 ESCALATION_GROUP = "Billing Escalations"
+# Zendesk tags each ticket merged into another with this, as it closes it.
+MERGE_TAG = "closed_by_merge"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Ticket:
     external_id: str | None
     created_at: datetime | None
     updated_at: datetime | None
+    # The closed ticket this one follows up (`via.source.rel == "follow_up"`), if any.
+    follow_up_of: int | None = None
 
     def custom_field(self, field_id):
         """The value of a custom field, or None when the ticket does not carry it."""
@@ -50,6 +54,11 @@ class Ticket:
     @property
     def is_deleted(self):
         return self.status == "deleted"
+
+    @property
+    def is_merged(self):
+        """Closed by merging it into another ticket (the merge note names which)."""
+        return self.status == "closed" and MERGE_TAG in self.tags
 
 
 @dataclass(frozen=True)
@@ -91,3 +100,19 @@ class ExportPage:
     users: tuple[User, ...]
     after_cursor: str
     end_of_stream: bool
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A Zendesk background job (a merge, say): `queued`, `working`, `completed` or
+    `failed`, with the job's message (the reason, when it failed)."""
+
+    id: str
+    status: str
+    total: int | None
+    progress: int | None
+    message: str | None
+
+    @property
+    def is_finished(self):
+        return self.status in ("completed", "failed")

@@ -16,9 +16,19 @@ Endpoints (all under `/api/v2/`):
   priority, type, subject, `tags` / `additional_tags` / `remove_tags`, `custom_fields`,
   assignee_id, group_id; every update records an audit), `DELETE tickets/{id}.json`
   (the ticket then shows as `status: deleted` in the export only)
+- a closed ticket refuses every update, a comment included, with Zendesk's 422
+  `RecordInvalid` ("Status: closed prevents ticket update"); `POST tickets.json` with
+  `via_followup_source_id` of a closed ticket makes a follow-up (`via.source.rel` is
+  `follow_up`, `via.source.from.ticket_id` the closed ticket; its tags are inherited)
+- the requester's public comment on a `pending` or `solved` ticket reopens it (`open`)
+- `POST tickets/{id}/merge` `{"ids", "target_comment", "source_comment",
+  "target_comment_is_public", "source_comment_is_public"}` answers a `job_status` at once
+  and merges in the background: each source closed, tagged `closed_by_merge`, with a
+  private note naming the target (unless told otherwise); `GET job_statuses/{id}.json`
 - `GET tickets/{id}/comments.json` with cursor pagination (`page[size]`, `page[after]`),
   `GET tickets/{id}/audits.json`, `POST uploads.json?filename=` (attachments for comments)
-- `GET incremental/tickets/cursor.json` (see `export`), `GET search.json` (see `search`)
+- `GET incremental/tickets/cursor.json` (see `export`), `GET search.json` (see `search`;
+  tickets, or users with `type:user email:…`)
 - `GET groups.json` ("Support", "Billing Escalations"), `GET ticket_fields.json`
   ("Stripe customer id")
 

@@ -29,6 +29,15 @@ TICKET_FIELD_IDS = tuple(field["id"] for field in TICKET_FIELDS)
 API_VIA = {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}}
 
 
+def follow_up_via(source):
+    """The `via` of a follow-up made through the API (`via_followup_source_id`): Zendesk's
+    via object names the closed ticket in `source.from` with `rel: follow_up`."""
+    return {"channel": "api", "source": {
+        "from": {"ticket_id": source["id"], "subject": source["subject"],
+                 "channel": source["via"]["channel"]},
+        "to": {}, "rel": "follow_up"}}
+
+
 def now_iso():
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -4,14 +4,16 @@ Terms are separated by spaces; values may be double-quoted. Understood:
 `type:ticket`, `tags:x` (or `tag:x`), `status:x` / `status<x` / `status>x` / `<=` / `>=`
 (statuses ordered new < open < pending < hold < solved < closed), `group:<id or name>`,
 `requester:<email>`, `-tags:x` to exclude, and bare words matched against subject and
-description. Offset pagination (`page`, `per_page` up to 100), and Zendesk's limit of
-1,000 results: asking for a page past it is a 422.
+description. `type:user` searches users instead, by `email:x` (the whole address, any
+case), `name:x`, `role:x`, and bare words matched against name and email. Offset
+pagination (`page`, `per_page` up to 100), and Zendesk's limit of 1,000 results: asking
+for a page past it is a 422.
 """
 
 import re
 from urllib.parse import urlencode
 
-from .resources import GROUPS, TICKET_STATUSES, render_ticket
+from .resources import GROUPS, TICKET_STATUSES, render_ticket, render_user
 from .store import SandboxError
 
 RESULT_LIMIT = 1000
@@ -30,12 +32,16 @@ _COMPARE = {
 
 def search(store, params, base_url):
     page, per_page = _paging(params)
-    matches = _matching_tickets(store, params.get("query", ""))
+    query = params.get("query", "")
     start = (page - 1) * per_page
-    results = [
-        {**render_ticket(ticket, base_url), "result_type": "ticket"}
-        for ticket in matches[start:start + per_page]
-    ]
+    if _searches_users(query):
+        matches = _matching_users(store, query)
+        results = [{**render_user(user, base_url), "result_type": "user"}
+                   for user in matches[start:start + per_page]]
+    else:
+        matches = _matching_tickets(store, query)
+        results = [{**render_ticket(ticket, base_url), "result_type": "ticket"}
+                   for ticket in matches[start:start + per_page]]
     has_next = start + per_page < min(len(matches), RESULT_LIMIT)
     return {
         "results": results,
@@ -65,6 +71,36 @@ def _paging(params):
 def _matching_tickets(store, query):
     predicates = [_predicate(match, store) for match in _TERM.finditer(query)]
     return [t for t in store.all_tickets() if all(p(t) for p in predicates)]
+
+
+def _searches_users(query):
+    return any(match.group(2) == "type" and match.group(4).strip('"').lower() == "user"
+               for match in _TERM.finditer(query))
+
+
+def _matching_users(store, query):
+    predicates = [_user_predicate(match) for match in _TERM.finditer(query)]
+    users = sorted(store.all_users(), key=lambda user: user["id"])
+    return [u for u in users if all(p(u) for p in predicates)]
+
+
+def _user_predicate(match):
+    negate, key, operator, value, word = match.groups()
+    if word is not None:
+        text = word.strip('"').lower()
+        return lambda u: text in u["name"].lower() or text in (u["email"] or "")
+    value = value.strip('"').lower()
+    if key == "type":
+        test = lambda u: value == "user"  # noqa: E731
+    elif key == "email" and operator == ":":
+        test = lambda u: (u["email"] or "") == value  # noqa: E731
+    elif key == "name" and operator == ":":
+        test = lambda u: value in u["name"].lower()  # noqa: E731
+    elif key == "role" and operator == ":":
+        test = lambda u: u["role"] == value  # noqa: E731
+    else:
+        raise SandboxError(400, "invalid", f"The sandbox does not search users on {key!r}")
+    return (lambda u: not test(u)) if negate else test
 
 
 def _predicate(match, store):

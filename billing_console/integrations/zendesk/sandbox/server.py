@@ -318,6 +318,27 @@ def delete_ticket(request, ticket_id):
     return 204, None
 
 
+@_route("POST", r"/api/v2/tickets/(\d+)/merge")
+def merge_tickets(request, target_id):
+    """Queues the merge and answers with its job status at once, as Zendesk does; the
+    job runs in the background (poll `job_statuses/{id}`)."""
+    store, server, data = request.server.store, request.server, request.json_body()
+    job, source_ids = store.queue_merge(int(target_id), data, request.base_url)
+    author_id = request.agent["id"]
+
+    def run():
+        for ticket in store.run_merge(job["id"], int(target_id), source_ids, data, author_id):
+            server.notify("ticket_updated", ticket)
+
+    threading.Thread(target=run, name=f"zendesk-merge-{job['id']}", daemon=True).start()
+    return 200, {"job_status": job}
+
+
+@_route("GET", r"/api/v2/job_statuses/([A-Za-z0-9]+)\.json")
+def show_job_status(request, job_id):
+    return 200, {"job_status": request.server.store.job(job_id)}
+
+
 @_route("GET", r"/api/v2/tickets/(\d+)/comments\.json")
 def list_comments(request, ticket_id):
     """Cursor pagination: `page[size]` (up to 100) and `page[after]`, as Zendesk's."""

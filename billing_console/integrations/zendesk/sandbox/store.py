@@ -19,6 +19,9 @@ from . import resources
 from .resources import TICKET_PRIORITIES, TICKET_STATUSES, TICKET_TYPES, USER_ROLES
 
 STATE_VERSION = 1
+MERGE_TAG = "closed_by_merge"
+# Zendesk reopens a pending or solved ticket when its requester replies (a public comment).
+REOPENED_BY_REQUESTER = ("pending", "solved")
 
 
 class SandboxError(Exception):
@@ -34,6 +37,14 @@ class SandboxError(Exception):
 
 def not_found():
     return SandboxError(404, "RecordNotFound", "Not found")
+
+
+def closed_ticket():
+    """Zendesk's answer to any update of a closed ticket, a comment included."""
+    return SandboxError(
+        422, "RecordInvalid", "Record validation errors",
+        {"status": [{"description": "Status: closed prevents ticket update"}]},
+    )
 
 
 def invalid(field, message):
@@ -59,6 +70,7 @@ class Store:
         # JSON object keys are strings; ids are ints everywhere else.
         for table in ("users", "tickets", "comments", "audits", "change_seq"):
             state[table] = {int(key): value for key, value in state[table].items()}
+        state.setdefault("jobs", {})  # a state file written before jobs existed
         return state
 
     def _save(self):
@@ -131,6 +143,10 @@ class Store:
         with self.lock:
             return [self._state["users"][i] for i in user_ids if i in self._state["users"]]
 
+    def all_users(self):
+        with self.lock:
+            return list(self._state["users"].values())
+
     def search_users(self, query):
         """`users/search.json?query=`: an exact email, `email:` prefixed or not, or a name."""
         term = query.removeprefix("email:").strip().lower()
@@ -193,6 +209,10 @@ class Store:
         comment = data.get("comment") or {}
         body = _text(comment.get("body") or data.get("description"), "description", required=True)
         with self._change():
+            followed_up = self._follow_up_source(data)
+            if followed_up is not None and "tags" not in data:
+                # A follow-up inherits the closed ticket's tags unless the request names some.
+                data = {**data, "tags": list(followed_up["tags"])}
             requester_id = self._requester_id(data, author_id)
             ticket = resources.new_ticket(
                 self._next_id("ticket"), requester_id=requester_id,
@@ -206,17 +226,38 @@ class Store:
             events += _apply_fields(ticket, data, self._state["users"], kind="Create")
             comment_event = self._add_comment(ticket, {"body": body, **comment}, author_id)
             ticket["is_public"] = comment_event["public"]
+            if followed_up is not None:
+                ticket["via"] = resources.follow_up_via(followed_up)
+                self._state["tickets"][followed_up["id"]] = {
+                    **followed_up, "followup_ids": [*followed_up["followup_ids"], ticket["id"]]}
             audit = self._record_audit(ticket, author_id, [comment_event, *events])
             self._state["tickets"][ticket["id"]] = ticket
             self._touch(ticket)
         return ticket, audit
 
+    def _follow_up_source(self, data):
+        """The closed ticket `via_followup_source_id` names; a ticket that is not closed
+        makes it have no effect, as in Zendesk."""
+        if data.get("via_followup_source_id") is None:
+            return None
+        source_id = _int(data["via_followup_source_id"], "via_followup_source_id")
+        source = self._state["tickets"].get(source_id)
+        if source is None or source["status"] == "deleted":
+            raise invalid("via_followup_source_id", f"no ticket {source_id}")
+        return source if source["status"] == "closed" else None
+
     def update_ticket(self, ticket_id, data, author_id):
         with self._change():
             ticket = dict(self.ticket(ticket_id))
+            if ticket["status"] == "closed":
+                raise closed_ticket()
+            status_before = ticket["status"]
             events = _apply_fields(ticket, data, self._state["users"])
             if isinstance(data.get("comment"), dict):
-                events.insert(0, self._add_comment(ticket, data["comment"], author_id))
+                comment_event = self._add_comment(ticket, data["comment"], author_id)
+                events.insert(0, comment_event)
+                if "status" not in data:
+                    events += _reopened_by_requester(ticket, status_before, comment_event)
             audit = self._record_audit(ticket, author_id, events)
             self._state["tickets"][ticket_id] = ticket
             self._touch(ticket)
@@ -274,6 +315,93 @@ class Store:
         audits[ticket["id"]] = [*audits.get(ticket["id"], []), audit]
         return audit
 
+    # --- merging, as a job -------------------------------------------------------------
+
+    def queue_merge(self, target_id, data, base_url):
+        """`POST tickets/{id}/merge`: checks the request, then queues the job that merges
+        (see `run_merge`). Returns the job status, `queued`."""
+        ids = data.get("ids")
+        if not isinstance(ids, list) or not ids:
+            raise SandboxError(400, "InvalidValue", "ids must be a list of ticket ids")
+        source_ids = [_int(value, "ids") for value in ids]
+        for name in ("target_comment_is_public", "source_comment_is_public"):
+            if data.get(name) is not None and not isinstance(data[name], bool):
+                raise SandboxError(400, "InvalidValue", f"{name} must be true or false")
+        with self._change():
+            self.ticket(target_id)
+            job_id = secrets.token_hex(16)
+            job = {"id": job_id, "job_type": "TicketMergeJob",
+                   "url": f"{base_url}/api/v2/job_statuses/{job_id}.json",
+                   "total": len(source_ids), "progress": 0, "status": "queued",
+                   "message": None, "results": None}
+            self._state["jobs"] = {**self._state["jobs"], job_id: job}
+        return job, source_ids
+
+    def job(self, job_id):
+        with self.lock:
+            if job_id not in self._state["jobs"]:
+                raise not_found()
+            return self._state["jobs"][job_id]
+
+    def run_merge(self, job_id, target_id, source_ids, data, author_id):
+        """The merge job: every source closed with a private note naming the target and
+        tagged `closed_by_merge`, and the target's comment, all or nothing. Returns the
+        tickets it changed; a refusal fails the job with Zendesk's reason."""
+        self._set_job(job_id, status="working")
+        try:
+            with self._change():
+                changed = self._merge(target_id, source_ids, data, author_id)
+        except SandboxError as error:
+            details = error.body.get("details") or {}
+            reasons = [d["description"] for field in details.values() for d in field]
+            self._set_job(job_id, status="failed",
+                          message="; ".join(reasons) or error.body["description"])
+            return []
+        self._set_job(job_id, status="completed", progress=len(source_ids),
+                      message=f"Completed at {resources.now_iso()}",
+                      results=[{"id": ticket_id, "action": "merge", "success": True,
+                                "status": "Merged"} for ticket_id in source_ids])
+        return changed
+
+    def _merge(self, target_id, source_ids, data, author_id):
+        target = dict(self.ticket(target_id))
+        if target["status"] == "closed":
+            raise closed_ticket()
+        sources = []
+        for source_id in dict.fromkeys(source_ids):
+            if source_id == target_id:
+                raise invalid("ids", "A ticket cannot be merged into itself")
+            source = dict(self.ticket(source_id))
+            if source["status"] == "closed":
+                raise closed_ticket()
+            sources.append(source)
+        for source in sources:
+            note = data.get("source_comment") or (
+                f'This request was closed and merged into request #{target_id} '
+                f'"{target["subject"]}".')
+            comment_event = self._add_comment(source, {
+                "body": note, "public": bool(data.get("source_comment_is_public"))}, author_id)
+            events = _apply_fields(source, {"status": "closed",
+                                            "additional_tags": [MERGE_TAG]},
+                                   self._state["users"])
+            self._record_audit(source, author_id, [comment_event, *events])
+            self._state["tickets"][source["id"]] = source
+            self._touch(source)
+        note = data.get("target_comment") or "\n".join(
+            f'Request #{s["id"]} "{s["subject"]}" was closed and merged into this request.'
+            for s in sources)
+        comment_event = self._add_comment(target, {
+            "body": note, "public": bool(data.get("target_comment_is_public"))}, author_id)
+        self._record_audit(target, author_id, [comment_event])
+        self._state["tickets"][target_id] = target
+        self._touch(target)
+        return [*sources, target]
+
+    def _set_job(self, job_id, **fields):
+        with self._change():
+            self._state["jobs"] = {**self._state["jobs"],
+                                   job_id: {**self._state["jobs"][job_id], **fields}}
+
     # --- uploads -----------------------------------------------------------------------
 
     def create_upload(self, *, file_name, content_type, size, base_url):
@@ -317,7 +445,18 @@ def _empty():
     first_ids = {"user": 1000, "ticket": 0, "comment": 5000, "audit": 9000, "event": 20000,
                  "attachment": 7000}
     return {"version": STATE_VERSION, "seq": 0, "next_ids": first_ids, "users": {},
-            "tickets": {}, "comments": {}, "audits": {}, "change_seq": {}, "uploads": {}}
+            "tickets": {}, "comments": {}, "audits": {}, "change_seq": {}, "uploads": {},
+            "jobs": {}}
+
+
+def _reopened_by_requester(ticket, status_before, comment_event):
+    """The requester's public reply to a pending or solved ticket opens it again."""
+    if not (comment_event["public"] and comment_event["author_id"] == ticket["requester_id"]
+            and ticket["status"] == status_before and status_before in REOPENED_BY_REQUESTER):
+        return []
+    ticket["status"] = "open"
+    return [{"type": "Change", "field_name": "status", "value": "open",
+             "previous_value": status_before}]
 
 
 def _apply_fields(ticket, data, users, kind="Change"):
