@@ -5,6 +5,9 @@ neutralises every cell a spreadsheet could take for a formula: Zendesk content r
 trail, and it is untrusted.
 """
 
+import itertools
+import logging
+
 from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
@@ -18,12 +21,36 @@ COLUMNS = ["id", "created_at", "actor", "role", "ip_address", "source", "action"
            "zendesk_ticket_id", "stripe_object_id", "stripe_request_id", "reason", "outcome",
            "hash"]
 CHUNK = 2_000
+# The last line of a streamed export that an error cut short.
+INCOMPLETE_LINE = "# INCOMPLETE: an error stopped this export here; export it again.\r\n"
+
+logger = logging.getLogger(__name__)
 
 
 def csv_lines(events):
     """The header, then one CSV line per event, as they are read."""
     return csv.csv_lines(COLUMNS, (_row(event) for event in
                                    events.order_by("id").iterator(chunk_size=CHUNK)))
+
+
+def started(lines):
+    """An export's lines for a streamed response, started before the response is: the
+    header and the first row are read now, so a query that fails is an error answer, not a
+    file of only its header. A failure once the response has begun ends the file with
+    `INCOMPLETE_LINE` and is raised again, which breaks the transfer: an export never ends
+    early looking whole."""
+    lines = iter(lines)
+    return _then(list(itertools.islice(lines, 2)), lines)
+
+
+def _then(first, rest):
+    yield from first
+    try:
+        yield from rest
+    except Exception:
+        logger.exception("A streamed audit export stopped early")
+        yield INCOMPLETE_LINE
+        raise
 
 
 def _row(event):

@@ -1,12 +1,13 @@
-"""Sign-ins, sign-outs, failed sign-ins, lock-outs and refusals go into the audit trail."""
+"""Sign-ins, sign-outs, failed sign-ins, lock-outs, refusals and untrusted text cleaned
+before it was stored go into the audit trail."""
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from audit.models import Outcome
+from audit.models import Outcome, Source
 from audit.services import client_ip, record, record_denial, record_for_request
-from billing_console.signals import access_denied
+from billing_console.signals import access_denied, text_cleaned
 
 
 @receiver(user_logged_in)
@@ -49,3 +50,11 @@ def _locked_out(sender, request, username, ip_address, **kwargs):
 @receiver(access_denied)
 def _access_denied(sender, request, reason, **kwargs):
     record_denial(request, reason)
+
+
+@receiver(text_cleaned)
+def _text_cleaned(sender, reason, object_type="", object_id="", case_id=None,
+                  zendesk_ticket_id=None, **kwargs):
+    record(action="integrations.text_cleaned", source=Source.SYSTEM, object_type=object_type,
+           object_id=object_id, case_id=case_id, zendesk_ticket_id=zendesk_ticket_id,
+           reason=reason)

@@ -92,6 +92,9 @@ MIDDLEWARE = [
     # Right around the view, below Axes (which still sees the final outcome): a request
     # whose transaction lost a lock conflict runs again instead of answering 500.
     "billing_console.locks.RetryLockConflictsMiddleware",
+    # A query or form value PostgreSQL would refuse (a NUL) is a 400 before the view runs.
+    # It reads the form after the retry above has kept the body, as CSRF's check would.
+    "billing_console.text.RefuseUnstorableInput",
 ]
 
 ROOT_URLCONF = "billing_console.urls"

@@ -39,6 +39,7 @@ from kombu.exceptions import OperationalError
 
 from billing_console.integrations.models import InboundEvent
 from billing_console.integrations.outbox import Outbox
+from billing_console.text import report, storable
 
 logger = logging.getLogger(__name__)
 
@@ -78,12 +79,22 @@ def handlers_for(source, event_type):
 
 
 def accept(*, source, event_id, event_type, payload):
-    """Store a verified delivery once. Returns (event, created); a repeat changes nothing."""
+    """Store a verified delivery once. Returns (event, created); a repeat changes nothing.
+
+    What the database cannot store (a NUL in a ticket's subject) is replaced first, and
+    reported (`text.report`): a delivery is never refused for its content, so Stripe and
+    Zendesk do not send it again and again."""
+    event_id, id_places = storable(event_id, where="event id")
+    event_type, type_places = storable(event_type, where="event type")
+    payload, payload_places = storable(payload, where="payload")
     try:
         with transaction.atomic():
             event = InboundEvent.objects.create(
                 source=source, event_id=event_id, event_type=event_type, payload=payload
             )
+            report(id_places + type_places + payload_places,
+                   what=f"The {source} webhook event {event_id}",
+                   object_type="inbound_event", object_id=event.pk)
     except IntegrityError:
         return InboundEvent.objects.get(source=source, event_id=event_id), False
     transaction.on_commit(lambda: _queue(event.pk))

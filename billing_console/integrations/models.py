@@ -46,3 +46,25 @@ class InboundEvent(models.Model):
 
     def __str__(self):
         return f"{self.source} {self.event_type} {self.event_id}"
+
+
+class SetAsideRecord(models.Model):
+    """A record from Stripe or Zendesk that could not be stored (a Zendesk ticket the
+    database refused), set aside with the reason so that the batch it came in, and the
+    export's cursor, go on without it. Storing it later removes the row; admins see the
+    rows, and retry them, on `/cases/sync/` (see `set_aside.py`)."""
+
+    source = models.CharField(max_length=16, choices=InboundEvent.Source.choices)
+    kind = models.CharField(max_length=32)  # "ticket"
+    external_id = models.CharField(max_length=255)
+    reason = models.TextField()
+    times = models.PositiveIntegerField(default=1)
+    first_set_aside_at = models.DateTimeField(auto_now_add=True)
+    last_set_aside_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "kind", "external_id"],
+                                               name="set_aside_once")]
+
+    def __str__(self):
+        return f"{self.source} {self.kind} {self.external_id} (set aside)"

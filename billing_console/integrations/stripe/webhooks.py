@@ -5,7 +5,8 @@ to the handlers the apps registered (`inbox.handles("stripe", "refund.updated")`
 A delivery is checked before anything is stored, so a forged request can neither run a
 handler nor claim a real event's id. The signature is Stripe's scheme, checked here
 without the SDK: `t=<timestamp>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, and the
-timestamp may be at most 300 s old, which stops a captured delivery being replayed later.
+timestamp may be at most 300 s away from our clock, in the past or in the future, which
+stops a captured delivery being replayed later.
 """
 
 import hashlib
@@ -37,14 +38,16 @@ class SignatureError(Exception):
 
 def verify_signature(payload, header, secret, *, tolerance=TOLERANCE_SECONDS, now=None):
     """Raise SignatureError unless `header` signs the raw `payload` bytes with `secret`
-    within `tolerance` seconds."""
+    at a time within `tolerance` seconds of `now`, before or after."""
     timestamp, signatures = _parse(header)
     signed = f"{timestamp}.".encode() + payload
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     if not any(hmac.compare_digest(expected, signature) for signature in signatures):
         raise SignatureError("No signature matches the payload.")
     current = time.time() if now is None else now
-    if timestamp < current - tolerance:
+    # A timestamp ahead of our clock is refused too: otherwise a delivery signed for a
+    # time in the future could be replayed until that time plus the tolerance.
+    if abs(current - timestamp) > tolerance:
         raise SignatureError("The signature's timestamp is outside the tolerance window.")
 
 

@@ -79,6 +79,22 @@ def test_a_stale_timestamp_is_refused(db):
     assert not InboundEvent.objects.exists()
 
 
+def test_a_timestamp_from_the_future_is_refused(db):
+    six_minutes_ahead = datetime.now(UTC) + timedelta(minutes=6)
+
+    response = webhooks.receive(delivery(signed_at=six_minutes_ahead))
+
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.parametrize("minutes", [-4, 4])
+def test_a_timestamp_within_five_minutes_either_way_is_accepted(db, minutes):
+    signed_at = datetime.now(UTC) + timedelta(minutes=minutes)
+
+    assert webhooks.receive(delivery(signed_at=signed_at)).status_code == 200
+
+
 def test_without_a_signing_secret_nothing_is_accepted(db, settings):
     settings.ZENDESK_WEBHOOK_SECRET = ""
 
