@@ -8,26 +8,63 @@ from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
+from billing_console.access import Capability, has_capability
 from billing_console.admin_site import ConsolePermissionsMixin
+from billing_console.models import ZendeskIdentity
 
 for model in (User, Group, AccessAttempt, AccessLog, AccessFailureLog, TokenProxy):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 
 
+class ZendeskIdentityInline(admin.StackedInline):
+    """Ties a Tier 2 agent to their Zendesk user and group: they see the cases either
+    escalated, and no other."""
+
+    model = ZendeskIdentity
+    can_delete = True
+    extra = 0
+    max_num = 1
+    verbose_name_plural = ("Zendesk identity (Tier 2 agents see the cases they or their "
+                           "group escalated)")
+
+    def _allowed(self, request):
+        return has_capability(request.user, Capability.MANAGE_CONSOLE)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allowed(request)
+
+
 @admin.register(User)
 class ConsoleUserAdmin(ConsolePermissionsMixin, UserAdmin):
-    list_display = ("username", "email", "first_name", "last_name", "is_active", "roles")
+    list_display = ("username", "email", "first_name", "last_name", "is_active", "roles",
+                    "zendesk_user")
     list_filter = ("is_active", "groups")
     offered_views = (*ConsolePermissionsMixin.offered_views, "password_change")
     autocomplete_fields = ("groups",)
+    inlines = (ZendeskIdentityInline,)
+
+    @admin.display(description="Zendesk user")
+    def zendesk_user(self, user):
+        identity = getattr(user, "zendesk_identity", None)
+        return identity.zendesk_user_id if identity and identity.zendesk_user_id else "—"
 
     @admin.display(description="Roles")
     def roles(self, user):
         return ", ".join(group.name for group in user.groups.all())
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups")
+        return super().get_queryset(request).prefetch_related("groups").select_related(
+            "zendesk_identity")
 
 
 @admin.register(Group)

@@ -45,6 +45,8 @@ class StripeLink(models.TextChoices):
     VERIFIED = "verified", "Verified"
     UNVERIFIED = "unverified", "Matched by email, not yet confirmed"
     AMBIGUOUS = "ambiguous", "Several customers match"
+    # Named in the ticket's "Stripe customer id" field; verified once Stripe has it.
+    NAMED = "named", "Named on the ticket, being checked in Stripe"
 
 
 class ResolutionCode(models.TextChoices):
@@ -72,6 +74,11 @@ class Case(models.Model):
     custom_fields = models.JSONField(default=dict, blank=True)
     zendesk_created_at = models.DateTimeField(null=True, blank=True)
     zendesk_updated_at = models.DateTimeField(null=True, blank=True)
+    # Who escalated the ticket, as the ticket stood when the console first saw it: the
+    # Zendesk agent (its assignee, or the agent who filed it for the requester) and the
+    # group it was in. Tier 2 sees the cases they or their group escalated.
+    escalated_by_zendesk_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    escalation_group_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     category = models.CharField(max_length=32, choices=Category.choices, default=Category.OTHER)
     category_set_by_staff = models.BooleanField(default=False)
@@ -222,6 +229,8 @@ class WriteBack(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="write_backs")
     note = models.TextField(blank=True)
+    # The note as sanitised HTML (Markdown written in the console), sent as `html_body`.
+    note_html = models.TextField(blank=True)
     public = models.BooleanField(default=False)
     add_tags = models.JSONField(default=list, blank=True)
     zendesk_status = models.CharField(max_length=16, blank=True)

@@ -12,7 +12,9 @@ from django.db.models import Case as SqlCase
 from django.db.models import Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
+from billing_console.access import Capability, has_capability
 from billing_console.integrations.stripe import gateway as stripe_gateway
+from billing_console.models import ZendeskIdentity
 from billing_console.parsing import whole_number
 from cases.models import (
     OPEN_STATES,
@@ -25,6 +27,27 @@ from cases.models import (
 )
 
 PAGE_SIZE = 50
+
+
+# --- who sees which case -------------------------------------------------------------------
+
+
+def cases_visible_to(viewer):
+    """The cases `viewer` may open. Specialists, finance and admins see every case; a Tier
+    2 agent sees only the cases they escalated in Zendesk, or their Zendesk group did (by
+    the Zendesk identity admins give them), and none without one. Any other case is "not
+    found" to them, by page, by ticket number and by API alike."""
+    if has_capability(viewer, Capability.VIEW_QUEUE) or has_capability(
+            viewer, Capability.MANAGE_CONSOLE):
+        return Case.objects.all()
+    identity = ZendeskIdentity.objects.filter(user_id=viewer.pk).first() \
+        if viewer.is_authenticated else None
+    escalated = Q(pk__in=[])
+    if identity is not None and identity.zendesk_user_id is not None:
+        escalated |= Q(escalated_by_zendesk_id=identity.zendesk_user_id)
+    if identity is not None and identity.zendesk_group_id is not None:
+        escalated |= Q(escalation_group_id=identity.zendesk_group_id)
+    return Case.objects.filter(escalated)
 
 SORTS = {
     "sla": "SLA due",
@@ -104,15 +127,18 @@ def _filtered(filters, viewer, now):
 
 
 def _search(text):
-    """Ticket id, Stripe customer id, email, name or subject."""
+    """Ticket id, Stripe customer id, or part of an email, a name or a subject
+    (`ben.lindqvist`, `lindqvist`). On PostgreSQL trigram indexes serve the three
+    `UPPER(column) LIKE` conditions (migrations 0004 and 0006)."""
     ticket_id = whole_number(text.lstrip("#"))
     if ticket_id is not None:
         return Q(zendesk_ticket_id=ticket_id)
     if text.startswith("cus_"):
         return Q(stripe_customer_id=text)
     if "@" in text:
-        return Q(requester_email__iexact=text)
-    return Q(requester_name__icontains=text) | Q(subject__icontains=text)
+        return Q(requester_email__icontains=text)
+    return (Q(requester_email__icontains=text) | Q(requester_name__icontains=text)
+            | Q(subject__icontains=text))
 
 
 # --- keyset paging ---------------------------------------------------------------------------

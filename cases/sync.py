@@ -25,9 +25,13 @@ What the sync decides for the console:
   `open` from another status: Zendesk reopens a solved ticket when the requester replies,
   so that is how a customer's newer public comment shows in the export. The console's
   own write-back sets `solved`, which never reopens anything;
+- who escalated the ticket (its assignee, or the agent who filed it for the requester, and
+  its group) is kept from when the case is created: Tier 2 sees those cases;
 - the Stripe customer named in the ticket's "Stripe customer id" field is linked as
-  verified. Matching by requester email calls Stripe, so it never runs here: a task is
-  queued (after commit) for each new case, or case whose email changed, left unlinked.
+  `named` when the field changes, and verified only once Stripe has that customer.
+  Checking it, and matching by requester email, call Stripe, so they never run here: a
+  task is queued (after commit) for each new case, or case whose email or named customer
+  changed, left unverified.
 
 Zendesk content (subjects, descriptions, comments, names) is untrusted: it is stored as
 received and escaped wherever it is shown.
@@ -398,7 +402,19 @@ def _case_values(ticket, requester, before, stripe_field):
     values["category"] = before["category"] if staff_category else infer_category(ticket)
     values.update(_state_values(ticket, before))
     values.update(_stripe_values(ticket, before, stripe_field))
+    if before is None:
+        values.update(_escalation_values(ticket))
     return values
+
+
+def _escalation_values(ticket):
+    """Who escalated the ticket, as it stands when first seen: its assignee, else the agent
+    who filed it for the requester (a submitter other than the requester), and its group.
+    Written once, when the case is created (not in UPSERT_FIELDS)."""
+    agent = ticket.assignee_id
+    if agent is None and ticket.submitter_id != ticket.requester_id:
+        agent = ticket.submitter_id
+    return {"escalated_by_zendesk_id": agent, "escalation_group_id": ticket.group_id}
 
 
 def _requester_values(requester, before):
@@ -442,25 +458,41 @@ def _first_state(ticket):
     return {"state": State.NEW, "resolved_at": None}
 
 
+STRIPE_FIELDS = ("stripe_customer_id", "stripe_link", "stripe_candidates")
+
+
 def _stripe_values(ticket, before, stripe_field):
+    """A customer newly named in the ticket's field is linked as `named`: the follow-up
+    task verifies it in Stripe. Otherwise the case keeps its link, so a person's choice or
+    Stripe's answer is not undone by the next change to the ticket."""
     named = _named_stripe_customer(ticket, stripe_field)
-    if named:
-        return {"stripe_customer_id": named, "stripe_link": StripeLink.VERIFIED,
+    kept = {name: before[name] for name in STRIPE_FIELDS} if before is not None else None
+    newly_named = named and (before is None or named != _named_stripe_customer(
+        before["custom_fields"], str(stripe_field)))
+    if newly_named and not (kept and kept["stripe_customer_id"] == named
+                            and kept["stripe_link"] == StripeLink.VERIFIED):
+        return {"stripe_customer_id": named, "stripe_link": StripeLink.NAMED,
                 "stripe_candidates": []}
-    if before is not None:
-        return {name: before[name] for name in
-                ("stripe_customer_id", "stripe_link", "stripe_candidates")}
+    if kept is not None:
+        return kept
     return {"stripe_customer_id": "", "stripe_link": StripeLink.NONE, "stripe_candidates": []}
 
 
 def _named_stripe_customer(ticket, stripe_field):
-    """The ticket field's customer id, if it looks like one (the field is free text)."""
-    value = ticket.custom_field(stripe_field) if stripe_field else None
+    """The field's customer id, if it looks like one (the field is free text), from a
+    ticket or from a case's stored `custom_fields` (keyed by the field id as text)."""
+    if not stripe_field:
+        return ""
+    value = (ticket.get(stripe_field) if isinstance(ticket, dict)
+             else ticket.custom_field(stripe_field))
     value = value.strip() if isinstance(value, str) else ""
     return value if STRIPE_CUSTOMER_ID.fullmatch(value) else ""
 
 
 def _needs_stripe_lookup(before, values):
+    if values["stripe_link"] == StripeLink.NAMED:
+        return before is None or (before["stripe_link"], before["stripe_customer_id"]) != (
+            StripeLink.NAMED, values["stripe_customer_id"])
     if values["stripe_link"] == StripeLink.VERIFIED or not values["requester_email"]:
         return False
     return before is None or before["requester_email"] != values["requester_email"]
@@ -495,12 +527,26 @@ def _change_events(before, values):
             data={"before": before["state"], "after": values["state"], "source": "zendesk"}))
         _audit_state_change(case_id, values["zendesk_ticket_id"], before["state"],
                             values["state"], body)
-    if values["stripe_customer_id"] != before["stripe_customer_id"]:
-        events.append(CaseEvent(
-            case_id=case_id, kind=CaseEvent.Kind.LINK, created_at=now,
-            body=f"Stripe customer {values['stripe_customer_id']} named on the Zendesk ticket",
-            data={"customer": values["stripe_customer_id"], "link": StripeLink.VERIFIED}))
+    if (values["stripe_customer_id"], values["stripe_link"]) != (
+            before["stripe_customer_id"], before["stripe_link"]):
+        events.append(_stripe_link_event(
+            case_id, values["zendesk_ticket_id"], before, values,
+            f"Stripe customer {values['stripe_customer_id']} named on the Zendesk ticket; "
+            "it is checked in Stripe before money can move", now=now))
     return events
+
+
+def _stripe_link_event(case_id, ticket_id, before, after, body, *, now):
+    """A change of the case's Stripe customer, by the sync or its Stripe follow-up: a
+    timeline entry (returned, unsaved) and an audit event with before and after."""
+    old = {"customer": before["stripe_customer_id"], "link": before["stripe_link"]}
+    new = {"customer": after["stripe_customer_id"], "link": after["stripe_link"]}
+    record(action="case.stripe_link_changed", source=Source.SYSTEM, object_type="case",
+           object_id=case_id, case_id=case_id, zendesk_ticket_id=ticket_id,
+           before=old, after=new, reason=body)
+    return CaseEvent(case_id=case_id, kind=CaseEvent.Kind.LINK, created_at=now, body=body,
+                     data={**new, "before": old,
+                           "candidates": len(after.get("stripe_candidates") or [])})
 
 
 def _audit_state_change(case_id, ticket_id, before, after, reason):
@@ -545,38 +591,79 @@ def _queue_follow_ups(outcome, *, fetch_comments):
 
 
 def wants_stripe_match(case):
+    """A customer named on the ticket waits for Stripe's word; an unverified case with an
+    email is matched by it."""
+    if case.stripe_link == StripeLink.NAMED:
+        return True
     return case.stripe_link != StripeLink.VERIFIED and bool(case.requester_email)
 
 
 @transaction.atomic
 def record_stripe_match(*, case_id, email, customers):
     """Store what looking `email` up in Stripe found: one customer is linked unverified
-    (a specialist confirms it), several are kept as candidates to choose from. Nothing
-    changes if the case moved on meanwhile (linked for certain, another email)."""
+    (a specialist confirms it before money moves), several are kept as candidates to
+    choose from. Nothing changes if the case moved on meanwhile (linked for certain,
+    named on the ticket, another email)."""
     case = Case.objects.select_for_update().filter(pk=case_id).first()
-    if case is None or not wants_stripe_match(case) or case.requester_email != email:
+    if (case is None or not wants_stripe_match(case) or case.stripe_link == StripeLink.NAMED
+            or case.requester_email != email):
         return case
+    link, customer_id, candidates, body = _email_match(customers)
+    _set_stripe_link(case, link, customer_id, candidates, body)
+    return case
+
+
+@transaction.atomic
+def record_named_customer_check(*, case_id, customer_id, exists, email="", customers=()):
+    """Store Stripe's answer on the customer named on the ticket: verified when Stripe has
+    it; otherwise the requester's email decides, as `record_stripe_match` does (`customers`
+    are those with `email`). Nothing changes if the case moved on meanwhile."""
+    case = Case.objects.select_for_update().filter(pk=case_id).first()
+    if case is None or (case.stripe_link, case.stripe_customer_id) != (
+            StripeLink.NAMED, customer_id):
+        return case
+    if exists:
+        _set_stripe_link(case, StripeLink.VERIFIED, customer_id, [],
+                         f"Stripe customer {customer_id} named on the Zendesk ticket exists "
+                         "in Stripe: verified")
+        return case
+    if case.requester_email and case.requester_email == email:
+        link, matched, candidates, found = _email_match(customers)
+    else:
+        link, matched, candidates, found = StripeLink.NONE, "", [], "No email to match by"
+    _set_stripe_link(case, link, matched, candidates,
+                     f"The Zendesk ticket names {customer_id}, which Stripe does not have. "
+                     f"{found}")
+    return case
+
+
+def _email_match(customers):
+    """(link, customer id, candidates, words) for the customers having the email."""
     candidates = [{"id": c.id, "name": c.name or "", "email": c.email or ""} for c in customers]
     if len(customers) == 1:
-        link, customer_id = StripeLink.UNVERIFIED, customers[0].id
-        body = f"Stripe customer {customer_id} matched by the requester's email (unverified)"
-    elif customers:
-        link, customer_id = StripeLink.AMBIGUOUS, ""
-        body = f"{len(customers)} Stripe customers share the requester's email; choose one"
-    else:
-        link, customer_id = StripeLink.NONE, ""
-        body = "No Stripe customer has the requester's email"
-    if (case.stripe_link, case.stripe_customer_id, case.stripe_candidates) == (
-            link, customer_id, candidates):
-        return case
-    case.stripe_link, case.stripe_customer_id, case.stripe_candidates = (
-        link, customer_id, candidates)
-    case.save(update_fields=["stripe_link", "stripe_customer_id", "stripe_candidates",
-                             "updated_at"])
-    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.LINK, created_at=timezone.now(),
-                             body=body, data={"customer": customer_id, "link": link,
-                                              "candidates": len(candidates)})
-    return case
+        customer_id = customers[0].id
+        return (StripeLink.UNVERIFIED, customer_id, candidates,
+                f"Stripe customer {customer_id} matched by the requester's email "
+                "(unverified: a specialist confirms it before money can move)")
+    if customers:
+        return (StripeLink.AMBIGUOUS, "", candidates,
+                f"{len(customers)} Stripe customers share the requester's email; choose one")
+    return StripeLink.NONE, "", candidates, "No Stripe customer has the requester's email"
+
+
+def _set_stripe_link(case, link, customer_id, candidates, body):
+    """Change the locked case's link, with its timeline entry and audit event; nothing if
+    it is the same."""
+    before = {name: getattr(case, name) for name in STRIPE_FIELDS}
+    after = {"stripe_customer_id": customer_id, "stripe_link": link,
+             "stripe_candidates": candidates}
+    if before == after:
+        return
+    for name, value in after.items():
+        setattr(case, name, value)
+    case.save(update_fields=[*STRIPE_FIELDS, "updated_at"])
+    _stripe_link_event(case.pk, case.zendesk_ticket_id, before, after, body,
+                       now=timezone.now()).save()
 
 
 # --- the Stripe customer field, the state row, the lock -----------------------------------

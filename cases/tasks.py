@@ -20,7 +20,7 @@ from billing_console.integrations.stripe.errors import (
 from billing_console.integrations.zendesk import gateway as zendesk
 from billing_console.integrations.zendesk.errors import ZendeskTransientError
 from cases import services, sync
-from cases.models import Case, WriteBack
+from cases.models import Case, StripeLink, WriteBack
 
 logger = logging.getLogger(__name__)
 
@@ -119,19 +119,31 @@ def refresh_zendesk_ticket(self, ticket_id):
 
 @shared_task(bind=True, max_retries=MAX_ATTEMPTS)
 def link_stripe_customer(self, case_id):
-    """Match the case's requester email to Stripe customers (see `sync.record_stripe_match`)."""
-    case = Case.objects.filter(pk=case_id).only("requester_email", "stripe_link").first()
+    """Verify the customer named on the ticket in Stripe (`sync.record_named_customer_check`),
+    or match the requester's email to Stripe customers (`sync.record_stripe_match`). Stripe
+    is called here, outside any transaction; the answer is stored in a new one."""
+    case = Case.objects.filter(pk=case_id).only(
+        "requester_email", "stripe_link", "stripe_customer_id").first()
     if case is None or not sync.wants_stripe_match(case):
         return
+    email = case.requester_email
     try:
-        customers = stripe_gateway.find_customers_by_email(email=case.requester_email,
+        if case.stripe_link == StripeLink.NAMED:
+            named = case.stripe_customer_id
+            exists = stripe_gateway.customer_exists(customer_id=named)
+            customers = () if exists or not email else stripe_gateway.find_customers_by_email(
+                email=email, limit=STRIPE_CANDIDATE_LIMIT)
+            sync.record_named_customer_check(case_id=case_id, customer_id=named,
+                                             exists=exists, email=email, customers=customers)
+            return
+        customers = stripe_gateway.find_customers_by_email(email=email,
                                                            limit=STRIPE_CANDIDATE_LIMIT)
     except TransientStripeError as error:
         raise self.retry(countdown=_backoff(self.request.retries, error.retry_after)) from error
     except PermanentStripeError:
         logger.exception("Matching a Stripe customer for case %s failed", case_id)
         return
-    sync.record_stripe_match(case_id=case_id, email=case.requester_email, customers=customers)
+    sync.record_stripe_match(case_id=case_id, email=email, customers=customers)
 
 
 @shared_task

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_console.access import Capability
-from cases.models import Case
+from cases.selectors import cases_visible_to
 from guidance import selectors, services
 from guidance.markdown import render_markdown
 from guidance.models import CaseGuidance, Playbook, Question
@@ -76,7 +76,7 @@ class CaseGuidanceApi(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, pk):
-        case = get_object_or_404(Case, pk=pk)
+        case = get_object_or_404(cases_visible_to(request.user), pk=pk)
         facts, facts_error = selectors.case_facts(case)
         return Response({
             "case": {"id": case.pk, "zendesk_ticket_id": case.zendesk_ticket_id,
@@ -106,7 +106,8 @@ class QuestionListApi(APIView):
         data = QuestionInput(data=request.data)
         data.is_valid(raise_exception=True)
         case_id = data.validated_data["case_id"]
-        case = get_object_or_404(Case, pk=case_id) if case_id else None
+        case = get_object_or_404(cases_visible_to(request.user), pk=case_id) \
+            if case_id else None
         question = services.question_ask(asker=request.user, case=case,
                                          body=data.validated_data["body"])
         return Response(QuestionSerializer(question).data, status=status.HTTP_201_CREATED)

@@ -16,6 +16,7 @@ from billing_console.exceptions import ApplicationError
 from billing_console.parsing import whole_number
 from cases.forms import first_error
 from cases.models import Case, Category
+from cases.selectors import cases_visible_to
 from guidance import selectors, services
 from guidance.forms import (
     AnswerForm,
@@ -98,8 +99,10 @@ def ask(request):
     if not form.is_valid():
         messages.error(request, first_error(form))
         return redirect(_back_from_question(form))
-    case = Case.objects.filter(pk=form.cleaned_data["case"]).first() \
-        if form.cleaned_data["case"] else None
+    case = None
+    if form.cleaned_data["case"]:
+        # A Tier 2 agent asks only about a case they may see; any other is "not found".
+        case = get_object_or_404(cases_visible_to(request.user), pk=form.cleaned_data["case"])
     services.question_ask(asker=request.user, body=form.cleaned_data["body"], case=case)
     messages.success(request, "Question sent to billing. The answer will show here"
                               f"{' and on the ticket' if case else ''}.")

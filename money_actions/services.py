@@ -20,7 +20,7 @@ from audit.models import Source
 from audit.services import Origin, record
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
-from cases.models import CaseEvent
+from cases.models import CaseEvent, StripeLink
 from cases.models import State as CaseState
 from cases.selectors import forget_stripe_snapshot
 from money_actions.kinds import Event
@@ -65,10 +65,33 @@ def committed_amount(*, kind, stripe_target_id, states):
     return total or 0
 
 
+# Why money cannot move on a link that is not verified, and how to get it verified.
+UNVERIFIED_LINK_WORDS = {
+    StripeLink.UNVERIFIED: (
+        "This case's Stripe customer {customer} was matched by the requester's email and "
+        "nobody has confirmed it is the requester. Money cannot move until a specialist "
+        "confirms it: open the case and press “Confirm {customer} is the requester” in its "
+        "Stripe panel."),
+    StripeLink.AMBIGUOUS: (
+        "Several Stripe customers share the requester's email, and money cannot move until "
+        "a specialist chooses the requester's: open the case and link one in its Stripe "
+        "panel."),
+    StripeLink.NAMED: (
+        "The Stripe customer {customer} named on the Zendesk ticket has not been verified "
+        "in Stripe yet, and money cannot move until it is. Try again in a minute; if it "
+        "stays so, open the case's Stripe panel."),
+}
+
+
 def check_customer(case, customer_id, *, noun="customer"):
-    """Money moves only for the customer the case is linked to; `noun` names what was
-    chosen (a charge) in the refusal, and its code."""
-    if not case.stripe_customer_id:
+    """Money moves only for the customer the case is linked to, and only on a verified
+    link (named on the ticket and found in Stripe, or confirmed by a specialist); every
+    money request, page and API, checks here. `noun` names what was chosen (a charge) in
+    the refusal, and its code."""
+    if case.stripe_link in UNVERIFIED_LINK_WORDS:
+        raise ApplicationError(UNVERIFIED_LINK_WORDS[case.stripe_link].format(
+            customer=case.stripe_customer_id), "customer_unverified", status=409)
+    if not case.stripe_customer_id or case.stripe_link != StripeLink.VERIFIED:
         raise ApplicationError("Link this case to the requester's Stripe customer first.",
                                "customer")
     if customer_id != case.stripe_customer_id:

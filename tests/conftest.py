@@ -82,9 +82,25 @@ def second_specialist(db):
     return make_user("specialist2", Role.SPECIALIST)
 
 
+# The `tier2` actor's Zendesk agent and group; `make_case` makes cases that agent escalated.
+TIER2_ZENDESK_USER_ID = 90_001
+TIER2_ZENDESK_GROUP_ID = 360_000_000_401
+
+
+def make_tier2(username, *, zendesk_user_id=None, zendesk_group_id=None):
+    """A Tier 2 agent tied to a Zendesk agent and group, as admins tie them."""
+    from billing_console.models import ZendeskIdentity
+
+    user = make_user(username, Role.TIER2)
+    ZendeskIdentity.objects.create(user=user, zendesk_user_id=zendesk_user_id,
+                                   zendesk_group_id=zendesk_group_id)
+    return user
+
+
 @pytest.fixture
 def tier2(db):
-    return make_user("tier2", Role.TIER2)
+    return make_tier2("tier2", zendesk_user_id=TIER2_ZENDESK_USER_ID,
+                      zendesk_group_id=TIER2_ZENDESK_GROUP_ID)
 
 
 @pytest.fixture

@@ -4,10 +4,9 @@ Who may do what, enforced here on the server whatever the page shows:
 - VIEW_QUEUE (specialists, finance) opens the page and the Stripe panel;
 - WORK_CASES (specialists) is needed for every POST;
 - VIEW_CASE_SUMMARY (Tier 2) opens only the summary: state, category and resolution, with
-  no Stripe data, no console notes and no controls. Zendesk agents are not linked to
-  console users yet, so Tier 2 cannot be limited to the cases they escalated; the summary
-  holds nothing beyond what the ticket itself tells them. They reach it by the ticket number
-  (`find_case`).
+  no Stripe data, no console notes and no controls, and only of the cases they or their
+  Zendesk group escalated (`cases_visible_to`); any other case is "not found". They reach
+  it by the ticket number (`find_case`).
 
 The views stay thin: reads go through `cases.selectors`, writes through `cases.services`,
 and a refusal (`ApplicationError`) or bad input becomes a message on the page, never a 500.
@@ -38,6 +37,7 @@ from cases.selectors import (
     case_sla_clocks,
     case_timeline,
     case_write_back_problems,
+    cases_visible_to,
     reply_templates_for,
     stripe_snapshot,
 )
@@ -60,7 +60,7 @@ def case_page(request, pk):
 @requires(Capability.VIEW_CASE_SUMMARY)
 @require_safe
 def case_summary(request, pk):
-    case = get_object_or_404(Case.objects.only(
+    case = get_object_or_404(cases_visible_to(request.user).only(
         "zendesk_ticket_id", "subject", "state", "category", "resolution_code",
         "resolution_summary", "resolved_at", "stripe_customer_id", "stripe_link"), pk=pk)
     facts, facts_error = case_facts(case)
@@ -78,8 +78,8 @@ def find_case(request):
     """Tier 2 knows the Zendesk ticket they escalated: its number opens the case summary."""
     ticket = request.GET.get("ticket", "").strip().lstrip("#")
     ticket_id = whole_number(ticket)
-    case_id = (Case.objects.filter(zendesk_ticket_id=ticket_id).values_list("pk", flat=True)
-               .first() if ticket_id is not None else None)
+    case_id = (cases_visible_to(request.user).filter(zendesk_ticket_id=ticket_id)
+               .values_list("pk", flat=True).first() if ticket_id is not None else None)
     if case_id is not None:
         return redirect("cases:summary", pk=case_id)
     return render(request, "cases/find_case.html", {"ticket": ticket}, status=404)

@@ -11,13 +11,14 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, Source
 from audit.services import record
+from cases.models import StripeLink
 from tests.cases.factories import make_case
 from tests.conftest import signed_in
 
 
 @pytest.fixture
 def trail(db, specialist):
-    case = make_case(stripe_customer_id="cus_A")
+    case = make_case(stripe_customer_id="cus_A", stripe_link=StripeLink.VERIFIED)
     events = {
         "big_refund": record(action="refund.succeeded", amount=15_000, currency="usd",
                              case_id=case.pk, zendesk_ticket_id=case.zendesk_ticket_id,
@@ -106,7 +107,7 @@ def test_the_detail_shows_before_after_approval_and_the_stripe_request(sandbox, 
     from tests.refunds.conftest import api_client, new_charge, post_refund, refund_body
 
     customer, charge_id = new_charge(sandbox)
-    case = make_case(stripe_customer_id=customer)
+    case = make_case(stripe_customer_id=customer, stripe_link=StripeLink.VERIFIED)
     action_id = post_refund(specialist, refund_body(case, charge_id, stripe_reason="fraudulent")
                             ).json()["id"]
     api_client(finance).post(f"/api/v1/money-actions/{action_id}/approve/", {"note": "Checked."})

@@ -6,6 +6,7 @@ from itertools import count
 from django.utils import timezone
 
 from cases.models import Case
+from tests.conftest import TIER2_ZENDESK_USER_ID
 
 _ticket_ids = count(10_000)
 
@@ -21,5 +22,7 @@ def make_case(**fields):
         "zendesk_created_at": now - timedelta(hours=2),
         "first_response_due": now + timedelta(hours=6),
         "resolution_due": now + timedelta(hours=70),
+        # Escalated by the `tier2` actor's Zendesk agent, so that agent sees it.
+        "escalated_by_zendesk_id": TIER2_ZENDESK_USER_ID,
     }
     return Case.objects.create(zendesk_ticket_id=ticket_id, **{**defaults, **fields})

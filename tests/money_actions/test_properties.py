@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import Charge
 from billing_console.money import decimal_places, format_amount, to_minor_units
+from cases.models import StripeLink
 from money_actions.models import MoneyAction
 from refunds.services import refund_request
 from tests.cases.factories import make_case
@@ -33,7 +34,7 @@ def _charge(captured, customer):
 @given(captured=CAPTURED, attempts=ATTEMPTS)
 def test_no_sequence_of_partial_refunds_exceeds_the_charge(specialist, captured, attempts):
     customer = f"cus_{uuid.uuid4().hex[:12]}"
-    case = make_case(stripe_customer_id=customer)
+    case = make_case(stripe_customer_id=customer, stripe_link=StripeLink.VERIFIED)
     charge = _charge(captured, customer)
     for amount in attempts:
         with contextlib.suppress(ApplicationError):

@@ -6,6 +6,7 @@ import pytest
 
 from audit.models import AuditEvent, Source
 from cases.models import State as CaseState
+from cases.models import StripeLink
 from money_actions.models import LedgerEntry, MoneyAction, State
 from money_actions.webhooks import on_charge_refunded, on_refund
 from tests.cases.factories import make_case
@@ -25,7 +26,8 @@ class Delivery:
 def test_a_refund_that_fails_after_succeeding_is_failed_and_reopens_the_case(
         sandbox, specialist, eager_tasks):
     customer, charge_id = new_charge(sandbox, payment_method="pm_card_refundFail")
-    case = make_case(stripe_customer_id=customer, state=CaseState.RESOLVED)
+    case = make_case(stripe_customer_id=customer, stripe_link=StripeLink.VERIFIED,
+                     state=CaseState.RESOLVED)
     action_id = post_refund(specialist, refund_body(case, charge_id)).json()["id"]
     action = MoneyAction.objects.get(pk=action_id)
     assert action.state == State.SUCCEEDED
@@ -46,7 +48,7 @@ def test_a_refund_that_fails_after_succeeding_is_failed_and_reopens_the_case(
 
 def test_a_refund_made_in_the_dashboard_is_recorded_once_as_external(sandbox, db):
     customer, charge_id = new_charge(sandbox)
-    case = make_case(stripe_customer_id=customer)
+    case = make_case(stripe_customer_id=customer, stripe_link=StripeLink.VERIFIED)
     refund = sandbox.client.v1.refunds.create(params={"charge": charge_id, "amount": 700})
 
     on_charge_refunded(Delivery(charge_id, "charge.refunded"))

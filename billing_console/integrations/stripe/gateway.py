@@ -166,6 +166,18 @@ def get_customer(*, customer_id):
     return _customer(_call(lambda c: c.v1.customers.retrieve(customer_id)).to_dict())
 
 
+def customer_exists(*, customer_id):
+    """Whether Stripe has this customer, not deleted: False for an unknown or deleted one
+    (Stripe answers a deleted customer with `deleted: true`); other failures raise."""
+    try:
+        data = _call(lambda c: c.v1.customers.retrieve(customer_id)).to_dict()
+    except PermanentStripeError as error:
+        if error.http_status == 404 or error.code == "resource_missing":
+            return False
+        raise
+    return not data.get("deleted")
+
+
 def find_customer_by_email(*, email):
     """The newest customer with this email, or None."""
     listing = _call(lambda c: c.v1.customers.list(params={"email": email, "limit": 1}))
