@@ -102,6 +102,12 @@ class Case(models.Model):
                                        blank=True)
     resolution_summary = models.TextField(blank=True)
 
+    # The ticket's life in Zendesk (`cases.lifecycle`): the ticket it was merged into, the
+    # closed ticket it follows up, and what Zendesk did not take because the ticket is closed.
+    merged_into_ticket_id = models.BigIntegerField(null=True, blank=True)
+    follow_up_of_ticket_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    undelivered = models.TextField(blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -131,6 +137,12 @@ class Case(models.Model):
     @property
     def is_open(self):
         return self.state in OPEN_STATES
+
+    @property
+    def is_merged(self):
+        """Closed in Zendesk by merging its ticket into another (`merged_into_ticket_id`
+        names it once the merge note has been read)."""
+        return self.zendesk_status == "closed" and "closed_by_merge" in (self.tags or ())
 
 
 class CaseEvent(models.Model):
@@ -226,6 +238,9 @@ class WriteBack(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed, will retry"
+        # The ticket is closed in Zendesk, which takes no update to it: not retried.
+        FOLLOWED_UP = "followed_up", "Sent as a follow-up ticket (the ticket is closed)"
+        UNDELIVERABLE = "undeliverable", "Not delivered: the ticket is closed"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="write_backs")
     note = models.TextField(blank=True)
@@ -241,6 +256,8 @@ class WriteBack(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # When a worker claimed it; set only while `sending`.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The follow-up ticket that carried it, when its own ticket was closed.
+    follow_up_ticket_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]

@@ -357,3 +357,41 @@ def latest_case_of_customer(customer_id):
     if not customer_id:
         return None
     return Case.objects.filter(stripe_customer_id=customer_id).order_by("-updated_at").first()
+
+
+@dataclass(frozen=True)
+class TicketLinks:
+    """How the case's ticket relates to others in Zendesk (`cases.lifecycle`), with the
+    console's case of each ticket where there is one."""
+
+    merged: bool
+    merged_into: tuple | None  # (ticket id, its case or None), once the note named it
+    follow_up_of: tuple | None  # (ticket id, its case or None)
+    follow_ups: list  # cases of tickets following this one up
+    merged_here: list  # cases of tickets merged into this one
+
+    @property
+    def any(self):
+        return bool(self.merged or self.follow_up_of or self.follow_ups or self.merged_here)
+
+
+def case_ticket_links(*, case):
+    ticket_ids = [t for t in (case.merged_into_ticket_id, case.follow_up_of_ticket_id) if t]
+    cases = {c.zendesk_ticket_id: c for c in Case.objects.filter(
+        zendesk_ticket_id__in=ticket_ids).only("pk", "zendesk_ticket_id", "subject", "state")}
+    related = list(Case.objects.filter(
+        Q(follow_up_of_ticket_id=case.zendesk_ticket_id)
+        | Q(merged_into_ticket_id=case.zendesk_ticket_id))
+        .only("pk", "zendesk_ticket_id", "subject", "state", "follow_up_of_ticket_id",
+              "merged_into_ticket_id")
+        .order_by("pk")[:50])
+
+    def linked(ticket_id):
+        return (ticket_id, cases.get(ticket_id)) if ticket_id else None
+
+    return TicketLinks(
+        merged=case.is_merged, merged_into=linked(case.merged_into_ticket_id),
+        follow_up_of=linked(case.follow_up_of_ticket_id),
+        follow_ups=[c for c in related if c.follow_up_of_ticket_id == case.zendesk_ticket_id],
+        merged_here=[c for c in related if c.merged_into_ticket_id == case.zendesk_ticket_id])
+

@@ -35,6 +35,7 @@ from cases.models import Case, Category, Priority, State, StripeLink
 from cases.selectors import (
     STRIPE_SNAPSHOT_SECONDS,
     case_sla_clocks,
+    case_ticket_links,
     case_timeline,
     case_write_back_problems,
     cases_visible_to,
@@ -98,6 +99,7 @@ def _render_case(request, case, *, note_form=None, resolve_form=None, status=200
         "clocks": case_sla_clocks(case=case),
         "timeline": case_timeline(case=case, before=_event_id(request.GET.get("before"))),
         "write_back_problems": case_write_back_problems(case=case),
+        "ticket_links": case_ticket_links(case=case),
         "categories": Category.choices,
         "priorities": Priority.choices,
         "note_form": note_form or NoteForm(),
