@@ -16,6 +16,7 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations import inbox
 from billing_console.integrations.models import InboundEvent
 from billing_console.integrations.outbox import Outbox
+from billing_console.markdown import render_markdown
 from cases.models import (
     Case,
     CaseEvent,
@@ -77,12 +78,17 @@ def _audit(case, action, actor, *, before=None, after=None, reason=""):
            zendesk_ticket_id=case.zendesk_ticket_id, before=before, after=after, reason=reason)
 
 
-def write_back_queue(case, *, note="", public=False, add_tags=(), zendesk_status=""):
-    """Keep what Zendesk should hear; a task sends it once the transaction commits."""
+def write_back_queue(case, *, note="", public=False, add_tags=(), zendesk_status="",
+                     markdown=False):
+    """Keep what Zendesk should hear; a task sends it once the transaction commits. A note
+    written in Markdown in the console (`markdown=True`) reaches Zendesk as sanitised HTML
+    (`html_body`), the same HTML the console shows."""
     from cases.tasks import send_write_back
 
-    write_back = WriteBack.objects.create(case=case, note=note, public=public,
-                                          add_tags=list(add_tags), zendesk_status=zendesk_status)
+    note_html = str(render_markdown(note)) if markdown and note else ""
+    write_back = WriteBack.objects.create(case=case, note=note, note_html=note_html,
+                                          public=public, add_tags=list(add_tags),
+                                          zendesk_status=zendesk_status)
     transaction.on_commit(lambda: send_write_back.delay(write_back.pk))
     return write_back
 
@@ -180,7 +186,7 @@ def case_add_note(*, case, body, actor, post_to_zendesk=False):
     event = _event(case, CaseEvent.Kind.NOTE, actor, body, posted_to_zendesk=post_to_zendesk)
     _audit(case, "case.note_added", actor, after={"posted_to_zendesk": post_to_zendesk})
     if post_to_zendesk:
-        write_back_queue(case, note=body)
+        write_back_queue(case, note=body, markdown=True)
     return event
 
 

@@ -237,24 +237,54 @@ def refresh_ticket(ticket_id):
         outcome = _store_tickets([detail.ticket], users, rule=rule, stripe_field=field_id)
         case = Case.objects.filter(zendesk_ticket_id=ticket_id).first()
         if case is not None:
-            _store_comments(case, detail.comments)
+            _store_comments(case, detail.comments, authors=detail.users)
         _queue_follow_ups(outcome, fetch_comments=False)
     return case
 
 
-def _store_comments(case, comments):
+def _store_comments(case, comments, authors=()):
     """Each Zendesk comment once on the timeline, keyed by its id."""
     known = set(CaseEvent.objects.filter(case=case, zendesk_comment_id__isnull=False)
                 .values_list("zendesk_comment_id", flat=True))
     now = timezone.now()
+    by_id = {user.id: user for user in authors}
     CaseEvent.objects.bulk_create([
         CaseEvent(case=case, kind=CaseEvent.Kind.COMMENT, created_at=comment.created_at or now,
                   body=comment.body, public=comment.public, zendesk_comment_id=comment.id,
                   zendesk_author_id=comment.author_id,
                   data={"attachments": [{"file_name": a.file_name, "size": a.size}
-                                        for a in comment.attachments]})
+                                        for a in comment.attachments],
+                        **comment_author(case, by_id.get(comment.author_id))})
         for comment in comments if comment.id not in known
     ], ignore_conflicts=True)  # a concurrent refresh may have stored the same comment
+
+
+class AuthorRole:
+    """Who wrote a Zendesk comment, as the timeline says it."""
+
+    REQUESTER = "requester"  # the customer who filed the ticket
+    AGENT = "agent"  # a Zendesk agent (Tier 2, billing)
+    CONSOLE = "console"  # the console itself: its notes and replies, by its API user
+    END_USER = "end-user"  # someone else copied on the ticket
+
+
+def comment_author(case, user):
+    """{"author": {"name", "role"}} for a comment's side-loaded author, or nothing when
+    Zendesk did not send them. The console's own comments are those of the API user it
+    signs in as (`ZENDESK_EMAIL`)."""
+    if user is None:
+        return {}
+    if user.email and user.email.lower() == (settings.ZENDESK_EMAIL or "").lower():
+        role = AuthorRole.CONSOLE
+    elif user.id == case.requester_zendesk_id:
+        role = AuthorRole.REQUESTER
+    elif user.role in ("agent", "admin"):
+        role = AuthorRole.AGENT
+    else:
+        role = AuthorRole.END_USER
+    # A name is Zendesk content: kept as text the database takes, escaped when shown.
+    name = (user.name or "").replace("\x00", "").encode("utf-8", "replace").decode()[:255]
+    return {"author": {"name": name, "role": role}}
 
 
 # --- storing tickets -----------------------------------------------------------------------

@@ -60,6 +60,7 @@ def _deliver(write_back):
     zendesk.update_ticket(
         write_back.case.zendesk_ticket_id,
         note=write_back.note or None,
+        note_html=write_back.note_html or None,
         note_public=write_back.public,
         add_tags=write_back.add_tags,
         status=write_back.zendesk_status or None,

@@ -1,7 +1,7 @@
 """The guidance API: playbooks, a case's guidance for Tier 2, and questions.
 
 Tier 2 reads and asks; specialists answer. Markdown comes back as written and as
-sanitised HTML (`guidance.markdown`).
+sanitised HTML (`billing_console.markdown`).
 """
 
 from django.shortcuts import get_object_or_404
@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_console.access import Capability
+from billing_console.markdown import render_markdown
 from cases.selectors import cases_visible_to
 from guidance import selectors, services
-from guidance.markdown import render_markdown
 from guidance.models import CaseGuidance, Playbook, Question
 
 

@@ -53,7 +53,8 @@ def case_guidance_add(*, case, body, author, playbook=None, post_to_zendesk=Fals
         case=case, body=_required(body, "guidance"), playbook=playbook, author=author,
         posted_to_zendesk=post_to_zendesk, created_at=timezone.now())
     if post_to_zendesk:
-        write_back_queue(case, note=f"Guidance for Tier 2 from billing:\n\n{guidance.body}")
+        write_back_queue(case, note=f"Guidance for Tier 2 from billing:\n\n{guidance.body}",
+                         markdown=True)
     return guidance
 
 

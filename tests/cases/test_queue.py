@@ -136,6 +136,7 @@ def test_queue_health_is_computed_once_for_everyone_while_cached(
     ({"requester_name__icontains": "okafor"}, "case_name_trigram"),
     ({"subject__icontains": "charged twice"}, "case_subject_trigram"),
     ({"requester_email__iexact": "Ava.Okafor@example.com"}, "case_email_upper"),
+    ({"requester_email__icontains": "ava.okafor"}, "case_email_trigram"),
 ])
 def test_search_by_name_subject_and_email_can_use_an_index(search, index, db):
     if connection.vendor != "postgresql":

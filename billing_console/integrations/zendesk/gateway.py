@@ -55,6 +55,9 @@ from .types import (
 )
 
 TIMEOUT_SECONDS = 20
+COMMENTS_PER_PAGE = 100
+# A ticket with more comments than this is read up to here (10,000 comments).
+COMMENT_MAX_PAGES = 100
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
 EXPORT_MAX_PER_PAGE = 1000
 # zenpy insists on a subdomain even when ZENDESK_API_URL makes it irrelevant.
@@ -92,14 +95,37 @@ def export_tickets_page(*, cursor=None, start_time=None, per_page=EXPORT_MAX_PER
 
 
 def get_ticket(ticket_id):
-    """The ticket with its requester and all its comments, internal notes included."""
+    """The ticket with its requester and all its comments, internal notes included, and
+    the comments' authors (side-loaded with `include=users`)."""
     ticket_id = _valid_id(ticket_id)
     client = _client()
     with _translated_errors(f"ticket {ticket_id}"):
         ticket = _ticket(client.tickets(id=ticket_id).to_dict())
-        comments = tuple(_comment(c.to_dict()) for c in client.tickets.comments(ticket=ticket_id))
+        comments, authors = _comments_with_authors(client, ticket_id)
     requester = _find_user(client, ticket.requester_id) if ticket.requester_id else None
-    return TicketDetail(ticket=ticket, requester=requester, comments=comments)
+    return TicketDetail(ticket=ticket, requester=requester, comments=comments,
+                        users=tuple(authors.values()))
+
+
+def _comments_with_authors(client, ticket_id):
+    """Every comment of the ticket, page by page (cursor pagination, as zenpy's generator
+    does), with the users Zendesk side-loads for each page. The next page's URL is built
+    here from the cursor, so it goes where the client goes (`ZENDESK_API_URL`)."""
+    base = f"{_zendesk_origin()}/api/v2/tickets/{ticket_id}/comments.json"
+    comments, users, after = [], {}, None
+    for _ in range(COMMENT_MAX_PAGES):
+        query = {"include": "users", "page[size]": COMMENTS_PER_PAGE}
+        if after:
+            query["page[after]"] = after
+        body = client.tickets._get(f"{base}?{urlencode(query, quote_via=quote)}",
+                                   raw_response=True).json()
+        comments += [_comment(c) for c in body.get("comments") or ()]
+        users.update((int(u["id"]), _user(u)) for u in body.get("users") or ())
+        meta = body.get("meta") or {}
+        after = meta.get("after_cursor")
+        if not (meta.get("has_more") and after):
+            break
+    return tuple(comments), users
 
 
 def search_escalated_tickets(*, tag=ESCALATION_TAG):
@@ -157,13 +183,18 @@ def update_ticket(
     group_id=_UNSET,
     note=None,
     note_public=False,
+    note_html=None,
 ):
     """Change what is given and nothing else, in one request. Tags are added and removed
     rather than replaced, so a tag someone else set meanwhile survives. `custom_fields`
     maps field id to value; `assignee_id=None` unassigns; `note` adds a comment (internal
-    unless `note_public`) in the same update, so it cannot land without the rest."""
+    unless `note_public`) in the same update, so it cannot land without the rest. With
+    `note_html` (HTML the caller has sanitised) the comment is sent as Zendesk's
+    `html_body`, which Zendesk shows formatted and takes over `body`."""
     changes = ZenpyTicket(id=ticket_id)
-    if note:
+    if note_html:
+        changes.comment = ZenpyComment(html_body=note_html, public=note_public)
+    elif note:
         changes.comment = ZenpyComment(body=note, public=note_public)
     if status is not None:
         changes.status = status

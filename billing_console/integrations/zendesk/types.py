@@ -85,6 +85,8 @@ class TicketDetail:
     ticket: Ticket
     requester: User | None
     comments: tuple[Comment, ...]
+    # The comments' authors, side-loaded by Zendesk (`include=users`).
+    users: tuple[User, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ sees every field it would see from Zendesk.
 
 from datetime import UTC, datetime
 from html import escape
+from html.parser import HTMLParser
 
 TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 TICKET_PRIORITIES = ("urgent", "high", "normal", "low")
@@ -134,13 +135,17 @@ def render_user(user, base_url):
     return {"url": f"{base_url}/api/v2/users/{user['id']}.json", **user}
 
 
-def new_comment(comment_id, *, audit_id, author_id, body, public, attachments, now):
+def new_comment(comment_id, *, audit_id, author_id, body, public, attachments, now,
+                html_body=None):
+    """A comment; given `html_body` (the API's alternative to `body`), Zendesk keeps that
+    HTML, and `body` is its text."""
     return {
         "id": comment_id,
         "type": "Comment",
         "author_id": author_id,
         "body": body,
-        "html_body": _html_body(body),
+        "html_body": (f'<div class="zd-comment" dir="auto">{html_body}</div>'
+                      if html_body is not None else _html_body(body)),
         "plain_body": body,
         "public": public,
         "attachments": attachments,
@@ -149,6 +154,27 @@ def new_comment(comment_id, *, audit_id, author_id, body, public, attachments, n
         "created_at": now,
         "metadata": {"system": {"client": "billing-console-sandbox"}, "custom": {}},
     }
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("p", "br", "li", "div", "h2", "h3", "h4", "tr", "pre", "blockquote"):
+            self.parts.append("\n")
+
+
+def text_of_html(html):
+    """The text of an `html_body`, paragraphs on lines of their own."""
+    parser = _Text()
+    parser.feed(html)
+    return "\n".join(line.strip() for line in "".join(parser.parts).strip().splitlines()
+                     if line.strip())
 
 
 def _html_body(body):

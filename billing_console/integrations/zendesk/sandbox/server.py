@@ -349,7 +349,7 @@ def list_comments(request, ticket_id):
     page, has_more = remaining[:size], len(remaining) > size
     first, last = (_comment_cursor(page[0]), _comment_cursor(page[-1])) if page else (None, None)
     url = f"{request.base_url}/api/v2/tickets/{ticket_id}/comments.json?page%5Bsize%5D={size}"
-    return 200, {
+    body = {
         "comments": page,
         "meta": {"has_more": has_more, "after_cursor": last, "before_cursor": first},
         "links": {
@@ -357,6 +357,12 @@ def list_comments(request, ticket_id):
             "next": last and f"{url}&page%5Bafter%5D={quote(last, safe='')}",
         },
     }
+    if "users" in request.params.get("include", "").split(","):
+        # `include=users` side-loads the page's comment authors, as Zendesk does.
+        authors = sorted({c["author_id"] for c in page if c.get("author_id")})
+        body["users"] = [render_user(u, request.base_url)
+                         for u in request.server.store.users(authors)]
+    return 200, body
 
 
 def _page_size(value):

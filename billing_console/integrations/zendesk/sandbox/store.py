@@ -282,7 +282,11 @@ class Store:
             return list(self._state["audits"].get(ticket_id, []))
 
     def _add_comment(self, ticket, comment, author_id):
-        body = _text(comment.get("body") or comment.get("html_body"), "comment", required=True)
+        html_body = comment.get("html_body") if not comment.get("body") else None
+        body = _text(comment.get("body") or html_body, "comment", required=True)
+        if html_body is not None:
+            # Zendesk keeps the HTML it was given and derives the text from it.
+            html_body, body = body, resources.text_of_html(body)
         attachments = [self._take_upload(token) for token in _tokens(comment.get("uploads"))]
         public = comment.get("public", True)
         if not isinstance(public, bool):
@@ -294,7 +298,7 @@ class Store:
         entry = resources.new_comment(
             self._next_id("comment"), audit_id=audit_id,
             author_id=author_id, body=body, public=public,
-            attachments=attachments, now=resources.now_iso(),
+            attachments=attachments, now=resources.now_iso(), html_body=html_body,
         )
         comments = self._state["comments"]
         comments[ticket["id"]] = [*comments.get(ticket["id"], []), entry]

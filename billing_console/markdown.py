@@ -1,7 +1,10 @@
 """Markdown to HTML that is safe to show: playbooks and guidance are written by staff, but
 answers promoted from questions carry Tier 2's words, and any of it may quote a customer.
 Python-Markdown renders; nh3 keeps only plain formatting tags and http(s)/mailto links,
-so a `<script>` or a `javascript:` link is inert."""
+so a `<script>` or a `javascript:` link is inert.
+
+It lives in the core so every layer renders alike: guidance shows playbooks with it, and
+cases sends the console's notes and guidance to Zendesk as `html_body` with it."""
 
 import markdown as markdown_lib
 import nh3
