@@ -11,10 +11,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.models import Outcome, Source
 from audit.services import record
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations import inbox
-from billing_console.integrations.models import InboundEvent
+from billing_console.integrations.models import InboundEvent, SetAsideRecord
 from billing_console.integrations.outbox import Outbox
 from billing_console.markdown import render_markdown
 from cases.models import (
@@ -28,6 +29,7 @@ from cases.models import (
     StripeLink,
     WriteBack,
 )
+from cases.sync import TICKET, ZENDESK
 
 # Where a case may go from each state by hand. Resolving has its own service (it needs a
 # code and a summary); a customer's reply reopens a resolved case through the sync.
@@ -122,6 +124,64 @@ def write_back_record_failure(*, write_back, error):
     """Zendesk refused it or could not be reached; it stays to be sent again."""
     return WRITE_BACKS.settle(write_back, status=WriteBack.Status.FAILED,
                               last_error=f"{type(error).__name__}: {error}"[:2000])
+
+
+# A write-back to a closed ticket (`cases.lifecycle`): Zendesk takes no update to a closed
+# ticket, so it is never retried. A follow-up ticket carries it, or the case says what
+# Zendesk did not get.
+FOLLOW_UP_TAG = "billing_console_follow_up"
+
+
+def write_back_in_words(write_back):
+    """What a write-back tells Zendesk, in a line: its note, else its status and tags."""
+    if write_back.note:
+        kind = "public reply" if write_back.public else "internal note"
+        return f"{kind}: {write_back.note}"
+    changes = [f"status {write_back.zendesk_status}"] if write_back.zendesk_status else []
+    if write_back.add_tags:
+        changes.append("tags " + ", ".join(write_back.add_tags))
+    return ", ".join(changes) or "an empty update"
+
+
+@transaction.atomic
+def write_back_record_followed_up(*, write_back, follow_up_ticket_id):
+    """Its ticket was closed, and follow-up ticket `follow_up_ticket_id` carried it instead.
+    False, changing nothing, when this worker's claim had expired."""
+    case = _locked(write_back.case)
+    if not WRITE_BACKS.settle(write_back, status=WriteBack.Status.FOLLOWED_UP,
+                              follow_up_ticket_id=follow_up_ticket_id,
+                              sent_at=timezone.now(), last_error=""):
+        return False
+    kind = "public reply" if write_back.public else "internal note"
+    body = (f"Zendesk ticket #{case.zendesk_ticket_id} is closed: the {kind} went out as "
+            f"follow-up ticket #{follow_up_ticket_id} instead")
+    _event(case, CaseEvent.Kind.SYNC, None, body, write_back=write_back.pk,
+           follow_up_ticket=follow_up_ticket_id, link="write_back_follow_up")
+    record(action="case.write_back_followed_up", source=Source.SYSTEM, object_type="case",
+           object_id=case.pk, case_id=case.pk, zendesk_ticket_id=case.zendesk_ticket_id,
+           after={"write_back": write_back.pk, "follow_up_ticket_id": follow_up_ticket_id},
+           reason=body)
+    return True
+
+
+@transaction.atomic
+def write_back_record_undeliverable(*, write_back, error):
+    """Its ticket is closed and no follow-up could carry it: not retried, and the case
+    says what Zendesk did not get. False, changing nothing, when the claim had expired."""
+    case = _locked(write_back.case)
+    if not WRITE_BACKS.settle(write_back, status=WriteBack.Status.UNDELIVERABLE,
+                              last_error=f"{type(error).__name__}: {error}"[:2000]):
+        return False
+    line = (f"Not delivered to Zendesk ticket #{case.zendesk_ticket_id}, which is closed "
+            f"({timezone.now():%Y-%m-%d %H:%M} UTC): {write_back_in_words(write_back)}")
+    case.undelivered = "\n".join(filter(None, [case.undelivered, line]))
+    case.save(update_fields=["undelivered", "updated_at"])
+    _event(case, CaseEvent.Kind.SYNC, None, line, write_back=write_back.pk,
+           error=str(error)[:500])
+    record(action="case.write_back_undeliverable", source=Source.SYSTEM, object_type="case",
+           object_id=case.pk, case_id=case.pk, zendesk_ticket_id=case.zendesk_ticket_id,
+           after={"write_back": write_back.pk}, reason=line, outcome=Outcome.FAILURE)
+    return True
 
 
 def _mark_first_response(case):
@@ -289,3 +349,27 @@ def inbound_event_retry(*, event_id, actor):
                    "attempts": event.attempts, "last_error": event.last_error},
            after={"status": event.status})
     return event
+
+
+@transaction.atomic
+def set_aside_ticket_retry(*, ticket_id, actor):
+    """An admin has a Zendesk ticket that was set aside fetched and stored again: a task,
+    queued on commit, refreshes it (`sync.refresh_ticket`); stored, it leaves the list,
+    refused again, it stays with the new reason. Raises ApplicationError (409) when the
+    ticket is no longer set aside."""
+    held = SetAsideRecord.objects.select_for_update().filter(
+        source=ZENDESK, kind=TICKET, external_id=str(ticket_id)).first()
+    if ticket_id is None or held is None:
+        raise ApplicationError("That ticket is no longer set aside.", "not_set_aside",
+                               status=409)
+    record(action="integrations.set_aside_retried", actor=actor, object_type="zendesk_ticket",
+           object_id=ticket_id, zendesk_ticket_id=ticket_id,
+           before={"reason": held.reason, "times": held.times})
+    transaction.on_commit(lambda: _queue_refresh(ticket_id))
+    return held
+
+
+def _queue_refresh(ticket_id):
+    from cases.tasks import refresh_zendesk_ticket
+
+    refresh_zendesk_ticket.delay(ticket_id)

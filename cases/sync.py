@@ -18,13 +18,12 @@ What the sync decides for the console:
 - the category, from custom field values and tags, unless staff set it;
 - the priority (from Zendesk's) and SLA dues, when the case is created; after that the
   priority belongs to staff;
-- a ticket already solved or closed when first seen becomes a resolved or closed case;
 - a deleted ticket (`status == "deleted"` in the export, 404 for a webhook) closes its
   case, with a timeline entry;
-- a resolved case reopens (with a timeline entry) when its ticket goes back to `new` or
-  `open` from another status: Zendesk reopens a solved ticket when the requester replies,
-  so that is how a customer's newer public comment shows in the export. The console's
-  own write-back sets `solved`, which never reopens anything;
+- the case's state as its ticket lives in Zendesk, by the rules of `cases.lifecycle`: a
+  closed ticket closes its case, a merged one marks it merged into the target's case, a
+  follow-up links to the case it follows up, and the customer's reply reopens a resolved
+  case; each change with a timeline entry and an audit event;
 - who escalated the ticket (its assignee, or the agent who filed it for the requester, and
   its group) is kept from when the case is created: Tier 2 sees those cases;
 - the Stripe customer named in the ticket's "Stripe customer id" field is linked as
@@ -34,7 +33,10 @@ What the sync decides for the console:
   changed, left unverified.
 
 Zendesk content (subjects, descriptions, comments, names) is untrusted: it is stored as
-received and escaped wherever it is shown.
+received and escaped wherever it is shown, except the characters the database refuses
+(NUL, lone surrogates), which are replaced and audited (`billing_console.text`). A ticket
+the database still refuses is set aside with the reason (`integrations.set_aside`), so one
+bad ticket never stops a page or the cursor; admins see it, and retry it, on `/cases/sync/`.
 """
 
 import fcntl
@@ -52,8 +54,11 @@ from django.utils import timezone
 
 from audit.models import Source
 from audit.services import record
+from billing_console import text
+from billing_console.integrations import set_aside
 from billing_console.integrations.zendesk import gateway as zendesk
 from billing_console.integrations.zendesk.errors import ZendeskNotFound
+from cases import lifecycle
 from cases.models import (
     Case,
     CaseEvent,
@@ -80,10 +85,11 @@ STRIPE_FIELD_TITLE = "Stripe customer id"
 STRIPE_CUSTOMER_ID = re.compile(r"cus_[A-Za-z0-9]{1,200}")
 # Any fixed 64-bit number: it names the PostgreSQL advisory lock that keeps runs apart.
 SYNC_LOCK_KEY = 0x7A656E64657368  # "zendesh"
+# How a ticket the database refused is named in the set-aside list.
+ZENDESK, TICKET = "zendesk", "ticket"
 
 PRIORITIES = {"low": Priority.LOW, "normal": Priority.NORMAL, "high": Priority.HIGH,
               "urgent": Priority.URGENT}
-REOPENING_STATUSES = ("new", "open")
 CATEGORY_TAGS = {
     Category.REFUND_REQUEST: ("refund_request", "refund"),
     Category.DUPLICATE_CHARGE: ("duplicate_charge", "double_charge", "charged_twice"),
@@ -127,12 +133,19 @@ class StoreOutcome:
     unchanged: int = 0
     closed: int = 0
     reopened: int = 0
+    set_aside: int = 0
     new_ticket_ids: list = field(default_factory=list)
+    # Cases whose comments are read again: a merged ticket's note names its target.
+    comment_ticket_ids: list = field(default_factory=list)
     stripe_lookup_ticket_ids: list = field(default_factory=list)
+    # The tickets whose cases were written (created or changed).
+    stored_ticket_ids: list = field(default_factory=list)
 
     def add(self, other):
-        for name in ("created", "updated", "unchanged", "closed", "reopened"):
+        for name in ("created", "updated", "unchanged", "closed", "reopened", "set_aside"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("new_ticket_ids", "stripe_lookup_ticket_ids", "stored_ticket_ids"):
+            getattr(self, name).extend(getattr(other, name))
 
 
 @dataclass
@@ -201,11 +214,39 @@ def _read_pages(*, per_page, max_pages):
 
 @transaction.atomic
 def store_page(page, *, rule, stripe_field, newest):
-    """One export page's cases and the cursor after it, in one transaction."""
+    """One export page's cases and the cursor after it, in one transaction. A ticket the
+    database refuses is set aside, and the cursor moves past it all the same."""
     users = {user.id: user for user in page.users}
-    outcome = _store_tickets(page.tickets, users, rule=rule, stripe_field=stripe_field)
+    outcome = _store_or_set_aside(page.tickets, users, rule=rule, stripe_field=stripe_field)
     _save_position(cursor=page.after_cursor, newest=newest)
     _queue_follow_ups(outcome, fetch_comments=True)
+    return outcome
+
+
+def _store_or_set_aside(tickets, users, **options):
+    """The tickets in one savepoint; when the database refuses that, one savepoint a
+    ticket, and each ticket refused is set aside with the reason. When every ticket of
+    several is refused, the fault is not one ticket's: that error is raised, and the page
+    is read again on the next run."""
+    try:
+        with transaction.atomic():
+            return _store_clean(tickets, users, **options)
+    except set_aside.BAD_RECORD_ERRORS:
+        logger.warning("An export page was refused; storing its tickets one by one",
+                       exc_info=True)
+    outcome, refused = StoreOutcome(), []
+    latest = {ticket.id: ticket for ticket in tickets}
+    for ticket in latest.values():
+        try:
+            with transaction.atomic():
+                outcome.add(_store_clean([ticket], users, **options))
+        except set_aside.BAD_RECORD_ERRORS as error:
+            refused.append((ticket.id, error))
+    if len(latest) > 1 and len(refused) == len(latest):
+        raise refused[0][1]
+    for ticket_id, error in refused:
+        _set_ticket_aside(ticket_id, error)
+    outcome.set_aside += len(refused)
     return outcome
 
 
@@ -229,23 +270,40 @@ def refresh_ticket(ticket_id):
         # Zendesk answers 404 for a deleted ticket.
         with transaction.atomic():
             _close_deleted_cases([ticket_id], StoreOutcome())
+            set_aside.clear(source=ZENDESK, kind=TICKET, external_ids=[ticket_id])
         return Case.objects.filter(zendesk_ticket_id=ticket_id).first()
     rule = IntakeRule.objects.get_or_create(pk=SINGLETON_PK)[0]
     field_id = stripe_field_id()
     users = {detail.requester.id: detail.requester} if detail.requester else {}
-    with transaction.atomic():
-        outcome = _store_tickets([detail.ticket], users, rule=rule, stripe_field=field_id)
-        case = Case.objects.filter(zendesk_ticket_id=ticket_id).first()
-        if case is not None:
-            _store_comments(case, detail.comments, authors=detail.users)
-        _queue_follow_ups(outcome, fetch_comments=False)
+    try:
+        with transaction.atomic():
+            outcome = _store_clean([detail.ticket], users, rule=rule, stripe_field=field_id)
+            case = Case.objects.filter(zendesk_ticket_id=ticket_id).first()
+            if case is not None:
+                _store_comments(case, detail.comments, authors=detail.users)
+                case = lifecycle.record_merge_target(case, detail.comments)
+            _queue_follow_ups(outcome, fetch_comments=False)
+    except set_aside.BAD_RECORD_ERRORS as error:
+        # Raising would retry the webhook event to no end; the admin retries it instead.
+        with transaction.atomic():
+            _set_ticket_aside(ticket_id, error)
+        return Case.objects.filter(zendesk_ticket_id=ticket_id).first()
     return case
 
 
+def _set_ticket_aside(ticket_id, error):
+    set_aside.set_aside(source=ZENDESK, kind=TICKET, external_id=ticket_id, error=error)
+
+
 def _store_comments(case, comments, authors=()):
-    """Each Zendesk comment once on the timeline, keyed by its id."""
+    """Each Zendesk comment once on the timeline, keyed by its id, its text made storable."""
     known = set(CaseEvent.objects.filter(case=case, zendesk_comment_id__isnull=False)
                 .values_list("zendesk_comment_id", flat=True))
+    comments, places = text.storable([c for c in comments if c.id not in known],
+                                     where="comments")
+    text.report(places, what=f"Zendesk ticket {case.zendesk_ticket_id}",
+                object_type="case", object_id=case.pk, case_id=case.pk,
+                zendesk_ticket_id=case.zendesk_ticket_id)
     now = timezone.now()
     by_id = {user.id: user for user in authors}
     CaseEvent.objects.bulk_create([
@@ -255,7 +313,7 @@ def _store_comments(case, comments, authors=()):
                   data={"attachments": [{"file_name": a.file_name, "size": a.size}
                                         for a in comment.attachments],
                         **comment_author(case, by_id.get(comment.author_id))})
-        for comment in comments if comment.id not in known
+        for comment in comments
     ], ignore_conflicts=True)  # a concurrent refresh may have stored the same comment
 
 
@@ -290,6 +348,36 @@ def comment_author(case, user):
 # --- storing tickets -----------------------------------------------------------------------
 
 
+def _store_clean(tickets, users, *, rule, stripe_field):
+    """`_store_tickets`, with Zendesk's text made storable first (`billing_console.text`);
+    a ticket whose case was written with text replaced is reported (audited), and every
+    ticket stored here leaves the set-aside list."""
+    tickets, users, cleaned = _storable_tickets(tickets, users)
+    outcome = _store_tickets(tickets, users, rule=rule, stripe_field=stripe_field)
+    for ticket_id in outcome.stored_ticket_ids:
+        text.report(cleaned.get(ticket_id), what=f"Zendesk ticket {ticket_id}",
+                    object_type="zendesk_ticket", object_id=ticket_id,
+                    zendesk_ticket_id=ticket_id)
+    set_aside.clear(source=ZENDESK, kind=TICKET, external_ids=[t.id for t in tickets])
+    return outcome
+
+
+def _storable_tickets(tickets, users):
+    """(tickets, users, places by ticket id): their text made storable, and where each
+    ticket, or its requester, had characters replaced."""
+    clean_users, user_places = {}, {}
+    for user_id, user in users.items():
+        clean_users[user_id], user_places[user_id] = text.storable(user, where="requester")
+    clean_tickets, cleaned = [], {}
+    for ticket in tickets:
+        ticket, places = text.storable(ticket)
+        places += user_places.get(ticket.requester_id, [])
+        if places:
+            cleaned[ticket.id] = places
+        clean_tickets.append(ticket)
+    return clean_tickets, clean_users, cleaned
+
+
 def _store_tickets(tickets, users, *, rule, stripe_field):
     """Upsert the cases of these tickets in one statement, writing only what changes."""
     latest = {ticket.id: ticket for ticket in tickets}  # a ticket changed twice: the last
@@ -299,10 +387,11 @@ def _store_tickets(tickets, users, *, rule, stripe_field):
     existing = {row["zendesk_ticket_id"]: row for row in Case.objects.select_for_update()
                 .filter(zendesk_ticket_id__in=[t.id for t in live]).values(*EXISTING_FIELDS)}
     sla = _sla_table()
+    followed_up = lifecycle.followed_up_tickets(live)
     rows, events = [], []
     for ticket in live:
         before = existing.get(ticket.id)
-        if before is None and not _matches(rule, ticket):
+        if before is None and not (_matches(rule, ticket) or ticket.follow_up_of in followed_up):
             continue
         values = _case_values(ticket, users.get(ticket.requester_id), before, stripe_field)
         if before is None:
@@ -317,11 +406,16 @@ def _store_tickets(tickets, users, *, rule, stripe_field):
             rows.append(values)
             events += _change_events(before, values)
             outcome.updated += 1
-            outcome.reopened += int(values["state"] != before["state"])
+            lifecycle.count_change(outcome, before, values)
+            if lifecycle.wants_comments(before, values):
+                outcome.comment_ticket_ids.append(ticket.id)
         if _needs_stripe_lookup(before, values):
             outcome.stripe_lookup_ticket_ids.append(ticket.id)
+    outcome.stored_ticket_ids = [row["zendesk_ticket_id"] for row in rows]
     _upsert_cases(rows)
     CaseEvent.objects.bulk_create(events)
+    if followed_up:
+        lifecycle.link_follow_ups(outcome.new_ticket_ids)
     return outcome
 
 
@@ -364,7 +458,9 @@ def _upsert_by_copy(cursor, fields, values):
                    f"ON COMMIT DROP AS SELECT {columns} FROM {quote(Case._meta.db_table)} "
                    "WITH NO DATA")
     cursor.execute(f"TRUNCATE {UPSERT_TABLE}")
-    with cursor.copy(f"COPY {UPSERT_TABLE} ({columns}) FROM STDIN") as copy:
+    # `copy` is psycopg's own: its errors are made Django's here, as `execute` makes them.
+    with connection.wrap_database_errors, cursor.copy(
+            f"COPY {UPSERT_TABLE} ({columns}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(row)
     cursor.execute(_upsert_sql(fields, f"SELECT {columns} FROM {UPSERT_TABLE}"))  # noqa: S608
@@ -469,23 +565,7 @@ def infer_category(ticket):
 
 
 def _state_values(ticket, before):
-    if before is None:
-        return _first_state(ticket)
-    reopens = (before["state"] == State.RESOLVED and ticket.status in REOPENING_STATUSES
-               and before["zendesk_status"] not in REOPENING_STATUSES)
-    if reopens:
-        return {"state": State.IN_PROGRESS, "resolved_at": None}
-    return {"state": before["state"], "resolved_at": before["resolved_at"]}
-
-
-def _first_state(ticket):
-    """A ticket Zendesk already finished (an old one, with the rule "all tickets") does
-    not land in the queue as new work."""
-    if ticket.status == "closed":
-        return {"state": State.CLOSED, "resolved_at": ticket.updated_at}
-    if ticket.status == "solved":
-        return {"state": State.RESOLVED, "resolved_at": ticket.updated_at}
-    return {"state": State.NEW, "resolved_at": None}
+    return lifecycle.state_values(ticket, before)
 
 
 STRIPE_FIELDS = ("stripe_customer_id", "stripe_link", "stripe_candidates")
@@ -550,8 +630,7 @@ def _change_events(before, values):
     events = []
     case_id, now = before["pk"], timezone.now()
     if values["state"] != before["state"]:
-        body = ("Reopened: the ticket went back to "
-                f"{values['zendesk_status']} in Zendesk (the customer replied)")
+        body = lifecycle.change_reason(before, values)
         events.append(CaseEvent(
             case_id=case_id, kind=CaseEvent.Kind.STATE, created_at=now, body=body,
             data={"before": before["state"], "after": values["state"], "source": "zendesk"}))
@@ -607,7 +686,8 @@ def _close_deleted_cases(ticket_ids, outcome):
 def _queue_follow_ups(outcome, *, fetch_comments):
     """After commit, one message hands the per-case work (comments, Stripe matching) to a
     task that queues a task per case: the page itself stays fast."""
-    comment_ticket_ids = outcome.new_ticket_ids if fetch_comments else []
+    comment_ticket_ids = ([*outcome.new_ticket_ids, *outcome.comment_ticket_ids]
+                          if fetch_comments else [])
     if not (comment_ticket_ids or outcome.stripe_lookup_ticket_ids):
         return
     from cases.tasks import queue_case_follow_ups

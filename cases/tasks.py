@@ -18,7 +18,11 @@ from billing_console.integrations.stripe.errors import (
     TransientStripeError,
 )
 from billing_console.integrations.zendesk import gateway as zendesk
-from billing_console.integrations.zendesk.errors import ZendeskTransientError
+from billing_console.integrations.zendesk.errors import (
+    ZendeskClosedTicket,
+    ZendeskError,
+    ZendeskTransientError,
+)
 from cases import services, sync
 from cases.models import Case, StripeLink, WriteBack
 
@@ -43,6 +47,10 @@ def send_write_back(self, write_back_id):
         return
     try:
         _deliver(write_back)
+    except ZendeskClosedTicket as error:
+        # Zendesk refuses every update to a closed ticket: never retried as it is.
+        _deliver_to_closed_ticket(self, write_back, error)
+        return
     except ZendeskTransientError as error:
         services.write_back_record_failure(write_back=write_back, error=error)
         raise self.retry(countdown=_backoff(write_back.attempts, error.retry_after)) from error
@@ -65,6 +73,33 @@ def _deliver(write_back):
         add_tags=write_back.add_tags,
         status=write_back.zendesk_status or None,
     )
+
+
+def _deliver_to_closed_ticket(task, write_back, refusal):
+    """A note for a closed ticket goes out on a follow-up ticket (to the same requester,
+    with the closed ticket's tags and the write-back's); without a note, or when the
+    follow-up fails for good, the case says what Zendesk did not get. A follow-up Zendesk
+    could not make just now is tried again, as any transient failure."""
+    case = write_back.case
+    if not write_back.note:
+        services.write_back_record_undeliverable(write_back=write_back, error=refusal)
+        return
+    try:
+        follow_up = zendesk.create_follow_up_ticket(
+            case.zendesk_ticket_id, body=write_back.note, public=write_back.public,
+            requester_id=case.requester_zendesk_id,
+            subject=f"Follow-up: {case.subject}"[:150] if case.subject else None,
+            add_tags=[*write_back.add_tags, services.FOLLOW_UP_TAG])
+    except ZendeskTransientError as error:
+        services.write_back_record_failure(write_back=write_back, error=error)
+        raise task.retry(countdown=_backoff(write_back.attempts, error.retry_after)) from error
+    except ZendeskError as error:
+        logger.warning("Write-back %s: ticket %s is closed and no follow-up could be made: %s",
+                       write_back.pk, case.zendesk_ticket_id, error)
+        services.write_back_record_undeliverable(write_back=write_back, error=error)
+        return
+    services.write_back_record_followed_up(write_back=write_back,
+                                           follow_up_ticket_id=follow_up.id)
 
 
 def unsent_write_backs(*, now=None):
