@@ -1,6 +1,6 @@
 """`/cases/sync/`: the health of the integrations for admins. The Zendesk sync's state and a
-button to run it now; webhook events that gave up after their retries, each with a button
-to retry it now."""
+button to run it now; Zendesk tickets the database refused, set aside, and webhook events
+that gave up after their retries, each with a button to retry it now."""
 
 import logging
 
@@ -11,10 +11,10 @@ from kombu.exceptions import OperationalError
 
 from billing_console.access import Capability, requires
 from billing_console.exceptions import ApplicationError
-from billing_console.integrations import inbox
+from billing_console.integrations import inbox, set_aside
 from billing_console.parsing import whole_number
 from cases.models import IntakeRule
-from cases.services import inbound_event_retry
+from cases.services import inbound_event_retry, set_aside_ticket_retry
 from cases.sync import sync_health
 from cases.tasks import sync_zendesk
 
@@ -27,6 +27,8 @@ def sync_status(request):
     if request.method == "POST":
         if "retry_event" in request.POST:
             return _retry_event(request)
+        if "retry_ticket" in request.POST:
+            return _retry_ticket(request)
         return _sync_now(request)
     return render(request, "cases/sync.html", {
         "health": sync_health(),
@@ -34,6 +36,8 @@ def sync_status(request):
         "gave_up": inbox.gave_up(),
         "gave_up_count": inbox.gave_up_count(),
         "max_attempts": inbox.MAX_ATTEMPTS,
+        "set_aside": set_aside.listed(),
+        "set_aside_count": set_aside.count(),
     })
 
 
@@ -63,4 +67,20 @@ def _retry_event(request):
     else:
         messages.success(request, f"{event.get_source_display()} event {event.event_id} "
                                   "queued to run again.")
+    return redirect("cases:sync")
+
+
+def _retry_ticket(request):
+    ticket_id = whole_number(request.POST["retry_ticket"])
+    try:
+        set_aside_ticket_retry(ticket_id=ticket_id, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    except OperationalError:
+        logger.exception("Could not queue the refresh of a ticket set aside")
+        messages.error(request, "The task queue is unreachable; retry the ticket once it "
+                                "is back.")
+    else:
+        messages.success(request, f"Ticket {ticket_id} queued to be fetched again; it "
+                                  "leaves this list once it is stored.")
     return redirect("cases:sync")
