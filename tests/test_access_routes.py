@@ -66,6 +66,16 @@ def test_the_walk_covers_the_consoles_sections():
         assert expected in paths
 
 
+def _get(client, path):
+    """GET, reading a streamed response to its end: a streamed export holds a server-side
+    cursor on PostgreSQL, which must close inside this test's transaction, not when the
+    garbage collector gets to it during a later test (whose transaction it then breaks)."""
+    response = client.get(path)
+    if response.streaming:
+        b"".join(response.streaming_content)
+    return response
+
+
 def _is_login_redirect(response):
     return response.status_code == 302 and "/accounts/login/" in response["Location"]
 
@@ -97,13 +107,13 @@ def client_factory():
 @pytest.mark.parametrize("path,pattern", ROUTES, ids=[path for path, _ in ROUTES])
 def test_route_lets_in_exactly_the_roles_access_py_names(path, pattern, signed_in_clients, client):
     declared = declared_capability(pattern.callback)
-    anonymous = client.get(path)
+    anonymous = _get(client, path)
     if declared == PUBLIC:
         assert not _refused(anonymous), f"{path} is public but refused an anonymous visitor"
     else:
         assert _refused(anonymous), f"{path} let an anonymous visitor in"
     for role, signed_in in signed_in_clients.items():
-        response = signed_in.get(path)
+        response = _get(signed_in, path)
         if allows(signed_in.user, declared):
             assert not _refused(response), f"{path} refused {role}, which access.py allows"
         else:
