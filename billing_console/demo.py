@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from billing_console.access import Role
+from billing_console.models import ZendeskIdentity
 
 DEMO_USERS = (
     ("admin", Role.ADMIN, "Ada", "Admin"),
@@ -37,3 +38,11 @@ def ensure_demo_users():
         user.groups.set([Group.objects.get(name=role.value)])
         credentials.append((username, role, password))
     return credentials
+
+
+def tie_tier2_to_zendesk(zendesk_user_id):
+    """The demo Tier 2 user is the Zendesk agent who escalated half the demo tickets, so
+    they see those cases and no others."""
+    user = User.objects.get(username="tier2")
+    ZendeskIdentity.objects.update_or_create(user=user,
+                                             defaults={"zendesk_user_id": zendesk_user_id})

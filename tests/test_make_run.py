@@ -49,7 +49,10 @@ def _read_banner(process, deadline):
 
 
 def _sign_in(base_url, username, password):
-    session = requests.Session()
+    return _sign_in_session(requests.Session(), base_url, username, password)
+
+
+def _sign_in_session(session, base_url, username, password):
     page = session.get(base_url + "accounts/login/", timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     return session.post(base_url + "accounts/login/", timeout=10,
@@ -78,6 +81,24 @@ def running_console(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
 
 
+def _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets, password):
+    """The demo Tier 2 user is the first demo agent: their escalations open by ticket
+    number (once intake has made them cases), the other agent's are not found."""
+    found = requests.get(f"{zendesk_url}/api/v2/users/search.json", timeout=10,
+                         params={"query": "email:noor.haddad@tier2.example.com"},
+                         auth=("console@example.com/token", "any")).json()["users"]
+    escalated = [ticket for ticket in tickets if "billing_escalation" in ticket["tags"]]
+    own = next(t["id"] for t in escalated if t["assignee_id"] == found[0]["id"])
+    other = next(t["id"] for t in escalated if t["assignee_id"] != found[0]["id"])
+    session = requests.Session()
+    _sign_in_session(session, base_url, "tier2", password)
+    deadline = time.monotonic() + 90
+    while session.get(f"{base_url}cases/find/?ticket={own}", timeout=10).status_code != 200:
+        assert time.monotonic() < deadline, "the demo Tier 2 agent never saw their escalation"
+        time.sleep(1)
+    assert session.get(f"{base_url}cases/find/?ticket={other}", timeout=10).status_code == 404
+
+
 def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console):
     process, banner, base_url = running_console
     assert base_url in banner
@@ -97,6 +118,8 @@ def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console):
     for username, home in HOMES.items():
         landed = _sign_in(base_url, username, credentials[username])
         assert landed.url == base_url.rstrip("/") + home, username
+    _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets,
+                                         credentials["tier2"])
 
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
     process.wait(timeout=60)

@@ -20,8 +20,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from billing_console.demo import ensure_demo_users
+from billing_console.demo import ensure_demo_users, tie_tier2_to_zendesk
 from billing_console.integrations.stripe.sandbox.seed import seed_demo as seed_stripe
+from billing_console.integrations.zendesk.sandbox.seed import TIER2_AGENTS
 from billing_console.integrations.zendesk.sandbox.seed import seed_demo as seed_zendesk
 
 STOP_GRACE_SECONDS = 15
@@ -74,7 +75,8 @@ class Command(BaseCommand):
     def _seed(self, stripe_url, zendesk_url):
         self.stdout.write("Seeding the sandboxes through their APIs…")
         customers = seed_stripe(stripe_url, DEMO_STRIPE_KEY)
-        seed_zendesk(zendesk_url, DEMO_ZENDESK_EMAIL, DEMO_ZENDESK_TOKEN, customers)
+        agents = seed_zendesk(zendesk_url, DEMO_ZENDESK_EMAIL, DEMO_ZENDESK_TOKEN, customers)
+        tie_tier2_to_zendesk(agents[TIER2_AGENTS[0][1]])
 
     def _start_console(self, host, port, env):
         return {

@@ -67,9 +67,11 @@ ESCALATED_STATUSES = ("open", "pending", "open", "new")
 FRONT_LINE_STATUSES = ("open", "solved", "pending")
 
 
-def seed_demo(api_url: str, email: str, token: str, stripe_customers: dict[str, str]) -> None:
+def seed_demo(api_url: str, email: str, token: str,
+              stripe_customers: dict[str, str]) -> dict[str, int]:
     """Create the demo tickets that are not there yet. `stripe_customers` maps an email to
-    its Stripe customer id."""
+    its Stripe customer id. An escalated ticket is assigned to the Tier 2 agent who
+    escalated it. Returns the Tier 2 agents' Zendesk user ids by email."""
     api = _Api(api_url, email, token)
     existing = _existing_external_ids(api)
     groups = {g["name"]: g["id"] for g in api.get("/api/v2/groups.json")["groups"]}
@@ -79,6 +81,8 @@ def seed_demo(api_url: str, email: str, token: str, stripe_customers: dict[str, 
         external_id = f"{EXTERNAL_ID_PREFIX}{number:02d}"
         if external_id not in existing:
             _create_ticket(api, spec, external_id, groups, stripe_field, agents[number % 2])
+    return {agent_email: agent for (_, agent_email), agent in zip(TIER2_AGENTS, agents,
+                                                                   strict=True)}
 
 
 def _requesters():
@@ -119,6 +123,8 @@ def _create_ticket(api, spec, external_id, groups, stripe_field, agent_id):
         "tags": [tag, "billing_escalation"] if escalated else [tag],
         "group_id": groups[ESCALATION_GROUP if escalated else FRONT_LINE_GROUP],
     }
+    if escalated:
+        ticket["assignee_id"] = agent_id
     if spec["stripe_customer"] and stripe_field:
         ticket["custom_fields"] = [{"id": stripe_field, "value": spec["stripe_customer"]}]
     created = api.post("/api/v2/tickets.json", {"ticket": ticket})["ticket"]
