@@ -29,8 +29,13 @@ logger = logging.getLogger(__name__)
 
 def csv_lines(events):
     """The header, then one CSV line per event, as they are read."""
-    return csv.csv_lines(COLUMNS, (_row(event) for event in
-                                   events.order_by("id").iterator(chunk_size=CHUNK)))
+    rows = events.order_by("id").iterator(chunk_size=CHUNK)
+    try:
+        yield from csv.csv_lines(COLUMNS, (_row(event) for event in rows))
+    finally:
+        # Its database cursor closes now, in this transaction, whether the export ended,
+        # failed or was cut off, not whenever the garbage collector gets to it.
+        rows.close()
 
 
 def started(lines):
