@@ -157,10 +157,16 @@ def _bad_request_page(request, message):
     return HttpResponseBadRequest(loader.render_to_string("400.html", context, request))
 
 
+def _is_local(path):
+    """A path a link may point at: one of this site's, never `//host` or `/\\host`, which
+    browsers read as another site."""
+    return path.startswith("/") and not path.startswith(("//", "/\\"))
+
+
 def _without_unstorable(request):
     """The page asked for, without the parameters it could not take (GET only: a form's
     page is the one the user came from)."""
-    if request.method != "GET":
+    if request.method != "GET" or not _is_local(request.path):
         return None
     kept = request.GET.copy()
     for name in _unstorable_names(kept):

@@ -115,6 +115,15 @@ def wants_comments(before, values):
             and is_merged(values["zendesk_status"], values["tags"]))
 
 
+# The console's own follow-ups of closed tickets, which carry a note Zendesk would not take
+# on the closed ticket: the note is the console's, not new work, so no case is made of it.
+FOLLOW_UP_TAG = "billing_console_follow_up"
+
+
+def is_consoles_follow_up(ticket):
+    return FOLLOW_UP_TAG in (ticket.tags or ())
+
+
 def followed_up_tickets(tickets):
     """Of the tickets these follow up, those with a case: their follow-ups are cases too."""
     origins = {ticket.follow_up_of for ticket in tickets if ticket.follow_up_of}

@@ -126,12 +126,6 @@ def write_back_record_failure(*, write_back, error):
                               last_error=f"{type(error).__name__}: {error}"[:2000])
 
 
-# A write-back to a closed ticket (`cases.lifecycle`): Zendesk takes no update to a closed
-# ticket, so it is never retried. A follow-up ticket carries it, or the case says what
-# Zendesk did not get.
-FOLLOW_UP_TAG = "billing_console_follow_up"
-
-
 def write_back_in_words(write_back):
     """What a write-back tells Zendesk, in a line: its note, else its status and tags."""
     if write_back.note:
@@ -145,7 +139,8 @@ def write_back_in_words(write_back):
 
 @transaction.atomic
 def write_back_record_followed_up(*, write_back, follow_up_ticket_id):
-    """Its ticket was closed, and follow-up ticket `follow_up_ticket_id` carried it instead.
+    """Its ticket was closed, and ticket `follow_up_ticket_id` carried it instead (the one
+    it was merged into, or a follow-up).
     False, changing nothing, when this worker's claim had expired."""
     case = _locked(write_back.case)
     if not WRITE_BACKS.settle(write_back, status=WriteBack.Status.FOLLOWED_UP,
@@ -153,8 +148,11 @@ def write_back_record_followed_up(*, write_back, follow_up_ticket_id):
                               sent_at=timezone.now(), last_error=""):
         return False
     kind = "public reply" if write_back.public else "internal note"
-    body = (f"Zendesk ticket #{case.zendesk_ticket_id} is closed: the {kind} went out as "
-            f"follow-up ticket #{follow_up_ticket_id} instead")
+    carried = f"to ticket #{follow_up_ticket_id}, which it was merged into" \
+        if follow_up_ticket_id == case.merged_into_ticket_id \
+        else f"out as follow-up ticket #{follow_up_ticket_id}"
+    body = (f"Zendesk ticket #{case.zendesk_ticket_id} is closed: the {kind} went "
+            f"{carried} instead")
     _event(case, CaseEvent.Kind.SYNC, None, body, write_back=write_back.pk,
            follow_up_ticket=follow_up_ticket_id, link="write_back_follow_up")
     record(action="case.write_back_followed_up", source=Source.SYSTEM, object_type="case",

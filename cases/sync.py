@@ -391,7 +391,8 @@ def _store_tickets(tickets, users, *, rule, stripe_field):
     rows, events = [], []
     for ticket in live:
         before = existing.get(ticket.id)
-        if before is None and not (_matches(rule, ticket) or ticket.follow_up_of in followed_up):
+        if before is None and (lifecycle.is_consoles_follow_up(ticket) or not (
+                _matches(rule, ticket) or ticket.follow_up_of in followed_up)):
             continue
         values = _case_values(ticket, users.get(ticket.requester_id), before, stripe_field)
         if before is None:

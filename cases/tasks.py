@@ -23,7 +23,7 @@ from billing_console.integrations.zendesk.errors import (
     ZendeskError,
     ZendeskTransientError,
 )
-from cases import services, sync
+from cases import lifecycle, services, sync
 from cases.models import Case, StripeLink, WriteBack
 
 logger = logging.getLogger(__name__)
@@ -76,20 +76,17 @@ def _deliver(write_back):
 
 
 def _deliver_to_closed_ticket(task, write_back, refusal):
-    """A note for a closed ticket goes out on a follow-up ticket (to the same requester,
-    with the closed ticket's tags and the write-back's); without a note, or when the
-    follow-up fails for good, the case says what Zendesk did not get. A follow-up Zendesk
-    could not make just now is tried again, as any transient failure."""
+    """A note for a closed ticket goes to the ticket it was merged into, if it was merged,
+    or else out on a follow-up ticket (to the same requester, with the closed ticket's
+    tags and the write-back's); without a note, or when that fails for good, the case says
+    what Zendesk did not get. What Zendesk could not take just now is tried again, as any
+    transient failure."""
     case = write_back.case
     if not write_back.note:
         services.write_back_record_undeliverable(write_back=write_back, error=refusal)
         return
     try:
-        follow_up = zendesk.create_follow_up_ticket(
-            case.zendesk_ticket_id, body=write_back.note, public=write_back.public,
-            requester_id=case.requester_zendesk_id,
-            subject=f"Follow-up: {case.subject}"[:150] if case.subject else None,
-            add_tags=[*write_back.add_tags, services.FOLLOW_UP_TAG])
+        follow_up = _carry_note(case, write_back)
     except ZendeskTransientError as error:
         services.write_back_record_failure(write_back=write_back, error=error)
         raise task.retry(countdown=_backoff(write_back.attempts, error.retry_after)) from error
@@ -100,6 +97,19 @@ def _deliver_to_closed_ticket(task, write_back, refusal):
         return
     services.write_back_record_followed_up(write_back=write_back,
                                            follow_up_ticket_id=follow_up.id)
+
+
+def _carry_note(case, write_back):
+    """The ticket that takes a note its own closed ticket would not."""
+    if case.merged_into_ticket_id:
+        return zendesk.update_ticket(case.merged_into_ticket_id, note=write_back.note,
+                                     note_html=write_back.note_html or None,
+                                     note_public=write_back.public)
+    return zendesk.create_follow_up_ticket(
+        case.zendesk_ticket_id, body=write_back.note, html_body=write_back.note_html or None,
+        public=write_back.public, requester_id=case.requester_zendesk_id,
+        subject=f"Follow-up: {case.subject}"[:150] if case.subject else None,
+        add_tags=[*write_back.add_tags, lifecycle.FOLLOW_UP_TAG])
 
 
 def unsent_write_backs(*, now=None):

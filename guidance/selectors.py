@@ -10,7 +10,7 @@ from django.utils import timezone
 from billing_console.access import Capability, has_capability
 from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
 from cases.models import StripeLink
-from cases.selectors import stripe_snapshot
+from cases.selectors import cases_visible_to, stripe_snapshot
 from guidance.facts import stripe_facts, suggested_category
 from guidance.models import CaseGuidance, Playbook, Question
 
@@ -74,8 +74,10 @@ def recently_answered(limit=20):
 
 
 def questions_of(user):
-    return Question.objects.filter(asker=user).select_related("case", "answered_by") \
-        .order_by("-created_at")
+    """The user's own questions, but none on a case they can no longer see."""
+    return (Question.objects.filter(asker=user)
+            .filter(Q(case__isnull=True) | Q(case__in=cases_visible_to(user)))
+            .select_related("case", "answered_by").order_by("-created_at"))
 
 
 def questions_on(case, *, viewer=None):
@@ -93,9 +95,10 @@ def is_overdue(question, now=None):
 
 def case_facts(case):
     """(facts, error): the billing facts of the case's customer, from the briefly cached
-    Stripe snapshot, or a message when Stripe is down or refuses; none when there is no
-    customer to read."""
-    if not case.stripe_customer_id or case.stripe_link == StripeLink.AMBIGUOUS:
+    Stripe snapshot, or a message when Stripe is down or refuses; none until the case's
+    customer is verified (an id typed into the ticket, or an email match, may be someone
+    else's)."""
+    if not case.stripe_customer_id or case.stripe_link != StripeLink.VERIFIED:
         return [], ""
     try:
         snapshot = stripe_snapshot(customer_id=case.stripe_customer_id)

@@ -125,10 +125,11 @@ def questions(request):
 @requires(Capability.READ_GUIDANCE)
 @require_safe
 def question(request, pk):
-    """The asker, and specialists, see a question; nobody else knows it exists."""
+    """The asker, and specialists, see a question; nobody else knows it exists, nor does
+    the asker once its case is no longer theirs to see."""
     question = get_object_or_404(Question.objects.select_related("asker", "case"), pk=pk)
     can_answer = has_capability(request.user, Capability.WRITE_GUIDANCE)
-    if question.asker_id != request.user.pk and not can_answer:
+    if not can_answer and not selectors.questions_of(request.user).filter(pk=pk).exists():
         raise Http404("No such question.")
     return render(request, "guidance/question.html", {
         "question": question, "can_answer": can_answer, "answer_form": AnswerForm(),

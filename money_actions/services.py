@@ -146,6 +146,7 @@ def money_action_approve(*, action_id, actor, note="", expected_amount=None, ori
     (the requester may change it while it waits) is refused, not approved unseen."""
     action = _locked(action_id)
     _require_decidable(action, actor)
+    check_customer(action.case, action.stripe_customer_id)
     if expected_amount is not None and expected_amount != action.amount:
         raise ApplicationError(
             f"The amount is now {format_amount(action.amount, action.currency)}, not what "
@@ -203,6 +204,7 @@ def money_action_amend(*, action_id, amount, evaluate, actor, validate, origin=N
         raise ApplicationError("Only the person who requested it can change the amount.",
                                "not_requester", status=403)
     lock_target(action.stripe_target_id, customer_id=action.stripe_customer_id)
+    check_customer(action.case, action.stripe_customer_id)
     validate(action, amount)
     verdicts = evaluate(action, amount)
     before = action.amount
@@ -271,6 +273,10 @@ def money_action_begin_submission(*, action_id):
         if action.approved_amount != action.amount:
             _send_back_for_approval(action)
             return None
+        refusal = _link_refusal(action)
+        if refusal:
+            _back_to_a_person(action, "customer_link", refusal)
+            return None
         action.submitted_at = timezone.now()
         _move(action, State.SUBMITTING)
         _audit(action, Event.SUBMITTED, None)
@@ -311,17 +317,20 @@ def money_action_send_back(*, action_id, reason):
     sent (`reason`, in words): back to a person, who changes, approves, rejects or
     withdraws it. Only for an action Stripe has not seen."""
     action = _locked(action_id)
-    if action.state != State.SUBMITTING:
-        return action
+    if action.state == State.SUBMITTING:
+        _back_to_a_person(action, "stripe_changed", reason)
+    return action
+
+
+def _back_to_a_person(action, rule, reason):
+    """Not sent, for `reason`: waiting for a decision again, with the reason as a verdict."""
     action.approved_by, action.approved_amount, action.submitted_at = None, None, None
     # Stripe never saw it: the next approval's send is a first attempt, read afresh.
     action.submit_attempts = 0
-    action.policy_verdicts = [*action.policy_verdicts,
-                              Verdict("stripe_changed", True, reason).as_json()]
+    action.policy_verdicts = [*action.policy_verdicts, Verdict(rule, True, reason).as_json()]
     _move(action, State.PENDING_APPROVAL)
     _audit(action, Event.SENT_BACK, None, reason=reason, outcome=AuditOutcome.FAILURE)
     _timeline(action, None, f"{label_of(action)} not sent: {reason}")
-    return action
 
 
 @transaction.atomic
@@ -336,6 +345,16 @@ def money_action_refresh_params(*, action_id, params, why):
     _timeline(action, None, f"{label_of(action)}: {why}")
     logger.info("Refreshed %s: %s -> %s", action, before, params)
     return action
+
+
+def _link_refusal(action):
+    """Why the case's Stripe link no longer lets this action's money move (it was
+    re-linked, or is no longer verified, since the request), or ""."""
+    try:
+        check_customer(action.case, action.stripe_customer_id)
+    except ApplicationError as error:
+        return error.message
+    return ""
 
 
 def _send_back_for_approval(action):

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from audit import exports
 from audit.services import record
@@ -158,3 +159,15 @@ def test_an_export_whose_first_rows_fail_is_an_error_answer_not_a_header_alone(
 
     assert response.status_code == 500
     assert not response.streaming
+
+
+@pytest.mark.parametrize("path", ["//evil.example/login", "/\\evil.example/login"])
+def test_the_page_without_it_is_never_another_sites(db, path):
+    """A request-target of `//host` reaches the console as that path (as gunicorn passes
+    it): the link back must not send the reader to another site."""
+    response = Client().request(PATH_INFO=path, QUERY_STRING="next=%00",
+                                REQUEST_METHOD="GET")
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'href="//evil' not in html and 'href="/\\evil' not in html

@@ -287,7 +287,7 @@ def test_a_note_for_a_closed_ticket_goes_out_on_a_follow_up_and_is_not_retried(
                       post_to_zendesk=True)
 
     write_back = WriteBack.objects.get()
-    assert write_back.status == WriteBack.Status.FOLLOWED_UP
+    assert write_back.status == WriteBack.Status.FOLLOWED_UP, write_back.last_error
     follow_up = zendesk.get_ticket(write_back.follow_up_ticket_id)
     assert follow_up.ticket.follow_up_of == case.zendesk_ticket_id
     assert follow_up.ticket.requester_id == case.requester_zendesk_id
@@ -345,3 +345,48 @@ def test_a_status_only_update_to_a_closed_ticket_is_flagged_without_a_follow_up(
     assert closed_ticket_case.undelivered.endswith(
         "status solved, tags billing_console_resolved")
     assert len(zendesk.search_escalated_tickets()) == 0  # no follow-up was made
+
+
+def test_the_consoles_own_follow_up_is_no_new_case(
+        closed_ticket_case, zendesk_sandbox, specialist, eager_tasks,
+        django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        case_add_note(case=closed_ticket_case, body="Refund of 16.00 USD issued.",
+                      actor=specialist, post_to_zendesk=True)
+    write_back = WriteBack.objects.get()
+
+    _sync(django_capture_on_commit_callbacks)
+
+    assert not Case.objects.filter(zendesk_ticket_id=write_back.follow_up_ticket_id).exists()
+
+
+def test_a_markdown_note_goes_out_on_the_follow_up_as_html(
+        closed_ticket_case, zendesk_sandbox, specialist, eager_tasks,
+        django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        case_add_note(case=closed_ticket_case, body="**Refund** of 16.00 USD.",
+                      actor=specialist, post_to_zendesk=True)
+
+    follow_up_id = WriteBack.objects.get().follow_up_ticket_id
+    [first] = zendesk_sandbox.server.store.comments(follow_up_id)
+
+    assert "<strong>Refund</strong>" in first["html_body"]
+
+
+def test_a_note_for_a_merged_tickets_case_reaches_the_ticket_it_was_merged_into(
+        db, zendesk_sandbox, follow_ups, specialist, eager_tasks,
+        django_capture_on_commit_callbacks):
+    target, source = zendesk_sandbox.add_tickets([ticket_spec(1), ticket_spec(2)])
+    _sync(django_capture_on_commit_callbacks)
+    _merge(target["id"], [source["id"]])
+    _sync(django_capture_on_commit_callbacks)
+    sync.refresh_ticket(source["id"])  # the merge note, read, names the target
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_add_note(case=Case.objects.get(zendesk_ticket_id=source["id"]),
+                      body="Refund of 16.00 USD issued.", actor=specialist,
+                      post_to_zendesk=True)
+
+    assert WriteBack.objects.get().follow_up_ticket_id == target["id"]
+    assert any("Refund of 16.00" in comment.body
+               for comment in zendesk.get_ticket(target["id"]).comments)

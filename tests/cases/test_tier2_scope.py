@@ -4,10 +4,12 @@ found": by page, by ticket number and by API, on every route Tier 2 has to a cas
 import pytest
 
 from billing_console.access import Role
+from billing_console.integrations.stripe.sandbox.builders import charge, create_customer
 from billing_console.models import ZendeskIdentity
 from cases import sync
-from cases.models import Case
+from cases.models import Case, StripeLink
 from guidance.models import Question
+from guidance.services import question_answer, question_ask
 from tests.cases.factories import make_case
 from tests.cases.zendesk_sandbox import ticket_spec
 from tests.conftest import (
@@ -161,3 +163,28 @@ def test_admins_tie_a_tier2_user_to_their_zendesk_agent_and_group(admin_user):
     identity = ZendeskIdentity.objects.get(user=agent)
     assert (identity.zendesk_user_id, identity.zendesk_group_id) == (
         TIER2_ZENDESK_USER_ID, TIER2_ZENDESK_GROUP_ID)
+
+
+@pytest.mark.parametrize("link", [StripeLink.NAMED, StripeLink.UNVERIFIED])
+def test_tier2_reads_no_billing_facts_until_the_customer_is_verified(stripe_sandbox, tier2,
+                                                                     link):
+    """A customer id typed into the ticket, or an email match, may be someone else's."""
+    other = create_customer(stripe_sandbox, name="Someone Else", email="else@example.com")
+    for _ in range(2):
+        charge(stripe_sandbox, customer=other.id, amount=1_600)
+    case = make_case(stripe_customer_id=other.id, stripe_link=link)
+
+    body = api_client(tier2).get(f"/api/v1/cases/{case.pk}/guidance/").json()
+
+    assert body["facts"] == []
+
+
+def test_a_question_on_a_case_no_longer_theirs_is_not_found(tier2, specialist, own):
+    question = question_ask(asker=tier2, case=own, body="Can we refund the duplicate?")
+    question_answer(question=question, answered_by=specialist,
+                    answer="Yes: cus_X was charged twice on ch_123; refund one.")
+    ZendeskIdentity.objects.filter(user=tier2).update(zendesk_user_id=1, zendesk_group_id=1)
+
+    assert signed_in(tier2).get(f"/guidance/questions/{question.pk}/").status_code == 404
+    assert api_client(tier2).get("/api/v1/questions/").json() == []
+    assert signed_in(specialist).get(f"/guidance/questions/{question.pk}/").status_code == 200

@@ -44,6 +44,7 @@ from .errors import (
 )
 from .types import (
     ESCALATION_TAG,
+    MERGE_TAG,
     Attachment,
     Comment,
     CustomField,
@@ -211,14 +212,16 @@ def update_ticket(
     return _save(ticket_id, changes)
 
 
-def create_follow_up_ticket(source_ticket_id, *, body, public=False, requester_id=None,
-                            subject=None, add_tags=()):
+def create_follow_up_ticket(source_ticket_id, *, body, html_body=None, public=False,
+                            requester_id=None, subject=None, add_tags=()):
     """A new ticket following up the closed ticket `source_ticket_id` (Zendesk's
-    `via_followup_source_id`), its first comment `body`. It inherits the closed ticket's
-    tags, plus `add_tags`. Returns the new ticket."""
+    `via_followup_source_id`), its first comment `body` (or `html_body`, HTML the caller
+    has sanitised). It inherits the closed ticket's tags but the merge's, plus `add_tags`.
+    Returns the new ticket."""
     _valid_id(source_ticket_id)
-    ticket = ZenpyTicket(via_followup_source_id=source_ticket_id,
-                         comment=ZenpyComment(body=body, public=public))
+    comment = ZenpyComment(html_body=html_body, public=public) if html_body else \
+        ZenpyComment(body=body, public=public)
+    ticket = ZenpyTicket(via_followup_source_id=source_ticket_id, comment=comment)
     if requester_id is not None:
         ticket.requester_id = requester_id
     if subject:
@@ -227,7 +230,8 @@ def create_follow_up_ticket(source_ticket_id, *, body, public=False, requester_i
     with _translated_errors(f"follow-up of ticket {source_ticket_id}"):
         if add_tags:
             source = client.tickets(id=source_ticket_id)
-            ticket.tags = list(dict.fromkeys([*(source.tags or ()), *add_tags]))
+            inherited = [tag for tag in source.tags or () if tag != MERGE_TAG]
+            ticket.tags = list(dict.fromkeys([*inherited, *add_tags]))
         return _ticket(client.tickets.create(ticket).ticket.to_dict())
 
 

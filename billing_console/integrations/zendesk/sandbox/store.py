@@ -207,7 +207,11 @@ class Store:
 
     def create_ticket(self, data, author_id):
         comment = data.get("comment") or {}
-        body = _text(comment.get("body") or data.get("description"), "description", required=True)
+        # A first comment given as `html_body` (Zendesk's alternative to `body`) is kept as
+        # HTML, its text derived from it.
+        html = comment.get("html_body") if not comment.get("body") else None
+        body = _text(comment.get("body") or (resources.text_of_html(html) if html else None)
+                     or data.get("description"), "description", required=True)
         with self._change():
             followed_up = self._follow_up_source(data)
             if followed_up is not None and "tags" not in data:
@@ -224,7 +228,8 @@ class Store:
             )
             events = [{"type": "Create", "field_name": "subject", "value": ticket["subject"]}]
             events += _apply_fields(ticket, data, self._state["users"], kind="Create")
-            comment_event = self._add_comment(ticket, {"body": body, **comment}, author_id)
+            comment_event = self._add_comment(ticket, comment if html else
+                                              {"body": body, **comment}, author_id)
             ticket["is_public"] = comment_event["public"]
             if followed_up is not None:
                 ticket["via"] = resources.follow_up_via(followed_up)
