@@ -114,10 +114,13 @@ def _ticket_specs(stripe_customers):
 def _create_ticket(api, spec, external_id, groups, stripe_field, agent_id):
     tag, subject, message, note = spec["category"]
     escalated = spec["escalated"]
+    # The customer wrote in: they are the requester and the author of the first message.
+    requester_id = _user_id(api, spec["requester"]["name"], spec["requester"]["email"],
+                            "end-user")
     ticket = {
         "subject": subject,
-        "comment": {"body": message},
-        "requester": spec["requester"],
+        "comment": {"body": message, "author_id": requester_id},
+        "requester_id": requester_id,
         "external_id": external_id,
         "priority": spec["priority"],
         "tags": [tag, "billing_escalation"] if escalated else [tag],
@@ -163,10 +166,14 @@ def _stripe_field_id(api):
 
 
 def _agent_id(api, name, agent_email):
-    found = api.get(f"/api/v2/users/search.json?query={quote('email:' + agent_email)}")["users"]
+    return _user_id(api, name, agent_email, "agent")
+
+
+def _user_id(api, name, email, role):
+    found = api.get(f"/api/v2/users/search.json?query={quote('email:' + email)}")["users"]
     if found:
         return found[0]["id"]
-    user = {"name": name, "email": agent_email, "role": "agent"}
+    user = {"name": name, "email": email, "role": role}
     return api.post("/api/v2/users.json", {"user": user})["user"]["id"]
 
 
