@@ -55,32 +55,32 @@ def _sync_now(request):
 
 def _retry_event(request):
     event_id = whole_number(request.POST["retry_event"])
-    try:
-        event = inbound_event_retry(event_id=event_id, actor=request.user)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    except OperationalError:
-        # The event is pending again; the inbox's sweeper queues it within minutes.
-        logger.exception("Could not queue a retried webhook event")
-        messages.error(request, "The task queue is unreachable; the event will run once "
-                                "it is back.")
-    else:
-        messages.success(request, f"{event.get_source_display()} event {event.event_id} "
-                                  "queued to run again.")
-    return redirect("cases:sync")
+    # The event is pending again: if the queue is down, the inbox's sweeper queues it.
+    return _queue_again(
+        request, lambda: inbound_event_retry(event_id=event_id, actor=request.user),
+        unreachable="The task queue is unreachable; the event will run once it is back.",
+        done=lambda event: f"{event.get_source_display()} event {event.event_id} queued to "
+                           "run again.")
 
 
 def _retry_ticket(request):
     ticket_id = whole_number(request.POST["retry_ticket"])
+    return _queue_again(
+        request, lambda: set_aside_ticket_retry(ticket_id=ticket_id, actor=request.user),
+        unreachable="The task queue is unreachable; retry the ticket once it is back.",
+        done=lambda _: f"Ticket {ticket_id} queued to be fetched again; it leaves this list "
+                       "once it is stored.")
+
+
+def _queue_again(request, retry, *, unreachable, done):
+    """Run an admin's retry and say how it went, back on the sync page."""
     try:
-        set_aside_ticket_retry(ticket_id=ticket_id, actor=request.user)
+        retried = retry()
     except ApplicationError as error:
         messages.error(request, error.message)
     except OperationalError:
-        logger.exception("Could not queue the refresh of a ticket set aside")
-        messages.error(request, "The task queue is unreachable; retry the ticket once it "
-                                "is back.")
+        logger.exception("Could not queue a retry from the sync page")
+        messages.error(request, unreachable)
     else:
-        messages.success(request, f"Ticket {ticket_id} queued to be fetched again; it "
-                                  "leaves this list once it is stored.")
+        messages.success(request, done(retried))
     return redirect("cases:sync")
