@@ -2,15 +2,21 @@
 append-only audit table allows."""
 
 import importlib
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from hypothesis.configuration import set_hypothesis_home_dir
 from rest_framework.test import APIClient
 
 from billing_console.access import Role
 
 PASSWORD = "correct horse battery staple"
+
+# Hypothesis keeps its example database in ./.hypothesis unless told otherwise: the
+# checkout stays clean when it is under var/, with everything else a run writes.
+set_hypothesis_home_dir(Path(__file__).resolve().parent.parent / "var" / "hypothesis")
 
 
 def _lift_audit_triggers_during_flush():
