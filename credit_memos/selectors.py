@@ -11,14 +11,17 @@ from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.integrations.stripe.types import CreditLine
 from billing_console.money import format_amount
-from money_actions.kinds import Family
+from money_actions.kinds import Family, kind_leaving
 from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
 from money_actions.policy import needs_approval, verdicts_for
 from money_actions.selectors import read_from_stripe
 
-# The kind's slug, as stored: the kind itself is declared in `credit_memos.kinds`, which
-# reads through this module.
-CREDIT_MEMO = "credit_memo"
+
+def _memo_slug():
+    """The credit memo kind's slug, from the registry (the kind is declared in
+    `credit_memos.kinds`, which reads invoices through this module)."""
+    return kind_leaving("credit_note", "issued").slug
+
 
 # Where the part of a credit that the invoice no longer owes goes (Stripe's split).
 SETTLEMENTS = {
@@ -54,7 +57,7 @@ class CreditSpec:
 
 def console_memo(credit_note_id):
     """The console's credit memo behind a Stripe credit note: the console voids only its own."""
-    memo = MoneyAction.objects.filter(kind=CREDIT_MEMO, state=State.SUCCEEDED,
+    memo = MoneyAction.objects.filter(kind=_memo_slug(), state=State.SUCCEEDED,
                                       stripe_object_id=credit_note_id).first()
     if memo is None:
         raise ApplicationError(f"Credit note {credit_note_id} was not issued by the console; "
@@ -64,7 +67,7 @@ def console_memo(credit_note_id):
 
 def console_credit_note_ids(customer_id):
     """The customer's credit notes the console issued, for the Stripe panel's void links."""
-    return set(MoneyAction.objects.filter(kind=CREDIT_MEMO, state=State.SUCCEEDED,
+    return set(MoneyAction.objects.filter(kind=_memo_slug(), state=State.SUCCEEDED,
                                           stripe_customer_id=customer_id)
                .values_list("stripe_object_id", flat=True))
 
@@ -119,7 +122,7 @@ def _line_amount(by_id, asked):
 def pending_credit(invoice, *, excluding=None):
     """The console's credits on the invoice not yet in Stripe's totals (minor units), but
     `excluding` (an action's id). Call it with the invoice's target lock held."""
-    pending = MoneyAction.objects.filter(kind=CREDIT_MEMO, stripe_target_id=invoice.id,
+    pending = MoneyAction.objects.filter(kind=_memo_slug(), stripe_target_id=invoice.id,
                                          state__in=IN_FLIGHT_STATES).exclude(pk=excluding)
     return pending.aggregate(total=Sum("amount"))["total"] or 0
 

@@ -25,8 +25,6 @@ from credit_memos.selectors import (
     creditable_remainder,
     read_credit_note,
     read_customer,
-    read_invoice,
-    read_subscription,
     subscription_change_preview,
 )
 from money_actions.forms import ReasonForm
@@ -40,12 +38,10 @@ def _money(amount, currency):
 
 
 class CreditMemoPage(ActionPage):
+    kind = kinds.CREDIT_MEMO
     title = "Credit memo"
     noun = "credit memo"
     summary_template = "credit_memos/_invoice_summary.html"
-
-    def read(self, target_id):
-        return read_invoice(target_id)
 
     def form(self, invoice, data=None):
         return CreditMemoForm(data=data, invoice=invoice)
@@ -134,9 +130,6 @@ class InvoiceAdjustmentPage(ActionPage):
         if slug not in INVOICE_PAGES:
             raise Http404("No such invoice adjustment.")
         self.kind, self.title = INVOICE_PAGES[slug]
-
-    def read(self, target_id):
-        return read_invoice(target_id)
 
     def form(self, invoice, data=None):
         if self.kind == kinds.INVOICE_EDIT:
@@ -232,9 +225,6 @@ class SubscriptionPage(ActionPage):
         if slug not in SUBSCRIPTION_PAGES:
             raise Http404("No such subscription change.")
         self.kind, self.title, self.form_class = SUBSCRIPTION_PAGES[slug]
-
-    def read(self, target_id):
-        return read_subscription(target_id)
 
     def form(self, subscription, data=None):
         if self.form_class is SubscriptionChangeForm:

@@ -92,9 +92,6 @@ class ActionKind:
     def audit_action(self, event):
         return f"{self.slug}.{Event(event)}"
 
-    def audit_actions(self):
-        return [self.audit_action(event) for event in Event]
-
     def idempotency_key(self, action_id):
         """Sent unchanged on every attempt, so Stripe acts on the action at most once."""
         return f"{KEY_PREFIX}{self.slug}-{action_id}"
@@ -150,13 +147,6 @@ def slugs(*, family=None, ledger_type=None):
     return [kind.slug for kind in _kinds.values()
             if (family is None or kind.family == family)
             and (ledger_type is None or kind.ledger_type == ledger_type)]
-
-
-def audit_actions_of(*, family=None, event=None):
-    """Audit action names of the kinds of `family` (all when None), for `event` or all."""
-    kinds = [kind for kind in _kinds.values() if family is None or kind.family == family]
-    events = [Event(event)] if event else list(Event)
-    return [kind.audit_action(each) for kind in kinds for each in events]
 
 
 def action_id_from_key(key):

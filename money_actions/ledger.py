@@ -8,8 +8,8 @@ the idempotency key of the request that made it, or, for the refund or balance
 transaction a credit note made, the credit note's action) or to nobody: made outside the
 console, which the audit trail records as `<kind>.external` on the customer's latest case.
 
-Readers: the policy's customer totals (`customer_given_back`), the Stripe panel
-(`recent_for_customer`), reconciliation and finance's summaries.
+Readers: the policy's customer totals (`customer_given_back`), reconciliation and finance's
+summaries; each write makes the Stripe panel read Stripe again.
 
 Facts are built from the gateway's objects by the `*_fact` functions below; they are
 plain data, so the executors can hand them over in an `Outcome`.
@@ -273,10 +273,3 @@ def _not_in_ledger(customer_id, currency, since):
         kind__in=slugs(family=Family.GIVES_BACK), stripe_customer_id=customer_id,
         currency=currency, state__in=COMMITTED_STATES, created_at__gte=since,
     ).exclude(Exists(made))
-
-
-def recent_for_customer(customer_id, *, limit=50):
-    """The customer's newest ledger entries, for the Stripe panel: the console's own
-    show at once, before Stripe's lists catch up."""
-    return list(LedgerEntry.objects.filter(stripe_customer_id=customer_id)
-                .select_related("money_action")[:limit])

@@ -49,17 +49,20 @@ class ConfirmKeyForm(forms.Form):
 
 
 class ActionPage:
-    """One kind of money action on the case page. Subclasses set `title`, `form_class`
-    and `summary_template`, and say how to read the Stripe object, preview and request.
-    `preview` and `request` raise `ApplicationError` for anything the person must fix."""
+    """One kind of money action on the case page. Subclasses set `kind` (its
+    `ActionKind`, whose reader reads the Stripe object), `title`, `form_class` and
+    `summary_template`, and say how to preview and request. `preview` and `request` raise
+    `ApplicationError` for anything the person must fix."""
 
+    kind = None
     title = ""
     noun = ""  # "refund": the button says "Preview the refund"
     form_class = None
     summary_template = ""
 
     def read(self, target_id):
-        raise NotImplementedError
+        """The Stripe object the page acts on, as Stripe has it now: its kind's reader."""
+        return self.kind.read_target(target_id)
 
     def form(self, target, data=None):
         return self.form_class(data=data, initial=self.initial(target) if data is None else {})

@@ -4,14 +4,18 @@ and the preview shown before confirming. Stripe reads happen here, outside trans
 from billing_console.integrations.stripe import gateway
 from billing_console.money import format_amount
 from money_actions import policy
-from money_actions.kinds import Family
+from money_actions.kinds import Family, kind_leaving
 from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES
 from money_actions.policy import needs_approval
 from money_actions.selectors import given_on_invoice_of, read_from_stripe
 from money_actions.services import committed_amount
 from refunds.models import StripeReason
 
-KIND = "refund"
+
+def _refund_slug():
+    """The refund kind's slug, from the registry (the kind is declared in `refunds.kinds`,
+    which reads charges through this module)."""
+    return kind_leaving("refund", "").slug
 
 
 def read_charge(charge_id):
@@ -32,9 +36,9 @@ def refundable_remainder(charge):
     """
     if charge.status != "succeeded":
         return 0
-    in_flight = committed_amount(kind=KIND, stripe_target_id=charge.id,
+    in_flight = committed_amount(kind=_refund_slug(), stripe_target_id=charge.id,
                                  states=IN_FLIGHT_STATES)
-    committed = committed_amount(kind=KIND, stripe_target_id=charge.id,
+    committed = committed_amount(kind=_refund_slug(), stripe_target_id=charge.id,
                                  states=COMMITTED_STATES)
     credits = given_on_invoice_of(charge.id)
     spoken_for = max(charge.amount_refunded + in_flight + credits.refunds_on_the_way,

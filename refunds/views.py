@@ -9,9 +9,9 @@ from cases.selectors import reply_templates_for
 from money_actions.pages import ActionPage, Preview, action_page_view
 from money_actions.policy import Verdict
 from refunds.forms import RefundForm
+from refunds.kinds import REFUND
 from refunds.selectors import (
     duplicate_charges,
-    read_charge,
     refund_preview,
     refundable_remainder,
 )
@@ -19,13 +19,11 @@ from refunds.services import refund_request, validate_against_charge, validate_r
 
 
 class RefundPage(ActionPage):
+    kind = REFUND
     title = "Refund a charge"
     noun = "refund"
     form_class = RefundForm
     summary_template = "refunds/_charge_summary.html"
-
-    def read(self, target_id):
-        return read_charge(target_id)
 
     def form(self, charge, data=None):
         form = super().form(charge, data)
