@@ -10,24 +10,25 @@ from finance.periods import Period
 DATE_FORMAT_MESSAGE = "Enter the day as YYYY-MM-DD."
 
 
-def _day_field(label, which):
+def _day_field(label):
     return forms.DateField(
-        label=label, input_formats=["%Y-%m-%d"],
+        label=label, input_formats=["%Y-%m-%d"], required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": DATE_FORMAT_MESSAGE,
-                        "required": f"Give the {which} day of the period."})
+        error_messages={"invalid": DATE_FORMAT_MESSAGE})
 
 
 class PeriodForm(forms.Form):
-    start = _day_field("First day (UTC)", "first")
-    end = _day_field("Last day (UTC)", "last")
+    """Both days, or neither for this month so far (`Period.to_reconcile`)."""
+
+    start = _day_field("First day (UTC)")
+    end = _day_field("Last day (UTC)")
 
     def clean(self):
         cleaned = super().clean()
         if self.errors:
             return cleaned
         try:
-            cleaned["period"] = Period.to_reconcile(cleaned["start"], cleaned["end"])
+            cleaned["period"] = Period.to_reconcile(cleaned.get("start"), cleaned.get("end"))
         except ApplicationError as error:
             raise forms.ValidationError(error.message, code=error.code) from error
         return cleaned
@@ -37,6 +38,13 @@ class ExplainForm(forms.Form):
     # Which class the report was filtered by, to go back to the same view.
     shown = forms.CharField(required=False)
     note = forms.CharField(required=False, max_length=5000)
+
+
+def chosen_ids(data):
+    """The item ids a report's checkboxes sent (`item`, repeated); what is not a whole
+    number is no item and is left out."""
+    return [int(value) for value in data.getlist("item")
+            if value.isascii() and value.isdigit() and len(value) < 19]
 
 
 class DecisionForm(forms.Form):

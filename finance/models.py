@@ -6,6 +6,7 @@ not."""
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Match(models.TextChoices):
@@ -26,33 +27,75 @@ class ReconciledObject(models.TextChoices):
 
 class ReconciliationRun(models.Model):
     """One comparison of the console's money actions with Stripe's changes over a period
-    of whole UTC days, `period_start` to `period_end` inclusive. Written once, with its
-    items, when the comparison is done."""
+    of whole UTC days, `period_start` to `period_end` inclusive.
+
+    A run is a job: the page that asks for it writes it `queued`; a task
+    (`finance.tasks.run_reconciliation`) works through the period a day at a time,
+    storing each day's items and moving `days_done` in the same transaction, so the report
+    fills in as it goes and a task delivered again resumes at the first day not done.
+    The counts are always those of the items stored so far; `finished_at` is set when the
+    run is `done` or `failed` (then `error` says why, and what to do)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
 
     period_start = models.DateField()
     period_end = models.DateField()
     # None when the nightly task ran it.
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(db_index=True)
-    finished_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Progress, in whole UTC days of the period.
+    days_total = models.PositiveIntegerField(default=0)
+    days_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True, default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
     matched_count = models.PositiveIntegerField(default=0)
     stripe_only_count = models.PositiveIntegerField(default=0)
     console_only_count = models.PositiveIntegerField(default=0)
     amounts_differ_count = models.PositiveIntegerField(default=0)
+    # Differences that took the explanation an earlier run was given.
+    explanations_carried = models.PositiveIntegerField(default=0)
 
     class Meta:
         db_table = "audit_reconciliationrun"
         ordering = ["-id"]
         indexes = [models.Index(fields=["period_start", "period_end"])]
-        constraints = [models.CheckConstraint(condition=models.Q(period_end__gte=models.F(
-            "period_start")), name="reconciliation_period_in_order")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(period_end__gte=models.F(
+                "period_start")), name="reconciliation_period_in_order"),
+            models.CheckConstraint(condition=models.Q(days_done__lte=models.F("days_total")),
+                                   name="reconciliation_progress_within_period"),
+        ]
 
     def __str__(self):
         return f"Reconciliation {self.period_start} to {self.period_end}"
 
     def count_of(self, match):
         return getattr(self, f"{match}_count")
+
+    @property
+    def total_count(self):
+        return sum(self.count_of(match) for match in Match)
+
+    @property
+    def differences_count(self):
+        return self.total_count - self.matched_count
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self):
+        """Whole percent of the period's days done (100 once done)."""
+        if self.status == self.Status.DONE:
+            return 100
+        return self.days_done * 100 // self.days_total if self.days_total else 0
 
 
 class ReconciliationItem(models.Model):
@@ -82,9 +125,17 @@ class ReconciliationItem(models.Model):
         db_table = "audit_reconciliationitem"
         ordering = ["id"]
         indexes = [models.Index(fields=["object_type", "stripe_object_id"])]
-        constraints = [models.CheckConstraint(
-            condition=models.Q(explained_at__isnull=True) | ~models.Q(explanation=""),
-            name="reconciliation_explained_with_a_note")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(explained_at__isnull=True) | ~models.Q(explanation=""),
+                name="reconciliation_explained_with_a_note"),
+            # One change once per run, however many of its days saw it (a change made in
+            # Stripe on one day and settled in the console on the next), and however
+            # often its task was delivered.
+            models.UniqueConstraint(fields=["run", "object_type", "stripe_object_id",
+                                            "invoice_status"],
+                                    name="reconciliation_change_once_per_run"),
+        ]
 
     def __str__(self):
         return f"{self.get_object_type_display()} {self.stripe_object_id}: {self.match}"

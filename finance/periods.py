@@ -16,8 +16,9 @@ from billing_console.exceptions import ApplicationError
 
 # Few enough months to chart.
 MAX_MONTHS = 60
-# Few enough days to read back from Stripe in one run.
-LONGEST_RECONCILIATION_DAYS = 92
+# A year, leap day included: a run reads Stripe a day at a time in a task, so its length is
+# bounded by what finance reconciles at once (a year's close), not by a web request.
+LONGEST_RECONCILIATION_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -52,16 +53,31 @@ class Period:
 
     @classmethod
     def to_reconcile(cls, since, until, *, today=None):
-        """A period finance may reconcile, or an ApplicationError saying why not."""
+        """A period finance may reconcile, or an ApplicationError (code "period") saying
+        why not. `since` and `until` are dates, both included, or both None for the
+        current month so far (the 1st of this month to today, UTC); one without the other
+        is refused. At most LONGEST_RECONCILIATION_DAYS days, ending today at the
+        latest."""
         today = today or timezone.now().date()
+        if since is None and until is None:
+            return cls.this_month_so_far(today=today)
+        if since is None or until is None:
+            raise ApplicationError("Give both the first and the last day, or leave both "
+                                   "blank for this month so far.", "period")
         if until < since:
             raise ApplicationError("The last day comes before the first.", "period")
         if until > today:
             raise ApplicationError("The period cannot end after today.", "period")
         if (until - since).days + 1 > LONGEST_RECONCILIATION_DAYS:
-            raise ApplicationError(f"A period is at most {LONGEST_RECONCILIATION_DAYS} days; "
-                                   "reconcile a longer one in parts.", "period")
+            raise ApplicationError(f"A period is at most {LONGEST_RECONCILIATION_DAYS} days "
+                                   "(a year); reconcile a longer one in parts.", "period")
         return cls(since, until)
+
+    @classmethod
+    def this_month_so_far(cls, *, today=None):
+        """The 1st of this month (UTC) to today."""
+        today = today or timezone.now().date()
+        return cls(today.replace(day=1), today)
 
     @classmethod
     def yesterday(cls, *, today=None):
@@ -78,6 +94,16 @@ class Period:
     def ends_at(self):
         """The first instant after the period."""
         return start_of_day(self.until + timedelta(days=1))
+
+    @property
+    def days(self):
+        """How many days the period holds."""
+        return (self.until - self.since).days + 1
+
+    def day(self, index):
+        """The period's `index`th day (0 is `since`), as a one-day period."""
+        day = self.since + timedelta(days=index)
+        return Period(day, day)
 
     def months(self):
         """The first day of each month the period touches, oldest first."""

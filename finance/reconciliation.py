@@ -7,8 +7,11 @@ attributed through the ledger of Stripe money (a credit memo's refund is the mem
   moved or are moving money: a failed or canceled refund gave nothing back);
 - credit notes: console credit memos against the credit notes Stripe created;
 - customer balance transactions: console balance credits and debits against the
-  adjustments Stripe made to the balances of the customers the console moved money for
-  in the period (Stripe lists them customer by customer);
+  adjustments Stripe made to customers' balances. Stripe lists them customer by customer
+  only, so the customers read are those whose balance moved in the period as far as
+  the console knows (its own balance actions, and the ledger, which the `customer.updated`
+  webhook fills for changes made outside it), and those whose balance Stripe's
+  `customer.updated` events show moving (Stripe lists events for 30 days);
 - invoice status changes: console voids, write-offs and out-of-band payments against
   Stripe's `invoice.voided` and `invoice.marked_uncollectible` events. Stripe's
   `invoice.paid` is left out of the listing: it is raised for every paid invoice and does
@@ -24,10 +27,11 @@ is looked up on the other beyond the period before it is called missing: a conso
 is looked for in Stripe by its kind's executor (`find`), the same lookup that settles a
 lost submission.
 
-Stripe is read first, outside any transaction; the run, its items and one audit event are
-then written in one transaction. A difference is flagged to finance until someone
-explains it, with a note; once explained, it is explained in every run that reports it.
-The reads the reconciliation pages need are at the end.
+A run is a Celery job over any period up to a year: Stripe is read a day at a time,
+outside any transaction, and each day's items are stored as it is done ("The run as a
+job" below). A difference is flagged to finance until someone explains it, with a note;
+several can be explained with one note, and once explained a difference is explained in
+every run that reports it. The reads the reconciliation pages need are at the end.
 """
 
 import uuid
@@ -35,10 +39,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Value, When
 from django.utils import timezone
 
 from audit.models import AuditEvent, Source
+from audit.models import Outcome as AuditOutcome
 from audit.services import Origin, record
 from billing_console.access import Capability, has_capability
 from billing_console.exceptions import ApplicationError
@@ -46,6 +51,7 @@ from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.parsing import whole_number
 from finance.models import Match, ReconciledObject, ReconciliationItem, ReconciliationRun
+from finance.periods import Period
 from money_actions.kinds import action_id_from_key, action_id_from_metadata, all_kinds
 from money_actions.ledger import (
     INVOICE_STATUS_EVENTS,
@@ -59,6 +65,8 @@ REPORT_ROWS = 500
 LOOKUP_BATCH = 500
 # How long Stripe keeps events to list.
 STRIPE_EVENT_DAYS = 30
+# The event Stripe raises when a customer's balance moves (`previous_attributes.balance`).
+BALANCE_MOVED_EVENT = "customer.updated"
 
 
 # One change, as one side records it ----------------------------------------------------
@@ -100,17 +108,22 @@ def stripe_changes(period):
     refunds = [_refund_change(refund) for refund in gateway.refunds_created(**bounds)
                if refund.status in REFUND_MOVING_MONEY]
     notes = [_credit_note_change(note) for note in gateway.credit_notes_created(**bounds)]
-    events = gateway.events_created(types=INVOICE_STATUS_EVENTS, **bounds)
-    return [*refunds, *notes, *(_invoice_change(event) for event in events),
-            *_balance_changes(period, bounds)]
+    events = gateway.events_created(types=[*INVOICE_STATUS_EVENTS, BALANCE_MOVED_EVENT],
+                                    **bounds)
+    invoices = [_invoice_change(event) for event in events
+                if event.type in INVOICE_STATUS_EVENTS]
+    moved = {event.object_id for event in events if event.type == BALANCE_MOVED_EVENT
+             and "balance" in (event.previous_attributes or {})}
+    return [*refunds, *notes, *invoices, *_balance_changes(period, bounds, moved)]
 
 
-def _balance_changes(period, bounds):
-    """Balance adjustments of the customers the console knows moved in the period: Stripe
-    lists a customer's balance transactions only customer by customer. A balance
-    transaction a credit note made is the note's, compared with it."""
+def _balance_changes(period, bounds, moved):
+    """Balance adjustments of the customers whose balance moved in the period, as the
+    console knows it or Stripe's events (`moved`, customer ids) show it: Stripe lists a
+    customer's balance transactions only customer by customer. A balance transaction a
+    credit note made is the note's, compared with it."""
     changes = []
-    for customer in sorted(_customers_with_balance_moves(period)):
+    for customer in sorted((_customers_with_balance_moves(period) | moved) - {None, ""}):
         changes += [_balance_change(transaction) for transaction in
                     gateway.balance_transactions_created(customer_id=customer, **bounds)
                     if transaction.type == "adjustment"]
@@ -282,51 +295,169 @@ def carried_out(changes):
     return found
 
 
-def compare(period):
-    """Every change of the period on either side, paired. Reads Stripe: call it outside a
-    transaction."""
-    in_stripe = stripe_changes(period)
+def compare(period, *, already=frozenset()):
+    """Every change of the period on either side, paired, except those whose key is in
+    `already` (changes a run has stored on an earlier day: neither paired again nor looked
+    up in Stripe again). Reads Stripe: call it outside a transaction."""
+    in_stripe = [change for change in stripe_changes(period) if change.key not in already]
     known = console_changes_of({change.stripe_object_id for change in in_stripe})
     known |= carried_out([change for change in in_stripe if change.key not in known])
     pairs = [Pair(known.get(change.key), change) for change in in_stripe]
-    seen = {change.key for change in in_stripe}
+    seen = {change.key for change in in_stripe} | set(already)
     for change in console_changes(period):
         if change.key not in seen:
+            seen.add(change.key)
             pairs.append(Pair(change, found_in_stripe(change)))
     return pairs
 
 
-# Writing the run -----------------------------------------------------------------------
-
-
-def reconciliation_run(*, period, actor=None, origin=None):
-    """Compare the period and keep the result. Stripe is read first, with no transaction
-    open; the run is then written in one."""
-    started_at = timezone.now()
-    pairs = compare(period)
-    return _store_run(period=period, pairs=pairs, started_at=started_at, actor=actor,
-                      origin=origin)
+# The run as a job -----------------------------------------------------------------------
+#
+# A page (or the nightly task) asks for a run: `reconciliation_request` writes it queued,
+# with its audit event, and queues `finance.tasks.run_reconciliation` when that commits.
+# The web request never reads Stripe. The task (`reconciliation_job`) works through the
+# period a day at a time: it reads Stripe for the day with no transaction open, then
+# stores the day's items and moves the run's progress in one transaction, under the run's
+# row lock. A day is the unit because it is what finance reads the progress in, it keeps
+# each transaction small however busy the period, and a task delivered again (a worker
+# lost) loses at most the day it was reading: it resumes at `days_done`.
+#
+# A change can be in Stripe on one day and settled in the console on the next: each day
+# looks the other side up beyond the day, so both days find it. The job stores it once,
+# on the first day that finds it, and skips the lookup on later days (the run's keys are
+# unique: object type, Stripe id, invoice status). The counts are recomputed from the
+# items in the transaction that stores them, so they always equal the items.
 
 
 @transaction.atomic
-def _store_run(*, period, pairs, started_at, actor, origin):
-    counts = {match.value: 0 for match in Match}
-    for pair in pairs:
-        counts[pair.match] += 1
-    run = ReconciliationRun.objects.create(
-        period_start=period.since, period_end=period.until, started_by=actor,
-        created_at=started_at, finished_at=timezone.now(),
-        **{f"{match}_count": count for match, count in counts.items()})
-    items = list(_items(run, pairs))
-    carried = _carry_explanations(items)
-    ReconciliationItem.objects.bulk_create(items)
+def reconciliation_request(*, period, actor=None, origin=None, queue=True):
+    """Ask for a run of `period` (a `Period`, already checked by `Period.to_reconcile`):
+    the queued `ReconciliationRun`, with its `reconciliation.requested` audit event; the
+    task that runs it is queued when this commits (unless `queue` is False: the caller
+    runs `reconciliation_job` itself). `actor` None is the nightly task."""
+    from finance.tasks import run_reconciliation
+
+    run = ReconciliationRun.objects.create(period_start=period.since, period_end=period.until,
+                                           started_by=actor, days_total=period.days)
     origin = origin or Origin(source=Source.CONSOLE if actor else Source.SYSTEM)
-    record(action="reconciliation.run", actor=actor, ip=origin.ip, source=origin.source,
-           object_type="reconciliation_run", object_id=run.pk,
-           after={"period_start": period.since, "period_end": period.until, **counts,
-                  "explanations_carried": carried},
-           reason=f"Reconciled {period.since} to {period.until} with Stripe.")
+    record(action="reconciliation.requested", actor=actor, ip=origin.ip,
+           source=origin.source, object_type="reconciliation_run", object_id=run.pk,
+           after={"period_start": period.since, "period_end": period.until,
+                  "days": period.days},
+           reason=f"Reconcile {period.since} to {period.until} with Stripe.")
+    if queue:
+        transaction.on_commit(lambda: run_reconciliation.delay(run.pk))
     return run
+
+
+def reconciliation_job(run_id):
+    """Run the run `run_id` to its end, from the first day not done. Reads Stripe, one day
+    at a time, outside any transaction: call it from a task. Returns the run, or None when
+    there is nothing for this call to do (the run is finished, or another delivery of the
+    task has moved it on). Raises the gateway's errors: `TransientStripeError` (retry;
+    what is stored is kept) or `PermanentStripeError`."""
+    run = _begin(run_id)
+    if run is None:
+        return None
+    period = Period(run.period_start, run.period_end)
+    stored = set(run.items.values_list("object_type", "stripe_object_id", "invoice_status"))
+    for index in range(run.days_done, run.days_total):
+        pairs = compare(period.day(index), already=stored)
+        run = _store_day(run_id, index, pairs)
+        if run is None:
+            return None
+        stored |= {pair.either.key for pair in pairs}
+    return _finish(run_id)
+
+
+def reconciliation_run(*, period, actor=None, origin=None):
+    """Ask for a run of `period` and run it here, to its end: for scripts and tests that
+    want the report at once. Reads Stripe: call it outside a transaction."""
+    run = reconciliation_request(period=period, actor=actor, origin=origin, queue=False)
+    return reconciliation_job(run.pk) or ReconciliationRun.objects.get(pk=run.pk)
+
+
+@transaction.atomic
+def _begin(run_id):
+    run = ReconciliationRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or run.is_finished:
+        return None
+    if run.status == ReconciliationRun.Status.QUEUED:
+        run.status = ReconciliationRun.Status.RUNNING
+        run.save(update_fields=["status"])
+    return run
+
+
+@transaction.atomic
+def _store_day(run_id, index, pairs):
+    """Keep one day's items and count it done; None if the run is no longer at that day."""
+    run = ReconciliationRun.objects.select_for_update().get(pk=run_id)
+    if run.status != ReconciliationRun.Status.RUNNING or run.days_done != index:
+        return None
+    items = list(_items(run, _once(pairs)))
+    run.explanations_carried += _carry_explanations(items)
+    ReconciliationItem.objects.bulk_create(items)
+    counts = dict(run.items.values_list("match").annotate(Count("pk")))
+    for match in Match:
+        setattr(run, f"{match}_count", counts.get(match.value, 0))
+    run.days_done, run.error = index + 1, ""
+    run.save()
+    return run
+
+
+def _once(pairs):
+    """The pairs, each change once (by key), the first kept."""
+    return list({pair.either.key: pair for pair in reversed(pairs)}.values())[::-1]
+
+
+@transaction.atomic
+def _finish(run_id):
+    run = ReconciliationRun.objects.select_for_update().get(pk=run_id)
+    if run.status != ReconciliationRun.Status.RUNNING or run.days_done != run.days_total:
+        return None
+    run.status, run.finished_at, run.error = ReconciliationRun.Status.DONE, timezone.now(), ""
+    run.save(update_fields=["status", "finished_at", "error"])
+    counts = {match.value: run.count_of(match) for match in Match}
+    record(action="reconciliation.run", actor=run.started_by, source=Source.SYSTEM,
+           object_type="reconciliation_run", object_id=run.pk,
+           after={"period_start": run.period_start, "period_end": run.period_end, **counts,
+                  "explanations_carried": run.explanations_carried},
+           reason=f"Reconciled {run.period_start} to {run.period_end} with Stripe.")
+    return run
+
+
+@transaction.atomic
+def reconciliation_fail(*, run_id, message):
+    """The run stops for good: `failed`, with `message` (what happened and what to do)
+    shown on its report and in a `reconciliation.failed` audit event. The days stored so
+    far stay in the report. Nothing happens to a finished run."""
+    run = ReconciliationRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or run.is_finished:
+        return run
+    run.status, run.error, run.finished_at = (ReconciliationRun.Status.FAILED, message,
+                                              timezone.now())
+    run.save(update_fields=["status", "error", "finished_at"])
+    record(action="reconciliation.failed", actor=run.started_by, source=Source.SYSTEM,
+           object_type="reconciliation_run", object_id=run.pk, outcome=AuditOutcome.FAILURE,
+           after={"period_start": run.period_start, "period_end": run.period_end,
+                  "days_done": run.days_done, "days_total": run.days_total},
+           reason=message)
+    return run
+
+
+def reconciliation_note_retry(*, run_id, message):
+    """Say on a running run's report why it is waiting (Stripe did not answer; the task
+    tries again). Cleared by the next day stored."""
+    ReconciliationRun.objects.filter(pk=run_id, status__in=[
+        ReconciliationRun.Status.QUEUED, ReconciliationRun.Status.RUNNING]).update(error=message)
+
+
+def runs_waiting_since(moment):
+    """Runs still queued since before `moment`: their task's message was lost (the row is
+    the outbox); the nightly task queues them again."""
+    return list(ReconciliationRun.objects.filter(status=ReconciliationRun.Status.QUEUED,
+                                                 created_at__lt=moment)
+                .values_list("pk", flat=True))
 
 
 def _items(run, pairs):
@@ -376,38 +507,90 @@ def _difference_key(item):
     return (item.object_type, item.stripe_object_id, item.invoice_status, item.match)
 
 
-# Explaining a difference ---------------------------------------------------------------
+# Explaining differences ----------------------------------------------------------------
 
 
 @transaction.atomic
-def reconciliation_item_explain(*, item_id, note, actor, origin=None):
-    """Finance says why a difference is not a problem, or what was done about it. The
-    same difference reported by other runs is explained with it."""
-    item = ReconciliationItem.objects.select_for_update().get(pk=item_id)
+def reconciliation_items_explain(*, item_ids, note, actor, origin=None):
+    """Finance says why some differences are not a problem, or what was done about them,
+    with one note for them all. `item_ids`: ReconciliationItem ids (any runs, repeats
+    ignored). Returns the items, explained, in id order.
+
+    All or none: the items are locked (in id order, as every explainer locks them) and
+    checked first; an ApplicationError says why nothing was explained: none chosen
+    ("nothing_chosen", 400), one gone ("not_found", 404), a matched one ("matched", 409),
+    one explained already ("already_explained", 409), no note ("note_required", 400).
+    The same difference reported by other runs (same change, same class, not yet
+    explained) is explained with each item, as one explanation holds for it everywhere.
+
+    One `reconciliation.explained` audit event per item, each with the whole note: an
+    event names one Stripe object, amount and case, which is how finance finds it in the
+    trail (by case, by Stripe id, by amount); `after["explained_together"]` lists the
+    items explained by the same note, so the batch can be read back from any of them."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        raise ApplicationError("Choose at least one difference to explain.",
+                               "nothing_chosen")
+    items = list(ReconciliationItem.objects.select_for_update().filter(pk__in=ids)
+                 .order_by("pk"))
+    if len(items) != len(ids):
+        raise ApplicationError("Some of the chosen differences no longer exist; reload the "
+                               "report and choose again.", "not_found", status=404)
     note = (note or "").strip()
-    if not item.is_difference:
-        raise ApplicationError("A matched item needs no explanation.", "matched", status=409)
-    if item.explained_at is not None:
-        raise ApplicationError("This difference is already explained.", "already_explained",
-                               status=409)
+    for item in items:
+        if not item.is_difference:
+            raise ApplicationError(f"A matched item needs no explanation. {_named(item)} "
+                                   "is matched; nothing was explained.",
+                                   "matched", status=409)
+        if item.explained_at is not None:
+            raise ApplicationError(f"{_named(item)} is already explained. Nothing was "
+                                   "explained; choose only differences still waiting.",
+                                   "already_explained", status=409)
     if not note:
         raise ApplicationError("A note is required: say why, or what was done.",
                                "note_required")
-    same = ReconciliationItem.objects.filter(
-        object_type=item.object_type, stripe_object_id=item.stripe_object_id,
-        invoice_status=item.invoice_status, match=item.match, explained_at__isnull=True)
-    explained_ids = sorted(same.values_list("id", flat=True))
-    same.update(explained_by=actor, explained_at=timezone.now(), explanation=note)
-    _audit_explained(item, explained_ids, note, actor, origin or Origin())
-    item.refresh_from_db()
+    same = _same_differences(items)
+    now = timezone.now()
+    ReconciliationItem.objects.filter(pk__in=[pk for pks in same.values() for pk in pks]) \
+        .update(explained_by=actor, explained_at=now, explanation=note)
+    origin = origin or Origin()
+    for item in items:
+        _audit_explained(item, same[item.pk], ids, note, actor, origin)
+    return list(ReconciliationItem.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def reconciliation_item_explain(*, item_id, note, actor, origin=None):
+    """One difference explained: `reconciliation_items_explain` of one item, returned."""
+    [item] = reconciliation_items_explain(item_ids=[item_id], note=note, actor=actor,
+                                          origin=origin)
     return item
 
 
-def _audit_explained(item, explained_ids, note, actor, origin):
+def _named(item):
+    return f"{item.get_object_type_display()} {item.stripe_object_id}"
+
+
+def _same_differences(items):
+    """For each item, its id and those of the same difference not yet explained in other
+    runs, locked (in id order) before they are changed."""
+    wanted = {_difference_key(item): item.pk for item in items}
+    found = {item.pk: {item.pk} for item in items}
+    for batch in _batches(item.stripe_object_id for item in items):
+        others = (ReconciliationItem.objects.select_for_update()
+                  .filter(stripe_object_id__in=batch, explained_at__isnull=True)
+                  .order_by("pk"))
+        for other in others:
+            owner = wanted.get(_difference_key(other))
+            if owner is not None:
+                found[owner].add(other.pk)
+    return {pk: sorted(pks) for pk, pks in found.items()}
+
+
+def _audit_explained(item, explained_ids, together, note, actor, origin):
     record(action="reconciliation.explained", actor=actor, ip=origin.ip, source=origin.source,
            object_type="reconciliation_item", object_id=item.pk,
            after={"run": item.run_id, "class": item.match, "object_type": item.object_type,
-                  "items": explained_ids,
+                  "items": explained_ids, "explained_together": together,
                   "money_action": str(item.money_action_id) if item.money_action_id else None},
            amount=item.stripe_amount if item.stripe_amount is not None else item.console_amount,
            currency=item.currency, case_id=item.case_id,
@@ -422,13 +605,16 @@ def recent_runs(limit=50):
 
 
 def unexplained_differences():
-    """Differences nobody has explained yet, in runs no newer run of the same period
-    replaced: what finance is asked to look at."""
+    """Differences nobody has explained yet, in finished runs (done, or failed part way)
+    that no newer run of the same period, done, replaced: what finance is asked to look
+    at. A run still going is flagged once it is done."""
     newer = ReconciliationRun.objects.filter(
         period_start=OuterRef("run__period_start"), period_end=OuterRef("run__period_end"),
-        pk__gt=OuterRef("run_id"))
+        pk__gt=OuterRef("run_id"), status=ReconciliationRun.Status.DONE)
+    finished = [ReconciliationRun.Status.DONE, ReconciliationRun.Status.FAILED]
     return (ReconciliationItem.objects.exclude(match=Match.MATCHED)
-            .filter(explained_at__isnull=True).exclude(Exists(newer)))
+            .filter(explained_at__isnull=True, run__status__in=finished)
+            .exclude(Exists(newer)))
 
 
 def reconciliation_flags(viewer):
@@ -448,9 +634,11 @@ def events_listed_from(run):
 
 
 def newer_run_of_same_period(run):
+    """The newest done run of the same period after `run`, which replaces it."""
     return ReconciliationRun.objects.filter(period_start=run.period_start,
-                                            period_end=run.period_end,
-                                            pk__gt=run.pk).order_by("-pk").first()
+                                            period_end=run.period_end, pk__gt=run.pk,
+                                            status=ReconciliationRun.Status.DONE
+                                            ).order_by("-pk").first()
 
 
 def report_items(run, match=None):

@@ -18,6 +18,8 @@ urlpatterns = [
     path("audit/reconciliation/<int:pk>/", reconciliation.report, name="reconciliation-run"),
     path("audit/reconciliation/<int:pk>/report.csv", reconciliation.report_csv,
          name="reconciliation-csv"),
+    path("audit/reconciliation/<int:pk>/explain/", reconciliation.explain_many,
+         name="reconciliation-explain-many"),
     path("audit/reconciliation/items/<int:pk>/explain/", reconciliation.explain,
          name="reconciliation-explain"),
 ]

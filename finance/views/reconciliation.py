@@ -1,6 +1,8 @@
-"""Reconciliation pages: the runs and a form to run one for a period, a run's report by
-class, its CSV, and explaining a difference. Finance and admins read them (VIEW_AUDIT);
-only finance runs a reconciliation or explains a difference (RECONCILE)."""
+"""Reconciliation pages: the runs and a form to ask for one over a period, a run's report
+by class (which htmx polls while the run is going, so it fills in as days are done), its
+CSV, and explaining differences, several with one note. Finance and admins read them
+(VIEW_AUDIT); only finance runs a reconciliation or explains a difference (RECONCILE).
+No page reads Stripe: a task does (`finance.tasks.run_reconciliation`)."""
 
 from django.contrib import messages
 from django.http import StreamingHttpResponse
@@ -12,8 +14,7 @@ from audit.csv import csv_lines
 from audit.services import Origin, record_for_request
 from billing_console.access import Capability, has_capability, requires
 from billing_console.exceptions import ApplicationError
-from billing_console.integrations.stripe.errors import StripeGatewayError
-from finance.forms import ExplainForm, PeriodForm
+from finance.forms import ExplainForm, PeriodForm, chosen_ids
 from finance.models import Match, ReconciliationItem, ReconciliationRun
 from finance.periods import Period
 from finance.reconciliation import (
@@ -24,7 +25,8 @@ from finance.reconciliation import (
     newer_run_of_same_period,
     recent_runs,
     reconciliation_item_explain,
-    reconciliation_run,
+    reconciliation_items_explain,
+    reconciliation_request,
     report_items,
     unexplained_differences,
 )
@@ -33,55 +35,55 @@ from finance.reconciliation import (
 @requires(Capability.VIEW_AUDIT)
 @require_safe
 def runs(request):
-    yesterday = Period.yesterday()
-    return _runs_page(request, PeriodForm(initial={"start": yesterday.since,
-                                                   "end": yesterday.until}))
+    return _runs_page(request, PeriodForm())
 
 
 @requires(Capability.RECONCILE)
 @require_POST
 def run_create(request):
+    """Ask for a run and go to its report, which shows its progress: no Stripe read here."""
     form = PeriodForm(request.POST)
     if not form.is_valid():
         return _runs_page(request, form, status=400)
     period = form.cleaned_data["period"]
-    try:
-        run = reconciliation_run(period=period, actor=request.user, origin=Origin.of(request))
-    except StripeGatewayError as error:
-        # Nothing was written: the comparison is stored only once Stripe has been read.
-        form.add_error(None, f"Stripe did not answer: {error.message} Nothing was recorded; "
-                             "try again in a moment.")
-        return _runs_page(request, form, status=502)
-    messages.success(request, f"Reconciled {period.since} to {period.until}: "
-                              f"{_differences_of(run)} difference(s) to look at.")
+    run = reconciliation_request(period=period, actor=request.user, origin=Origin.of(request))
+    messages.success(request, f"Reconciling {period.since} to {period.until} with Stripe "
+                              f"({period.days} day{'s' if period.days != 1 else ''}); the "
+                              "report fills in as each day is done.")
     return redirect("finance:reconciliation-run", run.pk)
 
 
 def _runs_page(request, form, status=200):
+    this_month = Period.this_month_so_far()
     return render(request, "finance/reconciliation.html", {
         "form": form, "runs": recent_runs(), "waiting": unexplained_differences().count(),
+        "this_month": this_month,
         "can_run": has_capability(request.user, Capability.RECONCILE)}, status=status)
-
-
-def _differences_of(run):
-    return sum(run.count_of(match) for match in Match if match != Match.MATCHED)
 
 
 @requires(Capability.VIEW_AUDIT)
 @require_safe
 def report(request, pk):
+    """The run's report; while the run goes on, htmx asks for it again every second and
+    swaps in its live part (`_reconciliation_live.html`): progress, counts and items."""
     run = get_object_or_404(ReconciliationRun.objects.select_related("started_by"), pk=pk)
     shown = request.GET.get("class", "")
     error = ""
     if shown and shown not in Match.values:
         error, shown = f"There is no class “{shown}”; every item is shown.", ""
-    total = run.count_of(shown) if shown else sum(run.count_of(match) for match in Match)
-    return render(request, "finance/reconciliation_report.html", {
-        "run": run, "items": report_items(run, shown)[:REPORT_ROWS], "total": total,
+    total = run.count_of(shown) if shown else run.total_count
+    items = list(report_items(run, shown)[:REPORT_ROWS])
+    template = ("finance/_reconciliation_live.html" if request.headers.get("HX-Request")
+                else "finance/reconciliation_report.html")
+    can_explain = has_capability(request.user, Capability.RECONCILE)
+    return render(request, template, {
+        "run": run, "items": items, "total": total,
         "shown_at_most": REPORT_ROWS, "shown": shown, "error": error,
         "classes": [(match.value, match.label, run.count_of(match)) for match in Match],
         "newer": newer_run_of_same_period(run), "events_before": events_listed_from(run),
-        "can_explain": has_capability(request.user, Capability.RECONCILE),
+        "can_explain": can_explain,
+        "explainable": can_explain and run.is_finished and any(
+            item.is_difference and item.explained_at is None for item in items),
         "can_export": has_capability(request.user, Capability.EXPORT_AUDIT)},
         status=400 if error else 200)
 
@@ -119,8 +121,40 @@ def explain(request, pk):
     return _back_to(item, form.cleaned_data["shown"])
 
 
+@requires(Capability.RECONCILE)
+@require_POST
+def explain_many(request, pk):
+    """The differences chosen on the run's report (`item`, repeated), with one note."""
+    run = get_object_or_404(ReconciliationRun, pk=pk)
+    form = ExplainForm(request.POST)
+    shown = request.POST.get("shown", "")
+    if not form.is_valid():
+        messages.error(request, "The note is too long: 5,000 characters at most.")
+        return _back_to_run(run.pk, shown)
+    ids = set(chosen_ids(request.POST))
+    if ids - set(run.items.filter(pk__in=ids).values_list("pk", flat=True)):
+        messages.error(request, "Some of the chosen differences are not in this report; "
+                                "reload it and choose again. Nothing was explained.")
+        return _back_to_run(run.pk, shown)
+    try:
+        explained = reconciliation_items_explain(item_ids=ids, note=form.cleaned_data["note"],
+                                                 actor=request.user,
+                                                 origin=Origin.of(request))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{len(explained)} difference"
+                                  f"{'s are' if len(explained) != 1 else ' is'} explained "
+                                  "with your note.")
+    return _back_to_run(run.pk, shown)
+
+
 def _back_to(item, shown):
     """The report as it was shown, at the item."""
-    url = reverse("finance:reconciliation-run", args=[item.run_id])
+    return _back_to_run(item.run_id, shown, f"#item-{item.pk}")
+
+
+def _back_to_run(run_id, shown, anchor=""):
+    url = reverse("finance:reconciliation-run", args=[run_id])
     query = f"?class={shown}" if shown in Match.values else ""
-    return redirect(f"{url}{query}#item-{item.pk}")
+    return redirect(f"{url}{query}{anchor}")

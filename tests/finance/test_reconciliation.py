@@ -1,7 +1,9 @@
 """Reconciliation with Stripe, against the Stripe sandbox: each class (matched, in Stripe
 only, in the console only, amounts differ) from real console actions and changes made
 directly in Stripe; the report page and its CSV; explaining a difference; who may do what;
-and the daily task."""
+and the daily task. The run as a job (progress, redelivery, retries, a month's report)
+is in test_reconciliation_job.py; several differences explained at once in
+test_reconciliation_explain.py."""
 
 import csv
 import io
@@ -224,12 +226,15 @@ def test_a_refund_settled_after_midnight_matches_on_both_days(sandbox, case, spe
     assert in_stripe_today.money_action_id == settled_tomorrow.money_action_id == action.pk
 
 
-def test_a_period_without_changes_is_an_empty_run_with_its_audit_event(sandbox, finance):
+def test_a_period_without_changes_is_an_empty_run_with_its_audit_events(sandbox, finance):
     run = reconcile(actor=finance)
 
     assert not run.items.exists()
+    assert (run.status, run.days_done, run.days_total) == ("done", 3, 3)
+    asked = AuditEvent.objects.get(action="reconciliation.requested", object_id=run.pk)
+    assert (asked.actor, asked.source) == (finance, Source.CONSOLE)
     event = AuditEvent.objects.get(action="reconciliation.run", object_id=run.pk)
-    assert (event.actor, event.source) == (finance, Source.CONSOLE)
+    assert (event.actor, event.source) == (finance, Source.SYSTEM)
     assert event.after["matched"] == event.after["stripe_only"] == 0
 
 
@@ -237,7 +242,7 @@ def test_a_period_without_changes_is_an_empty_run_with_its_audit_event(sandbox, 
 
 
 def test_finance_runs_a_period_from_the_page_and_sees_an_external_refund_in_stripe_only(
-        sandbox, case, finance):
+        sandbox, case, finance, eager_tasks):
     refund = external_refund(sandbox, case)
     today = timezone.now().date()
     client = signed_in(finance)
@@ -272,11 +277,12 @@ def test_the_report_filters_by_class(sandbox, case, specialist, finance, eager_t
 
 
 @pytest.mark.parametrize("start, end, message", [
-    ("", "", "Give the first day of the period."),
+    ("2026-03-01", "", "Give both the first and the last day"),
+    ("", "2026-03-01", "Give both the first and the last day"),
     ("2026-02-30", "2026-03-01", "Enter the day as YYYY-MM-DD."),
     ("yesterday", "today", "Enter the day as YYYY-MM-DD."),
     ("2026-03-10", "2026-03-01", "The last day comes before the first."),
-    ("2026-01-01", "2026-06-30", "A period is at most 92 days"),
+    ("2025-01-01", "2026-01-02", "A period is at most 366 days (a year)"),
     ("2999-01-01", "2999-01-02", "The period cannot end after today."),
 ])
 def test_a_bad_period_is_a_message_on_the_page(finance, start, end, message):
@@ -287,15 +293,45 @@ def test_a_bad_period_is_a_message_on_the_page(finance, start, end, message):
     assert not ReconciliationRun.objects.exists()
 
 
-def test_stripe_not_answering_is_a_message_and_records_nothing(sandbox, finance):
-    sandbox.inject("/v1/refunds", 500, count=10)
+def test_the_page_only_queues_the_run_and_never_waits_on_stripe(sandbox, finance):
     today = timezone.now().date()
 
     response = signed_in(finance).post(RUN_NOW, {"start": str(today), "end": str(today)})
 
-    assert response.status_code == 502
-    assert "Stripe did not answer" in response.content.decode()
-    assert not ReconciliationRun.objects.exists()
+    run = ReconciliationRun.objects.get()
+    assert response.status_code == 302
+    assert (run.status, run.days_done, run.days_total) == ("queued", 0, 1)
+    assert sandbox.requests_to("/v1/refunds") == []
+    html = page(signed_in(finance), response["Location"])
+    assert "Queued: waiting for a worker" in html and 'hx-trigger="every 1s"' in html
+    assert AuditEvent.objects.get(action="reconciliation.requested").actor == finance
+
+
+def test_a_blank_form_reconciles_this_month_so_far(sandbox, finance, eager_tasks):
+    response = signed_in(finance).post(RUN_NOW, {"start": "", "end": ""})
+
+    run = ReconciliationRun.objects.get()
+    today = timezone.now().date()
+    assert response.status_code == 302
+    assert (run.period_start, run.period_end) == (today.replace(day=1), today)
+    assert run.status == "done"
+
+
+def test_stripe_not_answering_fails_the_run_with_what_to_do(sandbox, finance, eager_tasks):
+    sandbox.inject("/v1/refunds", 500, count=100)
+    today = timezone.now().date()
+
+    response = signed_in(finance).post(RUN_NOW, {"start": str(today), "end": str(today)})
+
+    run = ReconciliationRun.objects.get()
+    assert response.status_code == 302
+    assert run.status == "failed"
+    assert "Stripe did not answer after 6 tries" in run.error
+    assert "Start the reconciliation again" in run.error
+    assert "Stripe did not answer after 6 tries" in page(signed_in(finance),
+                                                           response["Location"])
+    failed = AuditEvent.objects.get(action="reconciliation.failed")
+    assert (failed.outcome, failed.reason) == ("failure", run.error)
 
 
 def test_the_csv_has_every_class_and_neutralises_formulas(sandbox, customer, case, specialist,
@@ -464,14 +500,33 @@ def test_admins_read_the_reports_but_neither_run_nor_explain(sandbox, case, admi
 # The daily task --------------------------------------------------------------------------
 
 
-def test_the_daily_task_reconciles_yesterday_as_the_system(sandbox):
+def test_the_daily_task_reconciles_yesterday_as_the_system(sandbox, eager_tasks):
     result = reconcile_yesterday()
 
     run = ReconciliationRun.objects.get(pk=result["run"])
     yesterday = timezone.now().date() - timedelta(days=1)
     assert (run.period_start, run.period_end, run.started_by) == (yesterday, yesterday, None)
+    assert run.status == "done"
     event = AuditEvent.objects.get(action="reconciliation.run")
     assert (event.actor, event.source) == (None, Source.SYSTEM)
+
+
+def test_the_daily_task_delivered_twice_asks_once(sandbox):
+    first, again = reconcile_yesterday(), reconcile_yesterday()
+
+    assert first["run"] == again["run"]
+    assert ReconciliationRun.objects.count() == 1
+
+
+def test_the_daily_task_queues_again_a_run_whose_message_was_lost(sandbox, eager_tasks):
+    lost = ReconciliationRun.objects.create(
+        period_start=timezone.now().date(), period_end=timezone.now().date(), days_total=1,
+        created_at=timezone.now() - timedelta(minutes=30))
+
+    assert reconcile_yesterday()["requeued"] == [lost.pk]
+
+    lost.refresh_from_db()
+    assert lost.status == "done"
 
 
 def test_beat_runs_the_reconciliation_every_day():
