@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.exports import csv_lines, started
+from audit.exports import csv_blocks, started
 from audit.filters import AuditFilters
 from audit.models import AuditEvent
 from audit.selectors import audit_event_page, filtered_events
@@ -56,7 +56,7 @@ class AuditExportApi(APIView):
         record_for_request(request, action="audit.exported", object_type="audit_export",
                            reason=f"Filters: {filters.as_query() or 'none'}")
         response = StreamingHttpResponse(
-            started(csv_lines(filtered_events(viewer=request.user, filters=filters))),
+            started(csv_blocks(filtered_events(viewer=request.user, filters=filters))),
             content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'

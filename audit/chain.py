@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from audit.models import filter_columns
+
 GENESIS_HASH = "0" * 64
 
 # Every stored field but the hash itself, in a fixed order.
@@ -85,6 +87,9 @@ def _problem(event, previous, expected_head):
         return "its link to the previous event"
     if event_hash(event) != event.hash:
         return "its content (hash mismatch)"
+    derived = filter_columns(event.action, event.after)
+    if any(getattr(event, name) != value for name, value in derived.items()):
+        return "its filter columns, which disagree with its content"
     if expected_head is not None and event.id == expected_head.id and (
             event.hash != expected_head.hash):
         return (f"it is not the event an earlier verification reached, which had hash "

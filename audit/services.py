@@ -8,7 +8,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, ChainHead, as_stored_json, event_hash
-from audit.models import AuditEvent, AuditExport, ChainVerification, Outcome, Source
+from audit.models import (
+    AuditEvent,
+    AuditExport,
+    ChainVerification,
+    Outcome,
+    Source,
+    filter_columns,
+    role_label,
+)
 from billing_console.access import roles_of
 
 # Any fixed 64-bit number: it names the lock that serialises writers of the chain.
@@ -57,8 +65,10 @@ def record(
     writer holding the chain waits for that row (that was a deadlock). Events keep the
     order in which they were recorded. Outside a transaction it is written at once.
 
-    `before` and `after` are copied now, as the JSON column will give them back.
+    `before` and `after` are copied now, as the JSON column will give them back; the
+    filters' columns are derived from them now too (`filter_columns`).
     """
+    after = as_stored_json(after)
     event = AuditEvent(
         actor=actor if actor is not None and actor.is_authenticated else None,
         actor_username=actor.get_username() if actor is not None else "",
@@ -69,7 +79,7 @@ def record(
         object_type=object_type,
         object_id=str(object_id),
         before=as_stored_json(before),
-        after=as_stored_json(after),
+        after=after,
         amount=amount,
         currency=currency.upper(),
         case_id=case_id,
@@ -78,6 +88,7 @@ def record(
         stripe_request_id=stripe_request_id,
         reason=reason,
         outcome=outcome,
+        **filter_columns(action, after),
     )
     connection.run_before_commit(partial(_append_to_chain, event))
     return event
@@ -100,7 +111,7 @@ def _append_to_chain(event):
 def _role_label(actor):
     if actor is None or not actor.is_authenticated:
         return ""
-    return ",".join(sorted(role.value for role in roles_of(actor)))
+    return role_label(roles_of(actor))
 
 
 def client_ip(request):

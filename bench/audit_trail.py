@@ -1,20 +1,45 @@
 """The audit trail at size: writing one event, paging the trail, verifying the chain."""
 
+import random
 import statistics
 import time
+from datetime import timedelta
+from types import SimpleNamespace
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from audit.chain import GENESIS_HASH, as_stored_json, event_hash
-from audit.models import AuditEvent
+from audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical_json, event_hash
+from audit.models import AuditEvent, filter_columns
 from audit.selectors import audit_event_page, verify_audit_chain
 from audit.services import record
 from billing_console.demo import ensure_demo_users
 
-BATCH = 10_000
+# A year of a busy billing team: who acts, on what, through what, and how much.
+SPECIALISTS = [f"specialist{n:02d}" for n in range(1, 41)]
+FINANCE = [f"finance{n}" for n in range(1, 6)]
+REASON_CODES = ("duplicate_charge", "requested_by_customer", "service_outage", "courtesy",
+                "billing_error", "cancellation")
+CURRENCIES = ("USD",) * 14 + ("EUR",) * 4 + ("GBP", "JPY")
+SOURCES = ("console",) * 7 + ("api", "stripe", "system")
+CUSTOMERS = 60_000
+CASES = 200_000
+# (action, share of the trail in tenths of a percent, what it is about)
+ACTIONS = (
+    ("case.note_added", 180, "case"), ("case.state_changed", 160, "case"),
+    ("case.assigned", 90, "case"), ("case.priority_changed", 40, "case"),
+    ("case.resolved", 80, "case"), ("case.stripe_link_changed", 40, "case"),
+    ("refund.requested", 80, "money"), ("refund.succeeded", 70, "money"),
+    ("refund.approved", 20, "money"), ("refund.external", 8, "money"),
+    ("credit_memo.requested", 40, "money"), ("credit_memo.succeeded", 35, "money"),
+    ("invoice_void.succeeded", 6, "money"), ("balance_credit.succeeded", 10, "money"),
+    ("case.category_changed", 40, "case"),
+    ("auth.login", 80, "user"), ("access.denied", 4, "user"),
+    ("reconciliation.run", 1, "system"), ("audit.exported", 1, "system"),
+    ("integrations.text_cleaned", 15, "system"),
+)
 
 
 def run(*, rows):
@@ -36,24 +61,83 @@ def _timed(function, repeat):
 
 
 def _generate(rows):
-    """A valid chain of `rows` events, inserted in batches (hashes computed as record does)."""
+    """A valid chain of `rows` events over the last year, loaded by COPY in batches, with
+    hashes computed as `record` computes them. The mix is a busy billing team's: forty
+    specialists, five in finance (one also an admin) and the system; notes, state changes,
+    money actions with their requester, customer and reason, sign-ins; four currencies and
+    every source. Seeded, so every run generates the same trail."""
     start = time.perf_counter()
-    previous = GENESIS_HASH
-    now = timezone.now()
-    for first in range(1, rows + 1, BATCH):
-        batch = []
-        for event_id in range(first, min(first + BATCH, rows + 1)):
-            event = AuditEvent(
-                id=event_id, created_at=now, actor_username="bench", actor_role="finance",
-                action="refund.requested", object_type="refund", object_id=str(event_id),
-                amount=event_id % 50_000, currency="USD", case_id=event_id % 9_000,
-                after=as_stored_json({"status": "requested"}), reason="bench",
-                prev_hash=previous,
-            )
+    rng, previous, now = random.Random(8), GENESIS_HASH, timezone.now()
+    actions = [action for action, share, _ in ACTIONS for _ in range(share)]
+    about = {action: subject for action, _, subject in ACTIONS}
+    step = timedelta(days=365) / rows
+    first_at = now - timedelta(days=365)
+    with connection.cursor() as cursor, cursor.connection.cursor().copy(
+            f"COPY {AuditEvent._meta.db_table} ({', '.join(COPY_FIELDS)}) FROM STDIN") as copy:
+        for event_id in range(1, rows + 1):
+            event = _event(rng, event_id, first_at + step * event_id, rng.choice(actions),
+                           about)
+            event.prev_hash = previous
             event.hash = previous = event_hash(event)
-            batch.append(event)
-        AuditEvent.objects.bulk_create(batch)
-    print(f"  generated {rows:,} chained events in {time.perf_counter() - start:.1f} s")
+            vars(event).update(filter_columns(event.action, event.after))
+            copy.write_row([_stored(getattr(event, name)) for name in COPY_FIELDS])
+    print(f"  generated {rows:,} chained events over a year in "
+          f"{time.perf_counter() - start:.1f} s")
+
+
+COPY_FIELDS = [*HASHED_FIELDS, "hash", *filter_columns("", None)]
+
+
+def _stored(value):
+    return canonical_json(value) if isinstance(value, dict) else value
+
+
+def _event(rng, event_id, created_at, action, about):
+    """One event of the generated trail, as `record` would have filled it in."""
+    subject = about[action]
+    source = rng.choice(SOURCES) if subject == "money" else (
+        "system" if subject == "system" else "console")
+    person, role = _person(rng, action, source)
+    event = SimpleNamespace(
+        id=event_id, created_at=created_at, actor_id=None, actor_username=person,
+        actor_role=role, ip_address="10.1.2.3" if person else None, source=source,
+        action=action, object_type=action.split(".")[0], object_id=str(event_id),
+        before=None, after=None, amount=None, currency="", case_id=None,
+        zendesk_ticket_id=None, stripe_object_id="", stripe_request_id="", reason="",
+        outcome="denied" if action == "access.denied" else "success", prev_hash="")
+    if subject in ("case", "money"):
+        event.case_id = rng.randrange(1, CASES)
+        event.zendesk_ticket_id = event.case_id + 1000
+    if subject == "money":
+        _money(rng, event, person)
+    elif action == "case.note_added":
+        event.reason = rng.choice(("Customer asked twice.", "=SUM(A1) from the ticket",
+                                   "Called the customer, \"left a message\", will retry."))
+    return event
+
+
+def _person(rng, action, source):
+    if source in ("stripe", "system"):
+        return "", ""
+    if action in ("refund.approved", "reconciliation.run", "audit.exported"):
+        person = rng.choice(FINANCE)
+        return person, "admin,finance" if person == FINANCE[-1] else "finance"
+    return rng.choice(SPECIALISTS), "billing_specialist"
+
+
+def _money(rng, event, person):
+    """A money action's event: its amount, and its requester, customer and reason in
+    `after`, as money actions record them."""
+    currency = rng.choice(CURRENCIES)
+    customer = f"cus_{rng.randrange(CUSTOMERS):014d}"
+    event.amount = rng.choice((500, 1_750, 2_999, 9_900, 25_000, 120_000)) \
+        if currency != "JPY" else rng.choice((500, 3_000, 12_000))
+    event.currency = currency
+    event.stripe_object_id = customer if event.action.startswith("balance") else \
+        f"re_{event.id:020d}"
+    event.after = {"status": event.action.split(".")[1], "customer": customer,
+                   "requested_by": person or rng.choice(SPECIALISTS),
+                   "reason_code": rng.choice(REASON_CODES)}
 
 
 def _bench_record():
