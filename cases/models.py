@@ -145,6 +145,36 @@ class Case(models.Model):
         return self.zendesk_status == "closed" and "closed_by_merge" in (self.tags or ())
 
 
+class CaseStateCount(models.Model):
+    """How many cases each state holds, kept by PostgreSQL as cases change, so that the
+    queue's tabs and health never count the cases table (`cases.selectors.state_counts`).
+
+    Triggers on `cases_case` (migration 0008) add a row of +n or -n for every insert,
+    delete, truncate and change of state, in the writer's own transaction; a state's count
+    is the SUM of its rows. Delta rows rather than one counter row per state: a counter row
+    would be locked by every transaction that opens a case or moves one, until it commits,
+    so the Zendesk sync, webhooks and specialists would queue behind each other on the
+    "new" row, and two transactions moving cases in opposite directions (new → triaged,
+    triaged → new) would deadlock. An insert locks nothing another writer waits for.
+    Readers fold the rows back into one per state now and then (`compact_state_counts`),
+    so the SUM stays over a few hundred rows at most.
+
+    Not managed by Django: the migration creates the table and its triggers together (on
+    PostgreSQL only), and the test suite's flush must not empty it behind the triggers'
+    back; a flush empties `cases_case`, whose TRUNCATE trigger empties this table. SQLite,
+    the embedded default, has no such table: there the counts are counted."""
+
+    state = models.CharField(max_length=32)
+    count = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "cases_casestatecount"
+
+    def __str__(self):
+        return f"{self.state}: {self.count:+d}"
+
+
 class CaseEvent(models.Model):
     """One entry of a case's timeline."""
 

@@ -5,9 +5,10 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case as SqlCase
 from django.db.models import Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
@@ -158,13 +159,15 @@ def _decode(cursor):
 
 
 def _sort_key(case, sort):
+    """The cursor's key of a case: a model instance, or a row of `case_queue(fields=…)`."""
+    get = case.get if isinstance(case, dict) else partial(getattr, case)
     if sort == "sla":
-        due = case.resolution_due
-        return [due.isoformat() if due else None, case.pk]
+        due = get("resolution_due")
+        return [due.isoformat() if due else None, get("pk")]
     if sort == "priority":
-        due = case.resolution_due
-        return [case.priority_rank, due.isoformat() if due else None, case.pk]
-    return [case.updated_at.isoformat(), case.pk]
+        due = get("resolution_due")
+        return [get("priority_rank"), due.isoformat() if due else None, get("pk")]
+    return [get("updated_at").isoformat(), get("pk")]
 
 
 def _after_due(due_text, pk):
@@ -195,31 +198,75 @@ def _ordered(cases, sort, cursor):
     return cases.order_by(F("resolution_due").asc(nulls_last=True), "id")
 
 
-# What the cursor of every sort reads from a case (the priority rank is computed in SQL).
-SORT_KEY_FIELDS = ("resolution_due", "updated_at")
+# What the cursor of each sort reads from a case (the priority rank is computed in SQL).
+SORT_KEY_FIELDS = {
+    "sla": ("pk", "resolution_due"),
+    "priority": ("pk", "resolution_due", "priority_rank"),
+    "updated": ("pk", "updated_at"),
+}
 
 
 def case_queue(*, viewer, filters, cursor=None, size=PAGE_SIZE, now=None, fields=None):
     """A page of cases. `fields` names the columns to read, when a caller shows only a few:
-    the rest of a case (its description above all) can be long, and the page never shows it."""
+    the rest of a case (its description above all) can be long, and the page never shows
+    it. Given `fields`, each case is a dict of those (`assignee__username` follows the
+    assignee) and of what the sort's cursor reads, not a model instance: a page of 50
+    instances costs more to build than its query costs to run."""
     now = now or timezone.now()
     cases = _ordered(_filtered(filters, viewer, now), filters.sort, cursor)
-    cases = cases.select_related("assignee")
-    if fields is not None:
-        cases = cases.only(*fields, *SORT_KEY_FIELDS)
+    if fields is None:
+        cases = cases.select_related("assignee")
+    else:
+        cases = cases.values(*dict.fromkeys((*SORT_KEY_FIELDS[filters.sort], *fields)))
     rows = list(cases[: size + 1])
     next_cursor = _encode(_sort_key(rows[size - 1], filters.sort)) if len(rows) > size else None
     return QueuePage(cases=rows[:size], next_cursor=next_cursor)
 
 
-# Counting every case by state is the queue's most expensive query at scale; the tabs
-# may lag by this much (the queue itself refreshes every 30 s).
-STATE_COUNTS_SECONDS = 30
+# On PostgreSQL the counts are kept by triggers as cases change (`CaseStateCount`): reading
+# them sums a few hundred rows at most, whatever the number of cases. Once more rows than
+# this have piled up, the reader that notices folds them into one per state.
+COMPACT_STATE_COUNTS_AFTER = 200
+# Any fixed 64-bit number: it names the advisory lock that keeps two foldings apart.
+STATE_COUNTS_LOCK_KEY = 0x7374617465  # "state"
 
 
 def state_counts():
-    """Cases per state, for the queue's tabs and health."""
-    return cache.get_or_set("cases:state-counts", _count_states, STATE_COUNTS_SECONDS)
+    """Cases per state, for the queue's tabs and health, as of now: read from the counts
+    PostgreSQL keeps (no scan of the cases, no cache). SQLite, the embedded default of one
+    machine, keeps none and counts the cases instead."""
+    if connection.vendor != "postgresql":
+        return _count_states()
+    counts = dict.fromkeys(State.values, 0)
+    rows = 0
+    with connection.cursor() as cursor:
+        # Plain SQL: every page of the queue asks, and the ORM would cost more than the sum.
+        cursor.execute("SELECT state, SUM(count), COUNT(*) FROM cases_casestatecount "
+                       "GROUP BY state")
+        for state, count, kept in cursor.fetchall():
+            rows += kept
+            if state in counts:
+                counts[state] = int(count)
+    if rows > COMPACT_STATE_COUNTS_AFTER:
+        compact_state_counts()
+    return counts
+
+
+def compact_state_counts():
+    """Fold the delta rows into one row per state (none for a state at zero); the sums stay
+    as they were. One statement deletes the rows its snapshot sees and inserts their sums,
+    so a delta committed meanwhile is neither lost nor counted twice, and no writer waits:
+    their new rows are not the ones deleted. A second reader folding at the same time skips
+    it instead of waiting (a try-lock). Returns whether it folded."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [STATE_COUNTS_LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            return False
+        cursor.execute(
+            "WITH folded AS (DELETE FROM cases_casestatecount RETURNING state, count) "
+            "INSERT INTO cases_casestatecount (state, count) "
+            "SELECT state, SUM(count) FROM folded GROUP BY state HAVING SUM(count) <> 0")
+    return True
 
 
 def _count_states():
