@@ -1,6 +1,7 @@
 """Finance in Chromium: filter last month's refunds over 100.00, open one and follow it to
-its case, export the view, and run the reconciliation, where a refund made directly in the
-sandbox shows as "In Stripe only"."""
+its case, export the view, and run the reconciliation (its task at once, in the web
+request: a worker and the progress bar are in test_reconciliation.py), where a refund made
+directly in the sandbox shows as "In Stripe only"."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -34,7 +35,8 @@ def refunds_last_month(db, monkeypatch):
 
 
 def test_finance_filters_follows_exports_and_reconciles(refunds_last_month, stripe_sandbox,
-                                                         actors, page, sign_in, tmp_path):
+                                                         actors, page, sign_in, tmp_path,
+                                                         eager_tasks):
     customer = create_customer(stripe_sandbox, name="Dana", email="dana@example.com")
     charged = charge(stripe_sandbox, customer=customer.id, amount=9_000)
     external = stripe_sandbox.v1.refunds.create(params={"charge": charged, "amount": 3_000})
