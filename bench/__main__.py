@@ -18,7 +18,7 @@ def main():
     from django.db import connection
     from django.test.utils import setup_test_environment
 
-    from bench import audit_export, audit_trail, ingest, queue, refunds
+    from bench import audit_export, audit_trail, ingest, queue, reconcile, refunds
 
     setup_test_environment()
     # Each page the benchmarks time signs a user in; their log lines would bury the figures.
@@ -35,6 +35,7 @@ def main():
         ingest.run(tickets=min(int(os.environ.get("BENCH_ROWS", "1000000")), ingest.TICKETS))
         queue.run()
         refunds.run(refunds=int(os.environ.get("BENCH_REFUNDS", "1000")))
+        reconcile.run(refunds=int(os.environ.get("BENCH_RECONCILE_REFUNDS", "10000")))
     finally:
         connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
 
