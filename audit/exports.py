@@ -13,21 +13,22 @@ Two writers make the same bytes:
   block at a time (`_copied_chunks`). Measured at a million events before choosing it, Python's
   writer spent its time on model instances (with both JSON snapshots, never exported),
   per-cell neutralising and the csv module, at about 47,000 rows/s; the server writes
-  several times as fast. PostgreSQL's CSV differs from Python's in two ways, both undone
-  here: it ends a row with LF, not CRLF, and it quotes by rules of its own, so a row in
-  which it quoted anything is written again by Python's csv writer, exactly (rare: a comma,
-  quote or line break in a note). Tests compare the two writers byte for byte.
+  several times as fast. PostgreSQL quotes a cell exactly when Python's writer does (a
+  comma, a quote or a line break in it; `\\.` alone only in a one-column COPY) and doubles
+  quotes as it does; empty cells are NULL, left unquoted, as Python leaves "". Only the
+  line ending differs (LF, not CRLF), and it is changed here. Tests compare the two
+  writers byte for byte.
 """
 
-import csv as stdlib_csv
 import itertools
 import logging
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.utils import timezone
+from psycopg import ClientCursor, pq
 
 from audit import csv
 from audit.csv import FORMULA_STARTS
@@ -51,9 +52,10 @@ logger = logging.getLogger(__name__)
 
 def csv_chunks(events):
     """(rows, text) pairs: the header line (0 rows), then blocks of up to `CHUNK` rows in id
-    order, each a str of whole CSV lines ending in CRLF. The query runs as the first block
+    order, each whole CSV lines ending in CRLF, as UTF-8 bytes (as they are sent and
+    stored: a million rows are not decoded and encoded again). The query runs as the first block
     is read, and its cursor closes whether the export ends, fails or is cut off."""
-    yield 0, next(csv.csv_lines(COLUMNS, []))
+    yield 0, next(csv.csv_lines(COLUMNS, [])).encode()
     if connection.vendor == "postgresql":
         yield from _copied_chunks(events)
     else:
@@ -81,7 +83,7 @@ def _then(first, rest):
         yield from rest
     except Exception:
         logger.exception("A streamed audit export stopped early")
-        yield INCOMPLETE_LINE
+        yield INCOMPLETE_LINE.encode()
         raise
 
 
@@ -93,7 +95,7 @@ def _python_chunks(events):
     try:
         lines = csv.csv_lines([], map(_row, rows))
         while block := list(itertools.islice(lines, CHUNK)):
-            yield len(block), "".join(block)
+            yield len(block), "".join(block).encode()
     finally:
         # Its database cursor closes now, in this transaction, not whenever the garbage
         # collector gets to it.
@@ -125,16 +127,14 @@ def _codes(currencies):
 
 
 # `format_amount`: minor units as major, with thousands separators and the currency.
+_DIGITS = "FM9,999,999,999,999,999,990"
 _CURRENCY = "upper(btrim(currency))"
-_PLACES = (f"CASE WHEN {_CURRENCY} IN ({_codes(ZERO_DECIMAL_CURRENCIES)}) THEN 0 "
-           f"WHEN {_CURRENCY} IN ({_codes(THREE_DECIMAL_CURRENCIES)}) THEN 3 ELSE 2 END")
-_SCALE = f"(10 ^ ({_PLACES}))::bigint"
-_DECIMALS = (f"CASE {_PLACES} WHEN 0 THEN '' ELSE "
-             f"'.' || lpad(mod(abs(amount), {_SCALE})::text, {_PLACES}, '0') END")
-_SHOWN = (f"CASE WHEN amount IS NULL OR currency = '' THEN NULL ELSE "
-          f"(CASE WHEN amount < 0 THEN '-' ELSE '' END) || "
-          f"to_char(abs(amount) / {_SCALE}, 'FM9,999,999,999,999,999,990') || {_DECIMALS} "
-          f"|| ' ' || {_CURRENCY} END")
+_SHOWN = (f"CASE WHEN amount IS NULL OR currency = '' THEN NULL "
+          f"WHEN {_CURRENCY} IN ({_codes(ZERO_DECIMAL_CURRENCIES)}) "
+          f"THEN to_char(amount, '{_DIGITS}') || ' ' || {_CURRENCY} "
+          f"WHEN {_CURRENCY} IN ({_codes(THREE_DECIMAL_CURRENCIES)}) "
+          f"THEN to_char(amount / 1000.0, '{_DIGITS}.000') || ' ' || {_CURRENCY} "
+          f"ELSE to_char(amount / 100.0, '{_DIGITS}.00') || ' ' || {_CURRENCY} END")
 # `datetime.isoformat()` in UTC: microseconds only when there are any.
 _CREATED_AT = ("replace(to_char(created_at AT TIME ZONE 'UTC', "
                "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || '+00:00'")
@@ -149,42 +149,68 @@ _CELLS = [
 
 
 def _copied_chunks(events):
-    """PostgreSQL's rows, one `COPY` per block, each after the last id of the one before,
-    up to the newest event when the export began. Each COPY is read whole before its block
-    is handed on: psycopg holds the connection for as long as a COPY is open, and whoever
-    reads the blocks may use the database in between (a background export keeps its
-    progress). Ids commit in order (the chain's lock), so the blocks are the trail as it
-    stood when the export began, as one query would have read it."""
+    """PostgreSQL's rows, through one `COPY` on a connection of the export's own, up to the
+    newest event committed when the export began (ids commit in order, under the chain's
+    lock, so that is the trail as it then stood).
+
+    A connection of its own, because psycopg holds a connection for as long as a COPY is
+    open, and whoever reads the blocks may use theirs in between (a background export keeps
+    its progress): the server writes the next rows while the blocks before are sent. It
+    reads what is committed, so a caller's own uncommitted events are not in it."""
     newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
-    after = 0
-    while newest is not None and after < newest:
-        rows = _copy_rows(events.filter(id__gt=after, id__lte=newest))
-        if rows:
-            yield len(rows), "".join(map(_as_python_writes, rows))
-        if len(rows) < CHUNK:
-            return
-        after = int(rows[-1].split(b",", 1)[0])
+    if newest is None:
+        return
+    statement, params = _copy_statement(events.filter(id__lte=newest))
+    own = connection.get_new_connection(connection.get_connection_params())
+    try:
+        # Read in id order from an index (each filter's ends in id) rather than by sorting
+        # a million wide rows, which spills to disk; and without JIT, whose compiling costs
+        # more than it saves on an export's expressions. Measured: about a fifth less time.
+        own.execute("SET jit = off")
+        own.execute("SET enable_sort = off")
+        rows = _copied_rows(own, ClientCursor(own).mogrify(statement, params))
+        while block := list(itertools.islice(rows, CHUNK)):
+            yield len(block), _as_python_writes(block)
+    finally:
+        own.close()
 
 
-def _copy_rows(events):
-    """The first `CHUNK` of `events` in id order, as PostgreSQL's CSV rows (bytes)."""
+def _copied_rows(own, statement):
+    """The rows of a COPY TO STDOUT, read straight from libpq (psycopg's `pq`), one blocking
+    call each: psycopg's own COPY reader costs about four times as much per row, which is
+    the most of what an export costs in the serving process. `own` is used for nothing
+    else and closed by the caller, which is how an export cut short stops its COPY."""
+    pgconn = own.pgconn
+    pgconn.nonblocking = 0
+    pgconn.send_query(statement.encode())
+    _expect(pgconn.get_result(), pq.ExecStatus.COPY_OUT)
+    while (copied := pgconn.get_copy_data(0))[0] >= 0:
+        yield copied[1]
+    _expect(pgconn.get_result(), pq.ExecStatus.COMMAND_OK)
+
+
+def _expect(result, status):
+    if result is None or result.status != status:
+        message = result.error_message.decode() if result is not None else "no result"
+        raise DatabaseError(f"The export's COPY failed: {message}")
+
+
+def _copy_statement(events):
     cells = {f"cell_{number}": RawSQL(sql, ())  # noqa: S611 (constants only)
              for number, sql in enumerate(_CELLS)}
-    query = events.order_by("id").annotate(**cells).values_list(*cells)[:CHUNK].query
-    sql, params = query.sql_with_params()
-    with connection.cursor() as cursor, cursor.connection.cursor() as raw, \
-            raw.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
-        return [bytes(row) for row in copy]
+    sql, params = events.order_by("id").annotate(**cells).values_list(*cells).query \
+        .sql_with_params()
+    return f"COPY ({sql}) TO STDOUT (FORMAT csv)", params
 
 
-def _as_python_writes(row):
-    """One row of PostgreSQL's CSV as Python's csv writer writes it: CRLF, and, when
-    PostgreSQL quoted a cell, every cell quoted as Python quotes (its cells are already
-    formatted and neutralised, so they are written as they are)."""
-    text = row.decode()[:-1]  # less its LF
-    if '"' not in text:
-        return f"{text}\r\n"
-    return stdlib_csv.writer(csv.Echo()).writerow(next(stdlib_csv.reader([text])))
+def _as_python_writes(rows):
+    """PostgreSQL's CSV rows (each ending in LF) as Python's csv writer writes them: the
+    same cells, ending in CRLF. A line break inside a quoted cell stays as it is: only a
+    block that has one pays for converting row by row."""
+    block = b"".join(rows)
+    if block.count(b"\n") == len(rows):
+        return block.replace(b"\n", b"\r\n")
+    return b"\r\n".join([row[:-1] for row in rows]) + b"\r\n"
 
 
 # Background exports --------------------------------------------------------------------
@@ -208,7 +234,7 @@ def write_export(export_id):
     path = export_path(export)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with path.open("w", encoding="utf-8", newline="") as file:
+        with path.open("wb") as file:
             written = 0
             for rows, text in csv_chunks(events):
                 file.write(text)

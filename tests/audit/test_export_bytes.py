@@ -1,6 +1,8 @@
 """The CSV export writes the same bytes as it always has: PostgreSQL's writer (the server
 formats the cells and quotes them) against the committed file that Python's writer made of a
-fixed set of events, and against Python's writer on any text a note can hold."""
+fixed set of events, and against Python's writer on any text a note can hold. The server's
+writer reads on a connection of its own, which sees committed rows only: these tests
+commit theirs."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +21,10 @@ EXPECTED = Path(__file__).parent / "data" / "export_fixed.csv"
 
 
 def _written(chunks):
-    return "".join(text for _, text in chunks).encode()
+    return b"".join(text for _, text in chunks)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_export_of_a_fixed_set_of_events_is_byte_for_byte_as_before(db, finance):
     fixed_events()
 
@@ -32,10 +35,11 @@ def test_the_export_of_a_fixed_set_of_events_is_byte_for_byte_as_before(db, fina
     assert b"".join(response.streaming_content) == EXPECTED.read_bytes()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_both_writers_write_the_committed_bytes(db):
     fixed_events()
     events = AuditEvent.objects.all()
-    header = next(exports.csv_chunks(events))[1].encode()
+    header = next(exports.csv_chunks(events))[1]
 
     assert header + _written(exports._copied_chunks(events)) == EXPECTED.read_bytes()
     assert header + _written(exports._python_chunks(events)) == EXPECTED.read_bytes()
@@ -55,6 +59,7 @@ _CURRENCY = st.sampled_from(["USD", "JPY", "KWD", "EUR", ""])
        amount=st.one_of(st.none(), st.integers(-10**15, 10**15)),
        ip=st.sampled_from([None, "10.0.0.1", "2001:db8::5", "::ffff:1.2.3.4"]),
        microsecond=st.integers(0, 999_999))
+@pytest.mark.django_db(transaction=True)
 def test_postgresql_writes_what_python_writes_for_any_cell(db, texts, currency, amount, ip,
                                                            microsecond):
     username, role, object_id, stripe_id, request_id, reason = texts
