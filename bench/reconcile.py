@@ -13,7 +13,9 @@ process, with the code a worker runs. It prints, each next to its goal:
   and one page each of credit notes and events a day; no lookups one by one);
 - the items and the matched and "in Stripe only" counts against what was made, and
   whether the report matches it exactly: the same Stripe ids, each in its class, counts
-  equal to the items (goal: yes).
+  equal to the items (goal: yes);
+- as a baseline, the same month compared in one piece, as a run did in the web request
+  before it was a job (`compare(month)`, nothing stored): its time and Stripe requests.
 """
 
 import math
@@ -36,7 +38,7 @@ from billing_console.integrations.stripe.sandbox.builders import charge, client_
 from cases.models import Case, StripeLink
 from finance.models import Match, ReconciliationRun
 from finance.periods import Period
-from finance.reconciliation import reconciliation_request
+from finance.reconciliation import compare, reconciliation_request
 from finance.tasks import run_reconciliation
 from money_actions.models import MoneyAction, State
 from money_actions.tasks import submit_money_action
@@ -120,6 +122,11 @@ def _bench(server, url, month, count):
     print(f"  Stripe requests made: {log.count:,} (goal <= {floor:,}, the list pages a "
           "day-by-day read needs)")
     _report_match(run, made)
+    log.count, start = 0, time.perf_counter()
+    compare(month)
+    baseline = time.perf_counter() - start
+    print(f"  baseline, the month compared in one piece and not stored: {baseline:.1f} s, "
+          f"{log.count:,} Stripe requests (the job takes {seconds / baseline:.2f}x its time)")
 
 
 def _report_match(run, made):
