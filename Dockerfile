@@ -14,4 +14,6 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
 USER console
 
 EXPOSE 8000
-CMD ["gunicorn", "billing_console.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+# gthread: a worker keeps telling gunicorn it is alive while one of its threads streams a
+# long export (a sync worker streaming past --timeout is killed mid-file).
+CMD ["gunicorn", "billing_console.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-", "--forwarded-allow-ips", "*"]

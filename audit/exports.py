@@ -22,6 +22,7 @@ Two writers make the same bytes:
 
 import itertools
 import logging
+import uuid
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -221,31 +222,44 @@ def export_path(export):
 
 
 def write_export(export_id):
-    """Write a background export to its file, keeping its progress on the row."""
+    """Write a background export to its file, keeping its progress on the row.
+
+    The rows are those up to the newest event when it began, so its total holds while
+    events keep coming. It writes to a file of its own and moves it into place once whole:
+    a task delivered twice never leaves two writers in one file, nor a partial one."""
     from audit.filters import AuditFilters
     from audit.selectors import filtered_events
 
     export = AuditExport.objects.select_related("requested_by").get(pk=export_id)
     if export.status == AuditExport.Status.DONE:
         return
+    newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     events = filtered_events(viewer=export.requested_by,
-                             filters=AuditFilters.from_query(QueryDict(export.query)))
+                             filters=AuditFilters.from_query(QueryDict(export.query))
+                             ).filter(id__lte=newest)
     _progress(export, status=AuditExport.Status.RUNNING, total=events.count(), written=0)
     path = export_path(export)
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
     try:
-        with path.open("wb") as file:
-            written = 0
-            for rows, text in csv_chunks(events):
-                file.write(text)
-                written += rows
-                if rows:
-                    _progress(export, written=written)
+        _write(export, events, partial)
+        partial.replace(path)
     except Exception as error:
+        partial.unlink(missing_ok=True)
         _progress(export, status=AuditExport.Status.FAILED, error=str(error))
         raise
     _progress(export, status=AuditExport.Status.DONE, written=export.total,
               finished_at=timezone.now())
+
+
+def _write(export, events, path):
+    with path.open("wb") as file:
+        written = 0
+        for rows, text in csv_chunks(events):
+            file.write(text)
+            written += rows
+            if rows:
+                _progress(export, written=written)
 
 
 def _progress(export, **fields):

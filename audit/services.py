@@ -97,15 +97,27 @@ def record(
 def _append_to_chain(event):
     """Link `event` after the chain's last event and insert it, under the chain's lock
     (held until COMMIT, which follows at once). The id is part of the hash, so it is
-    taken here too; the time is taken under the lock, so ids and times agree in order."""
+    taken here too; the time is taken under the lock, from the database's clock, so ids
+    and times rise together whichever host wrote the event (the trail's period filter
+    relies on it, `audit.filters`)."""
     _lock_actor(event)
     _lock_chain()
     last = AuditEvent.objects.order_by("-id").values_list("id", "hash").first()
     last_id, event.prev_hash = last or (0, GENESIS_HASH)
     event.id = last_id + 1
-    event.created_at = timezone.now()
+    event.created_at = _database_now()
     event.hash = event_hash(event)
     event.save(force_insert=True)
+
+
+def _database_now():
+    """Now, by the database's clock: one clock for the web and the workers. SQLite's
+    writers are one host's processes, which share its clock."""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
 
 
 def _role_label(actor):

@@ -93,5 +93,10 @@ def export_status(request, pk):
 def export_download(request, pk):
     export = get_object_or_404(exports_of(request.user), pk=pk,
                                status=AuditExport.Status.DONE)
-    return FileResponse(export_path(export).open("rb"), as_attachment=True,
+    path = export_path(export)
+    if not path.exists():
+        messages.error(request, f"The file of export {export.pk} is no longer on the server; "
+                                "export the same filters again.")
+        return redirect("audit:events")
+    return FileResponse(path.open("rb"), as_attachment=True,
                         filename=f"audit-export-{export.pk}.csv", content_type="text/csv")

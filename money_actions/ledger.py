@@ -192,7 +192,7 @@ def _audit_outside(entry, before):
                     stripe_id=entry.stripe_id, case=entry.case,
                     before={"status": before} if before else None,
                     after={"status": entry.status, "parent": entry.parent_id,
-                           "amount": entry.amount},
+                           "amount": entry.amount, "customer": entry.stripe_customer_id},
                     amount=abs(entry.amount), currency=entry.currency,
                     told=f"{describe(entry)} outside the console ({entry.stripe_id}"
                          f"{', ' + entry.status if entry.status else ''}).")
@@ -208,7 +208,8 @@ def record_outside_change(*, kind, event_id, stripe_id, customer, status):
         return
     _record_outside(action=action, object_type=kind.target_noun, stripe_id=stripe_id,
                     case=latest_case_of_customer(customer), before=None,
-                    after={"stripe_event": event_id, "status": status}, amount=None,
+                    after={"stripe_event": event_id, "status": status, "customer": customer},
+                    amount=None,
                     currency="", told=f"{kind.label} on {stripe_id} ({status}) made "
                                       "outside the console.")
 

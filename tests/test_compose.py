@@ -32,6 +32,18 @@ def test_web_worker_and_beat_run_the_console(compose):
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
 
 
+def test_web_worker_and_beat_share_one_var_directory(compose):
+    """The worker writes background exports there; the web serves them."""
+    mounts = {name: compose["services"][name]["volumes"] for name in ("web", "worker", "beat")}
+    assert all("console-var:/app/var" in volumes for volumes in mounts.values()), mounts
+    assert "console-var" in compose["volumes"]
+
+
+def test_web_streams_long_exports_without_being_killed_as_stuck(compose):
+    """A sync worker streaming longer than gunicorn's timeout is killed mid-file."""
+    assert "--worker-class gthread" in " ".join(compose["services"]["web"]["command"])
+
+
 def test_the_console_reads_the_same_environment_variables(compose):
     for name in ("web", "worker", "beat"):
         service = compose["services"][name]

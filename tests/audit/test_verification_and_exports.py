@@ -98,3 +98,56 @@ def test_specialists_cannot_export(db, specialist):
     client = signed_in(specialist)
 
     assert client.post("/audit/exports/", {}).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_counts_and_writes_the_trail_as_it_stood_when_it_began(finance, settings,
+                                                                         tmp_path, monkeypatch):
+    """Events written while an export runs are not in it, so its total and its file agree."""
+    from audit import exports
+
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    for number in range(5):
+        record(action="refund.succeeded", amount=100 + number, currency="usd", case_id=1)
+    export = AuditExport.objects.create(requested_by=finance, query="kind=refund")
+    real_progress = exports._progress
+
+    def while_others_write(export, **fields):
+        record(action="refund.succeeded", amount=1, currency="usd", case_id=1)
+        real_progress(export, **fields)
+
+    monkeypatch.setattr(exports, "_progress", while_others_write)
+    exports.write_export(export.pk)
+
+    export.refresh_from_db()
+    rows = exports.export_path(export).read_text().splitlines()[1:]
+    assert (export.status, export.total, export.written, len(rows)) == ("done", 5, 5, 5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_delivered_twice_leaves_one_whole_file(finance, settings, tmp_path):
+    from audit import exports
+
+    settings.VAR_DIR = tmp_path
+    for number in range(3):
+        record(action="refund.succeeded", amount=100 + number, currency="usd", case_id=1)
+    export = AuditExport.objects.create(requested_by=finance, query="")
+    first = exports.write_export(export.pk)
+    AuditExport.objects.filter(pk=export.pk).update(status=AuditExport.Status.RUNNING)
+
+    second = exports.write_export(export.pk)
+
+    assert first is second is None
+    assert [path.name for path in (tmp_path / "exports").iterdir()] == [f"audit-{export.pk}.csv"]
+    assert len(exports.export_path(export).read_text().splitlines()) == 4
+
+
+def test_a_ready_export_whose_file_is_gone_says_so(db, finance, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    export = AuditExport.objects.create(requested_by=finance, status="done", total=1)
+
+    response = signed_in(finance).get(f"/audit/exports/{export.pk}/download/", follow=True)
+
+    assert response.status_code == 200
+    assert "is no longer on the server" in response.content.decode()

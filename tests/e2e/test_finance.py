@@ -25,7 +25,7 @@ def refunds_last_month(db, monkeypatch):
     case = make_case(subject="Annual plan charged twice")
     start, _ = last_month()
     moment = datetime(start.year, start.month, 10, 12, tzinfo=UTC)
-    monkeypatch.setattr("audit.services.timezone.now", lambda: moment)
+    monkeypatch.setattr("audit.services._database_now", lambda: moment)
     for amount in (25_000, 4_000):
         record(action="refund.succeeded", amount=amount, currency="usd", case_id=case.pk,
                source=Source.SYSTEM, object_type="money_action", stripe_object_id="re_x",

@@ -183,7 +183,7 @@ def audit_success(action):
     with a `requested` event before it that no figure counts."""
     after = {"requested_by": action.requested_by.username, "customer": "cus_A",
              "reason_code": action.reason_code}
-    with mock.patch("audit.services.timezone.now", return_value=action.settled_at):
+    with mock.patch("audit.services._database_now", return_value=action.settled_at):
         record(action=f"{action.kind}.requested", amount=action.amount,
                currency=action.currency, object_type="money_action", object_id=action.pk,
                case_id=action.case_id, after=after)
