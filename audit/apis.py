@@ -12,12 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.exports import csv_blocks, started
-from audit.filters import AuditFilters
+from audit.filters import AuditFilters, before_id
 from audit.models import AuditEvent
 from audit.selectors import audit_event_page, filtered_events
 from audit.services import record_for_request
 from billing_console.access import Capability
-from billing_console.parsing import whole_number
 
 FILTER_PARAMETERS = [OpenApiParameter(name, required=False) for name in (
     "since", "until", "actor", "role", "action", "kind", "reason", "customer", "case",
@@ -39,9 +38,8 @@ class AuditEventListApi(APIView):
     @extend_schema(parameters=FILTER_PARAMETERS, responses=AuditEventSerializer(many=True))
     def get(self, request):
         filters = AuditFilters.from_query(request.query_params)
-        before = request.query_params.get("before", "")
         page, older = audit_event_page(viewer=request.user, filters=filters,
-                                       before_id=whole_number(before))
+                                       before_id=before_id(request.query_params))
         next_url = f"?{filters.as_query(before=older)}" if older else None
         return Response({"results": AuditEventSerializer(page, many=True).data,
                          "next": next_url})

@@ -60,7 +60,10 @@ class AuditFilters:
             raise ApplicationError(f"The role is one of {', '.join(Role)}.", "role")
         if filters.since and filters.until and filters.until < filters.since:
             raise ApplicationError("The period ends before it starts.", "until")
-        filters.amount_range()  # checked now, so a bad amount is named before any query
+        low, high = filters.amount_range()  # now, so a bad amount is named before any query
+        if low is not None and high is not None and high < low:
+            raise ApplicationError("The amount range ends below where it starts.",
+                                   "amount_max")
         return filters
 
     def as_query(self, **changes):
@@ -126,6 +129,16 @@ def _ids(lookup, moment):
     first = (AuditEvent.objects.filter(created_at__gte=moment).order_by("created_at", "id")
              .values_list("id", flat=True).first())
     return Q() if first is None else Q(**{lookup: first})
+
+
+def before_id(query):
+    """The keyset cursor `before` of a query: the id of the last event of the page shown,
+    None when absent; raises `ApplicationError` when it is not one."""
+    value = query.get("before", "").strip()
+    number = whole_number(value) if value else None
+    if value and not number:
+        raise ApplicationError(f"“{value}” is not an event number.", "before")
+    return number
 
 
 def _int(value, name):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from audit.exports import export_path
-from audit.filters import AuditFilters
+from audit.filters import AuditFilters, before_id
 from audit.models import AuditExport, Source
 from audit.selectors import (
     audit_event_detail,
@@ -23,27 +23,20 @@ from audit.selectors import (
 from audit.services import audit_export_request
 from billing_console.access import Capability, Role, has_capability, requires
 from billing_console.exceptions import ApplicationError
-from billing_console.parsing import whole_number
 
 # Up to this many rows an export streams straight away; above, a task writes it.
 EXPORT_INLINE_ROWS = 20_000
-
-
-def _before_id(request):
-    value = request.GET.get("before", "")
-    return whole_number(value)
 
 
 @requires(Capability.VIEW_CASE_AUDIT)
 @require_safe
 def events(request):
     try:
-        filters = AuditFilters.from_query(request.GET)
+        filters, before = AuditFilters.from_query(request.GET), before_id(request.GET)
     except ApplicationError as error:
         return render(request, "audit/events.html", {
             "filters": AuditFilters(), "error": error.message, **_choices()}, status=400)
-    page, older = audit_event_page(viewer=request.user, filters=filters,
-                                   before_id=_before_id(request))
+    page, older = audit_event_page(viewer=request.user, filters=filters, before_id=before)
     return render(request, "audit/events.html", {
         "events": page, "older": older, "filters": filters,
         "verification": latest_verification(),

@@ -1,6 +1,7 @@
 """Days as people type them (YYYY-MM-DD), and where a day starts in the console's time
 (UTC). Shared by every page and API that takes a period."""
 
+import re
 from datetime import UTC, date, datetime, time
 
 from billing_console.exceptions import ApplicationError
@@ -9,6 +10,7 @@ from billing_console.exceptions import ApplicationError
 # next midnight) a valid date.
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2099, 12, 31)
+DAY_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_day(value, name):
@@ -18,6 +20,9 @@ def parse_day(value, name):
     if not value:
         return None
     try:
+        # fromisoformat alone also reads "20260501" and "2026-W18-1".
+        if not DAY_FORMAT.fullmatch(value):
+            raise ValueError(value)
         day = date.fromisoformat(value)
     except ValueError:
         raise ApplicationError(f"“{value}” is not a date; write it as YYYY-MM-DD.",

@@ -23,7 +23,7 @@ MAX_DIGITS = 15
 
 def normalise_currency(currency):
     code = str(currency or "").strip().upper()
-    if len(code) != 3 or not code.isalpha():
+    if len(code) != 3 or not (code.isascii() and code.isalpha()):
         raise ApplicationError(f"“{currency}” is not an ISO 4217 currency code.", "currency")
     return code
 
@@ -42,6 +42,8 @@ def to_minor_units(text, currency):
     places = decimal_places(currency)
     cleaned = str(text).strip().replace(",", "")
     try:
+        if not cleaned.isascii():  # Decimal also reads "١٢", which no one types as money
+            raise InvalidOperation
         value = Decimal(cleaned)
     except InvalidOperation:
         raise ApplicationError(f"“{text}” is not an amount.", "amount") from None

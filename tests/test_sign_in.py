@@ -2,10 +2,12 @@
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from audit.models import AuditEvent, Outcome
-from tests.conftest import PASSWORD
+from billing_console import sessions
+from tests.conftest import PASSWORD, signed_in
 
 LOGIN = "/accounts/login/"
 
@@ -66,7 +68,26 @@ def test_each_role_lands_on_its_home_page(client, actors):
 
 def test_sessions_end_after_twelve_idle_hours_by_default():
     assert settings.SESSION_COOKIE_AGE == 12 * 3600
-    assert settings.SESSION_SAVE_EVERY_REQUEST  # each request pushes the end back: idle time
+
+
+@pytest.mark.django_db
+def test_a_request_pushes_the_idle_end_back_writing_the_session_once_a_minute(
+        specialist, monkeypatch):
+    client = signed_in(specialist)
+    clock = [1_000_000.0]
+    monkeypatch.setattr(sessions.time, "time", lambda: clock[0])
+
+    def expiry():
+        return Session.objects.get(session_key=client.session.session_key).expire_date
+
+    client.get("/cases/")
+    first = expiry()
+    clock[0] += 30
+    client.get("/cases/")
+    assert expiry() == first  # within the minute: not written again
+    clock[0] += 31
+    client.get("/cases/")
+    assert expiry() > first  # a minute on: the end moves back
 
 
 @pytest.mark.django_db

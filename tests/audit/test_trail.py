@@ -82,6 +82,15 @@ def test_a_period_and_a_case_filter(trail, finance):
     ({"source": "fax"}, "The source is one of"),
     ({"case": "abc"}, "is not a case number"),
     ({"until": "9999-12-31"}, "out of range"),
+    ({"since": "20260501"}, "write it as YYYY-MM-DD"),
+    ({"until": "2026-W18-1"}, "write it as YYYY-MM-DD"),
+    ({"role": "superuser"}, "The role is one of"),
+    ({"currency": "ÜSD"}, "is not an ISO 4217 currency code"),
+    ({"currency": "ＵＳＤ"}, "is not an ISO 4217 currency code"),
+    ({"amount_min": "60", "amount_max": "10"}, "ends below where it starts"),
+    ({"amount_min": "١٢"}, "is not an amount"),
+    ({"before": "abc"}, "is not an event number"),
+    ({"before": "-1"}, "is not an event number"),
 ])
 def test_a_bad_filter_is_a_message_not_a_500(trail, finance, query, message):
     page = signed_in(finance).get("/audit/", query)
