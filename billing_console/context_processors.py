@@ -2,7 +2,7 @@
 waits in an app's section is counted by the app, which registers the count from its
 AppConfig.ready (`register_count`), so that the core imports no app."""
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from billing_console.access import Capability, capabilities_of, roles_of
 
@@ -48,12 +48,26 @@ def _count(url_name, own=None):
     return count() if count else None
 
 
+# The sections' URLs never change while the process runs: reversed once per script prefix,
+# not on every page.
+_URLS = {}
+
+
+def _urls():
+    prefix = get_script_prefix()
+    urls = _URLS.get(prefix)
+    if urls is None:
+        urls = _URLS[prefix] = {section[1]: reverse(section[1]) for section in NAVIGATION}
+    return urls
+
+
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "user_roles": []}
+    urls = _urls()
     allowed = capabilities_of(user)
-    items = [{"label": label, "url": reverse(url_name), "count": _count(url_name, *own)}
+    items = [{"label": label, "url": urls[url_name], "count": _count(url_name, *own)}
              for label, url_name, capability, *own in NAVIGATION if capability in allowed]
     current = _current_section(request.path, [item["url"] for item in items])
     for item in items:

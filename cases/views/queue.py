@@ -4,9 +4,11 @@ from html import escape
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
 from django.http import QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -90,13 +92,28 @@ def _row(case, base_url, now, tz, can_assign):
     )
 
 
+# The queue's own URLs, which never change while the process runs: reversed once (per
+# script prefix), not by a {% url %} tag on every render.
+_URLS = {}
+
+
+def _urls():
+    prefix = get_script_prefix()
+    urls = _URLS.get(prefix)
+    if urls is None:
+        urls = _URLS[prefix] = {name: reverse(f"cases:{name}")
+                                for name in ("queue", "rows", "health", "assign")}
+    return urls
+
+
 def _queue_context(request):
     filters = QueueFilters.from_query(request.GET)
     page = case_queue(viewer=request.user, filters=filters, cursor=request.GET.get("after"),
                       fields=ROW_FIELDS)
     now = timezone.now()
     tz = timezone.get_current_timezone()
-    base_url = reverse("cases:queue")
+    urls = _urls()
+    base_url = urls["queue"]
     can_assign = has_capability(request.user, Capability.WORK_CASES)
     rows = [_row(case, base_url, now, tz, can_assign) for case in page.cases]
     return {
@@ -106,6 +123,7 @@ def _queue_context(request):
         "rows_html": mark_safe("".join(rows)),  # noqa: S308
         "next_query": _with(request.GET, after=page.next_cursor) if page.next_cursor else "",
         "can_assign": can_assign,
+        "urls": urls,
     }
 
 
@@ -123,38 +141,60 @@ def queue(request):
     counts = state_counts()
     filters = context["filters"]
     context.update({
-        "tabs": [(value, label, counts[value], _current(filters.state, value))
-                 for value, label in State.choices],
-        "categories": _options(Category.choices, filters.category),
-        "priorities": _options(Priority.choices, filters.priority),
-        "sorts": _options(SORTS.items(), filters.sort),
+        # Only the counts change from one request to the next: the tabs are filled in here.
+        "tabs_html": mark_safe("".join(  # noqa: S308 - the values and labels are the code's
+            TAB_HTML.format(value=value, label=label, count=counts[value],
+                            current=CURRENT if value == filters.state else "")
+            for value, label in STATE_TABS)),
+        "category_options": CATEGORY_OPTIONS[filters.category],
+        "priority_options": PRIORITY_OPTIONS[filters.priority],
+        "sort_options": SORT_OPTIONS[filters.sort],
         # Whom the selected cases can be assigned to, for those who may assign them.
         "specialists": _specialists() if context["can_assign"] else [],
     })
     return render(request, "cases/queue.html", context)
 
 
-# The attributes of the chosen option and of the current tab: the view compares the values
-# once, and the template prints no {% if %} per option.
-SELECTED = mark_safe(" selected")
-CURRENT = mark_safe(' aria-current="page"')
+# The attribute of the current tab.
+CURRENT = ' aria-current="page"'
+TAB_HTML = '<a href="?state={value}"{current}>{label} <span class="count">{count}</span></a>\n'
+STATE_TABS = [(escape(value), escape(label)) for value, label in State.choices]
 
 
-def _options(choices, chosen):
-    """(value, label, SELECTED or "") of each option of a filter."""
-    return [(value, label, SELECTED if value == chosen else "") for value, label in choices]
+def _options(choices):
+    """The <option>s of a filter as HTML, for each value that can be chosen (and none): the
+    choices never change, so each list is written once, not on every request."""
+    choices = list(choices)
+    return {chosen: mark_safe("".join(  # noqa: S308 - each value and label escaped
+        f'<option value="{escape(value)}"{" selected" if value == chosen else ""}>'
+        f"{escape(label)}</option>" for value, label in choices))
+        for chosen in ("", *(value for value, _ in choices))}
 
 
-def _current(shown, value):
-    return CURRENT if value == shown else ""
+CATEGORY_OPTIONS = _options(Category.choices)
+PRIORITY_OPTIONS = _options(Priority.choices)
+SORT_OPTIONS = _options(SORTS.items())
+
+# Plain SQL: every queue page of a specialist asks, and the ORM's building of the query
+# cost more than running it. The tables' names come from the models.
+_User = get_user_model()
+_UserGroups = _User.groups.through
+SPECIALISTS_SQL = (
+    f"SELECT u.{_User._meta.get_field(_User.USERNAME_FIELD).column}, u.first_name, "
+    f"u.last_name FROM {_User._meta.db_table} u "
+    f"INNER JOIN {_UserGroups._meta.db_table} ug ON ug.user_id = u.id "
+    f"INNER JOIN {Group._meta.db_table} g ON g.id = ug.group_id "
+    "WHERE g.name = %s AND u.is_active ORDER BY 1"
+)
 
 
 def _specialists():
     """(username, name to show) of each active specialist."""
+    with connection.cursor() as cursor:
+        cursor.execute(SPECIALISTS_SQL, [Role.SPECIALIST.value])
+        rows = cursor.fetchall()
     return [(username, f"{first} {last}".strip() or username)
-            for username, first, last in get_user_model().objects.filter(
-                groups__name=Role.SPECIALIST.value, is_active=True)
-            .order_by("username").values_list("username", "first_name", "last_name")]
+            for username, first, last in rows]
 
 
 @requires(Capability.VIEW_QUEUE)
