@@ -4,6 +4,7 @@ reconcile and a difference's explanation (reconciliation). The period's rules li
 
 from django import forms
 
+from billing_console.dates import EARLIEST_DAY, LATEST_DAY
 from billing_console.exceptions import ApplicationError
 from finance.periods import Period
 
@@ -13,7 +14,8 @@ DATE_FORMAT_MESSAGE = "Enter the day as YYYY-MM-DD."
 def _day_field(label):
     return forms.DateField(
         label=label, input_formats=["%Y-%m-%d"], required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date", "min": EARLIEST_DAY.isoformat(),
+                                      "max": LATEST_DAY.isoformat()}, format="%Y-%m-%d"),
         error_messages={"invalid": DATE_FORMAT_MESSAGE})
 
 

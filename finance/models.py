@@ -25,6 +25,12 @@ class ReconciledObject(models.TextChoices):
     BALANCE_TRANSACTION = "balance_transaction", "Customer balance transaction"
 
 
+# The statuses of a run not finished, and the constraint that allows one such run of a
+# period at a time.
+GOING = ["queued", "running"]
+ONE_GOING_PER_PERIOD = "reconciliation_one_going_per_period"
+
+
 class ReconciliationRun(models.Model):
     """One comparison of the console's money actions with Stripe's changes over a period
     of whole UTC days, `period_start` to `period_end` inclusive.
@@ -70,6 +76,12 @@ class ReconciliationRun(models.Model):
                 "period_start")), name="reconciliation_period_in_order"),
             models.CheckConstraint(condition=models.Q(days_done__lte=models.F("days_total")),
                                    name="reconciliation_progress_within_period"),
+            # One run of a period going at a time: a second request for it (a form sent
+            # twice, two people at once, the nightly task) is shown the one going.
+            # `finance.reconciliation.reconciliation_request` says why a constraint.
+            models.UniqueConstraint(fields=["period_start", "period_end"],
+                                    condition=models.Q(status__in=GOING),
+                                    name=ONE_GOING_PER_PERIOD),
         ]
 
     def __str__(self):

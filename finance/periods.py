@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from billing_console.dates import parse_day, start_of_day
+from billing_console.dates import EARLIEST_DAY, LATEST_DAY, parse_day, start_of_day
 from billing_console.exceptions import ApplicationError
 
 # Few enough months to chart.
@@ -56,8 +56,9 @@ class Period:
         """A period finance may reconcile, or an ApplicationError (code "period") saying
         why not. `since` and `until` are dates, both included, or both None for the
         current month so far (the 1st of this month to today, UTC); one without the other
-        is refused. At most LONGEST_RECONCILIATION_DAYS days, ending today at the
-        latest."""
+        is refused. Both days are days the console can hold (`billing_console.dates`:
+        EARLIEST_DAY to LATEST_DAY, the bounds every page that takes a period keeps), at
+        most LONGEST_RECONCILIATION_DAYS days, ending today at the latest."""
         today = today or timezone.now().date()
         if since is None and until is None:
             return cls.this_month_so_far(today=today)
@@ -68,6 +69,11 @@ class Period:
             raise ApplicationError("The last day comes before the first.", "period")
         if until > today:
             raise ApplicationError("The period cannot end after today.", "period")
+        for day in (since, until):
+            if not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise ApplicationError(f"{day.isoformat()} is out of range. Choose days "
+                                       f"between {EARLIEST_DAY} and {LATEST_DAY}.",
+                                       "period")
         if (until - since).days + 1 > LONGEST_RECONCILIATION_DAYS:
             raise ApplicationError(f"A period is at most {LONGEST_RECONCILIATION_DAYS} days "
                                    "(a year); reconcile a longer one in parts.", "period")

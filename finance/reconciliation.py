@@ -38,8 +38,8 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Value, When
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from audit.models import AuditEvent, Source
@@ -50,7 +50,14 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.parsing import whole_number
-from finance.models import Match, ReconciledObject, ReconciliationItem, ReconciliationRun
+from finance.models import (
+    GOING,
+    ONE_GOING_PER_PERIOD,
+    Match,
+    ReconciledObject,
+    ReconciliationItem,
+    ReconciliationRun,
+)
 from finance.periods import Period
 from money_actions.kinds import action_id_from_key, action_id_from_metadata, all_kinds
 from money_actions.ledger import (
@@ -320,7 +327,8 @@ def compare(period, *, already=frozenset()):
 # stores the day's items and moves the run's progress in one transaction, under the run's
 # row lock. A day is the unit because it is what finance reads the progress in, it keeps
 # each transaction small however busy the period, and a task delivered again (a worker
-# lost) loses at most the day it was reading: it resumes at `days_done`.
+# lost) loses at most the day it was reading: it resumes at `days_done`. One run of a
+# period goes at a time: asking again while one is queued or running shows that one.
 #
 # A change can be in Stripe on one day and settled in the console on the next: each day
 # looks the other side up beyond the day, so both days find it. The job stores it once,
@@ -329,16 +337,38 @@ def compare(period, *, already=frozenset()):
 # items in the transaction that stores them, so they always equal the items.
 
 
+class RunAlreadyGoing(ApplicationError):
+    """A run of the period asked for is already queued or running: `run`, the one to show
+    instead of starting a second."""
+
+    def __init__(self, run):
+        super().__init__(f"A reconciliation of this period is already running: run "
+                         f"#{run.pk}, {run.period_start} to {run.period_end}, shown here. "
+                         "Another can start once it is done.", "already_running",
+                         status=409)
+        self.run = run
+
+
 @transaction.atomic
 def reconciliation_request(*, period, actor=None, origin=None, queue=True):
     """Ask for a run of `period` (a `Period`, already checked by `Period.to_reconcile`):
     the queued `ReconciliationRun`, with its `reconciliation.requested` audit event; the
     task that runs it is queued when this commits (unless `queue` is False: the caller
-    runs `reconciliation_job` itself). `actor` None is the nightly task."""
+    runs `reconciliation_job` itself). `actor` None is the nightly task.
+
+    One run of a period goes at a time: when one is queued or running, this raises
+    `RunAlreadyGoing` naming it (a form sent twice would otherwise read Stripe twice for
+    the same report); a finished run does not count. What makes this hold for two
+    requests at the same time is the partial unique constraint on the period of the runs
+    going (`ONE_GOING_PER_PERIOD`), not the look-up before the insert: there is no row to
+    lock before the first run of a period exists (a row lock would need one per period,
+    or the whole table locked, serialising every request), whereas the unique index makes
+    the second insert wait for the first transaction and then fail if it committed, or
+    go on if it rolled back, whoever asks (page, nightly task, script), and a run leaves
+    the index as it finishes."""
     from finance.tasks import run_reconciliation
 
-    run = ReconciliationRun.objects.create(period_start=period.since, period_end=period.until,
-                                           started_by=actor, days_total=period.days)
+    run = _new_run(period, actor)
     origin = origin or Origin(source=Source.CONSOLE if actor else Source.SYSTEM)
     record(action="reconciliation.requested", actor=actor, ip=origin.ip,
            source=origin.source, object_type="reconciliation_run", object_id=run.pk,
@@ -348,6 +378,37 @@ def reconciliation_request(*, period, actor=None, origin=None, queue=True):
     if queue:
         transaction.on_commit(lambda: run_reconciliation.delay(run.pk))
     return run
+
+
+def _new_run(period, actor):
+    """The period's new run, queued; `RunAlreadyGoing` when one is queued or running."""
+    for _ in range(2):  # twice: the run in the way may have finished meanwhile
+        going = _run_going(period)
+        if going is not None:
+            raise RunAlreadyGoing(going)
+        try:
+            with transaction.atomic():
+                return ReconciliationRun.objects.create(
+                    period_start=period.since, period_end=period.until, started_by=actor,
+                    days_total=period.days)
+        except IntegrityError as error:
+            if _constraint_broken(error) != ONE_GOING_PER_PERIOD:
+                raise
+    raise ApplicationError("Another reconciliation of this period was asked for at the "
+                           "same moment; try again.", "already_running", status=409)
+
+
+def _run_going(period):
+    """The run of exactly `period` queued or running, if there is one."""
+    return ReconciliationRun.objects.filter(period_start=period.since,
+                                            period_end=period.until,
+                                            status__in=GOING).order_by("pk").first()
+
+
+def _constraint_broken(error):
+    """The name of the constraint an IntegrityError broke, as PostgreSQL reports it."""
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 def reconciliation_job(run_id):
@@ -516,10 +577,12 @@ def reconciliation_items_explain(*, item_ids, note, actor, origin=None):
     with one note for them all. `item_ids`: ReconciliationItem ids (any runs, repeats
     ignored). Returns the items, explained, in id order.
 
-    All or none: the items are locked (in id order, as every explainer locks them) and
-    checked first; an ApplicationError says why nothing was explained: none chosen
-    ("nothing_chosen", 400), one gone ("not_found", 404), a matched one ("matched", 409),
-    one explained already ("already_explained", 409), no note ("note_required", 400).
+    All or none: every row the call may change is locked first (`_lock_to_explain`) and
+    the items checked; an ApplicationError says why nothing was explained: none chosen
+    ("nothing_chosen", 400), one gone ("not_found", 404), one of a run still going
+    ("run_not_done", 409: a run's differences are explained once it is finished, as its
+    report says), a matched one ("matched", 409), one explained already
+    ("already_explained", 409), no note ("note_required", 400).
     The same difference reported by other runs (same change, same class, not yet
     explained) is explained with each item, as one explanation holds for it everywhere.
 
@@ -531,11 +594,19 @@ def reconciliation_items_explain(*, item_ids, note, actor, origin=None):
     if not ids:
         raise ApplicationError("Choose at least one difference to explain.",
                                "nothing_chosen")
-    items = list(ReconciliationItem.objects.select_for_update().filter(pk__in=ids)
-                 .order_by("pk"))
+    locked = _lock_to_explain(ids)
+    chosen = set(ids)
+    items = [row for row in locked if row.pk in chosen]
     if len(items) != len(ids):
         raise ApplicationError("Some of the chosen differences no longer exist; reload the "
                                "report and choose again.", "not_found", status=404)
+    going = _runs_still_going({item.run_id for item in items})
+    if going:
+        run = going[0]
+        raise ApplicationError(f"Run #{run.pk} is still going ({run.days_done} of "
+                               f"{run.days_total} days reconciled): differences can be "
+                               "explained once the run is done. Nothing was explained.",
+                               "run_not_done", status=409)
     note = (note or "").strip()
     for item in items:
         if not item.is_difference:
@@ -549,7 +620,7 @@ def reconciliation_items_explain(*, item_ids, note, actor, origin=None):
     if not note:
         raise ApplicationError("A note is required: say why, or what was done.",
                                "note_required")
-    same = _same_differences(items)
+    same = _same_differences(items, locked)
     now = timezone.now()
     ReconciliationItem.objects.filter(pk__in=[pk for pks in same.values() for pk in pks]) \
         .update(explained_by=actor, explained_at=now, explanation=note)
@@ -570,19 +641,45 @@ def _named(item):
     return f"{item.get_object_type_display()} {item.stripe_object_id}"
 
 
-def _same_differences(items):
+def _lock_to_explain(ids):
+    """Every row explaining the items `ids` may change, locked, in id order: the items,
+    and the items of the same changes not yet explained (in any run: the same difference
+    in another run is explained with them).
+
+    One `SELECT ... FOR UPDATE ... ORDER BY id`, so that two explainers always lock in
+    the same order and wait for each other rather than deadlock: explaining one
+    difference from two runs at once, each locking its own item first and then the
+    other's, deadlocked. Which changes to look for is read first, unlocked (an item's
+    change never changes); the lock statement checks again what it locks: a row another
+    explainer explained meanwhile is left out, unless it is one of `ids` (then the
+    caller refuses it as already explained). More rows than will change may be locked
+    (the same change, another class), never fewer."""
+    changes = list(ReconciliationItem.objects.filter(pk__in=ids)
+                   .values_list("object_type", "stripe_object_id"))
+    rows = Q(pk__in=ids)
+    if changes:
+        rows |= Q(object_type__in={object_type for object_type, _ in changes},
+                  stripe_object_id__in={stripe_id for _, stripe_id in changes},
+                  explained_at__isnull=True)
+    return list(ReconciliationItem.objects.select_for_update().filter(rows).order_by("pk"))
+
+
+def _runs_still_going(run_ids):
+    """The runs among `run_ids` not finished (queued or running), oldest first."""
+    return list(ReconciliationRun.objects.filter(pk__in=run_ids, status__in=GOING)
+                .order_by("pk"))
+
+
+def _same_differences(items, locked):
     """For each item, its id and those of the same difference not yet explained in other
-    runs, locked (in id order) before they are changed."""
+    runs, from the rows `_lock_to_explain` locked."""
+    chosen = {item.pk for item in items}
     wanted = {_difference_key(item): item.pk for item in items}
     found = {item.pk: {item.pk} for item in items}
-    for batch in _batches(item.stripe_object_id for item in items):
-        others = (ReconciliationItem.objects.select_for_update()
-                  .filter(stripe_object_id__in=batch, explained_at__isnull=True)
-                  .order_by("pk"))
-        for other in others:
-            owner = wanted.get(_difference_key(other))
-            if owner is not None:
-                found[owner].add(other.pk)
+    for other in locked:
+        owner = wanted.get(_difference_key(other))
+        if other.pk not in chosen and other.explained_at is None and owner is not None:
+            found[owner].add(other.pk)
     return {pk: sorted(pks) for pk, pks in found.items()}
 
 

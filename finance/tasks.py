@@ -15,6 +15,7 @@ from billing_console.locks import is_lock_conflict
 from finance.models import Match, ReconciliationRun
 from finance.periods import Period
 from finance.reconciliation import (
+    RunAlreadyGoing,
     reconciliation_fail,
     reconciliation_job,
     reconciliation_note_retry,
@@ -90,7 +91,8 @@ def _fail(run_id, message):
 def reconcile_yesterday():
     """Daily: ask for a run of yesterday (UTC), as the system, and queue it; differences
     wait for finance on the approvals page once it is done. Delivered again, it asks only
-    once. Also queues again the runs whose task's message was lost (still queued after
+    once, and a run of yesterday already going (finance asked for it) stands for it. Also
+    queues again the runs whose task's message was lost (still queued after
     LOST_AFTER): the run row is the outbox. Returns {"run", "requeued"}."""
     period = Period.yesterday()
     run = ReconciliationRun.objects.filter(
@@ -99,7 +101,10 @@ def reconcile_yesterday():
         status__in=[ReconciliationRun.Status.QUEUED, ReconciliationRun.Status.RUNNING,
                     ReconciliationRun.Status.DONE]).first()
     if run is None:
-        run = reconciliation_request(period=period)
+        try:
+            run = reconciliation_request(period=period)
+        except RunAlreadyGoing as going:
+            run = going.run  # finance asked for yesterday already: that run will do
     requeued = [pk for pk in runs_waiting_since(timezone.now() - LOST_AFTER)
                 if pk != run.pk]
     for pk in requeued:

@@ -20,6 +20,7 @@ from finance.periods import Period
 from finance.reconciliation import (
     CSV_COLUMNS,
     REPORT_ROWS,
+    RunAlreadyGoing,
     csv_rows,
     events_listed_from,
     newer_run_of_same_period,
@@ -41,12 +42,21 @@ def runs(request):
 @requires(Capability.RECONCILE)
 @require_POST
 def run_create(request):
-    """Ask for a run and go to its report, which shows its progress: no Stripe read here."""
+    """Ask for a run and go to its report, which shows its progress: no Stripe read here.
+    A run of the same period already queued or running is shown instead of a second."""
     form = PeriodForm(request.POST)
     if not form.is_valid():
         return _runs_page(request, form, status=400)
     period = form.cleaned_data["period"]
-    run = reconciliation_request(period=period, actor=request.user, origin=Origin.of(request))
+    try:
+        run = reconciliation_request(period=period, actor=request.user,
+                                     origin=Origin.of(request))
+    except RunAlreadyGoing as going:
+        messages.warning(request, going.message)
+        return redirect("finance:reconciliation-run", going.run.pk)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("finance:reconciliation")
     messages.success(request, f"Reconciling {period.since} to {period.until} with Stripe "
                               f"({period.days} day{'s' if period.days != 1 else ''}); the "
                               "report fills in as each day is done.")

@@ -5,24 +5,35 @@ and the daily task. The run as a job (progress, redelivery, retries, a month's r
 is in test_reconciliation_job.py; several differences explained at once in
 test_reconciliation_explain.py."""
 
+import contextlib
 import csv
 import io
+import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 
 from audit.csv import safe_cell
 from audit.models import AuditEvent, Source
 from billing_console.celery import app as celery_app
+from billing_console.dates import EARLIEST_DAY, LATEST_DAY
+from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.sandbox.builders import create_customer, open_invoice
 from cases.models import StripeLink
 from finance.models import Match, ReconciliationItem, ReconciliationRun
 from finance.periods import Period
-from finance.reconciliation import reconciliation_item_explain, reconciliation_run
+from finance.reconciliation import (
+    RunAlreadyGoing,
+    reconciliation_item_explain,
+    reconciliation_request,
+    reconciliation_run,
+)
 from finance.tasks import reconcile_yesterday
 from money_actions.models import MoneyAction, State
 from money_actions.tasks import submit_money_action
@@ -37,6 +48,9 @@ LINES = [("Pro plan, March", 6_000), ("Extra seats × 4", 4_000)]
 ADJUSTMENTS = "/api/v1/invoice-adjustments/"
 RUNS = "/audit/reconciliation/"
 RUN_NOW = "/audit/reconciliation/run/"
+needs_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: two requests at once (set DATABASE_URL)")
 
 
 @pytest.fixture(autouse=True)
@@ -284,6 +298,11 @@ def test_the_report_filters_by_class(sandbox, case, specialist, finance, eager_t
     ("2026-03-10", "2026-03-01", "The last day comes before the first."),
     ("2025-01-01", "2026-01-02", "A period is at most 366 days (a year)"),
     ("2999-01-01", "2999-01-02", "The period cannot end after today."),
+    # The bounds of every page that takes a period (billing_console.dates).
+    ("0001-01-01", "0001-12-31", f"0001-01-01 is out of range. Choose days between "
+                                 f"{EARLIEST_DAY} and {LATEST_DAY}."),
+    ("1999-12-30", "2000-01-02", "1999-12-30 is out of range. Choose days between "
+                                 "2000-01-01 and 2099-12-31."),
 ])
 def test_a_bad_period_is_a_message_on_the_page(finance, start, end, message):
     response = signed_in(finance).post(RUN_NOW, {"start": start, "end": end})
@@ -315,6 +334,89 @@ def test_a_blank_form_reconciles_this_month_so_far(sandbox, finance, eager_tasks
     assert response.status_code == 302
     assert (run.period_start, run.period_end) == (today.replace(day=1), today)
     assert run.status == "done"
+
+
+@pytest.mark.parametrize("since, until", [(date(1999, 12, 30), date(1999, 12, 31)),
+                                          (date(2026, 1, 1), date(2100, 1, 1))])
+def test_a_period_the_console_cannot_hold_is_refused(since, until):
+    with pytest.raises(ApplicationError) as refused:
+        Period.to_reconcile(since, until, today=date(2100, 6, 1))
+
+    assert refused.value.code == "period"
+    assert f"between {EARLIEST_DAY} and {LATEST_DAY}" in refused.value.message
+
+
+def test_asking_again_for_a_period_going_shows_the_run_going(sandbox, finance):
+    today = str(timezone.now().date())
+    client = signed_in(finance)
+    first = client.post(RUN_NOW, {"start": today, "end": today})
+    run = ReconciliationRun.objects.get()
+
+    for status in ("queued", "running"):
+        ReconciliationRun.objects.filter(pk=run.pk).update(status=status)
+        again = client.post(RUN_NOW, {"start": today, "end": today})
+
+        assert again.status_code == 302
+        assert again["Location"] == first["Location"] == f"{RUNS}{run.pk}/"
+        assert "A reconciliation of this period is already running" in page(
+            client, again["Location"])
+    assert ReconciliationRun.objects.count() == 1
+    assert AuditEvent.objects.filter(action="reconciliation.requested").count() == 1
+    assert sandbox.requests_to("/v1/refunds") == []
+
+
+@pytest.mark.parametrize("status", ["done", "failed"])
+def test_a_finished_run_of_the_period_does_not_stop_a_new_one(sandbox, finance, status):
+    today = str(timezone.now().date())
+    client = signed_in(finance)
+    client.post(RUN_NOW, {"start": today, "end": today})
+    ReconciliationRun.objects.update(status=status, finished_at=timezone.now())
+
+    again = client.post(RUN_NOW, {"start": today, "end": today})
+
+    newer = ReconciliationRun.objects.first()
+    assert ReconciliationRun.objects.count() == 2
+    assert (again["Location"], newer.status) == (f"{RUNS}{newer.pk}/", "queued")
+
+
+@needs_postgres
+@pytest.mark.postgres
+def test_two_requests_for_one_period_at_the_same_moment_make_one_run(finance):
+    """Both look for a run going before either has written one; the database lets one
+    through and the other is shown it."""
+    period = Period(timezone.now().date(), timezone.now().date())
+    both_checked = threading.Barrier(2)
+
+    def meet_before_writing(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "audit_reconciliationrun"'):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_checked.wait(timeout=5)
+        return execute(sql, params, many, context)
+
+    def ask(_):
+        try:
+            with connection.execute_wrapper(meet_before_writing):
+                return reconciliation_request(period=period, actor=finance, queue=False).pk
+        except RunAlreadyGoing as going:
+            return ("shown", going.run.pk)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(ask, range(2)))
+
+    run = ReconciliationRun.objects.get()
+    assert sorted(answers, key=str) == sorted([run.pk, ("shown", run.pk)], key=str)
+    assert AuditEvent.objects.filter(action="reconciliation.requested").count() == 1
+
+
+def test_the_daily_task_takes_finances_run_of_yesterday_still_going(sandbox, finance):
+    yesterday = timezone.now().date() - timedelta(days=1)
+    going = reconciliation_request(period=Period(yesterday, yesterday), actor=finance,
+                                   queue=False)
+
+    assert reconcile_yesterday()["run"] == going.pk
+    assert ReconciliationRun.objects.count() == 1
 
 
 def test_stripe_not_answering_fails_the_run_with_what_to_do(sandbox, finance, eager_tasks):

@@ -2,18 +2,25 @@
 all or none, one audit event per difference, and the same differences in other runs
 explained with them."""
 
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.sandbox.builders import create_customer
 from cases.models import StripeLink
 from finance.models import Match, ReconciliationItem, ReconciliationRun
 from finance.periods import Period
 from finance.reconciliation import (
+    reconciliation_item_explain,
     reconciliation_items_explain,
+    reconciliation_job,
     reconciliation_request,
-    reconciliation_run,
 )
 from tests.cases.factories import make_case
 from tests.finance.test_reconciliation import (
@@ -27,6 +34,9 @@ from tests.refunds.conftest import signed_in
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NOTE = "Goodwill refunds the team lead made in the Dashboard."
+needs_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: row locks between explainers (set DATABASE_URL)")
 
 
 @pytest.fixture(autouse=True)
@@ -167,9 +177,121 @@ def test_a_run_still_going_shows_its_items_and_is_explained_once_done(sandbox, c
     assert 'hx-trigger="every 1s"' in going and 'id="explain-form"' not in going
     assert "0 of 1 day reconciled" in going
 
-    done = reconciliation_run(period=Period(today, today), actor=finance)
+    done = reconciliation_job(run.pk)
     live = client.get(f"/audit/reconciliation/{done.pk}/", HTTP_HX_REQUEST="true")
     html = live.content.decode()
     assert 'id="reconciliation-live"' in html
     assert "hx-trigger" not in html and 'id="explain-form"' in html
     assert "<h1>" not in html
+
+
+# Only finished runs, and one explainer at a time ----------------------------------------
+
+
+def run_with_difference(status=ReconciliationRun.Status.DONE, stripe_id="re_outside"):
+    """A run of today (written as it stands, no Stripe read) whose one item is a refund in
+    Stripe only."""
+    today = timezone.now().date()
+    finished = status in (ReconciliationRun.Status.DONE, ReconciliationRun.Status.FAILED)
+    run = ReconciliationRun.objects.create(
+        period_start=today, period_end=today, status=status, days_total=1,
+        days_done=1 if status == ReconciliationRun.Status.DONE else 0,
+        finished_at=timezone.now() if finished else None)
+    item = ReconciliationItem.objects.create(
+        run=run, object_type="refund", stripe_object_id=stripe_id, match=Match.STRIPE_ONLY,
+        stripe_amount=700, currency="usd", happened_at=timezone.now())
+    return run, item
+
+
+@pytest.mark.parametrize("status", ["queued", "running"])
+def test_the_differences_of_a_run_still_going_are_not_explained(finance, status):
+    run, item = run_with_difference(status)
+
+    with pytest.raises(ApplicationError) as refused:
+        reconciliation_items_explain(item_ids=[item.pk], note=NOTE, actor=finance)
+
+    assert (refused.value.code, refused.value.status) == ("run_not_done", 409)
+    assert "explained once the run is done" in refused.value.message
+    item.refresh_from_db()
+    assert item.explained_at is None
+    assert not AuditEvent.objects.filter(action="reconciliation.explained").exists()
+
+
+def test_a_failed_runs_differences_are_explained(finance):
+    """A failed run is finished: its differences are flagged, so they can be explained."""
+    run, item = run_with_difference(ReconciliationRun.Status.FAILED)
+
+    [explained] = reconciliation_items_explain(item_ids=[item.pk], note=NOTE, actor=finance)
+
+    assert explained.explanation == NOTE
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["several", "one"])
+def test_both_explain_pages_say_a_run_still_going_is_explained_once_done(finance, bulk):
+    run, item = run_with_difference(ReconciliationRun.Status.RUNNING)
+    url = (explain_url(run) if bulk
+           else f"/audit/reconciliation/items/{item.pk}/explain/")
+
+    response = signed_in(finance).post(url, {"item": [item.pk], "note": NOTE}, follow=True)
+
+    assert response.status_code == 200
+    assert "explained once the run is done" in response.content.decode()
+    item.refresh_from_db()
+    assert item.explained_at is None
+    assert not AuditEvent.objects.filter(action="reconciliation.explained").exists()
+
+
+def pausing_after_the_first_item_lock(barrier):
+    """A query wrapper: once this connection's first `SELECT ... FOR UPDATE` of items has
+    its locks, wait (a while at most) for the other thread to have its own: two
+    explainers that lock in two steps then hold one lock each and want the other's."""
+    paused = False
+
+    def wrapper(execute, sql, params, many, context):
+        nonlocal paused
+        result = execute(sql, params, many, context)
+        if not paused and "FOR UPDATE" in sql and "audit_reconciliationitem" in sql:
+            paused = True
+            # Broken: the other is waiting for this one's locks; go on.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=2)
+        return result
+
+    return wrapper
+
+
+@needs_postgres
+@pytest.mark.postgres
+def test_one_difference_explained_from_two_runs_at_once_is_explained_once(finance):
+    first_run, first = run_with_difference(stripe_id="re_both")
+    second_run, second = run_with_difference(stripe_id="re_both")
+    barrier = threading.Barrier(2)
+
+    def explain(item, note):
+        try:
+            with connection.execute_wrapper(pausing_after_the_first_item_lock(barrier)):
+                reconciliation_item_explain(item_id=item.pk, note=note, actor=finance)
+            return "explained"
+        except ApplicationError as error:
+            return error.code
+        except OperationalError as error:
+            return f"error: {error}"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(explain, [first, second], ["From the first.",
+                                                             "From the second."]))
+
+    assert not [outcome for outcome in outcomes if outcome.startswith("error")], outcomes
+    assert sorted(outcomes) == ["already_explained", "explained"]
+    winner = [first, second][outcomes.index("explained")]
+    note = ["From the first.", "From the second."][outcomes.index("explained")]
+    [event] = AuditEvent.objects.filter(action="reconciliation.explained")
+    assert (event.object_id, event.reason) == (str(winner.pk), note)
+    assert event.after["items"] == sorted([first.pk, second.pk])
+    for item in (first, second):
+        item.refresh_from_db()
+        assert (item.explanation, item.explained_by) == (note, finance)
+    assert first.explained_at == second.explained_at
+    assert first_run.pk != second_run.pk
