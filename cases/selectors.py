@@ -76,22 +76,25 @@ class QueueFilters:
     @classmethod
     def from_query(cls, params):
         """Read filters from a query string, dropping values that are not options."""
-        choice = {
-            "state": {"open", "all", *State.values},
-            "assignee": {"me", "unassigned", "anyone"},
-            "category": set(Category.values),
-            "priority": set(Priority.values),
-            "sla": {"breached", "due_1h"},
-            "stripe": {"linked", "unlinked"},
-            "sort": set(SORTS),
-        }
         values = {}
-        for name, allowed in choice.items():
+        for name, allowed in FILTER_OPTIONS.items():
             value = params.get(name, "")
             if value in allowed:
                 values[name] = value
         values["q"] = params.get("q", "").strip()[:200]
         return cls(**values)
+
+
+# The values each filter takes: the choices never change, so the sets are made once.
+FILTER_OPTIONS = {
+    "state": frozenset({"open", "all", *State.values}),
+    "assignee": frozenset({"me", "unassigned", "anyone"}),
+    "category": frozenset(Category.values),
+    "priority": frozenset(Priority.values),
+    "sla": frozenset({"breached", "due_1h"}),
+    "stripe": frozenset({"linked", "unlinked"}),
+    "sort": frozenset(SORTS),
+}
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ def case_queue(*, viewer, filters, cursor=None, size=PAGE_SIZE, now=None, fields
 # them sums a few hundred rows at most, whatever the number of cases. Once more rows than
 # this have piled up, the reader that notices folds them into one per state.
 COMPACT_STATE_COUNTS_AFTER = 200
+STATE_VALUES = tuple(State.values)
 # Any fixed 64-bit number: it names the advisory lock that keeps two foldings apart.
 STATE_COUNTS_LOCK_KEY = 0x7374617465  # "state"
 
@@ -237,7 +241,7 @@ def state_counts():
     machine, keeps none and counts the cases instead."""
     if connection.vendor != "postgresql":
         return _count_states()
-    counts = dict.fromkeys(State.values, 0)
+    counts = dict.fromkeys(STATE_VALUES, 0)
     rows = 0
     with connection.cursor() as cursor:
         # Plain SQL: every page of the queue asks, and the ORM would cost more than the sum.

@@ -36,26 +36,15 @@ ROW_FIELDS = ("zendesk_ticket_id", "subject", "requester_name", "requester_email
 
 # One row of the table. A page of 50 rows is some 900 template variables, each resolved,
 # localized and escaped by the template engine: that was more than half of what the page
-# cost beyond its SQL. A row is filled in here instead, every value from the case escaped,
-# and `_queue_rows.html` prints the rows as they are around the rest of the table.
-ROW_HTML = (
-    '<tr data-case-id="{pk}" data-href="{url}" tabindex="-1"{breached_class}>\n'
-    "{select}"
-    "<td>#{ticket}</td>\n"
-    '<td><a href="{url}">{subject}</a></td>\n'
-    "<td>{requester_name}<br><small>{requester_email}</small></td>\n"
-    "<td>{category}</td>\n"
-    '<td><span class="badge priority-{priority}">{priority_label}</span></td>\n'
-    "<td>{state}</td>\n"
-    "<td>{assignee}</td>\n"
-    "<td>{due}</td>\n"
-    "</tr>\n"
-)
-SELECT_HTML = ('<td><input type="checkbox" name="case" value="{pk}" '
-               'aria-label="Select case {pk}"></td>\n')
-DUE_HTML = '<time datetime="{iso}">{text}</time>'
-BREACHED_HTML = DUE_HTML + ' <span class="badge failure">breached</span>'
+# cost beyond its SQL. A row is filled in here instead (`_row`, one f-string), every value
+# from the case escaped, and `_queue_rows.html` prints the rows as they are around the rest
+# of the table.
+BREACHED_BADGE = ' <span class="badge failure">breached</span>'
+BREACHED_CLASS = ' class="breached"'
 MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# The cell of a priority, by value: its class and label never change.
+PRIORITY_CELLS = {value: f'<span class="badge priority-{escape(value)}">{label}</span>'
+                  for value, label in PRIORITY_LABELS.items()}
 
 
 def _row(case, base_url, now, tz, can_assign):
@@ -66,30 +55,39 @@ def _row(case, base_url, now, tz, can_assign):
     breached = due is not None and due < now
     if due is not None:
         local = due.astimezone(tz)
-        due_html = (BREACHED_HTML if breached else DUE_HTML).format(
-            iso=due.isoformat(),
-            # As strftime("%b %-d, %H:%M") would write it, at a third of its cost.
-            text=f"{MONTHS[local.month]} {local.day}, {local.hour:02d}:{local.minute:02d}")
+        # As strftime("%b %-d, %H:%M") would write it, at a third of its cost.
+        due_html = (f'<time datetime="{due.isoformat()}">{MONTHS[local.month]} {local.day}, '
+                    f"{local.hour:02d}:{local.minute:02d}</time>"
+                    f"{BREACHED_BADGE if breached else ''}")
     else:
         due_html = "—"
     category, priority, state = case["category"], case["priority"], case["state"]
     assignee = case["assignee__username"]
-    return ROW_HTML.format(
-        pk=pk,
-        url=url,
-        breached_class=' class="breached"' if breached else "",
-        select=SELECT_HTML.format(pk=pk) if can_assign else "",
-        ticket=case["zendesk_ticket_id"],
-        subject=escape(case["subject"] or "(no subject)"),
-        requester_name=escape(case["requester_name"]),
-        requester_email=escape(case["requester_email"]),
-        category=CATEGORY_LABELS.get(category) or escape(category),
-        priority=escape(priority),
-        priority_label=PRIORITY_LABELS.get(priority) or escape(priority),
-        state=STATE_LABELS.get(state) or escape(state),
-        assignee=escape(assignee) if assignee else "—",
-        due=due_html,
+    return (
+        f'<tr data-case-id="{pk}" data-href="{url}" tabindex="-1"'
+        f"{BREACHED_CLASS if breached else ''}>\n"
+        f"{_select_cell(pk) if can_assign else ''}"
+        f"<td>#{case['zendesk_ticket_id']}</td>\n"
+        f'<td><a href="{url}">{escape(case["subject"] or "(no subject)")}</a></td>\n'
+        f"<td>{escape(case['requester_name'])}<br>"
+        f"<small>{escape(case['requester_email'])}</small></td>\n"
+        f"<td>{CATEGORY_LABELS.get(category) or escape(category)}</td>\n"
+        f"<td>{PRIORITY_CELLS.get(priority) or _priority_cell(priority)}</td>\n"
+        f"<td>{STATE_LABELS.get(state) or escape(state)}</td>\n"
+        f"<td>{escape(assignee) if assignee else '—'}</td>\n"
+        f"<td>{due_html}</td>\n"
+        "</tr>\n"
     )
+
+
+def _select_cell(pk):
+    return (f'<td><input type="checkbox" name="case" value="{pk}" '
+            f'aria-label="Select case {pk}"></td>\n')
+
+
+def _priority_cell(priority):
+    priority = escape(priority)
+    return f'<span class="badge priority-{priority}">{priority}</span>'
 
 
 # The queue's own URLs, which never change while the process runs: reversed once (per
