@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Case as SqlCase
 from django.db.models import Count, F, IntegerField, Q, Value, When
@@ -218,12 +219,26 @@ def case_queue(*, viewer, filters, cursor=None, size=PAGE_SIZE, now=None, fields
     now = now or timezone.now()
     cases = _ordered(_filtered(filters, viewer, now), filters.sort, cursor)
     if fields is None:
-        cases = cases.select_related("assignee")
+        rows = list(cases.select_related("assignee")[: size + 1])
     else:
-        cases = cases.values(*dict.fromkeys((*SORT_KEY_FIELDS[filters.sort], *fields)))
-    rows = list(cases[: size + 1])
+        rows = _value_rows(
+            cases.values(*dict.fromkeys((*SORT_KEY_FIELDS[filters.sort], *fields)))[: size + 1])
     next_cursor = _encode(_sort_key(rows[size - 1], filters.sort)) if len(rows) > size else None
     return QueuePage(cases=rows[:size], next_cursor=next_cursor)
+
+
+def _value_rows(values):
+    """The rows of a values() queryset as dicts: its SQL as the ORM writes it, run on a plain
+    cursor. Reading 51 rows through the ORM's iterables cost a third of what running it did;
+    the columns come back named as values() names them."""
+    try:
+        sql, params = values.query.get_compiler(using=values.db).as_sql()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 # On PostgreSQL the counts are kept by triggers as cases change (`CaseStateCount`): reading
