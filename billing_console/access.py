@@ -130,7 +130,7 @@ def _group_names_sql():
     from django.contrib.auth.models import Group
 
     through = get_user_model().groups.through
-    return (f"SELECT g.name FROM {Group._meta.db_table} g "
+    return (f"SELECT g.name FROM {Group._meta.db_table} g "  # noqa: S608 (models' tables)
             f"INNER JOIN {through._meta.db_table} ug ON ug.group_id = g.id "
             "WHERE ug.user_id = %s")
 

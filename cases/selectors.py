@@ -238,7 +238,7 @@ def _value_rows(values):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 # On PostgreSQL the counts are kept by triggers as cases change (`CaseStateCount`): reading

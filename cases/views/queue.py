@@ -178,7 +178,7 @@ SORT_OPTIONS = _options(SORTS.items())
 _User = get_user_model()
 _UserGroups = _User.groups.through
 SPECIALISTS_SQL = (
-    f"SELECT u.{_User._meta.get_field(_User.USERNAME_FIELD).column}, u.first_name, "
+    f"SELECT u.{_User._meta.get_field(_User.USERNAME_FIELD).column}, u.first_name, "  # noqa: S608
     f"u.last_name FROM {_User._meta.db_table} u "
     f"INNER JOIN {_UserGroups._meta.db_table} ug ON ug.user_id = u.id "
     f"INNER JOIN {Group._meta.db_table} g ON g.id = ug.group_id "
