@@ -149,7 +149,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, the user read in plain SQL (billing_console/sessions.py).
+    "billing_console.sessions.ConsoleModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -166,6 +167,8 @@ LOGOUT_REDIRECT_URL = "login"
 # (billing_console.sessions, which writes the session at most once a minute).
 SESSION_COOKIE_AGE = int(timedelta(hours=env_int("SESSION_IDLE_HOURS", 12)).total_seconds())
 SESSION_COOKIE_HTTPONLY = True
+# Django's database sessions, read in plain SQL on every request (billing_console/sessions.py).
+SESSION_ENGINE = "billing_console.sessions"
 SESSION_COOKIE_SAMESITE = "Lax"
 
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
