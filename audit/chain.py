@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from audit.exports import export_line
 from audit.models import filter_columns
 
 GENESIS_HASH = "0" * 64
@@ -90,6 +91,8 @@ def _problem(event, previous, expected_head):
     derived = filter_columns(event.action, event.after)
     if any(getattr(event, name) != value for name, value in derived.items()):
         return "its filter columns, which disagree with its content"
+    if event.export_line != export_line(event):
+        return "its line of the CSV export, which disagrees with its content"
     if expected_head is not None and event.id == expected_head.id and (
             event.hash != expected_head.hash):
         return (f"it is not the event an earlier verification reached, which had hash "

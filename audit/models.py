@@ -61,7 +61,8 @@ class AuditEvent(models.Model):
     `kind`, `requested_by`, `customer` and `reason_code` are what the trail's filters read,
     derived from `action` and `after` by `filter_columns` when the event is recorded (events
     are immutable, so they never go stale). They are not hashed: the chain's check derives
-    them again from what is hashed and reports an event whose columns disagree.
+    them again from what is hashed and reports an event whose columns disagree. So it does
+    for `export_line`, the event's line of the CSV export.
 
     Each filter has an index that ends in `id`, so that "newest first" under any one filter
     is a walk down one index, however old or rare its matches (see `audit.filters`).
@@ -91,6 +92,9 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The event's line of the CSV export (`audit.exports.export_line`), made as it joins
+    # the chain: events never change, so neither does it.
+    export_line = models.TextField(blank=True, default="")
     # Derived by `filter_columns`, for the filters.
     kind = models.CharField(max_length=64, blank=True, default="")
     requested_by = models.CharField(max_length=150, blank=True, default="")

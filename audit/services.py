@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, ChainHead, as_stored_json, event_hash
+from audit.exports import export_line
 from audit.models import (
     AuditEvent,
     AuditExport,
@@ -107,6 +108,7 @@ def _append_to_chain(event):
     event.id = last_id + 1
     event.created_at = _database_now()
     event.hash = event_hash(event)
+    event.export_line = export_line(event)
     event.save(force_insert=True)
 
 

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical_json, event_hash
+from audit.exports import export_line
 from audit.models import AuditEvent, filter_columns
 from audit.selectors import audit_event_page, verify_audit_chain
 from audit.services import record
@@ -79,13 +80,14 @@ def _generate(rows):
                            about)
             event.prev_hash = previous
             event.hash = previous = event_hash(event)
-            vars(event).update(filter_columns(event.action, event.after))
+            vars(event).update(filter_columns(event.action, event.after),
+                               export_line=export_line(event))
             copy.write_row([_stored(getattr(event, name)) for name in COPY_FIELDS])
     print(f"  generated {rows:,} chained events over a year in "
           f"{time.perf_counter() - start:.1f} s")
 
 
-COPY_FIELDS = [*HASHED_FIELDS, "hash", *filter_columns("", None)]
+COPY_FIELDS = [*HASHED_FIELDS, "hash", *filter_columns("", None), "export_line"]
 
 
 def _stored(value):

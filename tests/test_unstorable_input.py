@@ -121,21 +121,25 @@ def test_every_route_reading_its_query_answers_a_nul_with_400(db, route, route_o
         assert json.loads(response.content)["code"] == "unstorable_character"
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.postgres
+def _export_failing_at_block(monkeypatch, failing):
+    """The export's blocks as they are read, failing at block `failing` (0 is the header)."""
+    real_chunks = exports.csv_chunks
+
+    def chunks(events):
+        for number, chunk in enumerate(real_chunks(events)):
+            if number == failing:
+                raise RuntimeError("the connection was lost")
+            yield chunk
+
+    monkeypatch.setattr(exports, "CHUNK", 1)
+    monkeypatch.setattr(exports, "csv_chunks", chunks)
+
+
 def test_an_export_that_fails_midway_says_so_and_breaks_the_transfer(
         db, finance, monkeypatch):
     for number in range(3):
         record(action="auth.login", object_type="user", object_id=number)
-    real_block, blocks = exports._as_python_writes, iter(range(3))
-
-    def failing_on_the_second_block(rows):
-        if next(blocks) == 1:
-            raise RuntimeError("the connection was lost")
-        return real_block(rows)
-
-    monkeypatch.setattr(exports, "CHUNK", 1)
-    monkeypatch.setattr(exports, "_as_python_writes", failing_on_the_second_block)
+    _export_failing_at_block(monkeypatch, 2)
     response = api_client(finance).get("/api/v1/audit-events/export.csv")
     lines = []
 
@@ -147,16 +151,10 @@ def test_an_export_that_fails_midway_says_so_and_breaks_the_transfer(
     assert lines[-1] == exports.INCOMPLETE_LINE
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.postgres
 def test_an_export_whose_first_rows_fail_is_an_error_answer_not_a_header_alone(
         db, finance, monkeypatch):
     record(action="auth.login", object_type="user", object_id=1)
-
-    def failing(rows):
-        raise RuntimeError("the query failed")
-
-    monkeypatch.setattr(exports, "_as_python_writes", failing)
+    _export_failing_at_block(monkeypatch, 1)
     client = api_client(finance)
     client.raise_request_exception = False
 

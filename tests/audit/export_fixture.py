@@ -4,6 +4,7 @@ three- and zero-decimal amounts, whole seconds, empty and missing values)."""
 
 from datetime import UTC, datetime
 
+from audit.exports import export_line
 from audit.models import AuditEvent
 
 ROWS = [
@@ -30,11 +31,14 @@ FIRST_ID = 9_001
 
 
 def fixed_events():
-    """The events, stored as given (not chained: the export copies the hash as it is)."""
+    """The events, stored as given with their export lines, as `record` makes them (not
+    chained: the export copies the hash as it is)."""
     events = [AuditEvent(id=FIRST_ID + number,
                          created_at=datetime(2026, 3, 1, 12, 0, number * 7 % 60,
                                              0 if number % 3 == 0 else 120_000 + number,
                                              tzinfo=UTC),
                          prev_hash="0" * 64, hash=f"{number:064x}", **row)
               for number, row in enumerate(ROWS)]
+    for event in events:
+        event.export_line = export_line(event)
     return AuditEvent.objects.bulk_create(events)

@@ -96,9 +96,13 @@ def test_a_rehashed_forgery_breaks_the_next_link():
     forged = AuditEvent.objects.get(pk=events[1].pk)
     forged.reason = "forged"
     from audit.chain import event_hash
+    from audit.exports import export_line
 
+    forged.hash = event_hash(forged)
     _lift_triggers()
-    AuditEvent.objects.filter(pk=forged.pk).update(reason="forged", hash=event_hash(forged))
+    # A thorough forger: the hash and the export line made again for the new content.
+    AuditEvent.objects.filter(pk=forged.pk).update(reason="forged", hash=forged.hash,
+                                                   export_line=export_line(forged))
     assert verify_audit_chain().broken_id == events[2].id
 
 

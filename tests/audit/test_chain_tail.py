@@ -10,6 +10,7 @@ from django.db import connection
 
 from audit import triggers
 from audit.chain import GENESIS_HASH, ChainHead, event_hash, verify_chain
+from audit.exports import export_line
 from audit.models import AuditEvent, ChainVerification
 from audit.services import record
 from tests.conftest import signed_in
@@ -132,6 +133,7 @@ def test_verify_chain_names_a_missing_head_by_id_and_hash():
         event = AuditEvent(id=number, created_at=datetime(2026, 1, number, tzinfo=UTC),
                            action="test", prev_hash=previous)
         event.hash = previous = event_hash(event)
+        event.export_line = export_line(event)
         chain.append(event)
     head = ChainHead(3, chain[2].hash)
 
