@@ -149,8 +149,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, the user read in plain SQL (billing_console/sessions.py).
-    "billing_console.sessions.ConsoleModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -167,8 +166,6 @@ LOGOUT_REDIRECT_URL = "login"
 # (billing_console.sessions, which writes the session at most once a minute).
 SESSION_COOKIE_AGE = int(timedelta(hours=env_int("SESSION_IDLE_HOURS", 12)).total_seconds())
 SESSION_COOKIE_HTTPONLY = True
-# Django's database sessions, read in plain SQL on every request (billing_console/sessions.py).
-SESSION_ENGINE = "billing_console.sessions"
 SESSION_COOKIE_SAMESITE = "Lax"
 
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
