@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.db.models import Max
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -51,8 +52,6 @@ REFUND_AMOUNT = 2_500
 REFUNDS_PER_CHARGE = CHARGE_AMOUNT // REFUND_AMOUNT
 # 20 refunds of 25.00 keep each customer within the seeded policy's 2,000.00 in 30 days.
 CONSOLE_REFUNDS_PER_CUSTOMER = 20
-# Clear of the ticket ids the other benchmarks generate.
-FIRST_TICKET_ID = 2_000_000_000
 GOAL_SECONDS = 60
 REFUNDS_PER_PAGE = 100
 LISTS_A_DAY = 2  # credit notes and events, besides refunds
@@ -193,10 +192,13 @@ def _console_refunds(client, clock, moments):
     api = APIClient()
     api.force_authenticate(_user("bench-specialist", Role.SPECIALIST))
     made, case = set(), None
+    # Clear of the tickets the benchmarks before this one left.
+    first_ticket = (Case.objects.aggregate(Max("zendesk_ticket_id"))["zendesk_ticket_id__max"]
+                    or 0) + 1
     for number, moment in enumerate(moments):
         clock.moment = moment
         if number % CONSOLE_REFUNDS_PER_CUSTOMER == 0:
-            case = _case(client, number)
+            case = _case(client, first_ticket + number, number)
         charge_id = charge(client, customer=case.stripe_customer_id, amount=CHARGE_AMOUNT)
         response = api.post("/api/v1/refunds/", format="json", data={
             "case_id": case.pk, "charge_id": charge_id, "amount": REFUND_AMOUNT,
@@ -211,12 +213,12 @@ def _console_refunds(client, clock, moments):
     return made
 
 
-def _case(client, number):
+def _case(client, ticket_id, number):
     customer = create_customer(client, name=f"Bench Console {number}",
                                email=f"bench.console{number}@example.com").id
     now = timezone.now()
     return Case.objects.create(
-        zendesk_ticket_id=FIRST_TICKET_ID + number, subject=f"Refunds {number}",
+        zendesk_ticket_id=ticket_id, subject=f"Refunds {number}",
         requester_name="Bench Customer", requester_email=f"bench.console{number}@example.com",
         zendesk_status="open", zendesk_created_at=now, first_response_due=now + timedelta(hours=8),
         resolution_due=now + timedelta(hours=72), stripe_customer_id=customer,
