@@ -6,6 +6,7 @@ the chain."""
 
 import csv as stdlib_csv
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.db import connection
@@ -60,6 +61,22 @@ def test_a_recorded_event_exports_its_cells_neutralised(db, finance, texts, amou
 
     assert event.export_line == export_line(event) and text.endswith(event.export_line)
     assert newest == [csv.safe_cell(value) for value in _row(event)]
+
+
+def test_an_event_without_its_stored_line_is_still_exported(db, finance):
+    """None should exist (`record` writes the line), but an export never leaves one out."""
+    fixed_events()
+    AuditEvent.objects.create(id=9_999, created_at=datetime(2026, 3, 1, 13, tzinfo=UTC),
+                              action="case.note_added", reason="=written elsewhere",
+                              prev_hash="0" * 64, hash="f" * 64)
+
+    response = api_client(finance).get(
+        "/api/v1/audit-events/export.csv?since=2026-03-01&until=2026-03-01")
+
+    text = b"".join(response.streaming_content).decode()
+    rows = list(stdlib_csv.reader(io.StringIO(text, newline="")))
+    assert len(rows) == 1 + 8 + 1 and rows[-1][0] == "9999"
+    assert "'=written elsewhere" in rows[-1]
 
 
 def test_a_stored_line_that_disagrees_with_its_event_breaks_the_chain(db):
