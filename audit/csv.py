@@ -21,7 +21,7 @@ def safe_cell(value):
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-class Echo:
+class _Echo:
     """A file that hands back what is written to it, so csv.writer yields lines."""
 
     def write(self, value):
@@ -32,7 +32,7 @@ def csv_lines(header, rows):
     """The header (when there is one), then one CSV line per row of `rows` (an iterable of
     sequences), every cell neutralised; for a StreamingHttpResponse, so nothing is gathered
     in memory."""
-    writer = csv.writer(Echo())
+    writer = csv.writer(_Echo())
     if header:
         yield writer.writerow([safe_cell(name) for name in header])
     for row in rows:

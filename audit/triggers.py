@@ -46,3 +46,14 @@ def install(schema_editor):
 def remove(schema_editor):
     for statement in DROP.get(schema_editor.connection.vendor, []):
         schema_editor.execute(statement, params=None)
+
+
+# For a migration that must change existing rows (filling a new column): RunPython
+# operations that lift the triggers and put them back, around its own steps.
+def lift_in_migration(apps, schema_editor):
+    remove(schema_editor)
+
+
+def restore_in_migration(apps, schema_editor):
+    install(schema_editor)
+

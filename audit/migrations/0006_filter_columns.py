@@ -26,14 +26,6 @@ def _fill(apps, schema_editor):
     schema_editor.execute(f"UPDATE audit_auditevent SET {from_after} WHERE after IS NOT NULL")  # noqa: S608
 
 
-def _lift(apps, schema_editor):
-    triggers.remove(schema_editor)
-
-
-def _restore(apps, schema_editor):
-    triggers.install(schema_editor)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -42,7 +34,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_lift, _restore),
+        migrations.RunPython(triggers.lift_in_migration, triggers.restore_in_migration),
         migrations.AddField(
             model_name='auditevent',
             name='customer',
@@ -79,7 +71,7 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(),
         ),
         migrations.RunPython(_fill, migrations.RunPython.noop),
-        migrations.RunPython(_restore, _lift),
+        migrations.RunPython(triggers.restore_in_migration, triggers.lift_in_migration),
         migrations.AddIndex(
             model_name='auditevent',
             index=models.Index(fields=['created_at', 'id'], name='audit_by_created_at'),

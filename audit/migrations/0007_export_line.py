@@ -21,14 +21,6 @@ def _fill(apps, schema_editor):
         last = block[-1].id
 
 
-def _lift(apps, schema_editor):
-    triggers.remove(schema_editor)
-
-
-def _restore(apps, schema_editor):
-    triggers.install(schema_editor)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -36,12 +28,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_lift, _restore),
+        migrations.RunPython(triggers.lift_in_migration, triggers.restore_in_migration),
         migrations.AddField(
             model_name="auditevent",
             name="export_line",
             field=models.TextField(blank=True, default=""),
         ),
         migrations.RunPython(_fill, migrations.RunPython.noop),
-        migrations.RunPython(_restore, _lift),
+        migrations.RunPython(triggers.restore_in_migration, triggers.lift_in_migration),
     ]

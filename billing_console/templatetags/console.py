@@ -16,12 +16,6 @@ def money(amount, currency):
 
 
 @register.filter
-def get_item(mapping, key):
-    """{{ counts|get_item:state }}: a dict lookup with a variable key."""
-    return mapping.get(key, "")
-
-
-@register.filter
 def duration(value):
     """A timedelta as "2 h 05 min" or "3 d 4 h"."""
     minutes = int(value.total_seconds() // 60)

@@ -42,9 +42,6 @@ ROW_FIELDS = ("zendesk_ticket_id", "subject", "requester_name", "requester_email
 BREACHED_BADGE = ' <span class="badge failure">breached</span>'
 BREACHED_CLASS = ' class="breached"'
 MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-# The cell of a priority, by value: its class and label never change.
-PRIORITY_CELLS = {value: f'<span class="badge priority-{escape(value)}">{label}</span>'
-                  for value, label in PRIORITY_LABELS.items()}
 
 
 def _row(case, base_url, now, tz, can_assign):
@@ -72,7 +69,7 @@ def _row(case, base_url, now, tz, can_assign):
         f"<td>{escape(case['requester_name'])}<br>"
         f"<small>{escape(case['requester_email'])}</small></td>\n"
         f"<td>{CATEGORY_LABELS.get(category) or escape(category)}</td>\n"
-        f"<td>{PRIORITY_CELLS.get(priority) or _priority_cell(priority)}</td>\n"
+        f"<td>{PRIORITY_CELLS.get(priority) or _priority_cell(escape(priority))}</td>\n"
         f"<td>{STATE_LABELS.get(state) or escape(state)}</td>\n"
         f"<td>{escape(assignee) if assignee else '—'}</td>\n"
         f"<td>{due_html}</td>\n"
@@ -85,9 +82,15 @@ def _select_cell(pk):
             f'aria-label="Select case {pk}"></td>\n')
 
 
-def _priority_cell(priority):
-    priority = escape(priority)
-    return f'<span class="badge priority-{priority}">{priority}</span>'
+def _priority_cell(value, label=None):
+    """A priority's badge; `value` and `label` already escaped (the label is the value
+    for a priority the console does not know)."""
+    return f'<span class="badge priority-{value}">{label or value}</span>'
+
+
+# The cell of each known priority: its class and label never change.
+PRIORITY_CELLS = {value: _priority_cell(escape(value), label)
+                  for value, label in PRIORITY_LABELS.items()}
 
 
 # The queue's own URLs, which never change while the process runs: reversed once (per

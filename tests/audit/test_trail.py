@@ -140,7 +140,6 @@ def test_the_export_form_carries_the_filters_as_they_are_read_back(trail, financ
     assert 'name="since" value="2026-10-01"' in form and 'name="kind" value="refund"' in form
 
 
-@pytest.mark.django_db(transaction=True)
 def test_the_export_streams_the_filtered_view_and_is_itself_audited(trail, finance):
     response = signed_in(finance).get("/api/v1/audit-events/export.csv", {"kind": "refund"})
 
@@ -154,7 +153,6 @@ def test_the_export_streams_the_filtered_view_and_is_itself_audited(trail, finan
 
 @pytest.mark.parametrize("dangerous", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)",
                                        "\tcmd", "\rcmd"])
-@pytest.mark.django_db(transaction=True)
 def test_the_export_neutralises_formulas(db, finance, dangerous):
     record(action="case.note", reason=dangerous, case_id=1)
 
@@ -164,7 +162,6 @@ def test_the_export_neutralises_formulas(db, finance, dangerous):
     assert reason == "'" + dangerous
 
 
-@pytest.mark.django_db(transaction=True)
 def test_negative_amounts_stay_numbers_in_the_export(db, finance):
     record(action="balance_change.external", amount=-2_000, currency="usd", case_id=1)
 

@@ -100,8 +100,7 @@ def test_specialists_cannot_export(db, specialist):
     assert client.post("/audit/exports/", {}).status_code == 403
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_export_counts_and_writes_the_trail_as_it_stood_when_it_began(finance, settings,
+def test_an_export_counts_and_writes_the_trail_as_it_stood_when_it_began(db, finance, settings,
                                                                          tmp_path, monkeypatch):
     """Events written while an export runs are not in it, so its total and its file agree."""
     from audit import exports
@@ -125,8 +124,7 @@ def test_an_export_counts_and_writes_the_trail_as_it_stood_when_it_began(finance
     assert (export.status, export.total, export.written, len(rows)) == ("done", 5, 5, 5)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_export_delivered_twice_leaves_one_whole_file(finance, settings, tmp_path):
+def test_an_export_delivered_twice_leaves_one_whole_file(db, finance, settings, tmp_path):
     from audit import exports
 
     settings.VAR_DIR = tmp_path
