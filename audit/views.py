@@ -4,6 +4,9 @@ Finance and admins see the whole trail; specialists the events about cases
 (`selectors.visible_events`). Bad filters are a message on the page, never a 500.
 """
 
+from dataclasses import fields
+from types import SimpleNamespace
+
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,8 +37,11 @@ def events(request):
     try:
         filters, before = AuditFilters.from_query(request.GET), before_id(request.GET)
     except ApplicationError as error:
+        # The form keeps what was typed, so the one bad value can be put right.
+        typed = SimpleNamespace(active=True, **{field.name: request.GET.get(field.name, "")
+                                                for field in fields(AuditFilters)})
         return render(request, "audit/events.html", {
-            "filters": AuditFilters(), "error": error.message, **_choices()}, status=400)
+            "filters": typed, "error": error.message, **_choices()}, status=400)
     page, older = audit_event_page(viewer=request.user, filters=filters, before_id=before)
     return render(request, "audit/events.html", {
         "events": page, "older": older, "filters": filters,

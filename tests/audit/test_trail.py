@@ -100,6 +100,17 @@ def test_a_bad_filter_is_a_message_not_a_500(trail, finance, query, message):
     assert api.status_code == 400 and message in api.json()["message"]
 
 
+def test_a_bad_filter_keeps_what_was_typed_in_the_form(trail, finance):
+    page = signed_in(finance).get("/audit/", {"actor": "ana", "currency": "ÜSD",
+                                              "since": "2026-02-01", "role": "finance"})
+
+    html = page.content.decode()
+    assert page.status_code == 400
+    assert 'name="actor" value="ana"' in html and 'name="currency" value="ÜSD"' in html
+    assert 'name="since" value="2026-02-01"' in html
+    assert '<option value="finance" selected>' in html
+
+
 def test_each_row_links_to_its_case_stripe_and_zendesk(trail, finance, settings):
     settings.ZENDESK_AGENT_URL = "https://example.zendesk.com/agent/tickets/"
     case, events = trail
