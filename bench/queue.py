@@ -243,7 +243,7 @@ def _report(name, url, specialist, small_queries):
     print(f"  {name}: median {statistics.median(page) * 1000:.1f} ms server time vs raw SQL "
           f"{statistics.median(raw) * 1000:.1f} ms (baseline: the page's {len(queries)} "
           f"statements through psycopg, in turns with the page): "
-          f"{statistics.median(page) / statistics.median(raw):.1f}x (goal <= 3x); p95 "
+          f"{statistics.median(page) / statistics.median(raw):.2f}x (goal <= 3x); p95 "
           f"{_p95(page) * 1000:.1f} ms (goal <= 50 ms); queries per page "
           f"{len(small_queries)} at 1,000 cases, {len(queries)} at full size (goal <= 10)")
 
