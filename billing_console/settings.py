@@ -149,7 +149,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, its per-request load of the signed-in user in plain SQL.
+    "billing_console.sessions.SessionUserBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -164,6 +165,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Idle sessions end after one shift plus handover; every request pushes the end back
 # (billing_console.sessions, which writes the session at most once a minute).
+SESSION_ENGINE = "billing_console.sessions"  # Django's database sessions, read in plain SQL
 SESSION_COOKIE_AGE = int(timedelta(hours=env_int("SESSION_IDLE_HOURS", 12)).total_seconds())
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -2,8 +2,10 @@
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent, Outcome
 from billing_console import sessions
@@ -95,3 +97,38 @@ def test_login_page_renders_for_anonymous_visitors(client):
     response = client.get(LOGIN)
     assert response.status_code == 200
     assert b'name="password"' in response.content
+
+
+@pytest.mark.django_db
+def test_an_expired_or_unknown_session_signs_nobody_in(specialist):
+    client = signed_in(specialist)
+    assert client.get("/cases/").status_code == 200
+    key = client.session.session_key
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now())
+    assert client.get("/cases/").url.startswith("/accounts/login/")
+    store = sessions.SessionStore(key)
+    assert store.load() == {}
+    assert store.session_key is None  # as Django's store: a fresh key on the next save
+    assert sessions.SessionStore("no-such-session-key").load() == {}
+
+
+@pytest.mark.django_db
+def test_the_session_user_is_the_row_django_would_load(specialist, django_assert_num_queries):
+    backend = sessions.SessionUserBackend()
+    with django_assert_num_queries(1):
+        user = backend.get_user(specialist.pk)
+    expected = User.objects.get(pk=specialist.pk)
+    assert {k: v for k, v in vars(user).items() if k != "_state"} == {
+        k: v for k, v in vars(expected).items() if k != "_state"}
+    assert not user._state.adding and user._state.db == "default"
+    assert backend.get_user(10**9) is None
+    User.objects.filter(pk=specialist.pk).update(is_active=False)
+    assert backend.get_user(specialist.pk) is None  # may not sign in: no user, as Django's
+
+
+@pytest.mark.django_db
+def test_a_deactivated_user_is_signed_out_at_the_next_request(specialist):
+    client = signed_in(specialist)
+    assert client.get("/cases/").status_code == 200
+    User.objects.filter(pk=specialist.pk).update(is_active=False)
+    assert client.get("/cases/").url.startswith("/accounts/login/")
