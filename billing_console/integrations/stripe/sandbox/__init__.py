@@ -12,9 +12,10 @@ that the real `stripe` SDK, and the gateway built on it, work against it unchang
 - Any `sk_test_...` key is accepted; anything else gets a 401.
 - An `Idempotency-Key` replays the first response for the same request
   (`Idempotent-Replayed: true`) and answers 400 `idempotency_error` for a different one.
-- Resources: customers (and search), balance transactions, products, prices, payment
-  intents, charges, refunds, disputes, invoices, invoice items, invoice payments, credit
-  notes, subscriptions, the invoice preview and events. See each module for Stripe's rules.
+- Resources: customers (and search), balance transactions, products, prices, tax rates,
+  payment intents, charges, refunds, disputes, invoices, invoice items, invoice payments,
+  credit notes, subscriptions, the invoice preview and events. See each module for Stripe's
+  rules; invoices, previews and credit notes are taxed as Stripe taxes them (`tax_rates.py`).
 - Every change records an event; with a webhook URL, events are POSTed there signed with
   `Stripe-Signature` and retried with capped exponential backoff (`delivery.py`).
 - With a state path, state is saved to that JSON file after each change and reloaded on

@@ -1,11 +1,15 @@
 """Build Stripe state through the real `stripe` SDK, one API call at a time: customers,
-charges, invoices in every status, subscriptions. The demo seeder and the contract tests
+charges, tax rates, invoices in every status, subscriptions. The demo seeder and the contract tests
 arrange their data with these, so both work against real Stripe test mode as well.
 
 These are test and demo helpers; the console itself goes through `gateway.py`.
 """
 
 import stripe
+
+# What the SDK raises for Stripe's 400s and 404s, named here for callers that may not import
+# the SDK themselves (only this package imports it).
+InvalidRequestError = stripe.InvalidRequestError
 
 
 def client_for(api_base, api_key):
@@ -36,19 +40,34 @@ def charge(client, *, customer, amount, payment_method="pm_card_visa", descripti
     return intent.latest_charge
 
 
+def tax_rate(client, *, display_name, percentage, inclusive, jurisdiction=None,
+             country=None, tax_type=None, metadata=None):
+    """A tax rate; `percentage` is a number of percent (20, 19.5)."""
+    params = {"display_name": display_name, "percentage": percentage, "inclusive": inclusive,
+              "metadata": metadata or {}}
+    optional = {"jurisdiction": jurisdiction, "country": country, "tax_type": tax_type}
+    params.update({name: value for name, value in optional.items() if value})
+    return client.v1.tax_rates.create(params=params)
+
+
 def draft_invoice(client, *, customer, lines, collection_method="send_invoice",
-                  days_until_due=30, description=None):
-    """A draft invoice with one invoice item per (description, amount) in `lines`."""
+                  days_until_due=30, description=None, tax_rates=(), default_tax_rates=()):
+    """A draft invoice with one invoice item per (description, amount) in `lines`, each taxed
+    at `tax_rates` (ids) if given; `default_tax_rates` tax the lines that have none."""
     params = {"customer": customer, "collection_method": collection_method}
     if collection_method == "send_invoice":
         params["days_until_due"] = days_until_due
     if description:
         params["description"] = description
+    if default_tax_rates:
+        params["default_tax_rates"] = list(default_tax_rates)
     invoice = client.v1.invoices.create(params=params)
     for line_description, amount in lines:
-        client.v1.invoice_items.create(params={
-            "customer": customer, "invoice": invoice.id, "amount": amount, "currency": "usd",
-            "description": line_description})
+        item = {"customer": customer, "invoice": invoice.id, "amount": amount,
+                "currency": "usd", "description": line_description}
+        if tax_rates:
+            item["tax_rates"] = list(tax_rates)
+        client.v1.invoice_items.create(params=item)
     return client.v1.invoices.retrieve(invoice.id)
 
 
@@ -71,8 +90,10 @@ def recurring_price(client, *, product_name, unit_amount, interval="month", look
     return client.v1.prices.create(params=params)
 
 
-def subscribe(client, *, customer, price, quantity=1, metadata=None):
-    """Billed to the customer's default payment method."""
-    return client.v1.subscriptions.create(params={
-        "customer": customer, "items": [{"price": price, "quantity": quantity}],
-        "metadata": metadata or {}})
+def subscribe(client, *, customer, price, quantity=1, metadata=None, default_tax_rates=()):
+    """Billed to the customer's default payment method, taxed at `default_tax_rates` (ids)."""
+    params = {"customer": customer, "items": [{"price": price, "quantity": quantity}],
+              "metadata": metadata or {}}
+    if default_tax_rates:
+        params["default_tax_rates"] = list(default_tax_rates)
+    return client.v1.subscriptions.create(params=params)

@@ -3,7 +3,18 @@
 Stripe's split rules: a note first reduces what is left to pay on the invoice
 (`pre_payment_amount`, never below zero); the rest (`post_payment_amount`) must be given
 out exactly as `refund_amount` + `credit_amount` + `out_of_band_amount`. Notes on one
-invoice never total more than the invoice.
+invoice never total more than the invoice, and the lines crediting one invoice line never
+more than that line.
+
+Taxes: every amount above is a total with tax, as the invoice's are. A line crediting an
+invoice line is taxed at the rates that taxed that line, worked out on the credited amount
+as the invoice's lines are (`tax_rates.line_taxes`): its `amount`, like the invoice line's,
+holds inclusive tax and leaves exclusive tax out. A custom line is taxed at the
+`tax_rates` it is given, if any. A note by `amount` alone credits that sum with tax
+included, as one post-tax adjustment with no tax breakdown: Stripe applies credit notes
+"after applying discounts and taxes—so they're a post-tax adjusted amount" (docs.stripe.com,
+Generate credit notes programmatically), and its `amount` parameter is "the total amount of
+the credit note". To credit tax by rate, credit the lines.
 """
 
 from . import invoices, payments
@@ -11,6 +22,7 @@ from .customers import record_balance_change
 from .errors import invalid_request, parameter_missing
 from .forms import metadata, optional_int, required_str
 from .state import created_within, embedded_list, new_id, page, public
+from .tax_rates import line_taxes, rates_param, totals
 
 REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
 CREDITABLE_STATUSES = ("open", "paid", "uncollectible")
@@ -62,7 +74,8 @@ def _credited(state, invoice):
 
 
 def _amount(params, lines):
-    lines_total = sum(line["amount"] for line in lines)
+    """The note's amount: `amount`, or the lines' total with their exclusive tax."""
+    lines_total = totals(lines)["total"]
     amount = optional_int(params, "amount")
     if amount is None and not lines:
         raise invalid_request("You must pass either `amount` or `lines`.", param="amount")
@@ -81,19 +94,18 @@ def _lines(state, invoice, raw_lines):
         return []
     if not isinstance(raw_lines, list):
         raise invalid_request("Invalid array", param="lines")
-    return [_line(state, invoice, raw, index) for index, raw in enumerate(raw_lines)]
+    lines = [_line(state, invoice, raw, index) for index, raw in enumerate(raw_lines)]
+    _check_line_limits(state, invoice, lines)
+    return lines
 
 
 def _line(state, invoice, raw, index):
+    """One line to credit: {type, amount, quantity, unit_amount, invoice_line_item,
+    description, tax_rates, taxes}, amounts in minor units, exclusive tax left out."""
     kind = raw.get("type")
     quantity = optional_int(raw, "quantity", 1)
     if kind == "custom_line_item":
-        unit_amount = optional_int(raw, "unit_amount")
-        if unit_amount is None:
-            raise parameter_missing(f"lines[{index}][unit_amount]")
-        return {"type": kind, "amount": unit_amount * quantity, "quantity": quantity,
-                "unit_amount": unit_amount, "invoice_line_item": None,
-                "description": raw.get("description")}
+        return _custom_line(state, raw, index, quantity)
     if kind != "invoice_line_item":
         raise invalid_request("Invalid type: must be one of invoice_line_item or "
                               "custom_line_item", param=f"lines[{index}][type]")
@@ -106,12 +118,48 @@ def _line(state, invoice, raw, index):
     amount = optional_int(raw, "amount")
     if amount is None:
         amount = line["amount"] * quantity // max(line["quantity"], 1)
-    if amount > line["amount"]:
-        raise invalid_request(
-            f"The credit amount ({amount}) exceeds the line item amount ({line['amount']}).",
-            param=f"lines[{index}][amount]")
+    rates = invoices.line_tax_rates(invoice, line)
     return {"type": kind, "amount": amount, "quantity": quantity, "unit_amount": None,
-            "invoice_line_item": line_id, "description": line["description"]}
+            "invoice_line_item": line_id, "description": line["description"],
+            "tax_rates": rates, "taxes": line_taxes(amount, rates), "_index": index}
+
+
+def _custom_line(state, raw, index, quantity):
+    unit_amount = optional_int(raw, "unit_amount")
+    if unit_amount is None:
+        raise parameter_missing(f"lines[{index}][unit_amount]")
+    rates = rates_param(state, raw, "tax_rates", param=f"lines[{index}][tax_rates]")
+    amount = unit_amount * quantity
+    return {"type": "custom_line_item", "amount": amount, "quantity": quantity,
+            "unit_amount": unit_amount, "invoice_line_item": None,
+            "description": raw.get("description"), "tax_rates": rates,
+            "taxes": line_taxes(amount, rates), "_index": index}
+
+
+def _check_line_limits(state, invoice, lines):
+    """No invoice line is credited beyond its amount, counting the notes already issued."""
+    credited = _credited_by_line(state, invoice)
+    for line in lines:
+        line_id = line["invoice_line_item"]
+        if line_id is None:
+            continue
+        credited[line_id] = credited.get(line_id, 0) + line["amount"]
+        limit = state.get("line_item", line_id)["amount"]
+        if credited[line_id] > limit:
+            raise invalid_request(
+                f"The credit amount ({line['amount']}) exceeds the line item amount "
+                f"({limit}) less what is already credited on it.",
+                param=f"lines[{line['_index']}][amount]")
+
+
+def _credited_by_line(state, invoice):
+    credited = {}
+    for note in state.all("credit_note", invoice=invoice["id"]):
+        for line in note["lines"]["data"] if note["status"] == "issued" else ():
+            line_id = line["invoice_line_item"]
+            if line_id:
+                credited[line_id] = credited.get(line_id, 0) + line["amount"]
+    return credited
 
 
 def _check_split(state, invoice, plan):
@@ -141,7 +189,7 @@ def _build(state, invoice, plan, note_id, params):
     kind = "pre_payment" if not plan["post_payment"] else (
         "post_payment" if not plan["pre_payment"] else "mixed")
     return {
-        "id": note_id, "object": "credit_note", "amount": plan["amount"],
+        **_note_totals(plan), "id": note_id, "object": "credit_note", "amount": plan["amount"],
         "amount_shipping": 0, "created": state.now(), "currency": invoice["currency"],
         "customer": invoice["customer"], "customer_account": None,
         "customer_balance_transaction": None, "discount_amount": 0, "discount_amounts": [],
@@ -154,10 +202,18 @@ def _build(state, invoice, plan, note_id, params):
         "pdf": f"https://pay.stripe.com/credit_notes/sandbox/{note_id}/pdf",
         "post_payment_amount": plan["post_payment"], "pre_payment_amount": plan["pre_payment"],
         "pretax_credit_amounts": [], "reason": reason, "refunds": [], "shipping_cost": None,
-        "status": "issued", "subtotal": plan["amount"], "subtotal_excluding_tax": plan["amount"],
-        "total": plan["amount"], "total_excluding_tax": plan["amount"], "total_taxes": [],
-        "type": kind, "voided_at": None,
+        "status": "issued", "type": kind, "voided_at": None,
     }
+
+
+def _note_totals(plan):
+    """`subtotal` … `total_taxes` from the lines; a note by `amount` alone is that sum, with
+    no tax broken out of it."""
+    if plan["lines"]:
+        return totals(plan["lines"])
+    amount = plan["amount"]
+    return {"subtotal": amount, "subtotal_excluding_tax": amount, "total": amount,
+            "total_excluding_tax": amount, "total_taxes": []}
 
 
 def _line_object(line, note_id):
@@ -165,7 +221,7 @@ def _line_object(line, note_id):
             "description": line["description"], "discount_amount": 0, "discount_amounts": [],
             "invoice_line_item": line["invoice_line_item"], "livemode": False,
             "metadata": {}, "pretax_credit_amounts": [], "quantity": line["quantity"],
-            "tax_rates": [], "taxes": [], "type": line["type"],
+            "tax_rates": line["tax_rates"], "taxes": line["taxes"], "type": line["type"],
             "unit_amount": line["unit_amount"],
             "unit_amount_decimal": None if line["unit_amount"] is None
             else str(line["unit_amount"])}

@@ -8,6 +8,10 @@
 Any other move gets Stripe's 400. Finalizing applies the customer's balance; an invoice
 with nothing left to pay is paid on finalization. An invoice paid by a charge gets an
 invoice payment naming it (`invoice_payments.py`).
+
+Taxes: a line is taxed at its invoice item's `tax_rates`, or else at the invoice's
+`default_tax_rates` (set while it is a draft); `tax_rates.py` works out each line's `taxes`
+and the invoice's totals. What is due follows from the `total`, exclusive tax included.
 """
 
 from . import invoice_payments, payments
@@ -15,6 +19,7 @@ from .customers import record_balance_change
 from .errors import StripeApiError, invalid_request, parameter_missing
 from .forms import metadata, optional_bool, optional_int, required_str
 from .state import embedded_list, new_id, page, public
+from .tax_rates import line_taxes, rates_param, totals
 
 COLLECTION_METHODS = ("charge_automatically", "send_invoice")
 VOIDABLE = ("open", "uncollectible")
@@ -27,7 +32,8 @@ DAY = 86400
 
 def new_invoice(state, customer, *, billing_reason="manual", subscription=None,
                 collection_method="charge_automatically", days_until_due=None,
-                description=None, metadata_values=None, auto_advance=False):
+                description=None, metadata_values=None, auto_advance=False,
+                default_tax_rates=()):
     now = state.now()
     invoice_id = new_id("in")
     return state.add({
@@ -45,7 +51,8 @@ def new_invoice(state, customer, *, billing_reason="manual", subscription=None,
         "customer_email": customer["email"], "customer_name": customer["name"],
         "customer_phone": customer["phone"], "customer_shipping": None,
         "customer_tax_exempt": "none", "customer_tax_ids": [], "default_payment_method": None,
-        "default_source": None, "default_tax_rates": [], "description": description,
+        "default_source": None, "default_tax_rates": list(default_tax_rates),
+        "description": description,
         "discounts": [], "due_date": None, "effective_at": None, "ending_balance": None,
         "footer": None, "from_invoice": None, "hosted_invoice_url": None,
         "invoice_pdf": None, "issuer": {"type": "self"}, "last_finalization_error": None,
@@ -77,16 +84,24 @@ def _parent(subscription):
 
 
 def recompute(state, invoice):
-    """Lines, totals and what is left to pay, from the invoice's line items."""
+    """Lines with their taxes, totals and what is left to pay, from the invoice's line
+    items."""
     lines = list(reversed(state.all("line_item", invoice=invoice["id"])))
+    for line in lines:
+        line["taxes"] = line_taxes(line["amount"], line_tax_rates(invoice, line))
     invoice["lines"] = embedded_list(lines, f"/v1/invoices/{invoice['id']}/lines")
-    total = sum(line["amount"] for line in lines)
-    invoice.update(subtotal=total, subtotal_excluding_tax=total, total=total,
-                   total_excluding_tax=total)
-    due = total + invoice["_applied_balance"] - invoice["pre_payment_credit_notes_amount"]
+    invoice.update(totals(lines))
+    due = invoice["total"] + invoice["_applied_balance"] - \
+        invoice["pre_payment_credit_notes_amount"]
     invoice["amount_due"] = max(0, due)
     invoice["amount_remaining"] = 0 if invoice["status"] == "paid" else max(
         0, invoice["amount_due"] - invoice["amount_paid"])
+
+
+def line_tax_rates(invoice, line):
+    """The tax rates a line is taxed at: its own, else the invoice's defaults. (A line saved
+    by an older sandbox has no rates of its own.)"""
+    return line.get("_tax_rates") or invoice["default_tax_rates"]
 
 
 def create_invoice(state, params):
@@ -101,7 +116,8 @@ def create_invoice(state, params):
     invoice = new_invoice(state, customer, collection_method=collection_method,
                           days_until_due=days_until_due, description=params.get("description"),
                           metadata_values=metadata(params),
-                          auto_advance=optional_bool(params, "auto_advance"))
+                          auto_advance=optional_bool(params, "auto_advance"),
+                          default_tax_rates=rates_param(state, params, "default_tax_rates"))
     if params.get("pending_invoice_items_behavior") == "include":
         # Oldest first, so the lines read in the order the items were made.
         for item in reversed(state.all("invoiceitem", customer=customer["id"], invoice=None)):
@@ -117,9 +133,12 @@ def retrieve_invoice(state, params, invoice_id):
 
 def update_invoice(state, params, invoice_id):
     invoice = state.get("invoice", invoice_id)
-    editable = {"description", "auto_advance", "days_until_due"} & set(params)
+    editable = {"description", "auto_advance", "days_until_due",
+                "default_tax_rates"} & set(params)
     if editable and invoice["status"] != "draft":
         raise _not_editable(invoice)
+    invoice["default_tax_rates"] = rates_param(
+        state, params, "default_tax_rates", invoice["default_tax_rates"])
     if "description" in params:
         invoice["description"] = params["description"] or None
     if "auto_advance" in params:
@@ -127,6 +146,7 @@ def update_invoice(state, params, invoice_id):
     if "days_until_due" in params:
         invoice["_days_until_due"] = optional_int(params, "days_until_due")
     invoice["metadata"] = metadata(params, invoice["metadata"])
+    recompute(state, invoice)
     state.emit("invoice.updated", invoice)
     return public(invoice)
 
@@ -179,6 +199,7 @@ def finalize_invoice(state, params, invoice_id):
 def finalize(state, invoice):
     customer = state.get("customer", invoice["customer"])
     now = state.now()
+    recompute(state, invoice)
     _apply_customer_balance(state, invoice, customer)
     sequence = customer["next_invoice_sequence"]
     customer["next_invoice_sequence"] += 1
@@ -196,10 +217,11 @@ def finalize(state, invoice):
 
 
 def _apply_customer_balance(state, invoice, customer):
-    """Credit (a negative balance) pays part of the invoice; a debit is added to it. A
-    negative invoice (prorations crediting unused time) becomes credit on the balance."""
+    """Credit (a negative balance) pays part of the invoice's total, tax included; a debit
+    is added to it. A negative invoice (prorations crediting unused time) becomes credit on
+    the balance."""
     balance = customer["balance"]
-    total = sum(line["amount"] for line in state.all("line_item", invoice=invoice["id"]))
+    total = invoice["total"]
     if total < 0:
         applied = -total
     elif balance < 0:
@@ -311,7 +333,7 @@ def mark_uncollectible(state, params, invoice_id):
 
 def new_invoice_item(state, customer, *, amount, currency, description, price=None,
                      quantity=1, period=None, proration=False, subscription=None,
-                     metadata_values=None):
+                     metadata_values=None, tax_rates=()):
     now = state.now()
     unit_amount = price["unit_amount"] if price else amount // max(quantity, 1)
     return state.add({
@@ -325,13 +347,16 @@ def new_invoice_item(state, customer, *, amount, currency, description, price=No
                     "price_details": {"price": price["id"], "product": price["product"]}
                     if price else None},
         "proration": proration, "quantity": quantity, "quantity_decimal": str(quantity),
-        "tax_rates": [], "test_clock": None,
+        "tax_rates": list(tax_rates), "test_clock": None,
     })
 
 
 def add_line(state, invoice, *, amount, description, period, quantity=1, price=None,
-             invoice_item=None, proration=False, subscription=None, subscription_item=None):
-    """A line on the invoice; subscription lines carry their item, others their invoice item."""
+             invoice_item=None, proration=False, subscription=None, subscription_item=None,
+             tax_rates=()):
+    """A line on the invoice; subscription lines carry their item, others their invoice item.
+    `tax_rates` are the item's own; its `taxes` are worked out by `recompute`. Stripe's line
+    has no `tax_rates` field of its own (since 2025-03-31.basil), so they are kept aside."""
     if invoice_item:
         parent = {"type": "invoice_item_details", "subscription_item_details": None,
                   "invoice_item_details": {"invoice_item": invoice_item, "proration": proration,
@@ -354,7 +379,7 @@ def add_line(state, invoice, *, amount, description, period, quantity=1, price=N
                     "price_details": {"price": price["id"], "product": price["product"]}
                     if price else None},
         "quantity": quantity, "quantity_decimal": str(quantity), "subscription": subscription,
-        "subtotal": amount, "taxes": [],
+        "subtotal": amount, "taxes": [], "_tax_rates": list(tax_rates),
     })
 
 
@@ -364,7 +389,8 @@ def attach_item(state, item, invoice):
     subscription = (item["parent"] or {}).get("subscription_details", {}).get("subscription")
     add_line(state, invoice, amount=item["amount"], description=item["description"],
              period=item["period"], quantity=item["quantity"], invoice_item=item["id"],
-             proration=item["proration"], subscription=subscription)
+             proration=item["proration"], subscription=subscription,
+             tax_rates=item["tax_rates"])
 
 
 def create_invoice_item(state, params):
@@ -384,7 +410,8 @@ def create_invoice_item(state, params):
     item = new_invoice_item(state, customer, amount=amount, currency=currency,
                             description=params.get("description"), price=price,
                             quantity=quantity, period=_period(params),
-                            metadata_values=metadata(params))
+                            metadata_values=metadata(params),
+                            tax_rates=rates_param(state, params, "tax_rates"))
     if invoice:
         attach_item(state, item, invoice)
         recompute(state, invoice)

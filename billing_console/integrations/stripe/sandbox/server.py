@@ -21,6 +21,7 @@ from . import (
     invoices,
     payments,
     subscriptions,
+    tax_rates,
 )
 from .control import handle_control, take_fault
 from .delivery import Scheduler, WebhookSender
@@ -30,8 +31,8 @@ from .state import State, new_id
 
 logger = logging.getLogger(__name__)
 
-RESOURCE_MODULES = (customers, catalog, payments, invoices, invoice_payments, credit_notes,
-                    subscriptions, events)
+RESOURCE_MODULES = (customers, catalog, tax_rates, payments, invoices, invoice_payments,
+                    credit_notes, subscriptions, events)
 # Literal paths first, so `/v1/invoices/create_preview` is not read as an invoice id.
 ROUTES = sorted(
     ((method, re.compile(f"^{pattern}$"), handler)

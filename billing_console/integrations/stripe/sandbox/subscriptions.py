@@ -7,6 +7,10 @@ rest of the period at the new one, each as `remaining / period length` of a full
 `proration_behavior`: `none` makes no prorations, `create_prorations` leaves them as
 pending invoice items for the next invoice, `always_invoice` invoices them at once.
 Cancelling now can `prorate` (credit unused time) and `invoice_now` (invoice it at once).
+
+Taxes: an item's `tax_rates`, else the subscription's `default_tax_rates`, tax its lines; the
+subscription's invoices take its defaults as theirs, and its prorations carry the rates of
+the item they prorate.
 """
 
 import calendar
@@ -17,6 +21,7 @@ from . import invoices
 from .errors import StripeApiError, invalid_enum, invalid_request
 from .forms import metadata, optional_bool, optional_int, required_str
 from .state import embedded_list, new_id, page, public
+from .tax_rates import rates_param
 
 PRORATION_BEHAVIORS = ("none", "create_prorations", "always_invoice")
 ENDED = ("canceled", "incomplete_expired")
@@ -78,7 +83,8 @@ def _new_item(state, subscription_id, raw, index, start):
             "current_period_start": period["start"], "discounts": [], "metadata": {},
             "plan": _plan(price), "price": public(price),
             "quantity": optional_int(raw, "quantity", 1), "subscription": subscription_id,
-            "tax_rates": []}
+            "tax_rates": rates_param(state, raw, "tax_rates",
+                                     param=f"items[{index}][tax_rates]")}
 
 
 def _plan(price):
@@ -122,7 +128,8 @@ def _new_subscription(state, subscription_id, customer, items, params):
         "currency": items[0]["price"]["currency"], "customer": customer["id"],
         "customer_account": None, "days_until_due": optional_int(params, "days_until_due"),
         "default_payment_method": params.get("default_payment_method"),
-        "default_source": None, "default_tax_rates": [],
+        "default_source": None,
+        "default_tax_rates": rates_param(state, params, "default_tax_rates"),
         "description": params.get("description"), "discounts": [], "ended_at": None,
         "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
         "items": embedded_list(items, f"/v1/subscription_items?subscription={subscription_id}",
@@ -148,7 +155,7 @@ def _invoice_first_period(state, subscription, customer):
             description=f"{item['quantity']} × {_product_name(state, item['price'])}",
             period={"start": item["current_period_start"], "end": item["current_period_end"]},
             quantity=item["quantity"], price=item["price"], subscription=subscription["id"],
-            subscription_item=item["id"])
+            subscription_item=item["id"], tax_rates=item["tax_rates"])
     _finalize_and_collect(state, invoice, subscription, customer)
     return invoice
 
@@ -157,7 +164,8 @@ def _subscription_invoice(state, subscription, customer, billing_reason):
     invoice = invoices.new_invoice(
         state, customer, billing_reason=billing_reason, subscription=subscription["id"],
         collection_method=subscription["collection_method"],
-        days_until_due=subscription["days_until_due"])
+        days_until_due=subscription["days_until_due"],
+        default_tax_rates=subscription["default_tax_rates"])
     invoice["currency"] = subscription["currency"]
     state.emit("invoice.created", invoice)
     return invoice
@@ -223,7 +231,10 @@ def update_subscription(state, params, subscription_id):
                 "cancel_at_period_end": subscription["cancel_at_period_end"]}
     changes = [_change_item(state, subscription, raw, index)
                for index, raw in enumerate(params.get("items") or [])]
+    default_tax_rates = rates_param(state, params, "default_tax_rates",
+                                    subscription["default_tax_rates"])
     _apply_simple_fields(subscription, params)
+    subscription["default_tax_rates"] = default_tax_rates
     if behavior != "none":
         customer = state.get("customer", subscription["customer"])
         for old, new in changes:
@@ -271,6 +282,8 @@ def _change_item(state, subscription, raw, index):
         price = _recurring_price(state, raw["price"], f"items[{index}][price]")
         new.update(price=public(price), plan=_plan(price))
     new["quantity"] = optional_int(raw, "quantity", old["quantity"])
+    new["tax_rates"] = rates_param(state, raw, "tax_rates", old["tax_rates"],
+                                   param=f"items[{index}][tax_rates]")
     return old, new
 
 
@@ -309,10 +322,12 @@ def _prorate(state, subscription, customer, old, new, when):
 
 
 def _proration_item(state, subscription, customer, amount, period, description, item):
+    """A pending invoice item for one proration, taxed as the item it prorates is taxed."""
     invoice_item = invoices.new_invoice_item(
         state, customer, amount=amount, currency=subscription["currency"],
         description=description, price=item["price"], quantity=item["quantity"],
-        period=period, proration=True, subscription=subscription["id"])
+        period=period, proration=True, subscription=subscription["id"],
+        tax_rates=item["tax_rates"] or subscription["default_tax_rates"])
     state.emit("invoiceitem.created", invoice_item)
 
 
@@ -370,8 +385,12 @@ def create_preview(state, params):
     when = optional_int(details, "proration_date", state.now())
     changes = [_change_item(state, subscription, raw, index)
                for index, raw in enumerate(details.get("items") or [])]
+    default_tax_rates = rates_param(state, details, "default_tax_rates",
+                                    subscription["default_tax_rates"],
+                                    param="subscription_details[default_tax_rates]")
     invoice = invoices.new_invoice(state, customer, billing_reason="upcoming",
-                                   subscription=subscription["id"])
+                                   subscription=subscription["id"],
+                                   default_tax_rates=default_tax_rates)
     try:
         _preview_lines(state, invoice, subscription, changes, behavior, when)
         invoices.recompute(state, invoice)
@@ -394,7 +413,8 @@ def _preview_lines(state, invoice, subscription, changes, behavior, when):
             invoices.add_line(
                 state, invoice, amount=amount, period=period, quantity=item["quantity"],
                 price=item["price"], proration=True, subscription=subscription["id"],
-                subscription_item=item["id"], description=description)
+                subscription_item=item["id"], description=description,
+                tax_rates=item["tax_rates"])
     if behavior == "always_invoice":
         return
     # Without an immediate invoice, the preview is the next renewal, prorations included.
@@ -406,7 +426,8 @@ def _preview_lines(state, invoice, subscription, changes, behavior, when):
             state, invoice, amount=item["price"]["unit_amount"] * item["quantity"],
             description=f"{item['quantity']} × {_product_name(state, item['price'])}",
             period=period, quantity=item["quantity"], price=item["price"],
-            subscription=subscription["id"], subscription_item=item["id"])
+            subscription=subscription["id"], subscription_item=item["id"],
+            tax_rates=item["tax_rates"])
 
 
 SUBSCRIPTION = r"/v1/subscriptions/([^/]+)"
