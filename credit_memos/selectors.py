@@ -9,7 +9,7 @@ from django.db.models import Sum
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
-from billing_console.integrations.stripe.types import CreditLine
+from billing_console.integrations.stripe.types import CreditLine, tax_included, tax_names
 from billing_console.money import format_amount
 from money_actions.kinds import Family, kind_leaving
 from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
@@ -91,18 +91,25 @@ def read_customer(customer_id):
 
 
 def credit_amount(invoice, spec):
-    """The credit's total, worked out as Stripe does, so the split can be sent with it.
-    Refuses, as Stripe would, a line credited twice or above what it charged."""
+    """The credit's total including tax (minor units), worked out as Stripe does, so that
+    the split can be sent with it: each line's amount plus the exclusive tax on it at the
+    line's rates (an inclusive tax is inside the amount already). Refuses, as Stripe would,
+    a line credited twice or above what it charged."""
     if not spec.lines:
         return spec.amount
     asked = [line.invoice_line_item for line in spec.lines]
     if len(set(asked)) != len(asked):
         raise ApplicationError("Credit each invoice line once.", "line")
     by_id = {line.id: line for line in invoice.lines}
-    return sum(_line_amount(by_id, line) for line in spec.lines)
+    total = 0
+    for asked_line in spec.lines:
+        line, amount = _line_amount(by_id, asked_line)
+        total += amount + _tax_on_top(line, amount, invoice.tax_rates)
+    return total
 
 
 def _line_amount(by_id, asked):
+    """The invoice line asked for, and the amount credited on it (before exclusive tax)."""
     line = by_id.get(asked.invoice_line_item)
     if line is None:
         raise ApplicationError(f"Invoice line {asked.invoice_line_item} is not on this "
@@ -116,7 +123,16 @@ def _line_amount(by_id, asked):
         raise ApplicationError(
             f"{format_amount(amount, line.currency)} is more than line {line.id} charged "
             f"({format_amount(line.amount, line.currency)}).", "line")
-    return amount
+    return line, amount
+
+
+def _tax_on_top(line, amount, rates):
+    """The exclusive tax Stripe adds to `amount` credited on `line`, at the line's rates."""
+    taxes = [tax for tax in line.taxes if not tax.inclusive]
+    if any(tax.tax_rate not in rates for tax in taxes):
+        raise ApplicationError(f"Stripe worked out line {line.id}'s tax without a tax rate the "
+                               "console can read; credit it from the Stripe Dashboard.", "line")
+    return sum(rates[tax.tax_rate].tax_on(amount) for tax in taxes)
 
 
 def pending_credit(invoice, *, excluding=None):
@@ -159,13 +175,20 @@ def stripe_credit_note_params(spec, amount, basis):
 
 
 def credit_memo_preview(*, case, invoice, spec, amount, requester):
-    """Stripe's preview of the note (totals, tax, split) and the policy's verdicts."""
+    """Stripe's preview of the note (totals, tax, split) and the policy's verdicts. Refuses
+    a preview whose total is not `amount`, the console's figure that the split and the
+    policy were worked out on: what is created is what was previewed."""
     try:
         note = gateway.preview_credit_note(**stripe_credit_note_params(spec, amount,
                                                                        split_basis(invoice)))
     except PermanentStripeError as error:
         raise ApplicationError(f"Stripe refuses this credit note: {error.message}",
                                "credit_note") from error
+    if note.total != amount:
+        raise ApplicationError(
+            f"Stripe works this credit out at {format_amount(note.total, invoice.currency)} "
+            f"and the console at {format_amount(amount, invoice.currency)}, so nothing was "
+            "sent: the invoice may have changed. Open it again and retry.", "credit_note")
     verdicts = verdicts_for(family=Family.GIVES_BACK, amount=amount,
                             currency=invoice.currency, customer_id=invoice.customer,
                             stripe_reason=spec.stripe_reason, requester=requester)
@@ -173,6 +196,8 @@ def credit_memo_preview(*, case, invoice, spec, amount, requester):
         "invoice_id": invoice.id, "invoice_status": invoice.status,
         "currency": invoice.currency, "creditable_remainder": creditable_remainder(invoice),
         "amount": note.amount, "subtotal": note.subtotal, "tax": note.tax, "total": note.total,
+        "tax_names": tax_names(note.taxes, invoice.tax_rates),
+        "tax_included": tax_included(note.taxes),
         "pre_payment_amount": note.pre_payment_amount,
         "post_payment_amount": note.post_payment_amount,
         "refund_amount": _split_part(spec, "refund", note.post_payment_amount),

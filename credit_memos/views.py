@@ -61,9 +61,8 @@ class CreditMemoPage(ActionPage):
             verdicts=[Verdict(**verdict) for verdict in shown["verdicts"]],
             confirm_label=f"Confirm credit memo of {_money(shown['total'], currency)}", rows=[
                 ("Invoice", f"{target.number or target.id} ({target.status})"),
-                ("Credit", f"{_money(shown['subtotal'], currency)} + tax "
-                           f"{_money(shown['tax'], currency)} = "
-                           f"{_money(shown['total'], currency)}"),
+                ("Credit", _credit_words(shown, currency)),
+                ("The invoice then", _invoice_after(target, shown)),
                 ("Lowers what is due by", _money(shown["pre_payment_amount"], currency)),
                 ("Settled", f"{_money(shown['post_payment_amount'], currency)} — "
                             f"{SETTLEMENT_LABELS[spec.settle_to].lower()}"),
@@ -77,6 +76,27 @@ class CreditMemoPage(ActionPage):
         return services.credit_memo_request(case=case, invoice=target, spec=form.spec(),
                                             paid=prepared, reason_code=data["reason_code"],
                                             note=data["note"], actor=user, origin=origin)
+
+
+def _credit_words(shown, currency):
+    """"10.00 + 20% VAT 2.00 = 12.00", "12.00 including 10% GST 1.09", or "12.00"."""
+    total, tax = _money(shown["total"], currency), _money(shown["tax"], currency)
+    names = ", ".join(shown["tax_names"]) or "tax"
+    if not shown["tax"]:
+        return total
+    if shown["tax_included"]:
+        return f"{total} including {names} {tax}"
+    return f"{_money(shown['subtotal'], currency)} + {names} {tax} = {total}"
+
+
+def _invoice_after(invoice, shown):
+    """The totals the customer sees on the invoice once the credit note is issued."""
+    currency = invoice.currency
+    credited = (invoice.pre_payment_credit_notes_amount
+                + invoice.post_payment_credit_notes_amount + shown["total"])
+    left = max(invoice.amount_remaining - shown["pre_payment_amount"], 0)
+    return (f"total {_money(invoice.total, currency)}, credited {_money(credited, currency)}, "
+            f"left to pay {_money(left, currency)}")
 
 
 class CreditMemoVoidPage(ActionPage):

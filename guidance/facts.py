@@ -20,6 +20,7 @@ from operator import attrgetter
 
 from django.utils import timezone
 
+from billing_console.integrations.stripe.types import tax_names
 from billing_console.money import format_amount
 from cases.models import Category
 from money_actions.policy import duplicate_window, same_amount_runs
@@ -206,8 +207,9 @@ def _invoice_fact(invoice, now):
 def _invoice_state(invoice, now):
     """(words, category hint) for an invoice that is not a draft."""
     moved = invoice.status_transitions
-    total = format_amount(invoice.total, invoice.currency)
-    remaining = format_amount(invoice.amount_remaining, invoice.currency)
+    total = format_amount(invoice.total, invoice.currency) + _including_tax(invoice)
+    remaining = format_amount(invoice.amount_remaining, invoice.currency) + \
+        _including_tax(invoice)
     if invoice.status == "paid":
         return f"of {total} paid{_on(moved.get('paid_at'))}", Category.INVOICE_DISPUTE
     if invoice.status == "void":
@@ -224,8 +226,14 @@ def _invoice_state(invoice, now):
     return f"open, {remaining} due on {_date(invoice.due_date)}", Category.INVOICE_DISPUTE
 
 
+def _including_tax(document):
+    """" including 20% VAT" for an invoice or credit note with tax, else ""."""
+    names = tax_names(document.taxes, document.tax_rates)
+    return f" including {' and '.join(names)}" if names else ""
+
+
 def _credit_note_fact(note):
-    money = format_amount(note.total or note.amount, note.currency)
+    money = format_amount(note.total or note.amount, note.currency) + _including_tax(note)
     if note.status == "void":
         text = (f"credit note of {money} on invoice {note.invoice} "
                 f"voided{_on(note.voided_at)}")

@@ -2,6 +2,7 @@ import json
 
 from django import template
 
+from billing_console.integrations.stripe.types import tax_included, tax_names
 from billing_console.money import format_amount
 
 register = template.Library()
@@ -38,3 +39,11 @@ def pretty_json(value):
     if value in (None, "", {}, []):
         return ""
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+@register.filter
+def tax_rates(taxes, rates):
+    """{{ line.taxes|tax_rates:invoice.tax_rates }}: "20% VAT", "10% GST included", or "—"
+    for no tax."""
+    names = ", ".join(tax_names(taxes, rates or {}))
+    return f"{names} included" if tax_included(taxes) else names or "—"

@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import itertools
 import time
+from decimal import Decimal
 
 import stripe
 from django.conf import settings
@@ -281,13 +282,33 @@ def cancel_refund(*, refund_id, idempotency_key):
 # Invoices and invoice items ----------------------------------------------------------
 
 
+def get_tax_rate(*, tax_rate_id):
+    return _tax_rate(_call(lambda c: c.v1.tax_rates.retrieve(tax_rate_id)).to_dict())
+
+
+def _with_tax_rates(invoices):
+    """The invoices, each with the tax rates its lines were taxed at (`Invoice.tax_rates`):
+    one read per distinct rate. Stripe cannot expand a rate from a line's taxes (it lies
+    deeper than expansion goes)."""
+    ids = {tax.tax_rate for invoice in invoices for line in invoice.lines
+           for tax in line.taxes if tax.tax_rate}
+    rates = {tax_rate_id: get_tax_rate(tax_rate_id=tax_rate_id) for tax_rate_id in sorted(ids)}
+    return [dataclasses.replace(invoice, tax_rates={
+        tax.tax_rate: rates[tax.tax_rate] for line in invoice.lines for tax in line.taxes
+        if tax.tax_rate}) for invoice in invoices]
+
+
 def get_invoice(*, invoice_id):
-    return _full_invoice(_call(lambda c: c.v1.invoices.retrieve(invoice_id)).to_dict())
+    """The invoice, all its lines, and the tax rates they were taxed at."""
+    invoice = _full_invoice(_call(lambda c: c.v1.invoices.retrieve(invoice_id)).to_dict())
+    return _with_tax_rates([invoice])[0]
 
 
 def list_invoices(*, customer_id=None, status=None, limit=10, starting_after=None):
+    """A page of invoices, as `get_invoice` returns each."""
     params = _page_params(limit, starting_after, customer=customer_id, status=status)
-    return _page(_call(lambda c: c.v1.invoices.list(params=params)), _full_invoice)
+    page = _page(_call(lambda c: c.v1.invoices.list(params=params)), _full_invoice)
+    return dataclasses.replace(page, items=tuple(_with_tax_rates(page.items)))
 
 
 def invoice_charge(*, invoice_id):
@@ -646,6 +667,15 @@ def _dispute(data):
         is_charge_refundable=bool(data.get("is_charge_refundable")), created=data["created"])
 
 
+def _tax_rate(data):
+    return types.TaxRate(
+        id=data["id"], display_name=data["display_name"],
+        # Stripe sends a JSON number (20, 19.5): read through its text, not a binary float.
+        percentage=Decimal(str(data["percentage"])), inclusive=bool(data["inclusive"]),
+        jurisdiction=data.get("jurisdiction"), country=data.get("country"),
+        active=bool(data.get("active", True)))
+
+
 def _invoice_line(data):
     parent = data.get("parent") or {}
     details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or {}
@@ -657,7 +687,17 @@ def _invoice_line(data):
         proration=bool(details.get("proration")),
         price=_id((pricing.get("price_details") or {}).get("price")),
         period_start=period.get("start"), period_end=period.get("end"),
-        invoice_item=_id((parent.get("invoice_item_details") or {}).get("invoice_item")))
+        invoice_item=_id((parent.get("invoice_item_details") or {}).get("invoice_item")),
+        taxes=_taxes(data.get("taxes")))
+
+
+def _taxes(entries):
+    """Stripe's `taxes` / `total_taxes` entries (null when there are none)."""
+    return tuple(types.Tax(
+        amount=entry["amount"], taxable_amount=entry.get("taxable_amount") or 0,
+        inclusive=entry.get("tax_behavior") == "inclusive",
+        tax_rate=_id((entry.get("tax_rate_details") or {}).get("tax_rate")))
+        for entry in entries or ())
 
 
 def _invoice(data):
@@ -677,7 +717,9 @@ def _invoice(data):
         due_date=data.get("due_date"), hosted_invoice_url=data.get("hosted_invoice_url"),
         lines=tuple(_invoice_line(line) for line in lines),
         metadata=data.get("metadata") or {},
-        status_transitions=data.get("status_transitions") or {})
+        status_transitions=data.get("status_transitions") or {},
+        taxes=_taxes(data.get("total_taxes")),
+        total_excluding_tax=data.get("total_excluding_tax"))
 
 
 def _invoice_subscription(data):
@@ -726,10 +768,14 @@ def _credit_note(data):
         lines=tuple(types.CreditNoteLine(
             id=line["id"], type=line["type"], amount=line["amount"],
             quantity=line.get("quantity"), description=line.get("description"),
-            invoice_line_item=line.get("invoice_line_item")) for line in lines),
+            invoice_line_item=line.get("invoice_line_item"), taxes=_taxes(line.get("taxes")))
+            for line in lines),
         metadata=data.get("metadata") or {},
         subtotal=data.get("subtotal") or 0, total=data.get("total") or 0,
-        tax=sum(tax.get("amount") or 0 for tax in data.get("total_taxes") or ()))
+        taxes=_taxes(data.get("total_taxes")),
+        # Stripe embeds each line's rates whole, so naming them takes no further read.
+        tax_rates={rate["id"]: _tax_rate(rate) for line in lines
+                   for rate in line.get("tax_rates") or () if isinstance(rate, dict)})
 
 
 def _subscription_item(data):

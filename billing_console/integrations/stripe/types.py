@@ -6,6 +6,7 @@ Unix seconds.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -108,9 +109,74 @@ class Dispute:
 
 
 @dataclass(frozen=True)
+class TaxRate:
+    """A tax rate (`txr_…`). Its percentage and whether it is inclusive never change once
+    created (Stripe refuses to update them)."""
+
+    id: str
+    display_name: str
+    percentage: Decimal
+    inclusive: bool
+    jurisdiction: str | None = None
+    country: str | None = None
+    active: bool = True
+
+    @property
+    def label(self):
+        """How people name it: "20% VAT"."""
+        return f"{self.percentage.normalize():f}% {self.display_name}"
+
+    def tax_on(self, amount):
+        """The tax Stripe works out at this rate on a line's `amount` (minor units): added on
+        top of it for an exclusive rate, the part of it that is tax for an inclusive one.
+        Rounded to a whole minor unit, halves up, line by line."""
+        if self.inclusive:
+            return amount - _whole(Decimal(amount) * 100 / (100 + self.percentage))
+        return _whole(Decimal(amount) * self.percentage / 100)
+
+
+def _whole(value):
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Tax:
+    """One tax Stripe worked out on a line or a whole document: an entry of its `taxes` or
+    `total_taxes`, in minor units. An inclusive tax is inside the taxed amount; an exclusive
+    one is added on top of it."""
+
+    amount: int
+    taxable_amount: int
+    inclusive: bool
+    tax_rate: str | None  # the rate's id; None for a tax Stripe Tax computed itself
+
+
+def tax_names(taxes, rates):
+    """The rates `taxes` were worked out at, as people name them ("20% VAT"), each once,
+    in order. `rates`: {id: TaxRate}; one not in it is "tax"."""
+    names = []
+    for tax in taxes:
+        rate = rates.get(tax.tax_rate)
+        name = rate.label if rate else "tax"
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def tax_included(taxes):
+    """Whether there is tax and all of it is inside the taxed amounts (inclusive rates)."""
+    return bool(taxes) and not exclusive_tax(taxes)
+
+
+def exclusive_tax(taxes):
+    """What the taxes add on top of their amounts (minor units): inclusive ones add nothing."""
+    return sum(tax.amount for tax in taxes if not tax.inclusive)
+
+
+@dataclass(frozen=True)
 class InvoiceLine:
     id: str
-    amount: int
+    amount: int  # before exclusive taxes and including inclusive ones, as Stripe's `amount`
     currency: str
     description: str | None
     quantity: int | None
@@ -119,6 +185,7 @@ class InvoiceLine:
     period_start: int | None
     period_end: int | None
     invoice_item: str | None = None  # the invoice item behind a line not from a subscription
+    taxes: tuple[Tax, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +215,19 @@ class Invoice:
     # When it moved to each status (finalized_at, paid_at, voided_at,
     # marked_uncollectible_at): Unix seconds, None for a move that has not happened.
     status_transitions: Mapping[str, int | None] = field(default_factory=dict)
+    taxes: tuple[Tax, ...] = ()  # `total_taxes`: each rate's tax over all the lines
+    total_excluding_tax: int | None = None
+    tax_rates: Mapping[str, TaxRate] = field(default_factory=dict)  # its lines', by id
+
+    @property
+    def tax(self):
+        """All the invoice's tax, inclusive and exclusive (minor units)."""
+        return sum(tax.amount for tax in self.taxes)
+
+    @property
+    def tax_included(self):
+        """Whether all its tax is inside the line amounts (inclusive rates only)."""
+        return tax_included(self.taxes)
 
 
 @dataclass(frozen=True)
@@ -179,10 +259,11 @@ class CreditLine:
 class CreditNoteLine:
     id: str
     type: str
-    amount: int
+    amount: int  # before exclusive taxes, as the invoice line's
     quantity: int | None
     description: str | None
     invoice_line_item: str | None
+    taxes: tuple[Tax, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,8 +289,14 @@ class CreditNote:
     lines: tuple[CreditNoteLine, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
     subtotal: int = 0
-    total: int = 0
-    tax: int = 0  # the sum of the note's taxes; total = subtotal + tax (less discounts)
+    total: int = 0  # = amount: the credit including tax
+    taxes: tuple[Tax, ...] = ()  # `total_taxes`
+    tax_rates: Mapping[str, TaxRate] = field(default_factory=dict)  # its lines', by id
+
+    @property
+    def tax(self):
+        """All the tax the note credits, inclusive and exclusive (minor units)."""
+        return sum(tax.amount for tax in self.taxes)
 
 
 @dataclass(frozen=True)
