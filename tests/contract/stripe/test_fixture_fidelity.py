@@ -1,5 +1,6 @@
 """Every object the sandbox returns has every top-level field that Stripe's own fixtures
-(stripe/openapi `fixtures3.json`) have for that resource, with a compatible JSON type."""
+(stripe/openapi `fixtures3.json`) have for that resource, with a compatible JSON type. The
+objects are taxed, so their tax fields are checked with values in them."""
 
 import json
 import uuid
@@ -13,19 +14,38 @@ from billing_console.integrations.stripe.sandbox.builders import (
     paid_invoice,
     recurring_price,
     subscribe,
+    tax_rate,
 )
 
 FIXTURES = settings.BASE_DIR.parent / "shared" / "reference" / "stripe" / "fixtures3.json"
 RESOURCES = ("customer", "charge", "payment_intent", "refund", "invoice", "invoiceitem",
              "credit_note", "customer_balance_transaction", "subscription", "event")
 # Beyond what the gateway reads: objects the seeder makes, and objects nested in others.
-MORE_RESOURCES = ("dispute", "price", "product")
+MORE_RESOURCES = ("dispute", "price", "product", "tax_rate")
 NESTED = {
     # resource: (the object holding it, the list field it sits in)
     "line_item": ("invoice", "lines"),
     "credit_note_line_item": ("credit_note", "lines"),
     "subscription_item": ("subscription", "items"),
 }
+# The fields that carry tax, by resource. `…tax_rates` hold tax rate objects; `…taxes` hold
+# entries shaped as TAX_ENTRY.
+TAX_FIELDS = {
+    "invoice": ("default_tax_rates", "subtotal", "subtotal_excluding_tax", "total",
+                "total_excluding_tax", "total_taxes"),
+    "line_item": ("taxes",),
+    "credit_note": ("subtotal", "subtotal_excluding_tax", "total", "total_excluding_tax",
+                    "total_taxes"),
+    "credit_note_line_item": ("tax_rates", "taxes"),
+    "invoiceitem": ("tax_rates",),
+    "subscription": ("default_tax_rates",),
+}
+# One entry of `taxes` or `total_taxes`. fixtures3.json holds null there, so this is the
+# entry of Stripe's API reference (the credit note line example, API 2025-03-31.basil on).
+TAX_ENTRY = {"amount": 152, "tax_behavior": "exclusive",
+             "tax_rate_details": {"tax_rate": "txr_1Nn7fB2eZvKYlo2CcbF7zzmD"},
+             "taxability_reason": "not_available", "taxable_amount": 799,
+             "type": "tax_rate_details"}
 
 pytestmark = pytest.mark.skipif(
     not FIXTURES.exists(),
@@ -48,16 +68,20 @@ def paths(sandbox_handle):
     disputed = charge(client, customer=customer.id, amount=900,
                       payment_method="pm_card_createDispute")
     refund = client.v1.refunds.create(params={"charge": charge_id, "amount": 500})
-    invoice = paid_invoice(client, customer=customer.id, lines=[("Seats", 3000)])
-    note = client.v1.credit_notes.create(params={"invoice": invoice.id, "credit_amount": 700,
+    vat = tax_rate(client, display_name="VAT", percentage=20, inclusive=False,
+                   jurisdiction="GB", tax_type="vat")
+    invoice = paid_invoice(client, customer=customer.id, lines=[("Seats", 3000)],
+                           default_tax_rates=[vat.id])
+    note = client.v1.credit_notes.create(params={"invoice": invoice.id, "credit_amount": 840,
                                                  "lines": [{"type": "invoice_line_item",
                                                             "invoice_line_item":
                                                                 invoice.lines.data[0].id,
                                                             "amount": 700}]})
     item = client.v1.invoice_items.create(params={"customer": customer.id, "amount": 100,
-                                                  "currency": "usd"})
+                                                  "currency": "usd", "tax_rates": [vat.id]})
     price = recurring_price(client, product_name="Fidelity plan", unit_amount=1500)
-    subscription = subscribe(client, customer=customer.id, price=price.id)
+    subscription = subscribe(client, customer=customer.id, price=price.id,
+                             default_tax_rates=[vat.id])
     balance = client.v1.customers.balance_transactions.list(customer.id).data[0]
     event = client.v1.events.list(params={"limit": 1}).data[0]
     intent = client.v1.charges.retrieve(charge_id).payment_intent
@@ -73,6 +97,7 @@ def paths(sandbox_handle):
         "event": f"/v1/events/{event.id}",
         "dispute": f"/v1/disputes/{dispute.id}",
         "price": f"/v1/prices/{price.id}", "product": f"/v1/products/{price.product}",
+        "tax_rate": f"/v1/tax_rates/{vat.id}",
     }
 
 
@@ -95,6 +120,10 @@ def compatible(expected, actual):
 
 def assert_same_shape(resource, expected, actual):
     assert actual["object"] == expected["object"]
+    assert_same_fields(resource, expected, actual)
+
+
+def assert_same_fields(resource, expected, actual):
     missing = sorted(set(expected) - set(actual))
     assert not missing, f"{resource} lacks {missing}"
     clashing = {field: (json_kind(expected[field]), json_kind(actual[field]))
@@ -117,6 +146,32 @@ def test_objects_nested_in_lists_have_every_field_stripe_has(resource, reference
     assert_same_shape("list", {"object": "list", "data": [], "has_more": False, "url": ""},
                       nested)
     assert_same_shape(resource, reference[resource], nested["data"][0])
+
+
+def _resource(resource, paths, sandbox_handle):
+    """The sandbox's object of this resource, read at its path or from the list holding it."""
+    if resource in NESTED:
+        holder, field = NESTED[resource]
+        return sandbox_handle.get_json(paths[holder])[field]["data"][0]
+    return sandbox_handle.get_json(paths[resource])
+
+
+@pytest.mark.parametrize("resource", TAX_FIELDS)
+def test_tax_fields_have_stripes_shape_with_values_in_them(resource, reference, paths,
+                                                           sandbox_handle):
+    taxed = _resource(resource, paths, sandbox_handle)
+
+    for field in TAX_FIELDS[resource]:
+        assert field in reference[resource], f"fixtures3.json's {resource} has no {field}"
+        assert taxed[field], f"{resource}.{field} is empty on a taxed object"
+        if field.endswith("tax_rates"):
+            for rate in taxed[field]:
+                assert_same_shape(f"{resource}.{field}[]", reference["tax_rate"], rate)
+        elif field.endswith("taxes"):
+            for tax in taxed[field]:
+                assert_same_fields(f"{resource}.{field}[]", TAX_ENTRY, tax)
+                assert_same_fields(f"{resource}.{field}[].tax_rate_details",
+                                   TAX_ENTRY["tax_rate_details"], tax["tax_rate_details"])
 
 
 def test_compatibility_allows_null_but_not_a_different_type():
