@@ -47,3 +47,21 @@ def test_the_seed_covers_what_a_specialist_meets(seeded):
     assert any(r["amount"] < state.objects["charge"][r["charge"]]["amount"]
                for r in _all(state, "refund")), "no partial refund"
     assert _all(state, "credit_note")
+
+
+def test_the_seed_taxes_a_third_with_vat_a_third_with_gst_and_a_third_not(seeded):
+    state, _, _ = seeded
+
+    rates = {rate["id"]: rate for rate in _all(state, "tax_rate")}
+    kinds = {(rate["display_name"], rate["percentage"], rate["inclusive"], rate["jurisdiction"])
+             for rate in rates.values()}
+    by_subscription = [tuple(rate["display_name"] for rate in sub["default_tax_rates"])
+                       for sub in _all(state, "subscription")]
+    taxed_invoices = {(invoice["status"], tax["tax_behavior"]) for invoice in _all(state, "invoice")
+                      for tax in invoice["total_taxes"]}
+    assert kinds == {("VAT", 20, False, "GB"), ("GST", 10, True, "AU")}  # not again on a rerun
+    assert sorted(set(by_subscription)) == [(), ("GST",), ("VAT",)]
+    assert by_subscription.count(("VAT",)) == by_subscription.count(("GST",)) == \
+        by_subscription.count(()) == len(demo_customers()) // 3
+    assert {("paid", "exclusive"), ("paid", "inclusive"), ("open", "exclusive"),
+            ("open", "inclusive")} <= taxed_invoices

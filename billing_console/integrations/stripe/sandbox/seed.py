@@ -4,10 +4,12 @@ the same seeder can fill a real Stripe test-mode account as well as the sandbox.
 Every demo customer (`demo_customers()`) gets a monthly or annual subscription, paid from
 a test card, and a one-off charge; between them the customers also have paid, open,
 draft, void and uncollectible invoices, a declined charge, an obvious duplicate charge, a
-disputed charge, a partial refund, a refund that will fail, and a credit note.
+disputed charge, a partial refund, a refund that will fail, and a credit note. A third of
+them pay VAT on top of their subscription and invoices, a third pay prices with GST
+included, and a third pay no tax.
 
 Seeding again is safe: a customer that already exists (found by email) is left as it is,
-and prices are found again by their lookup keys.
+and prices and tax rates are found again by their lookup keys.
 """
 
 from billing_console.integrations.demo_customers import demo_customers
@@ -22,12 +24,20 @@ PLANS = (
     ("console_team_monthly", "Console Team", 1900, "month", 5),
 )
 INVOICE_STATES = ("paid", "open", "draft", "void", "uncollectible", "paid_out_of_band")
+TAX_RATES = (
+    # (lookup key, display name, percent, inclusive, jurisdiction and country, tax type);
+    # by turns customers are untaxed, pay GST included, or pay VAT on top.
+    None,
+    ("gst_au", "GST", 10, True, "AU", "gst"),
+    ("vat_gb", "VAT", 20, False, "GB", "vat"),
+)
 
 
 def seed_demo(api_base: str, api_key: str) -> dict[str, str]:
     """Seed the account at `api_base`; returns each demo customer's id by email."""
     client = builders.client_for(api_base, api_key)
     prices = [_price(client, *plan[:4]) for plan in PLANS]
+    rates = [_tax_rate(client, *rate) if rate else None for rate in TAX_RATES]
     ids = {}
     for index, (name, email) in enumerate(demo_customers()):
         existing = client.v1.customers.list(params={"email": email, "limit": 1}).data
@@ -36,7 +46,9 @@ def seed_demo(api_base: str, api_key: str) -> dict[str, str]:
             continue
         customer = builders.create_customer(client, name=name, email=email,
                                             payment_method="pm_card_visa", metadata=SEED_TAG)
-        _seed_customer(client, customer, index, prices)
+        # Six customers in a row share a kind of tax, so each invoice state meets each kind.
+        rate = rates[index // len(INVOICE_STATES) % len(rates)]
+        _seed_customer(client, customer, index, prices, [rate.id] if rate else [])
         ids[email] = customer.id
     return ids
 
@@ -49,11 +61,28 @@ def _price(client, lookup_key, product_name, unit_amount, interval):
                                     interval=interval, lookup_key=lookup_key)
 
 
-def _seed_customer(client, customer, index, prices):
+def _tax_rate(client, lookup_key, display_name, percentage, inclusive, jurisdiction,
+              tax_type):
+    """The rate seeded before under `lookup_key` (a tax rate has no lookup key of its own,
+    so it is kept in its metadata), or a new one."""
+    for rate in client.v1.tax_rates.list(params={"active": True, "limit": 100}).data:
+        if rate.metadata.to_dict().get("lookup_key") == lookup_key:
+            return rate
+    return builders.tax_rate(client, display_name=display_name, percentage=percentage,
+                             inclusive=inclusive, jurisdiction=jurisdiction,
+                             country=jurisdiction, tax_type=tax_type,
+                             metadata={**SEED_TAG, "lookup_key": lookup_key})
+
+
+def _seed_customer(client, customer, index, prices, tax_rates):
+    """`tax_rates`: the ids of the rates the customer's subscription and invoices are taxed
+    at, if any."""
     plan = index % len(PLANS)
     subscription = builders.subscribe(client, customer=customer.id, price=prices[plan].id,
-                                      quantity=PLANS[plan][4], metadata=SEED_TAG)
-    _seed_invoice(client, customer, INVOICE_STATES[index % len(INVOICE_STATES)], index)
+                                      quantity=PLANS[plan][4], metadata=SEED_TAG,
+                                      default_tax_rates=tax_rates)
+    _seed_invoice(client, customer, INVOICE_STATES[index % len(INVOICE_STATES)], index,
+                  tax_rates)
     builders.charge(client, customer=customer.id, amount=1500 + 250 * (index % 8),
                     description="Add-on: extra seats", metadata=SEED_TAG)
     special = SPECIAL_CASES.get(index)
@@ -61,15 +90,11 @@ def _seed_customer(client, customer, index, prices):
         special(client, customer, subscription)
 
 
-def _seed_invoice(client, customer, state, index):
+def _seed_invoice(client, customer, state, index, tax_rates):
     lines = [("Professional services", 12000 + 1000 * (index % 5)), ("Onboarding", 5000)]
-    if state == "draft":
-        builders.draft_invoice(client, customer=customer.id, lines=lines)
-        return
-    if state == "paid":
-        builders.paid_invoice(client, customer=customer.id, lines=lines)
-        return
-    invoice = builders.open_invoice(client, customer=customer.id, lines=lines)
+    made = {"draft": builders.draft_invoice, "paid": builders.paid_invoice}.get(
+        state, builders.open_invoice)
+    invoice = made(client, customer=customer.id, lines=lines, default_tax_rates=tax_rates)
     if state == "void":
         client.v1.invoices.void_invoice(invoice.id)
     elif state == "uncollectible":
