@@ -363,3 +363,22 @@ def test_a_subscriptions_prorations_carry_its_tax_rates(sandbox, customer, vat):
     assert [[tax.tax_rate_details.tax_rate for tax in line.taxes]
             for line in invoice.lines.data] == [[vat.id], [vat.id]]
     assert invoice.total == invoice.subtotal + sum(tax.amount for tax in invoice.total_taxes)
+
+
+def test_an_items_own_rates_take_the_place_of_the_subscriptions(sandbox, customer, vat):
+    client = sandbox.client
+    gst = tax_rate(client, display_name="GST", percentage=10, inclusive=True,
+                   jurisdiction="AU")
+    basic = recurring_price(client, product_name="Basic", unit_amount=3300)
+    subscription = client.v1.subscriptions.create(params={
+        "customer": customer.id, "default_tax_rates": [vat.id],
+        "items": [{"price": basic.id, "tax_rates": [gst.id]}]})
+
+    first = client.v1.invoices.retrieve(subscription.latest_invoice)
+    untaxed = client.v1.invoices.create_preview(params={
+        "subscription": subscription.id,
+        "subscription_details": {"default_tax_rates": "", "proration_behavior": "none"}})
+
+    assert [rate.id for rate in subscription["items"].data[0].tax_rates] == [gst.id]
+    assert _taxes(first.total_taxes) == [(300, "inclusive", gst.id, 3000)]
+    assert (first.total, untaxed.total, untaxed.default_tax_rates) == (3300, 3300, [])
