@@ -124,6 +124,8 @@ class ReconciliationItem(models.Model):
     money_action_id = models.UUIDField(null=True, blank=True)
     console_amount = models.BigIntegerField(null=True, blank=True, help_text="Minor units.")
     stripe_amount = models.BigIntegerField(null=True, blank=True, help_text="Minor units.")
+    # Of Stripe's amount, the tax it states (a credit note's `total_taxes`).
+    stripe_tax = models.BigIntegerField(null=True, blank=True, help_text="Minor units.")
     currency = models.CharField(max_length=3, blank=True)
     case_id = models.BigIntegerField(null=True, blank=True)
     # When the change happened in Stripe, or when the console recorded it as done.

@@ -92,6 +92,7 @@ class Change:
     money_action_id: uuid.UUID | None = None
     case_id: int | None = None
     customer: str = ""
+    tax: int | None = None  # of `amount`, as Stripe states it (credit notes)
 
     @property
     def key(self):
@@ -165,7 +166,7 @@ def _refund_change(refund):
 def _credit_note_change(note):
     return Change(ReconciledObject.CREDIT_NOTE, note.id, "", note.amount, note.currency,
                   _moment(note.created), action_id_from_metadata(note.metadata),
-                  _as_case_id(note.metadata.get("case_id")))
+                  _as_case_id(note.metadata.get("case_id")), tax=note.tax)
 
 
 def _invoice_change(event):
@@ -194,7 +195,7 @@ def found_in_stripe(console_change):
                  if fact.entry_type == console_change.object_type), None)
     return None if fact is None else Change(
         fact.entry_type, fact.stripe_id, fact.invoice_status, abs(fact.amount), fact.currency,
-        _moment(fact.created), action.pk, customer=fact.customer)
+        _moment(fact.created), action.pk, customer=fact.customer, tax=fact.tax)
 
 
 # The console's side --------------------------------------------------------------------
@@ -531,6 +532,7 @@ def _items(run, pairs):
             money_action_id=pair.money_action_id,
             console_amount=pair.console.amount if pair.console else None,
             stripe_amount=pair.stripe.amount if pair.stripe else None,
+            stripe_tax=pair.stripe.tax if pair.stripe else None,
             currency=either.currency.lower(),
             case_id=pair.case_id or cases.get(either.stripe_object_id),
             happened_at=pair.happened_at)
@@ -753,8 +755,8 @@ def _difference_first():
 
 CSV_COLUMNS = ["run", "period_start", "period_end", "class", "class_label", "object_type",
                "stripe_object_id", "invoice_status", "money_action_id", "case_id", "currency",
-               "console_amount_minor", "stripe_amount_minor", "happened_at", "explained_by",
-               "explained_at", "explanation"]
+               "console_amount_minor", "stripe_amount_minor", "stripe_tax_minor", "happened_at",
+               "explained_by", "explained_at", "explanation"]
 
 
 def csv_rows(run):
@@ -770,7 +772,7 @@ def _csv_row(run, item):
     return [run.pk, run.period_start.isoformat(), run.period_end.isoformat(), item.match,
             item.get_match_display(), item.object_type, item.stripe_object_id,
             item.invoice_status, item.money_action_id or "", item.case_id,
-            item.currency.upper(), item.console_amount, item.stripe_amount,
+            item.currency.upper(), item.console_amount, item.stripe_amount, item.stripe_tax,
             item.happened_at.isoformat() if item.happened_at else "",
             item.explained_by.get_username() if item.explained_by else "",
             item.explained_at.isoformat() if item.explained_at else "", item.explanation]

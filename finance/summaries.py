@@ -5,6 +5,7 @@ finance's summary page.
 Source: the ledger of Stripe money (`money_actions.ledger`), not the audit table. Each
 Stripe object that gave money back is counted once, for what it gave (`given_back`, minor
 units): a credit memo's refund is part of the memo, a refund that failed gives nothing.
+Of each total, the tax Stripe states on the objects (credit notes') is shown apart.
 The console's own are grouped by their money action's columns (kind, reason, requester,
 the day it settled); those made outside the console are grouped by the kind of change.
 Each table is one aggregate query.
@@ -53,6 +54,7 @@ class Total:
     count: int
     amount: int
     outside: bool = False
+    tax: int = 0  # of `amount`, as Stripe states it on the objects (credit notes)
 
     @property
     def kind_label(self):
@@ -103,10 +105,12 @@ def totals(period, dimension):
             .annotate(group=DIMENSIONS[dimension], code=Upper("currency"),
                       slug=F("money_action__kind"))
             .values("group", "slug", "code")
-            .annotate(count=Count("money_action", distinct=True), amount=Sum("given_back"))
+            .annotate(count=Count("money_action", distinct=True), amount=Sum("given_back"),
+                      tax=Sum("tax"))
             .order_by("group", "code", "slug"))
     return [Total(period=period, dimension=dimension, group=row["group"], kind=row["slug"],
-                  currency=row["code"], count=row["count"], amount=row["amount"])
+                  currency=row["code"], count=row["count"], amount=row["amount"],
+                  tax=row["tax"])
             for row in rows]
 
 
@@ -118,13 +122,13 @@ def given_back_outside(period):
                                          stripe_created_at__lt=period.ends_at)
     totals_by_kind = {}
     for entry in entries.only("entry_type", "invoice_status", "status", "amount", "currency",
-                              "given_back").iterator():
+                              "given_back", "tax").iterator():
         key = (kind_leaving(entry.entry_type, variant_of(entry)).slug, entry.currency.upper())
-        count, amount = totals_by_kind.get(key, (0, 0))
-        totals_by_kind[key] = (count + 1, amount + entry.given_back)
+        count, amount, tax = totals_by_kind.get(key, (0, 0, 0))
+        totals_by_kind[key] = (count + 1, amount + entry.given_back, tax + entry.tax)
     return [Total(period=period, dimension="kind", group=None, kind=slug, currency=currency,
-                  count=count, amount=amount, outside=True)
-            for (slug, currency), (count, amount) in sorted(totals_by_kind.items())]
+                  count=count, amount=amount, outside=True, tax=tax)
+            for (slug, currency), (count, amount, tax) in sorted(totals_by_kind.items())]
 
 
 def money_given_back(period):

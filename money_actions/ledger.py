@@ -61,6 +61,7 @@ class Fact:
     settles: str = ""
     invoice_status: str = ""
     money_action_id: object = None
+    tax: int = 0  # of `amount`, as Stripe states it (credit notes)
 
     def attributed_to(self, action_id):
         return self if self.money_action_id or not action_id else \
@@ -85,7 +86,7 @@ def credit_note_facts(note, *, refunds=()):
     issued = note.status != "void"
     facts = [Fact(Type.CREDIT_NOTE, note.id, note.customer, note.amount,
                   note.amount if issued else 0, note.currency, note.status, note.created,
-                  parent_id=note.invoice, money_action_id=action_id)]
+                  parent_id=note.invoice, money_action_id=action_id, tax=note.tax)]
     facts += [refund_fact(refund, customer=note.customer, settles=note.id)
               .attributed_to(action_id) for refund in refunds]
     if note.customer_balance_transaction:
@@ -167,6 +168,7 @@ def _apply(entry, fact):
     entry.parent_id, entry.settles = fact.parent_id or entry.parent_id, \
         fact.settles or entry.settles
     entry.amount, entry.currency, entry.status = fact.amount, fact.currency.lower(), fact.status
+    entry.tax = fact.tax
     entry.stripe_created_at = datetime.fromtimestamp(fact.created, tz=UTC)
     if entry.money_action_id is None and fact.money_action_id:
         action = MoneyAction.objects.filter(pk=fact.money_action_id).first()

@@ -173,6 +173,8 @@ class LedgerEntry(models.Model):
     settles = models.CharField(max_length=255, blank=True)
     amount = models.BigIntegerField(help_text="As Stripe states it, in minor units.")
     given_back = models.BigIntegerField(default=0, help_text="In minor units, never negative.")
+    # Of `amount`, the tax Stripe states on the object (a credit note's `total_taxes`).
+    tax = models.BigIntegerField(default=0, help_text="In minor units, part of the amount.")
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=32, blank=True)
     money_action = models.ForeignKey(MoneyAction, null=True, blank=True,
