@@ -10,10 +10,11 @@ tax-rates):
   where it is already set.
 - An exclusive rate adds its tax on top of a line's amount; an inclusive one is inside it.
 - Tax is rounded per line, to the smallest currency unit, before the lines' taxes are
-  summed ("line item level", the guide's default). Halves round up (away from zero, so a
-  credit rounds like the charge it mirrors), as Stripe rounds its amounts ("We round to the
-  nearest unit: 0.025 rounds up to 0.03", support.stripe.com, rounding rules for fees; the
-  same page's worked tax example rounds 15% of 4.84 = 0.7265 to 0.73 line by line).
+  summed ("line item level", the guide's first rounding setting; Stripe Tax and the other
+  setting sum first). Halves round up, away from zero so that a credit rounds like the
+  charge it mirrors, as Stripe rounds amounts to the nearest unit (support.stripe.com,
+  "Rounding rules for Stripe fees": 0.025 becomes 0.03, 0.024 becomes 0.02; its Dutch
+  edition's worked example taxes two lines at 15%, 0.0645 to 0.06 and 0.7265 to 0.73).
 """
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
