@@ -9,7 +9,13 @@ from django.db.models import Sum
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
-from billing_console.integrations.stripe.types import CreditLine, tax_included, tax_names
+from billing_console.integrations.stripe.types import (
+    CreditLine,
+    exclusive_tax,
+    tax_included,
+    tax_names,
+    tax_on_top,
+)
 from billing_console.money import format_amount
 from money_actions.kinds import Family, kind_leaving
 from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
@@ -128,11 +134,10 @@ def _line_amount(by_id, asked):
 
 def _tax_on_top(line, amount, rates):
     """The exclusive tax Stripe adds to `amount` credited on `line`, at the line's rates."""
-    taxes = [tax for tax in line.taxes if not tax.inclusive]
-    if any(tax.tax_rate not in rates for tax in taxes):
+    if any(tax.tax_rate not in rates for tax in line.taxes):
         raise ApplicationError(f"Stripe worked out line {line.id}'s tax without a tax rate the "
                                "console can read; credit it from the Stripe Dashboard.", "line")
-    return sum(rates[tax.tax_rate].tax_on(amount) for tax in taxes)
+    return tax_on_top(amount, [rates[tax.tax_rate] for tax in line.taxes])
 
 
 def pending_credit(invoice, *, excluding=None):
@@ -238,7 +243,8 @@ def check_item_change(subscription, change):
 
 def subscription_change_preview(subscription, change):
     """Stripe's invoice preview of the change, at the change's own proration date, so
-    that the change made later prorates exactly as shown."""
+    that the change made later prorates exactly as shown. Amounts in minor units; the
+    proration's total includes the exclusive tax on it (`proration_tax`)."""
     try:
         invoice = gateway.preview_subscription_change(subscription_id=subscription.id,
                                                       **change)
@@ -246,10 +252,13 @@ def subscription_change_preview(subscription, change):
         raise ApplicationError(f"Stripe refuses this change: {error.message}",
                                "subscription") from error
     prorations = [line for line in invoice.lines if line.proration]
+    tax = sum(exclusive_tax(line.taxes) for line in prorations)
     return {
         "subscription_id": subscription.id, "currency": invoice.currency,
         "proration_behavior": change["proration_behavior"],
-        "proration_total": sum(line.amount for line in prorations),
+        # With the tax added on top, as the customer is charged or credited it.
+        "proration_total": sum(line.amount for line in prorations) + tax,
+        "proration_tax": tax,
         "invoice_total": invoice.total, "amount_due": invoice.amount_due,
         "lines": [{"description": line.description, "amount": line.amount,
                    "proration": line.proration} for line in invoice.lines],

@@ -292,8 +292,10 @@ class SubscriptionPage(ActionPage):
         check_item_change(subscription, change)
         shown = subscription_change_preview(subscription, change)
         currency = shown["currency"]
+        tax = shown["proration_tax"]
         return shown["proration_total"], [
-            ("Proration", _money(shown["proration_total"], currency)),
+            ("Proration", _money(shown["proration_total"], currency)
+             + (f" including tax {_money(tax, currency)}" if tax else "")),
             ("Next invoice", _money(shown["invoice_total"], currency))]
 
 

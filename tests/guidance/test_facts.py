@@ -18,6 +18,7 @@ from billing_console.integrations.stripe.sandbox.builders import (
     paid_invoice,
     recurring_price,
     subscribe,
+    tax_rate,
 )
 from billing_console.integrations.stripe.sandbox.state import State
 from cases.models import Category
@@ -357,3 +358,25 @@ def test_otherwise_the_case_keeps_its_own_category():
 def test_a_case_filed_as_other_takes_the_most_useful_facts_category():
     assert suggested_category([SUBSCRIPTION, REFUND], "other") == "failed_payment"
     assert suggested_category([], "other") == "other"
+
+
+def test_taxed_invoices_and_credit_notes_say_the_tax_they_include(sandbox, clock, customer):
+    vat = tax_rate(sandbox.client, display_name="VAT", percentage=20, inclusive=False)
+    gst = tax_rate(sandbox.client, display_name="GST", percentage=10, inclusive=True)
+    with_vat = paid_invoice(sandbox.client, customer=customer, lines=[("Pro plan", 5_000)],
+                            tax_rates=[vat.id])
+    clock.advance(hours=1)
+    with_gst = open_invoice(sandbox.client, customer=customer, lines=[("Seats", 1_100)],
+                            tax_rates=[gst.id], days_until_due=11)
+    clock.advance(hours=1)
+    sandbox.client.v1.credit_notes.create(params={
+        "invoice": with_vat.id, "credit_amount": 1_200,
+        "lines": [{"type": "invoice_line_item", "invoice_line_item": with_vat.lines.data[0].id,
+                   "amount": 1_000}]})
+
+    assert texts(customer, "invoice_status") == [
+        f"invoice {invoice_name(with_gst)} open, 11.00 USD including 10% GST due on 2026-12-01",
+        f"invoice {invoice_name(with_vat)} of 60.00 USD including 20% VAT paid on 2026-11-20",
+    ]
+    [note] = texts(customer, "credit_note")
+    assert note.startswith("credit note of 12.00 USD including 20% VAT issued 2026-11-20")

@@ -126,13 +126,16 @@ class TaxRate:
         """How people name it: "20% VAT"."""
         return f"{self.percentage.normalize():f}% {self.display_name}"
 
-    def tax_on(self, amount):
-        """The tax Stripe works out at this rate on a line's `amount` (minor units): added on
-        top of it for an exclusive rate, the part of it that is tax for an inclusive one.
-        Rounded to a whole minor unit, halves up, line by line."""
-        if self.inclusive:
-            return amount - _whole(Decimal(amount) * 100 / (100 + self.percentage))
-        return _whole(Decimal(amount) * self.percentage / 100)
+
+def tax_on_top(amount, rates):
+    """The exclusive tax Stripe adds to a line of `amount` (minor units) taxed at `rates`
+    (TaxRates), as it taxes invoice and credit note lines: on the amount less the
+    inclusive taxes inside it, rate by rate, each rounded to a whole minor unit, halves up.
+    Inclusive rates add nothing."""
+    inside = sum((rate.percentage for rate in rates if rate.inclusive), Decimal(0))
+    taxable = _whole(Decimal(amount) * 100 / (100 + inside))
+    return sum(_whole(Decimal(taxable) * rate.percentage / 100)
+               for rate in rates if not rate.inclusive)
 
 
 def _whole(value):
