@@ -78,25 +78,8 @@ def test_an_exclusive_rate_is_added_on_top_of_the_credited_line(sandbox, custome
     assert LedgerEntry.objects.get(stripe_id=note.id).tax == 200
 
 
-@pytest.mark.parametrize("settle_to, recorded", [
-    ("refund", lambda note: sum(refund.amount_refunded for refund in note.refunds)),
-    ("out_of_band", lambda note: note.out_of_band_amount),
-])
-def test_each_settlement_gives_back_the_total_with_tax(sandbox, customer, case, vat,
-                                                       specialist, eager_tasks, settle_to,
-                                                       recorded):
-    invoice = taxed(sandbox, customer, vat)
-
-    created = post_memo(specialist, line_credit(case, invoice, amount=2_500,
-                                                settle_to=settle_to))
-
-    assert created.status_code == 201, created.json()
-    [note] = credit_notes(sandbox, invoice)
-    assert (note.amount, note.post_payment_amount, recorded(note)) == (3_000, 3_000, 3_000)
-
-
-def test_a_credit_by_quantity_takes_back_one_unit_and_its_tax(sandbox, customer, case, vat,
-                                                              specialist, eager_tasks):
+def seats_invoice(sandbox, customer, vat):
+    """A paid invoice for 4 seats at 10.00 with 20% VAT on top: 48.00."""
     client = sandbox.client
     seat = client.v1.prices.create(params={"unit_amount": 1_000, "currency": "usd",
                                            "product_data": {"name": "Seat"}})
@@ -105,14 +88,42 @@ def test_a_credit_by_quantity_takes_back_one_unit_and_its_tax(sandbox, customer,
                                            "price": seat.id, "quantity": 4,
                                            "tax_rates": [vat.id]})
     client.v1.invoices.finalize_invoice(draft.id)
-    invoice = client.v1.invoices.pay(draft.id)
-    assert invoice.total == 4_800
+    return client.v1.invoices.pay(draft.id)
 
-    created = post_memo(specialist, line_credit(case, invoice, quantity=1))
+
+SETTLED = {
+    "customer_balance": lambda sandbox, note: -sandbox.client.v1.customers.retrieve(
+        note.customer).balance,
+    "refund": lambda sandbox, note: sum(refund.amount_refunded for refund in note.refunds),
+    "out_of_band": lambda sandbox, note: note.out_of_band_amount,
+}
+
+
+@pytest.mark.parametrize("settle_to", SETTLED)
+@pytest.mark.parametrize("how, body, total, tax", [
+    ("lines", {"amount": 2_500}, 3_000, [500]),
+    ("quantity", {"quantity": 1}, 1_200, [200]),
+    ("amount", None, 1_200, []),
+])
+def test_each_way_of_crediting_is_settled_each_way_with_tax(
+        sandbox, customer, case, vat, specialist, eager_tasks, settle_to, how, body, total,
+        tax):
+    invoice = seats_invoice(sandbox, customer, vat) if how == "quantity" else \
+        taxed(sandbox, customer, vat)
+    assert invoice.total == (4_800 if how == "quantity" else 6_000)
+    request = line_credit(case, invoice, settle_to=settle_to, **body) if body else \
+        memo_body(case, invoice, amount=1_200, settle_to=settle_to)
+
+    shown = post_memo(specialist, request, PREVIEW).json()
+    created = post_memo(specialist, request)
 
     assert created.status_code == 201, created.json()
     [note] = credit_notes(sandbox, invoice)
-    assert (note.amount, [tax.amount for tax in note.total_taxes]) == (1_200, [200])
+    assert (shown["total"], shown["tax"]) == (total, sum(tax))
+    assert (note.amount, note.post_payment_amount) == (total, total)
+    assert [entry.amount for entry in note.total_taxes] == tax
+    assert SETTLED[settle_to](sandbox, note) == total
+    assert MoneyAction.objects.get().amount == total
 
 
 def test_an_inclusive_rate_is_inside_the_credited_line(sandbox, customer, case, gst,
@@ -128,20 +139,6 @@ def test_an_inclusive_rate_is_inside_the_credited_line(sandbox, customer, case, 
     assert created.status_code == 201, created.json()
     [note] = credit_notes(sandbox, invoice)
     assert (note.amount, [tax.amount for tax in note.total_taxes]) == (1_100, [100])
-
-
-def test_a_credit_by_amount_alone_is_a_total_with_no_tax_broken_out(sandbox, customer, case,
-                                                                    vat, specialist,
-                                                                    eager_tasks):
-    invoice = taxed(sandbox, customer, vat)
-
-    shown = post_memo(specialist, memo_body(case, invoice, amount=1_200), PREVIEW).json()
-    created = post_memo(specialist, memo_body(case, invoice, amount=1_200))
-
-    assert (shown["tax"], shown["total"]) == (0, 1_200)
-    assert created.status_code == 201, created.json()
-    [note] = credit_notes(sandbox, invoice)
-    assert (note.amount, note.total_taxes) == (1_200, [])
 
 
 def test_an_open_taxed_invoice_owes_the_credit_with_its_tax_less(sandbox, customer, case, vat,
