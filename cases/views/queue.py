@@ -17,7 +17,10 @@ from billing_console.access import Capability, Role, has_capability, requires
 from billing_console.exceptions import ApplicationError
 from cases.models import Category, Priority, State
 from cases.selectors import (
+    ASSIGNEES,
+    SLA_FILTERS,
     SORTS,
+    STRIPE_FILTERS,
     QueueFilters,
     case_queue,
     current_queue_health,
@@ -143,12 +146,12 @@ def queue(request):
     filters = context["filters"]
     context.update({
         # Only the counts change from one request to the next: the tabs are filled in here.
-        "tabs_html": mark_safe("".join(  # noqa: S308 - the values and labels are the code's
-            TAB_HTML.format(value=value, label=label, count=counts[value],
-                            current=CURRENT if value == filters.state else "")
-            for value, label in STATE_TABS)),
+        "tabs_html": _tabs(filters.state, counts),
+        "assignee_options": ASSIGNEE_OPTIONS[filters.assignee],
         "category_options": CATEGORY_OPTIONS[filters.category],
         "priority_options": PRIORITY_OPTIONS[filters.priority],
+        "sla_options": SLA_OPTIONS[filters.sla],
+        "stripe_options": STRIPE_OPTIONS[filters.stripe],
         "sort_options": SORT_OPTIONS[filters.sort],
         # Whom the selected cases can be assigned to, for those who may assign them.
         "specialists": _specialists() if context["can_assign"] else [],
@@ -158,8 +161,21 @@ def queue(request):
 
 # The attribute of the current tab.
 CURRENT = ' aria-current="page"'
-TAB_HTML = '<a href="?state={value}"{current}>{label} <span class="count">{count}</span></a>\n'
-STATE_TABS = [(escape(value), escape(label)) for value, label in State.choices]
+TAB_HTML = '<a href="?state={value}"{current}>{label}{count}</a>\n'
+COUNT_HTML = ' <span class="count">{}</span>'
+# Open (the default) first and All last, neither with a count; each state with its own.
+STATE_TABS = [("open", "Open"), *((escape(value), escape(label)) for value, label in
+                                  State.choices), ("all", "All")]
+
+
+def _tabs(current, counts):
+    """The state tabs as HTML, the current one marked: only the counts change from one
+    request to the next. The values and labels are the code's."""
+    return mark_safe("".join(  # noqa: S308
+        TAB_HTML.format(value=value, label=label,
+                        count=COUNT_HTML.format(counts[value]) if value in counts else "",
+                        current=CURRENT if value == current else "")
+        for value, label in STATE_TABS))
 
 
 def _options(choices):
@@ -172,8 +188,11 @@ def _options(choices):
         for chosen in ("", *(value for value, _ in choices))}
 
 
+ASSIGNEE_OPTIONS = _options(ASSIGNEES.items())
 CATEGORY_OPTIONS = _options(Category.choices)
 PRIORITY_OPTIONS = _options(Priority.choices)
+SLA_OPTIONS = _options(SLA_FILTERS.items())
+STRIPE_OPTIONS = _options(STRIPE_FILTERS.items())
 SORT_OPTIONS = _options(SORTS.items())
 
 # Plain SQL: every queue page of a specialist asks, and the ORM's building of the query

@@ -234,3 +234,28 @@ def test_api_lists_cases_with_the_same_filters_and_a_cursor(specialist):
     second = api.get(first["next"]).json()
     assert len(second["results"]) == 1 and second["next"] is None
     assert {r["category"] for r in first["results"] + second["results"]} == {"tax"}
+
+
+def test_a_view_asked_again_reuses_its_sql_but_reads_the_cases_afresh(specialist,
+                                                                      second_specialist):
+    from cases.selectors import _queue_sql
+
+    fields = ("zendesk_ticket_id", "state")
+    mine = make_case(assignee=specialist)
+    theirs = make_case(assignee=second_specialist)
+    due = make_case(resolution_due=timezone.now() + timedelta(minutes=30))
+
+    def view(viewer, **filters):
+        page = case_queue(viewer=viewer, filters=QueueFilters(**filters), fields=fields)
+        return [row["pk"] for row in page.cases]
+
+    hits = _queue_sql.cache_info().hits
+    assert view(specialist, assignee="me") == [mine.pk]
+    assert view(second_specialist, assignee="me") == [theirs.pk]  # the viewer is in its key
+    assert view(specialist, assignee="me") == [mine.pk]
+    assert _queue_sql.cache_info().hits == hits + 1
+    assert view(specialist, sla="due_1h") == [due.pk]
+    due.resolution_due = timezone.now() - timedelta(minutes=1)
+    due.save()
+    assert view(specialist, sla="due_1h") == []  # `now` is in the key of a view that reads it
+    assert view(specialist, sla="breached") == [due.pk]
