@@ -126,9 +126,15 @@ class AuditFilters:
 def _ids(lookup, moment):
     """`lookup` against the first event recorded at `moment` or later; with none yet, no
     condition on ids (the time alone says it)."""
-    first = (AuditEvent.objects.filter(created_at__gte=moment).order_by("created_at", "id")
-             .values_list("id", flat=True).first())
+    first = first_id_at(moment)
     return Q() if first is None else Q(**{lookup: first})
+
+
+def first_id_at(moment):
+    """The id of the first event recorded at `moment` (an aware datetime) or later, None
+    when there is none yet: one lookup in the (created_at, id) index."""
+    return (AuditEvent.objects.filter(created_at__gte=moment).order_by("created_at", "id")
+            .values_list("id", flat=True).first())
 
 
 def before_id(query):

@@ -32,6 +32,7 @@ NAVIGATION = (
     ("Reconciliation", "finance:reconciliation", Capability.VIEW_AUDIT),
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
     ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE),
+    ("Handover", "handover:page", Capability.WORK_CASES),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE, _gave_up_events),
     ("Admin", "admin:index", Capability.MANAGE_CONSOLE),
 )

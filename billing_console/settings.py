@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "credit_memos",
     "guidance",
     "finance",
+    "handover",
 ]
 
 MIDDLEWARE = [

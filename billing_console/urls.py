@@ -65,6 +65,7 @@ urlpatterns = [
     path("actions/", include("credit_memos.urls")),
     path("audit/", include("audit.urls")),
     path("guidance/", include("guidance.urls")),
+    path("handover/", include("handover.urls")),
     path("admin/", admin.site.urls),
     path("webhooks/stripe/", stripe_webhooks.receive, name="stripe-webhook"),
     path("webhooks/zendesk/", zendesk_webhooks.receive, name="zendesk-webhook"),

@@ -129,6 +129,8 @@ class Case(models.Model):
             models.Index(fields=["zendesk_created_at", "id"], name="case_open_unassigned_by_age",
                          condition=OPEN_CASE & Q(assignee__isnull=True)),
             models.Index(fields=["first_responded_at"], name="case_first_responded_at"),
+            # The shift handover: the cases opened since a moment, newest first.
+            models.Index(fields=["created_at", "id"], name="case_by_created"),
         ]
 
     def __str__(self):

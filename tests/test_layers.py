@@ -16,7 +16,7 @@ from tests.conftest import api_client
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
 PACKAGES = ("billing_console", "audit", "cases", "money_actions", "refunds", "credit_memos",
-            "finance", "guidance")
+            "finance", "guidance", "handover")
 LAYERS = "Apps import only the layers below them"
 GATEWAYS = "The Stripe and Zendesk gateways import no app"
 SANDBOX = "Production code imports no sandbox"
@@ -48,6 +48,8 @@ def test_the_console_keeps_its_contracts():
      "billing_console is not allowed to import audit"),
     ("credit_memos/_probe.py", "guidance.models", LAYERS,
      "credit_memos is not allowed to import guidance"),
+    ("finance/_probe.py", "handover.selectors", LAYERS,
+     "finance is not allowed to import handover"),
     ("billing_console/integrations/stripe/_probe.py", "cases.models", GATEWAYS,
      "billing_console.integrations.stripe is not allowed to import cases"),
     ("refunds/_probe.py", "billing_console.integrations.stripe.sandbox", SANDBOX,
