@@ -3,7 +3,7 @@
 import pytest
 
 NAVIGATION = {
-    "specialist": ["Queue", "Audit", "Guidance", "Questions"],
+    "specialist": ["Queue", "Audit", "Guidance", "Questions", "Handover"],
     "tier2": ["Guidance"],
     "finance": ["Queue", "Approvals", "Audit", "Summary", "Reconciliation", "Guidance"],
     "admin": ["Audit", "Summary", "Reconciliation", "Guidance", "Zendesk sync", "Admin"],
