@@ -24,8 +24,8 @@ def test_a_shift_hands_over_with_a_note_and_the_changes_since_the_last_shift(
     sign_in("specialist")
     page.get_by_role("link", name="Handover").click()
     page.fill("#note-form textarea[name=body]",
-              "Ticket #%d: the card was closed, ask the customer for another one."
-              % later.zendesk_ticket_id)
+              f"Ticket #{later.zendesk_ticket_id}: the card was closed, ask the customer "
+              "for another one.")
     page.click("#note-form button[type=submit]")
     page.get_by_text("Your note is left for the next shift.").wait_for()
 
