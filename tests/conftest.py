@@ -5,6 +5,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -15,8 +16,8 @@ from billing_console.access import Role
 PASSWORD = "correct horse battery staple"
 
 # Hypothesis keeps its example database in ./.hypothesis unless told otherwise: the
-# checkout stays clean when it is under var/, with everything else a run writes.
-set_hypothesis_home_dir(Path(__file__).resolve().parent.parent / "var" / "hypothesis")
+# checkout stays clean when it is under the tests' var/test/, with everything else they write.
+set_hypothesis_home_dir(Path(django_settings.VAR_DIR) / "hypothesis")
 
 
 def _lift_audit_triggers_during_flush():

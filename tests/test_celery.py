@@ -1,7 +1,10 @@
 """Celery: money-safe defaults, the beat schedule in code, and a real worker on Redis."""
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -33,8 +36,30 @@ def test_without_redis_the_broker_is_the_filesystem_under_var():
     if settings.REDIS_URL:
         pytest.skip("REDIS_URL is set, so the broker is Redis")
     assert app.conf.broker_url == "filesystem://"
-    folder = app.conf.broker_transport_options["data_folder_in"]
-    assert folder.startswith(str(settings.VAR_DIR))
+    options = app.conf.broker_transport_options
+    for folder in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        assert options[folder].startswith(str(settings.VAR_DIR)), folder
+
+
+def test_the_tests_runtime_files_are_apart_from_the_demos():
+    """A message a test queues must never reach the demo's worker in var/celery/."""
+    demo_var = Path(settings.BASE_DIR) / "var"
+    assert Path(settings.VAR_DIR) == demo_var / "test"
+    assert Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).is_relative_to(demo_var / "test")
+
+
+def test_every_broker_folder_is_under_var_dir_whatever_the_broker(tmp_path):
+    """kombu writes broadcast messages into ./control unless told where: the settings
+    name every folder, so a run of the embedded default writes nothing outside VAR_DIR."""
+    code = ("from django.conf import settings as s; "
+            "print(*s.CELERY_BROKER_TRANSPORT_OPTIONS.values(), sep='\\n')")
+    env = {**os.environ, "VAR_DIR": str(tmp_path), "REDIS_URL": "", "DEBUG": "1",
+           "DJANGO_SETTINGS_MODULE": "billing_console.settings"}
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], env=env,
+                            cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60)
+    folders = [line for line in result.stdout.splitlines() if line.startswith("/")]
+    assert len(folders) == 4, result.stdout + result.stderr
+    assert all(Path(folder).is_relative_to(tmp_path) for folder in folders)
 
 
 @pytest.mark.redis
