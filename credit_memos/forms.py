@@ -4,8 +4,9 @@ input into what the services take; the services apply the rules."""
 from django import forms
 
 from billing_console.exceptions import ApplicationError
-from billing_console.integrations.stripe.types import CreditLine
-from credit_memos.selectors import SETTLEMENTS, STRIPE_REASONS, CreditSpec
+from billing_console.integrations.stripe.types import CreditLine, billing_period
+from billing_console.money import format_amount
+from credit_memos.selectors import MAX_QUANTITY, SETTLEMENTS, STRIPE_REASONS, CreditSpec
 from money_actions.forms import ReasonForm, minor_units
 
 SETTLEMENT_LABELS = {"customer_balance": "Credit the customer's balance",
@@ -112,11 +113,12 @@ class BalanceForm(ReasonForm):
 
 
 class SubscriptionChangeForm(ReasonForm):
-    item_id = forms.ChoiceField(label="Item")
-    price_id = forms.CharField(label="New price (price_…), or blank to keep it", required=False,
-                               max_length=255)
-    quantity = forms.IntegerField(label="New quantity, or blank to keep it", required=False,
-                                  min_value=1)
+    """One item of the subscription moved to another plan, picked from `prices` (the
+    plans it can move to, `selectors.plans_for`), and/or to another quantity."""
+
+    item_id = forms.ChoiceField(label="Current plan")
+    price_id = forms.ChoiceField(label="New plan")
+    quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=MAX_QUANTITY)
     proration_behavior = forms.ChoiceField(
         label="Proration", initial="create_prorations", choices=[
             ("create_prorations", "Prorate on the next invoice"),
@@ -126,16 +128,52 @@ class SubscriptionChangeForm(ReasonForm):
     # prorate at the same moment, so the change costs what the preview said.
     proration_date = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, subscription, **kwargs):
+    def __init__(self, *args, subscription, prices, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["item_id"].choices = [
-            (item.id, f"{item.quantity} × {item.price}") for item in subscription.items]
+        self.items = {item.id: item for item in subscription.items}
+        self.prices = {price.id: price for price in prices}
+        self.fields["item_id"].choices = [(item.id, f"{item.plan_name} × {item.quantity}")
+                                          for item in subscription.items]
+        self.fields["price_id"].choices = [(price.id, plan_label(price)) for price in prices]
+        if subscription.items:
+            first = subscription.items[0]
+            self.fields["price_id"].initial = first.price
+            self.fields["quantity"].initial = first.quantity
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        item = self.item()
+        if data["price_id"] == item.price and data["quantity"] == item.quantity:
+            raise forms.ValidationError("That is the plan and quantity the customer has now: "
+                                        "choose another plan or quantity.")
+        return data
+
+    def item(self):
+        """The subscription item that changes."""
+        return self.items[self.cleaned_data["item_id"]]
+
+    def price(self):
+        """The plan it moves to, its own if it stays on it (a `Price`)."""
+        return self.prices[self.cleaned_data["price_id"]]
 
     def change(self):
-        data = self.cleaned_data
-        return {"item_id": data["item_id"], "price_id": data["price_id"].strip() or None,
-                "quantity": data["quantity"], "proration_behavior": data["proration_behavior"],
+        """The change as the services and Stripe take it: only what differs is sent."""
+        data, item = self.cleaned_data, self.item()
+        return {"item_id": item.id,
+                "price_id": data["price_id"] if data["price_id"] != item.price else None,
+                "quantity": data["quantity"] if data["quantity"] != item.quantity else None,
+                "proration_behavior": data["proration_behavior"],
                 "proration_date": data["proration_date"]}
+
+
+def plan_label(price):
+    """How a plan is offered: "Console Pro · monthly · 49.00 USD"."""
+    amount = format_amount(price.unit_amount, price.currency) \
+        if price.unit_amount is not None else "metered"
+    return f"{price.product_name} · {billing_period(price.interval, price.interval_count)} · " \
+           f"{amount}"
 
 
 class CancelNowForm(ReasonForm):

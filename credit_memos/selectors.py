@@ -10,7 +10,9 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.integrations.stripe.types import (
+    BILLING_PERIODS,
     CreditLine,
+    Price,
     exclusive_tax,
     tax_included,
     tax_names,
@@ -36,6 +38,8 @@ SETTLEMENTS = {
     "out_of_band": "out_of_band_amount",
 }
 STRIPE_REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
+# No subscription item comes near this many units; more is a typo, refused before Stripe.
+MAX_QUANTITY = 1_000_000
 # The console credits open and paid invoices; Stripe also allows uncollectible ones, but a
 # written-off invoice is finance's, not a specialist's.
 CREDITABLE_STATUSES = ("open", "paid")
@@ -226,14 +230,32 @@ def read_subscription(subscription_id):
                             missing="Choose a subscription.")
 
 
+def plans_for(subscription):
+    """The plans (`Price`s) the subscription's items can move to, by product name, period
+    and amount: the active recurring prices in its currency, and each item's own price,
+    even one no longer offered, so that its quantity alone can change."""
+    offered = gateway.list_recurring_prices(currency=subscription.currency)
+    listed = {price.id for price in offered}
+    own = {item.price: Price(id=item.price, product=item.product,
+                             product_name=item.product_name, unit_amount=item.unit_amount,
+                             currency=item.currency, interval=item.interval,
+                             interval_count=item.interval_count or 1)
+           for item in subscription.items if item.price not in listed}
+    shortest_first = list(BILLING_PERIODS)
+    return sorted([*own.values(), *offered], key=lambda price: (
+        price.product_name, shortest_first.index(price.interval), price.interval_count,
+        price.unit_amount or 0))
+
+
 def check_item_change(subscription, change):
     """A change names one of the subscription's items and a new price or quantity."""
     if change.get("item_id") not in {item.id for item in subscription.items}:
         raise ApplicationError("Choose an item of this subscription to change.", "item_id")
     quantity = change.get("quantity")
     if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)
-                                 or quantity < 1):
-        raise ApplicationError("A quantity is a whole number of at least 1.", "quantity")
+                                 or not 1 <= quantity <= MAX_QUANTITY):
+        raise ApplicationError(f"A quantity is a whole number from 1 to {MAX_QUANTITY:,}.",
+                               "quantity")
     if not change.get("price_id") and quantity is None:
         raise ApplicationError("Give a new price, a new quantity, or both.", "price_id")
     if change.get("proration_behavior") not in gateway.PRORATION_BEHAVIORS:
@@ -245,14 +267,14 @@ def subscription_change_preview(subscription, change):
     """Stripe's invoice preview of the change, at the change's own proration date, so
     that the change made later prorates exactly as shown. Amounts in minor units; the
     proration's total includes the exclusive tax on it (`proration_tax`)."""
-    try:
-        invoice = gateway.preview_subscription_change(subscription_id=subscription.id,
-                                                      **change)
-    except PermanentStripeError as error:
-        raise ApplicationError(f"Stripe refuses this change: {error.message}",
-                               "subscription") from error
+    invoice = _preview_invoice(subscription, change)
     prorations = [line for line in invoice.lines if line.proration]
     tax = sum(exclusive_tax(line.taxes) for line in prorations)
+    renewal = invoice
+    if change["proration_behavior"] == "always_invoice":
+        # The preview is then the invoice made at once; the renewal after it is Stripe's
+        # preview of the same change without prorations.
+        renewal = _preview_invoice(subscription, {**change, "proration_behavior": "none"})
     return {
         "subscription_id": subscription.id, "currency": invoice.currency,
         "proration_behavior": change["proration_behavior"],
@@ -260,6 +282,19 @@ def subscription_change_preview(subscription, change):
         "proration_total": sum(line.amount for line in prorations) + tax,
         "proration_tax": tax,
         "invoice_total": invoice.total, "amount_due": invoice.amount_due,
+        # The next renewal's invoice, with the prorations it carries, and when it comes.
+        "next_invoice_total": renewal.total,
+        "next_invoice_date": min((line.period_start for line in renewal.lines
+                                  if not line.proration and line.period_start), default=None),
         "lines": [{"description": line.description, "amount": line.amount,
-                   "proration": line.proration} for line in invoice.lines],
+                   "proration": line.proration, "period_start": line.period_start,
+                   "period_end": line.period_end} for line in invoice.lines],
     }
+
+
+def _preview_invoice(subscription, change):
+    try:
+        return gateway.preview_subscription_change(subscription_id=subscription.id, **change)
+    except PermanentStripeError as error:
+        raise ApplicationError(f"Stripe refuses this change: {error.message}",
+                               "subscription") from error

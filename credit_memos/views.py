@@ -3,6 +3,7 @@ changes, each reached from its object in the case's Stripe panel and run by the 
 money-action page flow (`money_actions.pages`)."""
 
 import time
+from datetime import UTC, datetime
 
 from django.http import Http404
 from django.views.decorators.http import require_http_methods
@@ -23,6 +24,7 @@ from credit_memos.selectors import (
     console_memo,
     credit_memo_preview,
     creditable_remainder,
+    plans_for,
     read_credit_note,
     read_customer,
     subscription_change_preview,
@@ -249,6 +251,7 @@ class SubscriptionPage(ActionPage):
     def form(self, subscription, data=None):
         if self.form_class is SubscriptionChangeForm:
             return SubscriptionChangeForm(data=data, subscription=subscription,
+                                          prices=plans_for(subscription),
                                           initial={"proration_date": int(time.time())})
         return self.form_class(data=data)
 
@@ -257,18 +260,35 @@ class SubscriptionPage(ActionPage):
 
     def preview(self, *, case, target, form, user):
         rules.check_subscription_allows(self.kind.slug, target)
-        proration, rows = self._proration(target, form)
-        amount, gives_back = services.subscription_stake(
-            self.kind, target, self._change(form), proration)
-        verdicts = verdicts_for(family=self.kind.family, amount=amount,
-                                currency=target.currency, customer_id=target.customer,
-                                requester=user, gives_back=gives_back)
-        return Preview(verdicts=verdicts, confirm_label=f"Confirm: {self.title.lower()}",
+        if self.kind == kinds.SUBSCRIPTION_CHANGE:
+            return self._plan_change(target, form, user)
+        return Preview(verdicts=self._verdicts(target, form, 0, user),
+                       confirm_label=f"Confirm: {self.title.lower()}",
                        rows=[("Subscription", f"{target.id} ({target.status})"),
-                             ("Change", self.title), *rows])
+                             ("Change", self.title)])
+
+    def _plan_change(self, subscription, form, user):
+        shown = self._plan_change_preview(subscription, form)
+        phrase = _proration_phrase(shown)
+        return Preview(
+            verdicts=self._verdicts(subscription, form, shown["proration_total"], user),
+            rows=_plan_change_rows(form, shown, phrase),
+            confirm_label=f"Confirm plan change: customer {phrase}" if phrase
+            else "Confirm plan change: no proration",
+            lines_caption="Proration", lines=[{**line, "currency": shown["currency"]}
+                                              for line in shown["lines"] if line["proration"]])
+
+    def _verdicts(self, subscription, form, proration, user):
+        amount, gives_back = services.subscription_stake(
+            self.kind, subscription, self._change(form), proration)
+        return verdicts_for(family=self.kind.family, amount=amount,
+                            currency=subscription.currency, customer_id=subscription.customer,
+                            requester=user, gives_back=gives_back)
 
     def prepare(self, *, case, target, form, user):
-        return self._proration(target, form)[0]
+        if self.kind != kinds.SUBSCRIPTION_CHANGE:
+            return 0
+        return self._plan_change_preview(target, form)["proration_total"]
 
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data
@@ -284,19 +304,45 @@ class SubscriptionPage(ActionPage):
             return {key: form.cleaned_data[key] for key in ("prorate", "invoice_now")}
         return {}
 
-    def _proration(self, subscription, form):
-        """Stripe's preview of a price or quantity change: (its proration, rows to show)."""
-        if self.kind != kinds.SUBSCRIPTION_CHANGE:
-            return 0, []
+    def _plan_change_preview(self, subscription, form):
+        """Stripe's preview of a plan or quantity change (`subscription_change_preview`)."""
         change = form.change()
         check_item_change(subscription, change)
-        shown = subscription_change_preview(subscription, change)
-        currency = shown["currency"]
-        tax = shown["proration_tax"]
-        return shown["proration_total"], [
-            ("Proration", _money(shown["proration_total"], currency)
-             + (f" including tax {_money(tax, currency)}" if tax else "")),
-            ("Next invoice", _money(shown["invoice_total"], currency))]
+        return subscription_change_preview(subscription, change)
+
+
+# When the proration of a plan change is billed, by its proration behavior.
+PRORATION_WHEN = {"always_invoice": "now", "create_prorations": "on the next invoice"}
+
+
+def _plan_change_rows(form, shown, phrase):
+    """What a plan change does, in the words the customer would use."""
+    item, price, quantity = form.item(), form.price(), form.cleaned_data["quantity"]
+    currency, tax = shown["currency"], shown["proration_tax"]
+    proration = "None: the change is not prorated"
+    if phrase:
+        back_now = shown["proration_total"] < 0 and \
+            shown["proration_behavior"] == "always_invoice"
+        proration = (f"The customer {phrase}"
+                     + (" as credit on their balance" if back_now else "")
+                     + (f", including tax {_money(tax, currency)}" if tax else ""))
+    next_invoice = _money(shown["next_invoice_total"], currency)
+    if shown["next_invoice_date"]:
+        next_invoice += f" on {datetime.fromtimestamp(shown['next_invoice_date'], UTC):%Y-%m-%d}"
+    if phrase and shown["proration_behavior"] == "create_prorations":
+        next_invoice += ", the proration included"
+    return [("Plan", f"{item.plan_name} × {item.quantity} → {price.plan_name} × {quantity}"),
+            ("Proration", proration), ("Next invoice", next_invoice)]
+
+
+def _proration_phrase(shown):
+    """What the customer pays or gets for a plan change, and when: "pays 12.34 USD now",
+    "gets 5.00 USD back on the next invoice"; None when nothing is prorated."""
+    total, when = shown["proration_total"], PRORATION_WHEN.get(shown["proration_behavior"])
+    if when is None or not total:
+        return None
+    amount = _money(abs(total), shown["currency"])
+    return f"pays {amount} {when}" if total > 0 else f"gets {amount} back {when}"
 
 
 def _view(page_for):

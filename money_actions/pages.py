@@ -34,6 +34,11 @@ class Preview:
     rows: list = field(default_factory=list)  # (label, value)
     warnings: list = field(default_factory=list)
     confirm_label: str = "Confirm"
+    # Lines of Stripe's preview shown as a table under `lines_caption`: dicts of
+    # description, period_start and period_end (Unix seconds), amount (minor units) and
+    # currency.
+    lines: list = field(default_factory=list)
+    lines_caption: str = ""
 
     @property
     def needs_approval(self):

@@ -116,17 +116,18 @@ def test_a_plan_change_from_the_page_prorates_as_previewed(case, customer, sandb
     proration_date = re.search(r'name="proration_date" value="(\d+)"', form).group(1)
 
     page, _ = run(client, url, {
-        "item_id": subscription["items"].data[0].id, "price_id": pro.id, "quantity": "",
+        "item_id": subscription["items"].data[0].id, "price_id": pro.id, "quantity": "1",
         "proration_behavior": "always_invoice", "proration_date": proration_date})
 
     action = MoneyAction.objects.get()
     assert action.state == State.SUCCEEDED
+    shown = f"{action.amount // 100}.{action.amount % 100:02d} USD"
     assert re.search(r"Proration</dt><dd>(.*?)</dd>", page).group(1) == \
-        f"{action.amount // 100}.{action.amount % 100:02d} USD"
+        f"The customer pays {shown} now"
     latest = sandbox.client.v1.invoices.retrieve(
         sandbox.client.v1.subscriptions.retrieve(subscription.id).latest_invoice)
-    assert re.search(r"Next invoice</dt><dd>(.*?)</dd>", page).group(1) == \
-        f"{latest.total // 100}.{latest.total % 100:02d} USD"
+    assert latest.total == action.amount
+    assert re.search(r"Next invoice</dt><dd>(\S+ USD)", page).group(1) == "30.00 USD"
 
 
 @pytest.mark.parametrize("role", ["tier2", "finance"])

@@ -119,6 +119,7 @@ def test_undoing_needs_a_scheduled_cancellation(case, sandbox, subscription, spe
 @pytest.mark.parametrize("fields, code", [
     ({"item_id": "si_missing", "quantity": 1}, "item_id"),
     ({"quantity": 0}, "quantity"),
+    ({"quantity": 10**30}, "quantity"),
     ({}, "price_id"),
     ({"quantity": 1, "proration_behavior": "sometimes"}, "proration_behavior"),
 ])

@@ -267,7 +267,7 @@ def test_a_plan_change_on_a_taxed_subscription_weighs_its_proration_with_tax(
     proration_date = re.search(r'name="proration_date" value="(\d+)"', form).group(1)
 
     page, _ = run(client, url, {
-        "item_id": subscription["items"].data[0].id, "price_id": pro.id, "quantity": "",
+        "item_id": subscription["items"].data[0].id, "price_id": pro.id, "quantity": "1",
         "proration_behavior": "always_invoice", "proration_date": proration_date})
 
     action = MoneyAction.objects.get()
@@ -278,5 +278,5 @@ def test_a_plan_change_on_a_taxed_subscription_weighs_its_proration_with_tax(
     tax = sum(tax.amount for line in prorations for tax in line.taxes)
     assert tax and action.amount == abs(net + tax) == latest.total
     shown = re.search(r"Proration</dt><dd>(.*?)</dd>", page).group(1)
-    assert shown == (f"{action.amount // 100}.{action.amount % 100:02d} USD including tax "
-                     f"{tax // 100}.{tax % 100:02d} USD")
+    assert shown == (f"The customer pays {action.amount // 100}.{action.amount % 100:02d} USD "
+                     f"now, including tax {tax // 100}.{tax % 100:02d} USD")

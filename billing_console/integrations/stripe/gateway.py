@@ -200,8 +200,9 @@ def billing_snapshot(*, customer_id, invoice_limit=20):
                          {"customer": customer_id, "expand": ["data.refunds"]}, _full_charge)
     return types.BillingSnapshot(
         customer=customer,
-        subscriptions=_all_pages(lambda c, p: c.v1.subscriptions.list(params=p),
-                                 {"customer": customer_id, "status": "all"}, _subscription),
+        subscriptions=_with_product_names(_all_pages(
+            lambda c, p: c.v1.subscriptions.list(params=p),
+            {"customer": customer_id, "status": "all"}, _subscription)),
         invoices=list_invoices(customer_id=customer_id, limit=invoice_limit).items,
         charges=charges,
         refunds=tuple(refund for charge in charges for refund in charge.refunds),
@@ -536,8 +537,37 @@ def balance_transactions_created(*, customer_id, created_gte, created_lt):
 
 
 def get_subscription(*, subscription_id):
-    return _subscription(_call(lambda c: c.v1.subscriptions.retrieve(subscription_id))
-                         .to_dict())
+    """The subscription, its items named by their products (`SubscriptionItem.plan_name`)."""
+    subscription = _subscription(_call(lambda c: c.v1.subscriptions.retrieve(subscription_id))
+                                 .to_dict())
+    return _with_product_names([subscription])[0]
+
+
+def _with_product_names(subscriptions):
+    """The subscriptions, each item with its product's name: one read per distinct product.
+    Stripe cannot expand an item's product from a list of subscriptions (it lies deeper
+    than expansion goes)."""
+    names = _product_names({item.product for subscription in subscriptions
+                            for item in subscription.items if item.product})
+    return tuple(dataclasses.replace(subscription, items=tuple(
+        dataclasses.replace(item, product_name=names.get(item.product))
+        for item in subscription.items)) for subscription in subscriptions)
+
+
+def _product_names(product_ids):
+    """{product id: its name}, one read each."""
+    return {product_id: _call(lambda c, p=product_id: c.v1.products.retrieve(p)).to_dict()["name"]
+            for product_id in sorted(product_ids)}
+
+
+def list_recurring_prices(*, currency):
+    """The active recurring prices in `currency` (ISO code, any case), newest first, each
+    with its product's name: the plans a subscription in that currency can move to."""
+    every = _all_pages(lambda c, p: c.v1.prices.list(params=p),
+                       {"active": True, "type": "recurring", "currency": currency.lower()},
+                       lambda data: data)
+    names = _product_names({_id(data["product"]) for data in every})
+    return tuple(_price(data, names) for data in every)
 
 
 def update_subscription_item(*, subscription_id, item_id, proration_behavior,
@@ -788,6 +818,15 @@ def _subscription_item(data):
         quantity=data.get("quantity") or 1,
         current_period_start=data.get("current_period_start"),
         current_period_end=data.get("current_period_end"))
+
+
+def _price(data, product_names):
+    recurring = data["recurring"]
+    product = _id(data["product"])
+    return types.Price(
+        id=data["id"], product=product, product_name=product_names[product],
+        unit_amount=data.get("unit_amount"), currency=data["currency"],
+        interval=recurring["interval"], interval_count=recurring.get("interval_count") or 1)
 
 
 def _subscription(data):

@@ -302,6 +302,38 @@ class CreditNote:
         return sum(tax.amount for tax in self.taxes)
 
 
+# How people say how often a price bills, by Stripe's `recurring.interval`, shortest first.
+BILLING_PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "annual"}
+
+
+def billing_period(interval, interval_count=1):
+    """"monthly", "annual", or "every 3 months"; "" for a price that does not recur."""
+    if not interval:
+        return ""
+    if (interval_count or 1) == 1:
+        return BILLING_PERIODS.get(interval, f"every {interval}")
+    return f"every {interval_count} {interval}s"
+
+
+@dataclass(frozen=True)
+class Price:
+    """A recurring price (`price_…`) with its product's name: a plan a subscription can
+    move to. `unit_amount` in minor units per unit and per `interval`."""
+
+    id: str
+    product: str
+    product_name: str
+    unit_amount: int | None
+    currency: str
+    interval: str
+    interval_count: int
+
+    @property
+    def plan_name(self):
+        """How people name the plan: "Console Pro monthly"."""
+        return f"{self.product_name} {billing_period(self.interval, self.interval_count)}"
+
+
 @dataclass(frozen=True)
 class SubscriptionItem:
     id: str
@@ -314,6 +346,16 @@ class SubscriptionItem:
     quantity: int
     current_period_start: int | None
     current_period_end: int | None
+    # The product's name, read with the subscription where a page shows it
+    # (`gateway.get_subscription`, `gateway.billing_snapshot`); None elsewhere.
+    product_name: str | None = None
+
+    @property
+    def plan_name(self):
+        """How people name the plan: "Console Pro monthly"; the price's id when the
+        product's name was not read."""
+        period = billing_period(self.interval, self.interval_count)
+        return f"{self.product_name or self.price} {period}".strip()
 
 
 @dataclass(frozen=True)

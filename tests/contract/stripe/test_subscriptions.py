@@ -135,3 +135,37 @@ def test_it_refuses_an_unknown_proration_behavior_before_calling_stripe(subscrip
         gateway.update_subscription_item(
             subscription_id=subscription.id, item_id=subscription.items[0].id, quantity=2,
             proration_behavior="sometimes", idempotency_key=key())
+
+
+def test_prices_to_move_to_are_the_recurring_ones_in_the_currency_named_by_product(sandbox):
+    product = sandbox.client.v1.products.create(params={"name": "Console Pro"})
+    monthly = sandbox.client.v1.prices.create(params={
+        "product": product.id, "unit_amount": 4_900, "currency": "usd",
+        "recurring": {"interval": "month"}})
+    annual = sandbox.client.v1.prices.create(params={
+        "product": product.id, "unit_amount": 49_000, "currency": "usd",
+        "recurring": {"interval": "year"}})
+    quarterly = sandbox.client.v1.prices.create(params={
+        "product": product.id, "unit_amount": 14_000, "currency": "usd",
+        "recurring": {"interval": "month", "interval_count": 3}})
+    one_off = sandbox.client.v1.prices.create(params={
+        "product": product.id, "unit_amount": 900, "currency": "usd"})
+    in_euros = sandbox.client.v1.prices.create(params={
+        "product": product.id, "unit_amount": 4_500, "currency": "eur",
+        "recurring": {"interval": "month"}})
+
+    prices = {price.id: price for price in gateway.list_recurring_prices(currency="USD")}
+
+    assert {monthly.id, annual.id, quarterly.id} <= set(prices)
+    assert not {one_off.id, in_euros.id} & set(prices)
+    assert [prices[price.id].plan_name for price in (monthly, annual, quarterly)] == [
+        "Console Pro monthly", "Console Pro annual", "Console Pro every 3 months"]
+    assert (prices[annual.id].unit_amount, prices[annual.id].currency) == (49_000, "usd")
+
+
+def test_a_subscription_read_names_its_plan_by_product(subscription, customer):
+    [item] = subscription.items
+    [from_snapshot] = gateway.billing_snapshot(customer_id=customer.id).subscriptions
+
+    assert (item.product_name, item.plan_name) == ("Basic", "Basic monthly")
+    assert from_snapshot.items[0].plan_name == "Basic monthly"

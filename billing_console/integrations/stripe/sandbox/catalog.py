@@ -1,10 +1,11 @@
 """Products and prices: what subscriptions and invoice items are billed from."""
 
 from .errors import invalid_enum, invalid_request, parameter_missing
-from .forms import metadata, optional_int, required_int, required_str
+from .forms import metadata, optional_bool, optional_int, required_int, required_str
 from .state import new_id, page, public
 
 INTERVALS = ("day", "week", "month", "year")
+PRICE_TYPES = ("one_time", "recurring")
 
 
 def create_product(state, params):
@@ -78,11 +79,21 @@ def retrieve_price(state, params, price_id):
 
 
 def list_prices(state, params):
+    """Stripe's filters: `product`, `lookup_keys`, `active`, `type` and `currency`."""
     found = state.all("price")
     if params.get("product"):
         found = [price for price in found if price["product"] == params["product"]]
     if params.get("lookup_keys"):
         found = [price for price in found if price["lookup_key"] in params["lookup_keys"]]
+    if params.get("active") not in (None, ""):
+        active = optional_bool(params, "active")
+        found = [price for price in found if price["active"] == active]
+    if params.get("type"):
+        if params["type"] not in PRICE_TYPES:
+            raise invalid_enum("type", PRICE_TYPES)
+        found = [price for price in found if price["type"] == params["type"]]
+    if params.get("currency"):
+        found = [price for price in found if price["currency"] == params["currency"].lower()]
     return page(found, params, "/v1/prices")
 
 
