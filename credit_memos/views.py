@@ -275,7 +275,7 @@ class SubscriptionPage(ActionPage):
             rows=_plan_change_rows(form, shown, phrase),
             confirm_label=f"Confirm plan change: customer {phrase}" if phrase
             else "Confirm plan change: no proration",
-            lines_caption="Proration", lines=[{**line, "currency": shown["currency"]}
+            lines_caption="Proration lines", lines=[{**line, "currency": shown["currency"]}
                                               for line in shown["lines"] if line["proration"]])
 
     def _verdicts(self, subscription, form, proration, user):
