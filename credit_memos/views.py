@@ -275,8 +275,9 @@ class SubscriptionPage(ActionPage):
             rows=_plan_change_rows(form, shown, phrase),
             confirm_label=f"Confirm plan change: customer {phrase}" if phrase
             else "Confirm plan change: no proration",
-            lines_caption="Proration lines", lines=[{**line, "currency": shown["currency"]}
-                                              for line in shown["lines"] if line["proration"]])
+            lines_caption="Proration lines",
+            lines=[{**line, "currency": shown["currency"]}
+                   for line in shown["lines"] if line["proration"]])
 
     def _verdicts(self, subscription, form, proration, user):
         amount, gives_back = services.subscription_stake(
