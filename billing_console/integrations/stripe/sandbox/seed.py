@@ -20,7 +20,7 @@ SEED_TAG = {"seeded_by": "billing-console-demo"}
 PLANS = (
     # (lookup key, product, monthly or yearly amount in cents, interval, seats)
     ("console_pro_monthly", "Console Pro", 4900, "month", 1),
-    ("console_pro_annual", "Console Pro (annual)", 49000, "year", 1),
+    ("console_pro_annual", "Console Pro", 49000, "year", 1),
     ("console_team_monthly", "Console Team", 1900, "month", 5),
 )
 INVOICE_STATES = ("paid", "open", "draft", "void", "uncollectible", "paid_out_of_band")
