@@ -1,5 +1,6 @@
-"""`make run` on the embedded default: it serves, the sandboxes are seeded, each demo user
-lands on their role's home page, and Ctrl-C leaves no process behind."""
+"""`make run` on the embedded default: it serves, the sandboxes are seeded, its data is
+consistent within a minute of the banner, each demo user lands on their role's home page,
+and Ctrl-C leaves no process behind."""
 
 import os
 import re
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
+
+from bench import demo_ready
 
 HOMES = {"admin": "/admin/", "specialist": "/cases/", "specialist2": "/cases/",
          "tier2": "/guidance/", "finance": "/approvals/"}
@@ -64,7 +67,8 @@ def _sign_in_session(session, base_url, username, password):
 @pytest.fixture
 def running_console(tmp_path):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update({"VAR_DIR": str(tmp_path), "PORT": str(port), "DEBUG": "1",
                 "STRIPE_PORT": str(_free_port()), "ZENDESK_PORT": str(_free_port())})
     process = subprocess.Popen(
@@ -73,12 +77,46 @@ def running_console(tmp_path):
     )
     try:
         banner = _read_banner(process, time.monotonic() + 180)
+        banner_at = time.monotonic()
         # Keep reading: a full pipe would block the console's processes as they log.
         threading.Thread(target=process.stdout.read, daemon=True).start()
-        yield process, banner, f"http://127.0.0.1:{port}/"
+        yield process, banner, f"http://127.0.0.1:{port}/", banner_at
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def _consistent_within_a_minute_of(banner_at, banner, var_dir):
+    """Every seeded webhook processed, every escalated ticket a case tied to its Stripe
+    customer, every change made outside the console on a case: within 60 s of the banner."""
+    stripe_url, zendesk_url = demo_ready.sandbox_urls(banner)
+    left = demo_ready.wait_until_consistent(
+        var_dir / "billing_console.sqlite3", stripe_url, zendesk_url,
+        timeout=banner_at + demo_ready.GOAL_SECONDS - time.monotonic())
+    assert left == [], f"{len(left)} things outstanding a minute after the banner: {left[:10]}"
+
+
+SECRET_VARIABLES = ("STRIPE_WEBHOOK_SECRET", "ZENDESK_WEBHOOK_SECRET", "STRIPE_API_KEY",
+                    "ZENDESK_API_TOKEN")
+
+
+def _no_secret_on_a_command_line(session_id):
+    """Any user of the machine can read a command line (ps): the demo hands its children
+    their secrets and keys through the environment only."""
+    processes = [Path(f"/proc/{pid}") for pid in _processes_in_session(session_id)]
+    secrets, command_lines = set(), []
+    for process in processes:
+        try:
+            environ = (process / "environ").read_bytes().split(b"\0")
+            command_lines.append((process / "cmdline").read_bytes().replace(b"\0", b" "))
+        except OSError:
+            continue  # it ended meanwhile
+        secrets.update(line.split(b"=", 1)[1] for line in environ
+                       if line.split(b"=", 1)[0].decode() in SECRET_VARIABLES)
+    secrets.discard(b"")
+    assert len(command_lines) >= 4 and secrets  # the sandboxes, web, worker, demo, make
+    for command_line in command_lines:
+        assert not any(secret in command_line for secret in secrets), command_line
 
 
 def _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets, password):
@@ -99,8 +137,8 @@ def _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets, passwor
     assert session.get(f"{base_url}cases/find/?ticket={other}", timeout=10).status_code == 404
 
 
-def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console):
-    process, banner, base_url = running_console
+def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console, tmp_path):
+    process, banner, base_url, banner_at = running_console
     assert base_url in banner
     stripe_url = re.search(r"Stripe sandbox:\s+(\S+)", banner).group(1)
     customers = requests.get(f"{stripe_url}/v1/customers?limit=100", timeout=10,
@@ -120,6 +158,8 @@ def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console):
         assert landed.url == base_url.rstrip("/") + home, username
     _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets,
                                          credentials["tier2"])
+    _consistent_within_a_minute_of(banner_at, banner, tmp_path)
+    _no_secret_on_a_command_line(process.pid)
 
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
     process.wait(timeout=60)

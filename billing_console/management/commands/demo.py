@@ -54,15 +54,19 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _interrupt)
         children = {}
         try:
+            # Stripe's events wait until the intake has made the cases they belong on: an
+            # event taken in before its customer's case exists would be on no case.
             children["sandboxes"] = _spawn(
                 ["manage.py", "sandbox", "--stripe-port", str(stripe_port),
                  "--zendesk-port", str(zendesk_port), "--state", str(settings.VAR_DIR / "sandbox"),
-                 "--webhook-url", url, "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]], env)
+                 "--webhook-url", url, "--hold-stripe-webhooks"], env)
             _wait_until_answering(f"{stripe_url}/_sandbox/requests", children)
             _wait_until_answering(f"{zendesk_url}/_sandbox/requests", children)
             self._seed(stripe_url, zendesk_url)
+            self._take_in_tickets(env)
             children.update(self._start_console(host, port, env))
             _wait_until_answering(url + "healthz", children)
+            _post(f"{stripe_url}/_sandbox/webhooks/release")
             self._print_banner(url, stripe_url, zendesk_url, credentials)
             _wait_for_any_exit(children)
             raise CommandError("A console process stopped unexpectedly; stopping the rest.")
@@ -77,6 +81,13 @@ class Command(BaseCommand):
         customers = seed_stripe(stripe_url, DEMO_STRIPE_KEY)
         agents = seed_zendesk(zendesk_url, DEMO_ZENDESK_EMAIL, DEMO_ZENDESK_TOKEN, customers)
         tie_tier2_to_zendesk(agents[TIER2_AGENTS[0][1]])
+
+    def _take_in_tickets(self, env):
+        self.stdout.write("Taking in the escalated tickets…")
+        self.stdout.flush()
+        if subprocess.run([sys.executable, "manage.py", "zendesk_sync"],  # noqa: S603
+                          cwd=settings.BASE_DIR, env=env).returncode:
+            raise CommandError("The Zendesk intake failed; see the log above.")
 
     def _start_console(self, host, port, env):
         return {
@@ -115,6 +126,12 @@ def _console_env(stripe_url, zendesk_url, webhook_secret):
 
 def _spawn(arguments, env):
     return subprocess.Popen([sys.executable, *arguments], cwd=settings.BASE_DIR, env=env)  # noqa: S603
+
+
+def _post(url):
+    request = urllib.request.Request(url, method="POST")  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
 
 
 def _wait_until_answering(url, children):

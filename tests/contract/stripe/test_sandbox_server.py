@@ -9,6 +9,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.sandbox import build_server
@@ -116,3 +117,28 @@ def test_a_refund_failure_due_before_a_restart_still_happens_after_it(tmp_path, 
             time.sleep(0.1)
     finally:
         stop(second)
+
+
+def test_held_webhooks_wait_for_their_release_then_go_in_order():
+    receiver = Receiver(failures=0)
+    server = build_server("127.0.0.1", 0, webhook_url=receiver.url, webhook_secret=SECRET,
+                          hold_webhooks=True)
+    try:
+        url = start_in_thread(server)
+        client = client_for(url, API_KEY)
+        emails = [f"held{n}@example.com" for n in range(3)]
+        for email in emails:
+            client.v1.customers.create(params={"email": email})
+        time.sleep(0.5)
+        assert receiver.attempts == []
+        released = requests.post(f"{url}/_sandbox/webhooks/release", timeout=5)
+        assert released.status_code == 200
+        deadline = time.monotonic() + 5
+        while len(receiver.attempts) < len(emails):
+            assert time.monotonic() < deadline, "the held events were never delivered"
+            time.sleep(0.05)
+    finally:
+        stop(server)
+        stop(receiver.server)
+    sent = [json.loads(body)["data"]["object"]["email"] for _, body in receiver.attempts]
+    assert sent == emails

@@ -4,12 +4,17 @@ import signal
 import threading
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from billing_console.integrations.stripe.sandbox import build_server as build_stripe
 from billing_console.integrations.zendesk.sandbox import build_server as build_zendesk
 
 HOST = "127.0.0.1"
+# Each sandbox signs with the secret the console checks its webhooks with, read from the
+# environment (STRIPE_WEBHOOK_SECRET, ZENDESK_WEBHOOK_SECRET): never from the command
+# line, where any user of the machine could read it.
+WEBHOOK_SECRET_SETTINGS = {"Stripe": "STRIPE_WEBHOOK_SECRET", "Zendesk": "ZENDESK_WEBHOOK_SECRET"}
 
 
 class Command(BaseCommand):
@@ -31,7 +36,10 @@ class Command(BaseCommand):
             help="the console's base URL: events go to <URL>/webhooks/stripe/ and "
                  "<URL>/webhooks/zendesk/",
         )
-        parser.add_argument("--webhook-secret", help="the secret both sandboxes sign with")
+        parser.add_argument(
+            "--hold-stripe-webhooks", action="store_true",
+            help="keep Stripe's events back until POST /_sandbox/webhooks/release",
+        )
         parser.add_argument("--zendesk-replay", type=Path,
                             help="serve this recorded incremental export verbatim")
 
@@ -60,12 +68,13 @@ class Command(BaseCommand):
                                          ("Zendesk", build_zendesk, "zendesk_port")):
             if not options[port_option]:
                 continue
-            extra = {"replay_path": _text(options["zendesk_replay"])} if name == "Zendesk" else {}
+            extra = ({"replay_path": _text(options["zendesk_replay"])} if name == "Zendesk"
+                     else {"hold_webhooks": options["hold_stripe_webhooks"]})
             servers[name] = build(
                 HOST, options[port_option],
                 state_path=_text(options["state"] and options["state"] / f"{name.lower()}.json"),
                 webhook_url=_webhook_url(options["webhook_url"], name.lower()),
-                webhook_secret=options["webhook_secret"],
+                webhook_secret=getattr(settings, WEBHOOK_SECRET_SETTINGS[name]),
                 **extra,
             )
         return servers

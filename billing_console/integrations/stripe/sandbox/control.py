@@ -7,6 +7,8 @@
 - `DELETE /_sandbox/faults`: forget all pending faults.
 - `GET /_sandbox/requests?path=/v1/refunds`: the requests received (method, path,
   headers, request_id), oldest first, optionally only for one path.
+- `POST /_sandbox/webhooks/release`: start delivering the events a sandbox built with
+  `hold_webhooks` has kept back, in order, and every later one as it happens.
 """
 
 import json
@@ -45,7 +47,14 @@ def take_fault(state, path):
         return fault
 
 
-def handle_control(state, method, path, query, body):
+def handle_control(server, method, path, query, body):
+    state = server.state
+    if path == "/_sandbox/webhooks/release" and method == "POST":
+        if server.sender is None:
+            return 409, {"error": {"type": "invalid_request_error",
+                                   "message": "This sandbox sends no webhooks."}}
+        server.sender.release()
+        return 200, {"released": True}
     if path == "/_sandbox/faults" and method == "POST":
         try:
             spec = json.loads(body or "{}")

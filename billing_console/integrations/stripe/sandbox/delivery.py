@@ -37,9 +37,12 @@ def retry_delay(attempt):
 
 
 class WebhookSender:
-    """One daemon thread sending queued events in order of their due time."""
+    """One daemon thread sending queued events in order of their due time.
 
-    def __init__(self, url, secret):
+    A sender made `held` queues events without sending any until `release()`: the demo
+    seeds Stripe before the console has the cases those events belong on."""
+
+    def __init__(self, url, secret, *, held=False):
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"Webhook URL must be http(s): {url}")
         self.url = url
@@ -48,6 +51,9 @@ class WebhookSender:
         # Orders deliveries due at the same moment; next() on a count is atomic.
         self._sequence = itertools.count(1)
         self._stopped = threading.Event()
+        self._released = threading.Event()
+        if not held:
+            self._released.set()
         self._thread = threading.Thread(target=self._run, name="stripe-sandbox-webhooks",
                                         daemon=True)
         self._thread.start()
@@ -55,11 +61,16 @@ class WebhookSender:
     def send(self, event, attempt=1, delay=0.0):
         self._queue.put((time.time() + delay, next(self._sequence), attempt, event))
 
+    def release(self):
+        self._released.set()
+
     def stop(self):
         self._stopped.set()
+        self._released.set()
         self._queue.put((0, 0, 0, None))
 
     def _run(self):
+        self._released.wait()
         while not self._stopped.is_set():
             due, sequence, attempt, event = self._queue.get()
             if event is None:

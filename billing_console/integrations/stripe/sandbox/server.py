@@ -66,10 +66,12 @@ class SandboxServer(ThreadingHTTPServer):
 
 
 def build_server(host: str, port: int, *, state_path: str | None = None,
-                 webhook_url: str | None = None,
-                 webhook_secret: str | None = None) -> SandboxServer:
-    """A Stripe sandbox listening on host:port (0 picks a free port); call serve_forever()."""
-    sender = WebhookSender(webhook_url, webhook_secret) if webhook_url else None
+                 webhook_url: str | None = None, webhook_secret: str | None = None,
+                 hold_webhooks: bool = False) -> SandboxServer:
+    """A Stripe sandbox listening on host:port (0 picks a free port); call serve_forever().
+    With `hold_webhooks`, events wait until `POST /_sandbox/webhooks/release`."""
+    sender = (WebhookSender(webhook_url, webhook_secret, held=hold_webhooks)
+              if webhook_url else None)
     return SandboxServer((host, port), State(state_path), sender)
 
 
@@ -107,7 +109,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         state.requests.append({"method": self.command, "path": url.path, "headers": headers,
                                "request_id": request_id})
         if url.path.startswith("/_sandbox/"):
-            status, payload = handle_control(state, self.command, url.path, url.query, body)
+            status, payload = handle_control(self.server, self.command, url.path,
+                                             url.query, body)
             return self._respond(status, payload, {"Request-Id": request_id})
         fault = take_fault(state, url.path)
         if fault:

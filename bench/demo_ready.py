@@ -1,0 +1,186 @@
+"""The demo's first minute: `make run`'s demo command on free ports, timed from its banner to
+the moment its data is consistent (goal: at most 60 s on this machine).
+
+Consistent means (`outstanding()`, which the `make run` test checks too):
+- every event the Stripe sandbox holds has been processed by the console, and no webhook of
+  either sandbox waits in the console's inbox;
+- every escalated Zendesk ticket is a case, and every case whose requester is a Stripe
+  customer is tied to that customer;
+- every change made outside the console to a customer with a case is on a case.
+
+It starts real processes (the sandboxes, the web server, a worker) on the embedded default
+(SQLite and the filesystem broker, in a folder of its own); set BENCH_SKIP_DEMO=1 to skip it.
+"""
+
+import base64
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import closing, contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+
+from audit.models import AuditEvent, Source
+from billing_console.integrations.models import InboundEvent
+from cases.models import Case
+
+GOAL_SECONDS = 60
+BANNER_TIMEOUT_SECONDS = 240
+STRIPE_KEY = "sk_test_demo_ready"
+ZENDESK_LOGIN = ("console@example.com/token", "any")
+ESCALATION_TAG = "billing_escalation"
+
+
+def run():
+    if os.environ.get("BENCH_SKIP_DEMO"):
+        print("demo readiness: skipped (BENCH_SKIP_DEMO is set)")
+        return
+    with tempfile.TemporaryDirectory() as var_dir:
+        started = time.monotonic()
+        with demo(Path(var_dir)) as (banner, database):
+            banner_at = time.monotonic()
+            left = wait_until_consistent(database, *sandbox_urls(banner), timeout=300)
+            ready_at = time.monotonic()
+    print("demo readiness (make run, embedded default)")
+    print(f"  start to banner:            {banner_at - started:6.1f} s")
+    if left:
+        print(f"  banner to consistent data:  not within 300 s; still: {left[:5]}")
+        return
+    print(f"  banner to consistent data:  {ready_at - banner_at:6.1f} s (goal <= {GOAL_SECONDS} s)")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def demo(var_dir):
+    """The demo command on free ports, its runtime files in `var_dir`: yields its banner
+    and the path of its database once the banner is out, and stops it afterwards."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env.update({"VAR_DIR": str(var_dir), "DEBUG": "1"})
+    command = [sys.executable, "manage.py", "demo", "--port", str(free_port()),
+               "--stripe-port", str(free_port()), "--zendesk-port", str(free_port())]
+    process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env,  # noqa: S603
+                               start_new_session=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = read_banner(process, time.monotonic() + BANNER_TIMEOUT_SECONDS)
+        # Keep reading: a full pipe would block the demo's processes as they log.
+        threading.Thread(target=process.stdout.read, daemon=True).start()
+        yield banner, var_dir / "billing_console.sqlite3"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def read_banner(process, deadline):
+    lines = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Press Ctrl-C" in line:
+            return "".join(lines)
+    raise RuntimeError("The demo printed no banner:\n" + "".join(lines[-40:]))
+
+
+def sandbox_urls(banner):
+    """(Stripe sandbox URL, Zendesk sandbox URL), as the banner names them."""
+    found = dict(line.split(":", 1) for line in banner.splitlines()
+                 if line.startswith(("Stripe sandbox:", "Zendesk sandbox:")))
+    return found["Stripe sandbox"].strip(), found["Zendesk sandbox"].strip()
+
+
+def wait_until_consistent(database, stripe_url, zendesk_url, *, timeout):
+    """[] once the demo is consistent, or what was still outstanding at the timeout."""
+    deadline = time.monotonic() + timeout
+    # Read once: the seed is done by the banner, and Zendesk limits the rate of its API.
+    escalated = escalated_tickets(zendesk_url)
+    while (left := outstanding(database, stripe_url, escalated)) and \
+            time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
+
+
+def escalated_tickets(zendesk_url):
+    """The ids of the Zendesk sandbox's escalated tickets, from its incremental export."""
+    found = set()
+    path = "/api/v2/incremental/tickets/cursor.json?start_time=0"
+    while True:
+        page = _get_json(zendesk_url + path, ZENDESK_LOGIN)
+        found.update(ticket["id"] for ticket in page["tickets"]
+                     if ESCALATION_TAG in ticket["tags"])
+        if page["end_of_stream"]:
+            return found
+        path = f"/api/v2/incremental/tickets/cursor.json?cursor={quote(page['after_cursor'])}"
+
+
+def outstanding(database, stripe_url, escalated):
+    """What keeps the demo from being consistent yet, one line each; [] once it is.
+    `escalated`: the ids of the tickets that must be cases."""
+    events = {event["id"] for event in _stripe_list(stripe_url, "/v1/events")}
+    customers = {customer["email"]: customer["id"]
+                 for customer in _stripe_list(stripe_url, "/v1/customers")}
+    with closing(sqlite3.connect(database, timeout=10)) as db:
+        inbox = db.execute(
+            f"SELECT source, event_id, status FROM {InboundEvent._meta.db_table}").fetchall()  # noqa: S608
+        cases = db.execute(
+            f"SELECT zendesk_ticket_id, requester_email, stripe_customer_id "  # noqa: S608
+            f"FROM {Case._meta.db_table}").fetchall()
+        caseless = db.execute(
+            f"SELECT action, stripe_object_id, customer FROM {AuditEvent._meta.db_table} "  # noqa: S608
+            "WHERE source = ? AND case_id IS NULL AND customer != ''",
+            [Source.STRIPE]).fetchall()
+    processed = {event_id for source, event_id, status in inbox
+                 if source == InboundEvent.Source.STRIPE
+                 and status == InboundEvent.Status.PROCESSED}
+    left = [f"Stripe event {event_id} not processed" for event_id in events - processed]
+    left += [f"{source} webhook {event_id} {status}" for source, event_id, status in inbox
+             if status != InboundEvent.Status.PROCESSED]
+    left += [f"ticket #{ticket} is not a case" for ticket in escalated - {c[0] for c in cases}]
+    left += [f"ticket #{ticket} not tied to {customers[email]}"
+             for ticket, email, customer in cases
+             if email in customers and customer != customers[email]]
+    with_cases = {customer for _, _, customer in cases if customer}
+    left += [f"{action} on {object_id} is on no case" for action, object_id, customer in caseless
+             if customer in with_cases]
+    return left
+
+
+def _stripe_list(stripe_url, path):
+    """Every object of a Stripe list, page by page."""
+    found, after = [], None
+    while True:
+        query = "?limit=100" + (f"&starting_after={after}" if after else "")
+        page = _get_json(stripe_url + path + query, (STRIPE_KEY, ""))
+        found += page["data"]
+        if not page["has_more"]:
+            return found
+        after = page["data"][-1]["id"]
+
+
+def _get_json(url, login):
+    credentials = base64.b64encode(":".join(login).encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 - the sandboxes on loopback
+        url, headers={"Authorization": f"Basic {credentials}"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
