@@ -15,5 +15,6 @@ USER console
 
 EXPOSE 8000
 # gthread: a worker keeps telling gunicorn it is alive while one of its threads streams a
-# long export (a sync worker streaming past --timeout is killed mid-file).
-CMD ["gunicorn", "billing_console.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+# long export (a sync worker streaming past --timeout is killed mid-file). No access log:
+# the console writes one line per request itself (billing_console/request_log.py).
+CMD ["gunicorn", "billing_console.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--forwarded-allow-ips", "*"]

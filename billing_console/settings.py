@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that its one line per request covers every answer (request_log.py).
+    "billing_console.request_log.LogEachRequest",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -320,4 +322,18 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # At INFO the log is one line per request (billing_console.request_log) and one per
+    # task (Celery's outcome line). The lines that would repeat them are kept for errors:
+    # runserver's request line, django.request's 4xx warning and its traceback, the
+    # worker's "received" line and beat's "sending" line. The HTTP clients' chatter (a
+    # line or two per call to Stripe or Zendesk) and Axes' per-sign-in lines start at
+    # WARNING, where lockouts are.
+    "loggers": {
+        name: {"level": level} for name, level in (
+            ("django.server", "ERROR"), ("django.request", "ERROR"),
+            ("celery.worker.strategy", "WARNING"), ("celery.beat", "WARNING"),
+            ("stripe", "WARNING"), ("zenpy", "WARNING"), ("urllib3", "WARNING"),
+            ("axes", "WARNING"),
+        )
+    },
 }
