@@ -301,7 +301,11 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
-STRIPE_DASHBOARD_URL = env("STRIPE_DASHBOARD_URL", "https://dashboard.stripe.com/test")
+# Unset: the live Dashboard, or its test mode for a test key (billing_console.sandbox_viewer).
+STRIPE_DASHBOARD_URL = env("STRIPE_DASHBOARD_URL")
+# The demo's: links to Stripe and Zendesk open the console's read-only page of the
+# sandboxes' copy, as neither sandbox has a Dashboard or an agent UI.
+SANDBOX_VIEWER = env_bool("SANDBOX_VIEWER")
 
 ZENDESK_SUBDOMAIN = env("ZENDESK_SUBDOMAIN")
 ZENDESK_EMAIL = env("ZENDESK_EMAIL")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from audit import apis as audit_apis
-from billing_console import api, views
+from billing_console import api, sandbox_viewer, views
 from billing_console.integrations.stripe import webhooks as stripe_webhooks
 from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
 from cases import apis as case_apis
@@ -66,6 +66,11 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("guidance/", include("guidance.urls")),
     path("handover/", include("handover.urls")),
+    # The demo's sandboxes, read-only, where a link would go to Stripe's or Zendesk's pages.
+    path("sandbox/stripe/<str:object_id>/", sandbox_viewer.stripe_object,
+         name="sandbox-stripe"),
+    path("sandbox/zendesk/tickets/<int:ticket_id>/", sandbox_viewer.zendesk_ticket,
+         name="sandbox-zendesk-ticket"),
     path("admin/", admin.site.urls),
     path("webhooks/stripe/", stripe_webhooks.receive, name="stripe-webhook"),
     path("webhooks/zendesk/", zendesk_webhooks.receive, name="zendesk-webhook"),

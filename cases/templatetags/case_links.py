@@ -6,6 +6,9 @@ from urllib.parse import urlencode
 
 from django import template
 from django.conf import settings
+from django.urls import reverse
+
+from billing_console.sandbox_viewer import stripe_dashboard, stripe_resource, viewing
 
 register = template.Library()
 
@@ -25,11 +28,16 @@ DASHBOARD_PATHS = {
 
 @register.filter
 def stripe_url(object_id):
-    """{{ charge.id|stripe_url }} -> https://dashboard.stripe.com/test/payments/ch_…; an
-    object without a page of its own (a refund, a credit note) opens the Dashboard's search
-    for its id; "" for anything that is not a Stripe id."""
+    """{{ charge.id|stripe_url }} -> https://dashboard.stripe.com/test/payments/ch_… (the
+    test-mode Dashboard for a test key); an object without a page of its own (a refund, a
+    credit note) opens the Dashboard's search for its id; against the demo's sandbox, the
+    console's read-only page of the sandbox's copy; "" for anything that is not a Stripe id."""
     object_id = str(object_id or "")
-    base = settings.STRIPE_DASHBOARD_URL.rstrip("/")
+    if viewing(settings.STRIPE_API_BASE):
+        if not STRIPE_ID.fullmatch(object_id) or stripe_resource(object_id) is None:
+            return ""
+        return reverse("sandbox-stripe", args=[object_id])
+    base = stripe_dashboard()
     for prefix, path in DASHBOARD_PATHS.items():
         if object_id.startswith(prefix):
             return f"{base}/{path}/{object_id}"
@@ -40,7 +48,11 @@ def stripe_url(object_id):
 
 @register.filter
 def zendesk_ticket_url(ticket_id):
-    """{{ case.zendesk_ticket_id|zendesk_ticket_url }}, or "" when Zendesk is not set up."""
+    """{{ case.zendesk_ticket_id|zendesk_ticket_url }}: the agent UI's page, the console's
+    read-only page against the demo's sandbox, or "" when Zendesk is not set up."""
+    if viewing(settings.ZENDESK_API_URL):
+        ticket = str(ticket_id or "")
+        return reverse("sandbox-zendesk-ticket", args=[ticket]) if ticket.isdigit() else ""
     if not settings.ZENDESK_AGENT_URL:
         return ""
     return f"{settings.ZENDESK_AGENT_URL}{ticket_id}"

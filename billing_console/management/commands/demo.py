@@ -121,6 +121,7 @@ def _console_env(stripe_url, zendesk_url, webhook_secret):
         "ZENDESK_API_TOKEN": DEMO_ZENDESK_TOKEN,
         "ZENDESK_API_URL": zendesk_url,
         "ZENDESK_WEBHOOK_SECRET": webhook_secret,
+        "SANDBOX_VIEWER": "1",
     }
 
 
