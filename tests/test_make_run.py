@@ -135,6 +135,12 @@ def _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets, passwor
         assert time.monotonic() < deadline, "the demo Tier 2 agent never saw their escalation"
         time.sleep(1)
     assert session.get(f"{base_url}cases/find/?ticket={other}", timeout=10).status_code == 404
+    # Their "Charged twice" escalations include one with two equal charges behind it.
+    charged_twice = [t["id"] for t in escalated if "duplicate_charge" in t["tags"]
+                     and t["assignee_id"] == found[0]["id"]]
+    pages = [session.get(f"{base_url}cases/find/?ticket={ticket}", timeout=10).text
+             for ticket in charged_twice]
+    assert any("likely duplicate" in page for page in pages)
 
 
 def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console, tmp_path):

@@ -5,6 +5,7 @@ import pytest
 from billing_console.integrations.demo_customers import demo_customers
 from billing_console.integrations.stripe.sandbox import build_server
 from billing_console.integrations.stripe.sandbox.seed import seed_demo
+from billing_console.integrations.zendesk.sandbox.seed import seed_demo as seed_zendesk
 
 from .conftest import API_KEY, start_in_thread, stop
 
@@ -65,3 +66,49 @@ def test_the_seed_taxes_a_third_with_vat_a_third_with_gst_and_a_third_not(seeded
         by_subscription.count(()) == len(demo_customers()) // 3
     assert {("paid", "exclusive"), ("paid", "inclusive"), ("open", "exclusive"),
             ("open", "inclusive")} <= taxed_invoices
+
+
+@pytest.fixture(scope="module")
+def demo_tickets(seeded):
+    """The Zendesk seed run against the Stripe seed's customers, as `make run` does: each
+    escalated ticket with its requester's Stripe charges and whether it names the customer."""
+    from tests.contract.zendesk.conftest import EMAIL, TOKEN, RunningSandbox, start
+    from tests.contract.zendesk.conftest import stop as stop_zendesk
+
+    state, customers, _ = seeded
+    server, thread = start()
+    zendesk = RunningSandbox(server)
+    try:
+        seed_zendesk(zendesk.url, EMAIL, TOKEN, customers)
+        ids = ",".join(map(str, range(1, 101)))
+        tickets = zendesk.call("GET", f"/api/v2/tickets/show_many.json?ids={ids}")[1]["tickets"]
+        requesters = ",".join({str(ticket["requester_id"]) for ticket in tickets})
+        emails = {user["id"]: user["email"] for user in zendesk.call(
+            "GET", f"/api/v2/users/show_many.json?ids={requesters}")[1]["users"]}
+    finally:
+        stop_zendesk(server, thread)
+    charges = _all(state, "charge")
+    return [(ticket, [c for c in charges if c["customer"] == customers.get(
+                emails[ticket["requester_id"]])])
+            for ticket in tickets if "billing_escalation" in ticket["tags"]]
+
+
+def test_a_charged_twice_escalation_has_a_true_duplicate_behind_it(demo_tickets):
+    def duplicated(charges):
+        paid = [(c["amount"], c["currency"]) for c in charges if c["status"] == "succeeded"]
+        return any(paid.count(charge) > 1 for charge in paid)
+
+    assert any(duplicated(charges) for ticket, charges in demo_tickets
+               if "duplicate_charge" in ticket["tags"])
+
+
+def test_a_refund_request_is_for_a_charge_above_the_approval_limit(demo_tickets):
+    assert any(charge["amount"] > 50_000 and charge["status"] == "succeeded"
+               for ticket, charges in demo_tickets if "refund_request" in ticket["tags"]
+               for charge in charges)
+
+
+def test_a_customer_is_found_only_by_email(demo_tickets):
+    """Some escalations never name the Stripe customer: the console finds it by email."""
+    assert any(charges and not any(field["value"] for field in ticket["custom_fields"])
+               for ticket, charges in demo_tickets)

@@ -3,8 +3,10 @@ the same seeder can fill a real Stripe test-mode account as well as the sandbox.
 
 Every demo customer (`demo_customers()`) gets a monthly or annual subscription, paid from
 a test card, and a one-off charge; between them the customers also have paid, open,
-draft, void and uncollectible invoices, a declined charge, an obvious duplicate charge, a
-disputed charge, a partial refund, a refund that will fail, and a credit note. A third of
+draft, void and uncollectible invoices, a declined charge, two true duplicate charges (one
+behind a "Charged twice" escalation), a charge above the 500.00 approval limit (behind a
+refund request), a disputed charge, a partial refund, a refund that will fail, and a credit
+note. A third of
 them pay VAT on top of their subscription and invoices, a third pay prices with GST
 included, and a third pay no tax.
 
@@ -117,6 +119,12 @@ def _duplicate_charge(client, customer, subscription):
                         description="Order #1042: Console Pro renewal", metadata=SEED_TAG)
 
 
+def _large_charge(client, customer, subscription):
+    """A year of a team plan paid upfront: refunding it needs finance's approval."""
+    builders.charge(client, customer=customer.id, amount=118_800,
+                    description="Console Team, 12 seats, a year upfront", metadata=SEED_TAG)
+
+
 def _disputed_charge(client, customer, subscription):
     builders.charge(client, customer=customer.id, amount=14900,
                     description="Annual support pack", payment_method="pm_card_createDispute",
@@ -144,7 +152,10 @@ def _credit_note(client, customer, subscription):
         "reason": "product_unsatisfactory", "memo": "Outage on the 3rd", "metadata": SEED_TAG})
 
 
+# By the customer's place in `demo_customers()`. The Zendesk seed files ticket N + 1 for
+# customer N: customer 8's is a "Charged twice" escalation, customer 14's a refund request.
 SPECIAL_CASES = {
     1: _declined_charge, 3: _duplicate_charge, 5: _disputed_charge, 7: _partial_refund,
-    9: _failing_refund, 11: _credit_note, 13: _declined_charge, 15: _partial_refund,
+    8: _duplicate_charge, 9: _failing_refund, 11: _credit_note, 13: _declined_charge,
+    14: _large_charge, 15: _partial_refund,
 }
