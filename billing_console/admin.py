@@ -1,4 +1,5 @@
-"""Admin pages for users, their roles, API tokens and locked accounts."""
+"""Django's admin, for superusers: users, their roles, API tokens and locked accounts as
+raw rows. Admins manage these in the console's own pages (`administration/`)."""
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -8,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
-from billing_console.access import Capability, has_capability
+from billing_console.access import SUPERUSER, allows
 from billing_console.admin_site import ConsolePermissionsMixin
 from billing_console.models import ZendeskIdentity
 
@@ -29,7 +30,7 @@ class ZendeskIdentityInline(admin.StackedInline):
                            "group escalated)")
 
     def _allowed(self, request):
-        return has_capability(request.user, Capability.MANAGE_CONSOLE)
+        return allows(request.user, SUPERUSER)
 
     def has_view_permission(self, request, obj=None):
         return self._allowed(request)

@@ -1,4 +1,5 @@
-"""The Django admin, opened to the `admin` role through access.py rather than is_staff."""
+"""Django's admin, for superusers only (`access.SUPERUSER`): raw rows, for fixing data by
+hand. The admin role manages the console in its own pages, under /manage/."""
 
 from functools import update_wrapper
 
@@ -8,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from billing_console.access import Capability, has_capability
+from billing_console.access import SUPERUSER, allows
 
 
 class ConsoleAdminSite(admin.AdminSite):
@@ -18,16 +19,18 @@ class ConsoleAdminSite(admin.AdminSite):
     final_catch_all_view = False
 
     def has_permission(self, request):
-        return has_capability(request.user, Capability.MANAGE_CONSOLE)
+        return allows(request.user, SUPERUSER)
 
     def admin_view(self, view, cacheable=False):
-        """Like Django's, but a signed-in user without the role gets the styled 403."""
+        """Like Django's, but a signed-in user who is no superuser gets the styled 403."""
 
         def inner(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not self.has_permission(request):
-                raise PermissionDenied("The admin pages are for the admin role.")
+                raise PermissionDenied("Django's admin is for superusers only. Admins manage "
+                                       "users, the money policy and the integrations under "
+                                       "Admin in the console's navigation.")
             return view(request, *args, **kwargs)
 
         if not cacheable:
@@ -35,7 +38,7 @@ class ConsoleAdminSite(admin.AdminSite):
         if not getattr(view, "csrf_exempt", False):
             inner = csrf_protect(inner)
         inner = update_wrapper(inner, view)
-        inner.required_capability = Capability.MANAGE_CONSOLE
+        inner.required_capability = SUPERUSER
         return inner
 
     def get_urls(self):
@@ -49,19 +52,19 @@ class ConsoleAdminSite(admin.AdminSite):
 
 def _declare_admin_views(patterns):
     """Mark each view that Django's admin routes through `admin_view` (its `wrap` helpers
-    tag them with `admin_site` or `model_admin`) as needing the admin capability, so the
-    route-walk test can check them like every other view."""
+    tag them with `admin_site` or `model_admin`) as for superusers, so the route-walk test
+    can check them like every other view."""
     for pattern in patterns:
         if hasattr(pattern, "url_patterns"):
             _declare_admin_views(pattern.url_patterns)
             continue
         callback = pattern.callback
         if hasattr(callback, "admin_site") or hasattr(callback, "model_admin"):
-            callback.required_capability = Capability.MANAGE_CONSOLE
+            callback.required_capability = SUPERUSER
 
 
 class ConsolePermissionsMixin:
-    """Model pages for the admin role, without Django's per-model permission rows."""
+    """Model pages for superusers, without Django's per-model permission rows."""
 
     # The model pages this admin offers. One that refuses adding drops "add", and so on,
     # so that no route exists only to answer 403.
@@ -74,7 +77,7 @@ class ConsolePermissionsMixin:
                 if pattern.name is None or pattern.name in offered]
 
     def _allowed(self, request):
-        return has_capability(request.user, Capability.MANAGE_CONSOLE)
+        return allows(request.user, SUPERUSER)
 
     def has_module_permission(self, request):
         return self._allowed(request)

@@ -34,7 +34,7 @@ NAVIGATION = (
     ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE),
     ("Handover", "handover:page", Capability.WORK_CASES),
     ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE, _gave_up_events),
-    ("Admin", "admin:index", Capability.MANAGE_CONSOLE),
+    ("Admin", "administration:index", Capability.MANAGE_CONSOLE),
 )
 
 

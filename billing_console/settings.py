@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "guidance",
     "finance",
     "handover",
+    "administration",
 ]
 
 MIDDLEWARE = [

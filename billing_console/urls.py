@@ -66,6 +66,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("guidance/", include("guidance.urls")),
     path("handover/", include("handover.urls")),
+    path("manage/", include("administration.urls")),
     # The demo's sandboxes, read-only, where a link would go to Stripe's or Zendesk's pages.
     path("sandbox/stripe/<str:object_id>/", sandbox_viewer.stripe_object,
          name="sandbox-stripe"),

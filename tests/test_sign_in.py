@@ -60,7 +60,7 @@ def test_a_refused_page_is_audited_as_a_denial(client, tier2):
 
 def test_each_role_lands_on_its_home_page(client, actors):
     homes = {"specialist": "/cases/", "tier2": "/guidance/", "finance": "/approvals/",
-             "admin": "/admin/"}
+             "admin": "/manage/"}
     for name, home in homes.items():
         client.force_login(actors[name])
         assert client.get("/").url == home

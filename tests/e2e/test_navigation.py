@@ -6,19 +6,19 @@ NAVIGATION = {
     "specialist": ["Queue", "Audit", "Guidance", "Questions", "Handover"],
     "tier2": ["Guidance"],
     "finance": ["Queue", "Approvals", "Audit", "Summary", "Reconciliation", "Guidance"],
-    "admin": ["Audit", "Summary", "Reconciliation", "Guidance", "Zendesk sync", "Admin"],
+    "admin": ["Approvals", "Audit", "Summary", "Reconciliation", "Guidance", "Zendesk sync",
+              "Admin"],
 }
 HOMES = {"specialist": "/cases/", "tier2": "/guidance/", "finance": "/approvals/",
-         "admin": "/admin/"}
+         "admin": "/manage/"}
 
 
 @pytest.mark.parametrize("role", list(NAVIGATION))
 def test_each_role_sees_its_own_navigation(role, actors, page, sign_in, live_server):
     sign_in(actors[role].username)
     assert page.url == live_server.url + HOMES[role]
-    if role != "admin":  # the admin pages have Django's own header
-        links = page.locator("nav[aria-label=Sections] a").all_inner_texts()
-        assert links == NAVIGATION[role]
+    links = page.locator("nav[aria-label=Sections] a").all_inner_texts()
+    assert links == NAVIGATION[role]
     assert page.console_errors == []
 
 

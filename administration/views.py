@@ -1,0 +1,297 @@
+"""The admin role's pages, under /manage/: the money policy in the currency's own units,
+users with their roles, lock state and Zendesk tie, the intake rule and SLA targets, and
+the integrations' health. Only `MANAGE_CONSOLE` opens them. Every change goes through a
+service (`administration.services`) and is audited; bad input is the form's error on the
+page (400), never a 500."""
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from administration import forms, selectors, services
+from audit.services import Origin
+from billing_console.access import Capability, Role, requires
+from billing_console.exceptions import ApplicationError
+from billing_console.money import format_amount, normalise_currency
+from money_actions.models import CurrencyLimit, ReasonCode
+
+manages = requires(Capability.MANAGE_CONSOLE)
+
+
+def _apply(form, change):
+    """Run `change(cleaned_data)` when `form` is valid; a refusal becomes the form's error.
+    Returns whether the change was made."""
+    if not form.is_valid():
+        return False
+    try:
+        change(form.cleaned_data)
+    except ApplicationError as error:
+        _refused(form, error)
+        return False
+    return True
+
+
+def _refused(form, error):
+    """A service's refusal, on the field it names when the form has one."""
+    form.add_error(error.code if error.code in form.fields else None, error.message)
+
+
+# --- Overview ------------------------------------------------------------------------------
+
+
+@manages
+@require_safe
+def index(request):
+    return render(request, "administration/index.html", {
+        "health": selectors.integration_health(),
+        "user_count": User.objects.filter(is_active=True).count(),
+        "locked_count": len(selectors.locked_usernames(request)),
+    })
+
+
+# --- The money policy ----------------------------------------------------------------------
+
+
+@manages
+@require_safe
+def policy(request):
+    return _policy_page(request)
+
+
+def _policy_page(request, *, status=200, rules_form=None, role_limit_form=None,
+                 reason_add_form=None, currency_form=None, reason_forms=None):
+    view = selectors.money_policy()
+    rules = view.rules
+    return render(request, "administration/policy.html", {
+        "policy": view,
+        "currency_limits": [_currency_limit_row(limit) for limit in view.currency_limits],
+        "role_limits": [(Role(limit.role).label, limit.currency.upper(),
+                         format_amount(limit.limit, limit.currency))
+                        for limit in view.role_limits],
+        "rules_form": rules_form or forms.MoneyPolicyForm(initial={
+            name: getattr(rules, name) for name in forms.MoneyPolicyForm.base_fields}),
+        "role_limit_form": role_limit_form or forms.RoleLimitForm(),
+        "reason_add_form": reason_add_form or forms.ReasonCodeAddForm(),
+        "currency_form": currency_form or forms.NewCurrencyForm(),
+        "reason_rows": [(reason, (reason_forms or {}).get(reason.pk) or forms.ReasonCodeForm(
+            initial={"label": reason.label, "position": reason.position,
+                     "active": reason.active}, prefix=f"reason-{reason.pk}"))
+                        for reason in view.reason_codes],
+    }, status=status)
+
+
+def _currency_limit_row(limit):
+    return {"currency": limit.currency.upper(), "code": limit.currency,
+            **{name: format_amount(getattr(limit, name), limit.currency)
+               for name in services.CURRENCY_LIMIT_FIELDS}}
+
+
+@manages
+@require_POST
+def policy_rules(request):
+    form = forms.MoneyPolicyForm(request.POST)
+    if _apply(form, lambda data: services.money_policy_set(
+            rules=data, actor=request.user, origin=Origin.of(request))):
+        messages.success(request, "The money policy's rules are saved.")
+        return redirect("administration:policy")
+    return _policy_page(request, status=400, rules_form=form)
+
+
+@manages
+@require_safe
+def currency_add(request):
+    """The "add a currency" form: on to that currency's own page, where its limits are set."""
+    form = forms.NewCurrencyForm(request.GET)
+    if form.is_valid():
+        try:
+            code = normalise_currency(form.cleaned_data["currency"])
+        except ApplicationError as error:
+            form.add_error("currency", error.message)
+        else:
+            return redirect("administration:currency-limit", currency=code.lower())
+    return _policy_page(request, status=400, currency_form=form)
+
+
+@manages
+@require_http_methods(["GET", "HEAD", "POST"])
+def currency_limit(request, currency):
+    try:
+        code = normalise_currency(currency)
+    except ApplicationError as error:
+        return render(request, "400.html", {"message": error.message,
+                                            "retry_url": reverse("administration:policy")},
+                      status=400)
+    row = CurrencyLimit.objects.filter(currency=code.lower()).first()
+    form = forms.CurrencyLimitForm(request.POST or None, currency=code, row=row)
+    if request.method == "POST" and _apply(form, lambda data: services.currency_limit_set(
+            currency=code, limits=data, actor=request.user, origin=Origin.of(request))):
+        messages.success(request, f"The {code} limits are saved.")
+        return redirect("administration:policy")
+    return render(request, "administration/currency_limit.html", {
+        "form": form, "currency": code, "new": row is None,
+    }, status=400 if form.errors else 200)
+
+
+@manages
+@require_POST
+def role_limit(request):
+    form = forms.RoleLimitForm(request.POST)
+    if _apply(form, lambda data: services.role_limit_set(
+            role=data["role"], currency=data["currency"], limit=data["limit"],
+            actor=request.user, origin=Origin.of(request))):
+        messages.success(request, "The role's limit is saved.")
+        return redirect("administration:policy")
+    return _policy_page(request, status=400, role_limit_form=form)
+
+
+@manages
+@require_POST
+def reason_add(request):
+    form = forms.ReasonCodeAddForm(request.POST)
+    if _apply(form, lambda data: services.reason_code_add(
+            label=data["label"], actor=request.user, origin=Origin.of(request))):
+        messages.success(request, f"The reason “{form.cleaned_data['label']}” is added.")
+        return redirect("administration:policy")
+    return _policy_page(request, status=400, reason_add_form=form)
+
+
+@manages
+@require_POST
+def reason_change(request, pk):
+    reason = get_object_or_404(ReasonCode, pk=pk)
+    form = forms.ReasonCodeForm(request.POST, prefix=f"reason-{reason.pk}")
+    if _apply(form, lambda data: services.reason_code_change(
+            reason_code_id=reason.pk, label=data["label"], active=data["active"],
+            position=data["position"], actor=request.user, origin=Origin.of(request))):
+        messages.success(request, f"The reason “{form.cleaned_data['label']}” is saved.")
+        return redirect("administration:policy")
+    return _policy_page(request, status=400, reason_forms={reason.pk: form})
+
+
+# --- Users ---------------------------------------------------------------------------------
+
+
+@manages
+@require_safe
+def users(request):
+    failure_limit, cooloff_minutes = selectors.lockout_rule()
+    return render(request, "administration/users.html", {
+        "rows": selectors.users(request), "failure_limit": failure_limit,
+        "cooloff_minutes": cooloff_minutes})
+
+
+@manages
+@require_http_methods(["GET", "HEAD", "POST"])
+def user_add(request):
+    form = forms.NewUserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.user_create(**form.cleaned_data, actor=request.user,
+                                          origin=Origin.of(request))
+        except ApplicationError as error:
+            _refused(form, error)
+        else:
+            messages.success(request, f"{person.username} can now sign in.")
+            return redirect("administration:user", pk=person.pk)
+    return render(request, "administration/user_add.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@manages
+@require_http_methods(["GET", "HEAD", "POST"])
+def user(request, pk):
+    person = get_object_or_404(User, pk=pk)
+    form = forms.UserForm(request.POST or None, initial=_user_initial(request, person))
+    if request.method == "POST" and _apply(form, lambda data: services.user_change(
+            user_id=person.pk, **data, actor=request.user, origin=Origin.of(request))):
+        messages.success(request, f"{person.username} is saved.")
+        return redirect("administration:user", pk=person.pk)
+    return _user_page(request, person, form=form)
+
+
+def _user_initial(request, person):
+    row = selectors.user_row(request, person)
+    return {"first_name": person.first_name, "last_name": person.last_name,
+            "email": person.email, "is_active": person.is_active,
+            "roles": [role.value for role in row.roles],
+            "zendesk_user_id": row.zendesk_user_id, "zendesk_group_id": row.zendesk_group_id}
+
+
+def _user_page(request, person, *, form=None, password_form=None):
+    form = form or forms.UserForm(initial=_user_initial(request, person))
+    password_form = password_form or forms.PasswordForm()
+    return render(request, "administration/user.html", {
+        "person": person, "row": selectors.user_row(request, person), "form": form,
+        "password_form": password_form,
+    }, status=400 if form.errors or password_form.errors else 200)
+
+
+@manages
+@require_POST
+def user_password(request, pk):
+    person = get_object_or_404(User, pk=pk)
+    form = forms.PasswordForm(request.POST)
+    if _apply(form, lambda data: services.user_password_set(
+            user_id=person.pk, password=data["password"], actor=request.user,
+            origin=Origin.of(request))):
+        messages.success(request, f"{person.username} has a new password; tell them "
+                                  "through a channel only they read.")
+        return redirect("administration:user", pk=person.pk)
+    return _user_page(request, person, password_form=form)
+
+
+@manages
+@require_POST
+def user_unlock(request, pk):
+    person = get_object_or_404(User, pk=pk)
+    try:
+        services.user_unlock(user_id=person.pk, actor=request.user, origin=Origin.of(request))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{person.username} is unlocked and can sign in again.")
+    back = reverse("administration:user", args=[person.pk])
+    return redirect(back if request.POST.get("back") == "user" else "administration:users")
+
+
+# --- Intake and SLA ------------------------------------------------------------------------
+
+
+@manages
+@require_safe
+def intake(request):
+    return _intake_page(request)
+
+
+def _intake_page(request, *, status=200, rule_form=None, sla_form=None):
+    rule = selectors.intake_rule()
+    return render(request, "administration/intake.html", {
+        "rule_form": rule_form or forms.IntakeRuleForm(initial={
+            "match": rule.match, "tag": rule.tag, "group_id": rule.group_id}),
+        "sla_form": sla_form or forms.SlaTargetsForm(targets=selectors.sla_targets()),
+    }, status=status)
+
+
+@manages
+@require_POST
+def intake_rule(request):
+    form = forms.IntakeRuleForm(request.POST)
+    if _apply(form, lambda data: services.intake_rule_set(
+            **data, actor=request.user, origin=Origin.of(request))):
+        messages.success(request, "The intake rule is saved; the next sync applies it.")
+        return redirect("administration:intake")
+    return _intake_page(request, status=400, rule_form=form)
+
+
+@manages
+@require_POST
+def sla_targets(request):
+    form = forms.SlaTargetsForm(request.POST)
+    if _apply(form, lambda data: services.sla_targets_set(
+            targets=form.targets(), actor=request.user, origin=Origin.of(request))):
+        messages.success(request, "The SLA targets are saved; cases opened from now on "
+                                  "follow them.")
+        return redirect("administration:intake")
+    return _intake_page(request, status=400, sla_form=form)
