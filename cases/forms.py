@@ -2,6 +2,7 @@
 
 from django import forms
 
+from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Category, Priority, ResolutionCode, State
 
 
@@ -23,7 +24,8 @@ class PriorityForm(forms.Form):
 
 class NoteForm(forms.Form):
     body = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}),
-                           max_length=20_000, error_messages={"required": "Write the note "
+                           max_length=NOTE_MAX_CHARS,
+                           error_messages={"required": "Write the note "
                                                               "before saving it."})
     post_to_zendesk = forms.BooleanField(label="Also post to Zendesk as an internal note",
                                          required=False)
@@ -34,10 +36,10 @@ class ResolveForm(forms.Form):
                              choices=[("", "Choose…"), *ResolutionCode.choices],
                              error_messages={"required": "Choose a resolution code."})
     summary = forms.CharField(label="Summary", widget=forms.Textarea(attrs={"rows": 3}),
-                              max_length=5_000,
+                              max_length=NOTE_MAX_CHARS,
                               error_messages={"required": "Write a summary of the resolution."})
     public_reply = forms.CharField(label="Public reply to the customer (optional)",
-                                   required=False, max_length=20_000,
+                                   required=False, max_length=NOTE_MAX_CHARS,
                                    widget=forms.Textarea(attrs={"rows": 6}))
 
 

@@ -18,6 +18,7 @@ from billing_console.integrations import inbox
 from billing_console.integrations.models import InboundEvent, SetAsideRecord
 from billing_console.integrations.outbox import Outbox
 from billing_console.markdown import render_markdown
+from billing_console.notes import check_note_length
 from cases.models import (
     Case,
     CaseEvent,
@@ -240,6 +241,7 @@ def case_add_note(*, case, body, actor, post_to_zendesk=False):
     body = (body or "").strip()
     if not body:
         raise ApplicationError("Write the note before saving it.", "empty_note")
+    check_note_length(body)
     case = _locked(case)
     event = _event(case, CaseEvent.Kind.NOTE, actor, body, posted_to_zendesk=post_to_zendesk)
     _audit(case, "case.note_added", actor, after={"posted_to_zendesk": post_to_zendesk})
@@ -305,6 +307,8 @@ def case_resolve(*, case, code, summary, actor, public_reply=""):
         raise ApplicationError("Choose a resolution code.", "resolution_code")
     if not summary:
         raise ApplicationError("Write a summary of the resolution.", "resolution_summary")
+    check_note_length(summary, what="A summary")
+    check_note_length(public_reply, what="A reply to the customer")
     case = _locked(case)
     if case.state in (State.RESOLVED, State.CLOSED):
         raise ApplicationError("This case is already resolved.", "already_resolved",

@@ -19,6 +19,7 @@ from audit.services import Origin
 from billing_console.access import Capability
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import CreditLine
+from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Case
 from credit_memos import kinds, rules
 from credit_memos.selectors import (
@@ -65,12 +66,14 @@ class CreditMemoInput(serializers.Serializer):
     stripe_reason = serializers.CharField(required=False, default=None, allow_null=True)
     memo = serializers.CharField(required=False, allow_blank=True, default="")
     reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 max_length=NOTE_MAX_CHARS)
 
 
 class VoidInput(serializers.Serializer):
     reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 max_length=NOTE_MAX_CHARS)
 
 
 def _spec(fields):
@@ -187,7 +190,8 @@ class InvoiceAdjustmentInput(serializers.Serializer):
     currency = serializers.CharField(required=False, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
     reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 max_length=NOTE_MAX_CHARS)
 
 
 class InvoiceAdjustmentApi(APIView):
@@ -248,7 +252,8 @@ class SubscriptionChangeInput(serializers.Serializer):
     prorate = serializers.BooleanField(required=False, default=False)
     invoice_now = serializers.BooleanField(required=False, default=False)
     reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 max_length=NOTE_MAX_CHARS)
 
 
 def _subscription_change(request, *, needs_reason):

@@ -6,6 +6,7 @@ from django import forms
 
 from billing_console.dates import EARLIEST_DAY, LATEST_DAY
 from billing_console.exceptions import ApplicationError
+from billing_console.notes import NOTE_MAX_CHARS
 from finance.periods import Period
 
 DATE_FORMAT_MESSAGE = "Enter the day as YYYY-MM-DD."
@@ -39,7 +40,7 @@ class PeriodForm(forms.Form):
 class ExplainForm(forms.Form):
     # Which class the report was filtered by, to go back to the same view.
     shown = forms.CharField(required=False)
-    note = forms.CharField(required=False, max_length=5000)
+    note = forms.CharField(required=False, max_length=NOTE_MAX_CHARS)
 
 
 def chosen_ids(data):
@@ -50,6 +51,6 @@ def chosen_ids(data):
 
 
 class DecisionForm(forms.Form):
-    note = forms.CharField(required=False, max_length=5_000)
+    note = forms.CharField(required=False, max_length=NOTE_MAX_CHARS)
     # The amount the page showed: an approval covers that amount and no other.
     amount = forms.IntegerField(required=False, min_value=0)

@@ -49,6 +49,7 @@ from billing_console.access import Capability, has_capability
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
+from billing_console.notes import check_note_length
 from billing_console.parsing import whole_number
 from finance.models import (
     GOING,
@@ -622,6 +623,7 @@ def reconciliation_items_explain(*, item_ids, note, actor, origin=None):
     if not note:
         raise ApplicationError("A note is required: say why, or what was done.",
                                "note_required")
+    check_note_length(note)
     same = _same_differences(items, locked)
     now = timezone.now()
     ReconciliationItem.objects.filter(pk__in=[pk for pks in same.values() for pk in pks]) \

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from billing_console.access import Capability
 from billing_console.markdown import render_markdown
+from billing_console.notes import NOTE_MAX_CHARS
 from cases.selectors import cases_visible_to
 from guidance import selectors, services
 from guidance.models import CaseGuidance, Playbook, Question
@@ -51,12 +52,12 @@ class QuestionSerializer(serializers.ModelSerializer):
 
 
 class QuestionInput(serializers.Serializer):
-    body = serializers.CharField(max_length=10_000)
+    body = serializers.CharField(max_length=NOTE_MAX_CHARS)
     case_id = serializers.IntegerField(required=False, default=None, allow_null=True)
 
 
 class AnswerInput(serializers.Serializer):
-    answer = serializers.CharField(max_length=20_000)
+    answer = serializers.CharField(max_length=NOTE_MAX_CHARS)
 
 
 class PlaybookListApi(APIView):

@@ -1,5 +1,6 @@
 from django import forms
 
+from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Category
 from guidance.models import Playbook
 
@@ -11,14 +12,14 @@ class PlaybookForm(forms.Form):
 
 
 class QuestionForm(forms.Form):
-    body = forms.CharField(label="Your question", max_length=10_000,
+    body = forms.CharField(label="Your question", max_length=NOTE_MAX_CHARS,
                            widget=forms.Textarea(attrs={"rows": 4}),
                            error_messages={"required": "Write the question first."})
     case = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class AnswerForm(forms.Form):
-    answer = forms.CharField(max_length=20_000, widget=forms.Textarea(attrs={"rows": 5}),
+    answer = forms.CharField(max_length=NOTE_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 5}),
                              error_messages={"required": "Write the answer first."})
 
 

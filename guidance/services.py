@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from billing_console.exceptions import ApplicationError
+from billing_console.notes import check_note_length
 from cases.models import Category
 from cases.services import write_back_queue
 from guidance.models import CaseGuidance, Playbook, PlaybookVersion, Question
@@ -60,6 +61,7 @@ def case_guidance_add(*, case, body, author, playbook=None, post_to_zendesk=Fals
 
 @transaction.atomic
 def question_ask(*, asker, body, case=None):
+    check_note_length(body, what="A question")
     now = timezone.now()
     question = Question.objects.create(
         asker=asker, case=case, body=_required(body, "question"), created_at=now,
@@ -71,6 +73,7 @@ def question_ask(*, asker, body, case=None):
 @transaction.atomic
 def question_answer(*, question, answer, answered_by):
     """Answer once; on a case, the answer also reaches the ticket as an internal note."""
+    check_note_length(answer, what="An answer")
     question = Question.objects.select_for_update().get(pk=question.pk)
     if not question.is_open:
         raise ApplicationError("This question was answered already.", "answered", status=409)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from django import forms
 
-from handover.models import NOTE_MAX_CHARS
+from billing_console.notes import NOTE_MAX_CHARS
 from handover.selectors import FURTHEST_BACK, Since
 
 # What a person types: YYYY-MM-DD HH:MM, in UTC (a "T" between the two, as a browser's

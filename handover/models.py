@@ -3,9 +3,6 @@
 from django.conf import settings
 from django.db import models
 
-# The longest note, in characters: the same limit as every note a person writes.
-NOTE_MAX_CHARS = 5_000
-
 
 class HandoverNote(models.Model):
     """What one person tells the next shift. Append-only: a note is never changed or

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST, require_safe
 from audit.services import Origin
 from billing_console.access import Capability, requires
 from billing_console.exceptions import ApplicationError
+from billing_console.notes import NOTE_MAX_CHARS
 from handover import selectors, services
 from handover.forms import NoteForm, SinceForm
-from handover.models import NOTE_MAX_CHARS
 
 
 @requires(Capability.WORK_CASES)

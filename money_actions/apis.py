@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
+from billing_console.notes import NOTE_MAX_CHARS
 from money_actions import services
 from money_actions.kinds import all_kinds
 from money_actions.models import MoneyAction, State
@@ -40,7 +41,8 @@ class MoneyActionSerializer(serializers.ModelSerializer):
 
 
 class DecisionInput(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 max_length=NOTE_MAX_CHARS)
     amount = serializers.IntegerField(
         required=False, default=None, min_value=0,
         help_text="The amount the approver saw; an approval is refused if it has changed.")

@@ -124,7 +124,7 @@ def _preview(request, page, case, target):
     carried = [(name, value) for name in form.fields for value in request.POST.getlist(name)]
     return render(request, "money_actions/action_preview.html", {
         "page": page, "case": case, "target": target, "preview": preview, "carried": carried,
-        "confirm_key": uuid.uuid4()})
+        "said": form.requester_words(), "confirm_key": uuid.uuid4()})
 
 
 def _confirm(request, page, case, target):

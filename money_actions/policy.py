@@ -22,6 +22,7 @@ from django.utils import timezone
 from billing_console.access import roles_of
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
+from billing_console.notes import check_note_length
 from money_actions.kinds import Family
 from money_actions.ledger import customer_given_back
 from money_actions.models import CurrencyLimit, MoneyPolicy, ReasonCode, RoleLimit
@@ -69,6 +70,7 @@ def validate_reason(*, reason_code, note):
                                "reason_code")
     if not (note or "").strip():
         raise ApplicationError("A note is required.", "note_required")
+    check_note_length(note)
 
 
 # The verdicts --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from audit.models import Source
 from audit.services import Origin, record
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
+from billing_console.notes import check_note_length
 from cases.models import CaseEvent, StripeLink
 from cases.models import State as CaseState
 from cases.selectors import forget_stripe_snapshot
@@ -115,6 +116,7 @@ def money_action_request(*, kind, case, stripe_customer_id, stripe_target_id, am
     waits for someone other than `actor`. The caller has validated the amount against
     Stripe and holds `lock_target(stripe_target_id)`."""
     _require_note(note)
+    check_note_length(customer_reply, what="A reply to the customer")
     action = MoneyAction.objects.create(
         kind=kind.slug, case=case, stripe_customer_id=stripe_customer_id,
         stripe_target_id=stripe_target_id, amount=amount, currency=currency.lower(),
@@ -144,6 +146,7 @@ def _route_by_policy(action, verdicts, actor, origin=None):
 def money_action_approve(*, action_id, actor, note="", expected_amount=None, origin=None):
     """Approve what the approver saw: with `expected_amount`, an amount changed since
     (the requester may change it while it waits) is refused, not approved unseen."""
+    check_note_length(note)
     action = _locked(action_id)
     _require_decidable(action, actor)
     check_customer(action.case, action.stripe_customer_id)
@@ -177,6 +180,7 @@ def money_action_reject(*, action_id, actor, note, origin=None):
 def money_action_withdraw(*, action_id, actor, note="", origin=None):
     """The requester takes a request back before it reaches Stripe (a queued submission
     then finds it canceled and does nothing)."""
+    check_note_length(note)
     action = _locked(action_id)
     if action.requested_by_id != actor.pk:
         raise ApplicationError("Only the person who requested it can withdraw it.",
@@ -253,6 +257,7 @@ def _require_decidable(action, actor):
 def _require_note(note):
     if not (note or "").strip():
         raise ApplicationError("A note is required.", "note_required")
+    check_note_length(note)
 
 
 def _wrong_state(action, verb):

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from audit.services import Origin
 from billing_console.access import Capability
 from billing_console.exceptions import ApplicationError
+from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Case
 from money_actions.idempotency import HEADER, Answer, run_idempotently
 from money_actions.models import MoneyAction, State
@@ -55,9 +56,10 @@ class RefundInput(serializers.Serializer):
     currency = serializers.CharField(required=False)
     stripe_reason = serializers.CharField(default=StripeReason.REQUESTED_BY_CUSTOMER)
     reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 max_length=NOTE_MAX_CHARS)
     customer_reply = serializers.CharField(
-        required=False, allow_blank=True, default="",
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX_CHARS,
         help_text="A public reply posted to the ticket once the refund succeeds.")
 
 

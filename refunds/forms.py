@@ -3,6 +3,7 @@
 from django import forms
 
 from billing_console.exceptions import ApplicationError
+from billing_console.notes import NOTE_MAX_CHARS
 from money_actions.forms import ReasonForm, minor_units
 from refunds.models import StripeReason
 
@@ -19,7 +20,8 @@ class RefundForm(ReasonForm):
                                       choices=StripeReason.choices)
     customer_reply = forms.CharField(
         label="Public reply to the customer once the refund succeeds (optional)",
-        required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 4}))
+        required=False, max_length=NOTE_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 4}))
 
     def minor_amount(self, charge_currency):
         """The amount in minor units of the charge's currency; raises `ApplicationError`."""

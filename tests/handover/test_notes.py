@@ -6,7 +6,8 @@ from django.db import transaction
 
 from audit.models import AuditEvent
 from billing_console.exceptions import ApplicationError
-from handover.models import NOTE_MAX_CHARS, HandoverNote
+from billing_console.notes import NOTE_MAX_CHARS
+from handover.models import HandoverNote
 from handover.services import handover_note_leave
 from tests.conftest import signed_in
 
