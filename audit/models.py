@@ -21,6 +21,10 @@ class Source(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+# The actor's role on an event the money policy decided by itself (an action within policy,
+# approved without a second person): no person is its actor.
+POLICY_ROLE = "policy"
+
 # The columns the trail's filters read, each indexed together with `id`.
 FILTERED_COLUMNS = ("created_at", "action", "kind", "actor_username", "requested_by",
                     "actor_role", "customer", "stripe_object_id", "reason_code", "case_id",

@@ -77,7 +77,9 @@ def _event(case, kind, actor, body="", **data):
 
 
 def _audit(case, action, actor, *, before=None, after=None, reason=""):
-    record(action=action, actor=actor, object_type="case", object_id=case.pk, case_id=case.pk,
+    """Without an actor, the console itself acted (following a money action, a task)."""
+    record(action=action, actor=actor, source=Source.SYSTEM if actor is None else Source.CONSOLE,
+           object_type="case", object_id=case.pk, case_id=case.pk,
            zendesk_ticket_id=case.zendesk_ticket_id, before=before, after=after, reason=reason)
 
 
@@ -117,8 +119,21 @@ def write_back_claim(*, write_back_id):
 
 def write_back_record_sent(*, write_back):
     """Zendesk took it. False when this worker's claim had expired and another took over."""
-    return WRITE_BACKS.settle(write_back, status=WriteBack.Status.SENT,
-                              sent_at=timezone.now(), last_error="")
+    sent_at = timezone.now()
+    settled = WRITE_BACKS.settle(write_back, status=WriteBack.Status.SENT, sent_at=sent_at,
+                                 last_error="")
+    if settled:
+        _first_response_if_public(write_back, sent_at)
+    return settled
+
+
+def _first_response_if_public(write_back, at):
+    """The SLA's first response is the first public reply the customer got: a reply Zendesk
+    took (on the ticket, or on the ticket that carried it). A state change, an internal note
+    or a resolution tells the customer nothing, and does not count."""
+    if write_back.public:
+        Case.objects.filter(pk=write_back.case_id, first_responded_at__isnull=True) \
+            .update(first_responded_at=at)
 
 
 def write_back_record_failure(*, write_back, error):
@@ -144,10 +159,12 @@ def write_back_record_followed_up(*, write_back, follow_up_ticket_id):
     it was merged into, or a follow-up).
     False, changing nothing, when this worker's claim had expired."""
     case = _locked(write_back.case)
+    sent_at = timezone.now()
     if not WRITE_BACKS.settle(write_back, status=WriteBack.Status.FOLLOWED_UP,
                               follow_up_ticket_id=follow_up_ticket_id,
-                              sent_at=timezone.now(), last_error=""):
+                              sent_at=sent_at, last_error=""):
         return False
+    _first_response_if_public(write_back, sent_at)
     kind = "public reply" if write_back.public else "internal note"
     carried = f"to ticket #{follow_up_ticket_id}, which it was merged into" \
         if follow_up_ticket_id == case.merged_into_ticket_id \
@@ -183,11 +200,6 @@ def write_back_record_undeliverable(*, write_back, error):
     return True
 
 
-def _mark_first_response(case):
-    if case.first_responded_at is None:
-        case.first_responded_at = timezone.now()
-
-
 @transaction.atomic
 def case_transition(*, case, to_state, actor):
     case = _locked(case)
@@ -199,18 +211,57 @@ def case_transition(*, case, to_state, actor):
         raise ApplicationError(
             f"A case that is {case.get_state_display().lower()} cannot move to "
             f"{to_state.label.lower()}.", "invalid_transition", status=409)
+    return _change_state(case, to_state, actor)
+
+
+def _change_state(case, to_state, actor, reason="", **data):
+    """Move the locked case to `to_state`, with its timeline entry (`data` added to the
+    entry's), its audit event and what Zendesk hears: the ticket's status and a tag."""
     before = case.state
     case.state = to_state
-    _mark_first_response(case)
-    case.save(update_fields=["state", "first_responded_at", "updated_at"])
-    _event(case, CaseEvent.Kind.STATE, actor, f"{State(before).label} → {to_state.label}",
-           before=before, after=to_state.value)
+    case.save(update_fields=["state", "updated_at"])
+    body = f"{State(before).label} → {to_state.label}" + (f": {reason}" if reason else "")
+    _event(case, CaseEvent.Kind.STATE, actor, body, before=before, after=to_state.value,
+           **data)
     _audit(case, "case.state_changed", actor, before={"state": before},
-           after={"state": to_state.value})
+           after={"state": to_state.value}, reason=reason)
     write_back_queue(case, note=f"Billing Console: case is now {to_state.label.lower()}.",
                      add_tags=[STATE_TAG_PREFIX + to_state.value],
                      zendesk_status=ZENDESK_STATUS.get(to_state, ""))
     return case
+
+
+# The states a case leaves for "waiting on finance" when one of its money actions needs
+# approval, and goes back to once finance has decided.
+WORKING_STATES = (State.NEW, State.TRIAGED, State.IN_PROGRESS, State.WAITING_CUSTOMER)
+
+
+@transaction.atomic
+def case_follow_approvals(*, case, waiting, reason):
+    """Keep a case in step with its money actions' approvals: while one waits for approval
+    (`waiting`), a case in a working state waits on finance; once none does, a case the
+    approvals put there goes back to the state it was in. A case resolved, closed, or moved
+    by hand meanwhile is left as it is. `reason`, in words, is the timeline's and the
+    audit trail's. Returns the case."""
+    case = _locked(case)
+    if waiting and case.state in WORKING_STATES:
+        return _change_state(case, State.WAITING_FINANCE, None, reason, for_approval=True)
+    if not waiting and case.state == State.WAITING_FINANCE:
+        back_to = _state_before_approval(case)
+        if back_to is not None:
+            return _change_state(case, back_to, None, reason)
+    return case
+
+
+def _state_before_approval(case):
+    """The state the case was in before an approval made it wait on finance; None when a
+    person, not an approval, put it there last."""
+    entry = (CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.STATE,
+                                      data__after=State.WAITING_FINANCE.value)
+             .order_by("-created_at", "-id").values_list("data", flat=True).first())
+    if not entry or not entry.get("for_approval"):
+        return None
+    return State(entry["before"])
 
 
 @transaction.atomic
@@ -318,9 +369,8 @@ def case_resolve(*, case, code, summary, actor, public_reply=""):
     case.resolution_code = code
     case.resolution_summary = summary
     case.resolved_at = timezone.now()
-    _mark_first_response(case)
     case.save(update_fields=["state", "resolution_code", "resolution_summary", "resolved_at",
-                             "first_responded_at", "updated_at"])
+                             "updated_at"])
     label = ResolutionCode(code).label
     _event(case, CaseEvent.Kind.STATE, actor, f"Resolved: {label}. {summary}",
            before=before, after=State.RESOLVED.value, code=code)

@@ -42,7 +42,8 @@ class Event(StrEnum):
     """The audit event types of a money action; the trail's action is `<slug>.<event>`."""
 
     REQUESTED = "requested"
-    APPROVED = "approved"
+    APPROVED = "approved"  # by a person, someone other than the requester
+    AUTO_APPROVED = "auto_approved"  # by the policy: within its limits, no person decided
     REJECTED = "rejected"
     CANCELED = "canceled"
     AMENDED = "amended"

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from audit.models import POLICY_ROLE, Source
 from audit.models import Outcome as AuditOutcome
-from audit.models import Source
 from audit.services import Origin, record
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
@@ -133,12 +133,16 @@ def _route_by_policy(action, verdicts, actor, origin=None):
     if needs_approval(verdicts):
         _move(action, State.PENDING_APPROVAL)
         _timeline(action, actor, f"{label_of(action)} requested; waiting for approval.")
+        _case_follows_approvals(action, f"{label_of(action)} waits for approval")
         return
     action.approved_amount = action.amount
     _move(action, State.APPROVED)
-    _audit(action, Event.APPROVED, actor, reason="Within policy: no approval needed.",
-           origin=origin)
+    # The policy decided, not the requester: the event has no person as its actor, so
+    # the trail never reads as someone approving their own request.
+    _audit(action, Event.AUTO_APPROVED, None, actor_role=POLICY_ROLE,
+           reason="Within policy: no approval needed.")
     _timeline(action, actor, f"{label_of(action)} requested; within policy, submitting.")
+    _case_follows_approvals(action, f"{label_of(action)} is within policy now")
     _queue_submission(action)
 
 
@@ -159,6 +163,7 @@ def money_action_approve(*, action_id, actor, note="", expected_amount=None, ori
     _move(action, State.APPROVED)
     _audit(action, Event.APPROVED, actor, reason=note, origin=origin)
     _timeline(action, actor, f"{label_of(action)} approved by {actor.get_username()}.")
+    _case_follows_approvals(action, f"{label_of(action)} approved")
     _queue_submission(action)
     return action
 
@@ -173,6 +178,7 @@ def money_action_reject(*, action_id, actor, note, origin=None):
     _move(action, State.CANCELED)
     _audit(action, Event.REJECTED, actor, reason=note, origin=origin)
     _timeline(action, actor, f"{label_of(action)} rejected by {actor.get_username()}: {note}")
+    _case_follows_approvals(action, f"{label_of(action)} rejected")
     return action
 
 
@@ -191,6 +197,7 @@ def money_action_withdraw(*, action_id, actor, note="", origin=None):
     _audit(action, Event.CANCELED, actor, reason=note or "Withdrawn by the requester.",
            origin=origin)
     _timeline(action, actor, f"{label_of(action)} withdrawn by {actor.get_username()}.")
+    _case_follows_approvals(action, f"{label_of(action)} withdrawn")
     return action
 
 
@@ -336,6 +343,7 @@ def _back_to_a_person(action, rule, reason):
     _move(action, State.PENDING_APPROVAL)
     _audit(action, Event.SENT_BACK, None, reason=reason, outcome=AuditOutcome.FAILURE)
     _timeline(action, None, f"{label_of(action)} not sent: {reason}")
+    _case_follows_approvals(action, f"{label_of(action)} waits for approval again")
 
 
 @transaction.atomic
@@ -371,6 +379,7 @@ def _send_back_for_approval(action):
     _audit(action, Event.APPROVAL_VOIDED, None,
            reason="The amount is not the one approved; it needs approval again.",
            outcome=AuditOutcome.FAILURE)
+    _case_follows_approvals(action, f"{label_of(action)} waits for approval again")
 
 
 @transaction.atomic
@@ -420,6 +429,16 @@ def _after_outcome(action, was_succeeded):
         case_transition(case=action.case, to_state=CaseState.IN_PROGRESS, actor=None)
 
 
+def _case_follows_approvals(action, reason):
+    """The case waits on finance while any of its money actions waits for approval, and
+    goes back to where it was once none does (`cases.services.case_follow_approvals`)."""
+    from cases.services import case_follow_approvals
+
+    waiting = MoneyAction.objects.filter(case_id=action.case_id,
+                                         state=State.PENDING_APPROVAL).exists()
+    case_follow_approvals(case=action.case, waiting=waiting, reason=reason)
+
+
 def _queue_submission(action):
     from money_actions.tasks import submit_money_action
 
@@ -451,12 +470,13 @@ def _snapshot(action):
 
 
 def _audit(action, event, actor, *, reason="", source=None, outcome=AuditOutcome.SUCCESS,
-           origin=None):
+           origin=None, actor_role=""):
     """`event` is an `Event`; `origin` says where a person's request came from; without
-    one, the console's own pages (an actor) or the system (none)."""
+    one, the console's own pages (an actor) or the system (none). `actor_role` names
+    what acted when no person did (`POLICY_ROLE`)."""
     origin = origin or Origin(source=Source.CONSOLE if actor else Source.SYSTEM)
-    record(action=action.kind_def.audit_action(event), actor=actor, ip=origin.ip,
-           source=source or origin.source,
+    record(action=action.kind_def.audit_action(event), actor=actor, actor_role=actor_role,
+           ip=origin.ip, source=source or origin.source,
            object_type="money_action", object_id=action.pk, after=_snapshot(action),
            amount=action.amount, currency=action.currency, case_id=action.case_id,
            zendesk_ticket_id=action.case.zendesk_ticket_id,

@@ -140,7 +140,7 @@ def test_every_step_is_audited_and_the_ticket_gets_a_note(invoices, case, sandbo
 
     actions = list(AuditEvent.objects.filter(object_id=action_id).order_by("id")
                    .values_list("action", flat=True))
-    assert actions == ["credit_memo.requested", "credit_memo.approved",
+    assert actions == ["credit_memo.requested", "credit_memo.auto_approved",
                        "credit_memo.submitted", "credit_memo.succeeded"]
     assert AuditEvent.objects.get(object_id=action_id,
                                   action="credit_memo.requested").source == Source.API

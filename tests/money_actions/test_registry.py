@@ -79,7 +79,7 @@ def test_a_kind_declared_in_one_module_runs_the_whole_mechanism(
     trail = set(AuditEvent.objects.filter(object_id=str(action.pk))
                 .values_list("action", flat=True))
     assert trail == {goodwill.audit_action(event) for event in (
-        Event.REQUESTED, Event.APPROVED, Event.SUBMITTED, Event.SUCCEEDED)}
+        Event.REQUESTED, Event.AUTO_APPROVED, Event.SUBMITTED, Event.SUCCEEDED)}
     entry = LedgerEntry.objects.get(money_action=action)
     assert (entry.entry_type, entry.given_back) == ("balance_transaction", 1_500)
     assert customer_given_back(customer.id, "usd", 30) == 1_500

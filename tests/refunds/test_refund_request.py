@@ -39,7 +39,7 @@ def test_every_transition_is_audited_with_amount_charge_and_refund(
 
     events = AuditEvent.objects.filter(object_id=action_id).order_by("id")
     assert [event.action for event in events] == [
-        "refund.requested", "refund.approved", "refund.submitted", "refund.succeeded"]
+        "refund.requested", "refund.auto_approved", "refund.submitted", "refund.succeeded"]
     succeeded = events.last()
     assert (succeeded.amount, succeeded.currency, succeeded.case_id) == (2_500, "USD", case.pk)
     assert succeeded.stripe_object_id.startswith("re_")
