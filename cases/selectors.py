@@ -5,7 +5,7 @@ import base64
 import functools
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
@@ -255,8 +255,21 @@ def _value_rows(query):
         return []
     with connection.cursor() as cursor:
         cursor.execute(*query)
-        names = [column.name for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        # The first item of each column's description is its name, on every backend: only
+        # psycopg's columns have a `.name` too, and SQLite (the demo's) has none.
+        names = [column[0] for column in cursor.description]
+        rows = cursor.fetchall()
+    if connection.vendor == "sqlite":
+        rows = [tuple(map(_aware, row)) for row in rows]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _aware(value):
+    """SQLite hands a plain cursor its datetimes naive (the ORM's converters, which a plain
+    cursor skips, make them aware); they are stored in UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 # On PostgreSQL the counts are kept by triggers as cases change (`CaseStateCount`): reading

@@ -17,7 +17,7 @@ from django.conf import settings
 
 from bench import demo_ready
 
-HOMES = {"admin": "/admin/", "specialist": "/cases/", "specialist2": "/cases/",
+HOMES = {"admin": "/manage/", "specialist": "/cases/", "specialist2": "/cases/",
          "tier2": "/guidance/", "finance": "/approvals/"}
 
 
@@ -79,8 +79,9 @@ def running_console(tmp_path):
         banner = _read_banner(process, time.monotonic() + 180)
         banner_at = time.monotonic()
         # Keep reading: a full pipe would block the console's processes as they log.
-        threading.Thread(target=process.stdout.read, daemon=True).start()
-        yield process, banner, f"http://127.0.0.1:{port}/", banner_at
+        log = []
+        threading.Thread(target=lambda: log.extend(process.stdout), daemon=True).start()
+        yield process, banner, f"http://127.0.0.1:{port}/", banner_at, log
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -94,6 +95,15 @@ def _consistent_within_a_minute_of(banner_at, banner, var_dir):
         var_dir / "billing_console.sqlite3", stripe_url, zendesk_url,
         timeout=banner_at + demo_ready.GOAL_SECONDS - time.monotonic())
     assert left == [], f"{len(left)} things outstanding a minute after the banner: {left[:10]}"
+
+
+def _quiet_at_info(output):
+    """No HTTP client's chatter and no traceback: the seed's calls to Stripe, the signed-in
+    pages and the worker's tasks each say at most their one line."""
+    lines = output.splitlines()
+    chatter = ["\n".join(lines[at:at + 25]) for at, line in enumerate(lines)
+               if re.search(r" INFO (stripe|zenpy|urllib3)\b", line) or "Traceback" in line]
+    assert chatter == [], "\n\n".join(chatter[:3])
 
 
 SECRET_VARIABLES = ("STRIPE_WEBHOOK_SECRET", "ZENDESK_WEBHOOK_SECRET", "STRIPE_API_KEY",
@@ -144,7 +154,8 @@ def _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets, passwor
 
 
 def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console, tmp_path):
-    process, banner, base_url, banner_at = running_console
+    process, banner, base_url, banner_at, log = running_console
+    _quiet_at_info(banner)
     assert base_url in banner
     stripe_url = re.search(r"Stripe sandbox:\s+(\S+)", banner).group(1)
     customers = requests.get(f"{stripe_url}/v1/customers?limit=100", timeout=10,
@@ -162,10 +173,12 @@ def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console, t
     for username, home in HOMES.items():
         landed = _sign_in(base_url, username, credentials[username])
         assert landed.url == base_url.rstrip("/") + home, username
+        assert landed.status_code == 200, (username, landed.status_code)
     _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets,
                                          credentials["tier2"])
     _consistent_within_a_minute_of(banner_at, banner, tmp_path)
     _no_secret_on_a_command_line(process.pid)
+    _quiet_at_info("".join(log))
 
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
     process.wait(timeout=60)
