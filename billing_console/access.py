@@ -65,6 +65,12 @@ class Open(StrEnum):
     SUPERUSER = "superuser"
 
 
+class AnyOf(frozenset):
+    """A declaration met by any one of its capabilities: a page each role sees its own part
+    of (the case page is the whole case to specialists, its summary to Tier 2); the view
+    tells them apart."""
+
+
 PUBLIC = Open.PUBLIC
 SIGNED_IN = Open.SIGNED_IN
 SUPERUSER = Open.SUPERUSER
@@ -161,6 +167,8 @@ def allows(user, declared):
         return user.is_authenticated and user.is_active
     if declared == SUPERUSER:
         return user.is_authenticated and user.is_active and user.is_superuser
+    if isinstance(declared, AnyOf):
+        return any(has_capability(user, capability) for capability in declared)
     return has_capability(user, declared)
 
 

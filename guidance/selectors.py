@@ -13,8 +13,10 @@ from cases.models import StripeLink
 from cases.selectors import cases_visible_to, stripe_snapshot
 from guidance.facts import stripe_facts, suggested_category
 from guidance.models import CaseGuidance, Playbook, Question
+from money_actions.models import IN_FLIGHT_STATES, MoneyAction
 
 OPEN_COUNT_SECONDS = 15
+ESCALATIONS_SHOWN = 20
 
 
 def playbooks(*, query=""):
@@ -87,6 +89,21 @@ def questions_on(case, *, viewer=None):
     if viewer is not None and not has_capability(viewer, Capability.WRITE_GUIDANCE):
         questions = questions.filter(asker=viewer)
     return questions.order_by("-created_at")
+
+
+def escalations_of(user, *, limit=ESCALATIONS_SHOWN):
+    """The cases a Tier 2 agent (or their Zendesk group) escalated, most recently changed
+    first: their home page lists them."""
+    return (cases_visible_to(user).only("pk", "zendesk_ticket_id", "subject", "state",
+                                        "updated_at")
+            .order_by("-updated_at", "-id")[:limit])
+
+
+def pending_actions_on(case):
+    """The case's money actions not yet settled (waiting for approval, approved, on their
+    way to Stripe), oldest first: what a question about the case may be about."""
+    return (MoneyAction.objects.filter(case=case, state__in=IN_FLIGHT_STATES)
+            .order_by("created_at"))
 
 
 def is_overdue(question, now=None):

@@ -45,6 +45,8 @@ def index(request):
         "can_write": has_capability(user, Capability.WRITE_GUIDANCE),
         "my_questions": selectors.questions_of(user)[:20]
         if has_capability(user, Capability.ASK_QUESTIONS) else [],
+        "escalations": selectors.escalations_of(user)
+        if has_capability(user, Capability.VIEW_CASE_SUMMARY) else [],
         "question_form": QuestionForm()})
 
 
@@ -131,9 +133,15 @@ def question(request, pk):
     can_answer = has_capability(request.user, Capability.WRITE_GUIDANCE)
     if not can_answer and not selectors.questions_of(request.user).filter(pk=pk).exists():
         raise Http404("No such question.")
+    # Who may read money actions sees the case's unsettled ones: what the question may be
+    # about. Tier 2 never sees them.
+    can_read_money = has_capability(request.user, Capability.VIEW_MONEY_ACTIONS)
+    pending = selectors.pending_actions_on(question.case) \
+        if question.case_id and can_read_money else None
     return render(request, "guidance/question.html", {
         "question": question, "can_answer": can_answer, "answer_form": AnswerForm(),
-        "promote_form": PromoteForm(), "overdue": selectors.is_overdue(question)})
+        "promote_form": PromoteForm(), "overdue": selectors.is_overdue(question),
+        "pending_actions": pending})
 
 
 @requires(Capability.WRITE_GUIDANCE)

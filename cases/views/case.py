@@ -6,7 +6,8 @@ Who may do what, enforced here on the server whatever the page shows:
 - VIEW_CASE_SUMMARY (Tier 2) opens only the summary: state, category and resolution, with
   no Stripe data, no console notes and no controls, and only of the cases they or their
   Zendesk group escalated (`cases_visible_to`); any other case is "not found". They reach
-  it by the ticket number (`find_case`).
+  it by the ticket number (`find_case`), from their home page's list, or by a link to the
+  case page, which takes them to the summary.
 
 The views stay thin: reads go through `cases.selectors`, writes through `cases.services`,
 and a refusal (`ApplicationError`) or bad input becomes a message on the page, never a 500.
@@ -16,7 +17,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from billing_console.access import Capability, has_capability, requires
+from billing_console.access import AnyOf, Capability, has_capability, requires
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
 from billing_console.parsing import whole_number
@@ -52,9 +53,13 @@ from money_actions.selectors import actions_on
 # --- Pages ----------------------------------------------------------------------------------
 
 
-@requires(Capability.VIEW_QUEUE)
+@requires(AnyOf({Capability.VIEW_QUEUE, Capability.VIEW_CASE_SUMMARY}))
 @require_safe
 def case_page(request, pk):
+    """The case; a Tier 2 agent following a link to it (from a ticket, a question, a
+    colleague) lands on its summary, which is "not found" unless the case is theirs."""
+    if not has_capability(request.user, Capability.VIEW_QUEUE):
+        return redirect("cases:summary", pk=pk)
     return _render_case(request, _case(pk))
 
 
@@ -79,6 +84,9 @@ def find_case(request):
     """Tier 2 knows the Zendesk ticket they escalated: its number opens the case summary."""
     ticket = request.GET.get("ticket", "").strip().lstrip("#")
     ticket_id = whole_number(ticket)
+    if ticket and ticket_id is None:
+        return render(request, "cases/find_case.html",
+                      {"ticket": ticket, "not_a_number": True}, status=400)
     case_id = (cases_visible_to(request.user).filter(zendesk_ticket_id=ticket_id)
                .values_list("pk", flat=True).first() if ticket_id is not None else None)
     if case_id is not None:
