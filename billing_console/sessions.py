@@ -16,6 +16,7 @@ import time
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends import db
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.db import connections, router
 from django.utils import timezone
 
@@ -42,8 +43,17 @@ class RenewIdleSessions:
         return response
 
 
+SESSION_KEY_CHARS = frozenset(VALID_KEY_CHARS)
+
+
 class SessionStore(db.SessionStore):
     """Django's database session store (SESSION_ENGINE), its load in one plain statement."""
+
+    def _validate_session_key(self, key):
+        """Only a key Django could have made (8 or more of its lowercase letters and
+        digits) is looked up; any other cookie is no session. PostgreSQL refuses a NUL in a
+        query, which a forged cookie would otherwise turn into a 500 on every page."""
+        return super()._validate_session_key(key) and set(key) <= SESSION_KEY_CHARS
 
     def load(self):
         """The session's data, or {} (and no key) when it does not exist or has expired, as

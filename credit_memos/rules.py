@@ -10,7 +10,7 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.types import Charge
 from billing_console.money import format_amount
-from credit_memos.selectors import CREDITABLE_STATUSES, pending_credit, split
+from credit_memos.selectors import CREDITABLE_STATUSES, credited_on, pending_credit, split
 from money_actions.kinds import slugs
 from money_actions.models import IN_FLIGHT_STATES
 from money_actions.selectors import PAYING_CHARGE, REFUND_PART, given_on_invoice_of
@@ -111,7 +111,7 @@ def check_credit_note(invoice, spec, amount, *, basis, paid, excluding=None):
 def _check_remainder(invoice, amount, paid, credits, excluding):
     """The invoice gives back at most its total: credit notes, the console's credits on
     their way, and refunds of its charge made outside credit notes."""
-    credited = invoice.pre_payment_credit_notes_amount + invoice.post_payment_credit_notes_amount
+    credited = credited_on(invoice)
     refunded = (paid.refunded_outside_notes + _refunds_on_the_way(paid.charge)) if paid else 0
     remainder = max(invoice.total - credited - pending_credit(invoice, excluding=excluding)
                     - refunded, 0)

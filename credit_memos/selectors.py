@@ -152,11 +152,28 @@ def pending_credit(invoice, *, excluding=None):
     return pending.aggregate(total=Sum("amount"))["total"] or 0
 
 
+def credited_on(invoice):
+    """What the invoice has been credited (minor units): Stripe's totals as read, and at
+    least what the console's own memos Stripe issued on it (less those voided) come to,
+    for a read that is older than a memo issued since. Call it with the invoice's target
+    lock held."""
+    read = invoice.pre_payment_credit_notes_amount + invoice.post_payment_credit_notes_amount
+    issued = MoneyAction.objects.filter(kind=_memo_slug(), state=State.SUCCEEDED,
+                                        stripe_target_id=invoice.id)
+    voided = MoneyAction.objects.filter(kind=kind_leaving("credit_note", "void").slug,
+                                        state=State.SUCCEEDED,
+                                        stripe_target_id__in=issued.values("stripe_object_id"))
+    console = issued.exclude(stripe_object_id__in=voided.values("stripe_target_id")) \
+        .aggregate(total=Sum("amount"))["total"] or 0
+    return max(read, console)
+
+
 def creditable_remainder(invoice):
     """What the invoice can still be credited, counting console credits not yet in Stripe.
     Call it with the invoice's target lock held."""
-    credited = invoice.pre_payment_credit_notes_amount + invoice.post_payment_credit_notes_amount
-    return max(invoice.total - credited - pending_credit(invoice), 0)
+    return max(invoice.total - credited_on(invoice) - pending_credit(invoice), 0)
+
+
 
 
 def split_basis(invoice):

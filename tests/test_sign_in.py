@@ -132,3 +132,14 @@ def test_a_deactivated_user_is_signed_out_at_the_next_request(specialist):
     assert client.get("/cases/").status_code == 200
     User.objects.filter(pk=specialist.pk).update(is_active=False)
     assert client.get("/cases/").url.startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cookie", ["abcdefgh\x00ijk", "ABCDEFGHIJ", "abcdefgh ijk", "é" * 32])
+def test_a_session_cookie_django_could_not_have_made_is_no_session(client, cookie):
+    client.cookies[settings.SESSION_COOKIE_NAME] = cookie
+
+    for path in ("/cases/", "/healthz", "/accounts/login/"):
+        response = client.get(path)
+        assert response.status_code in (200, 302), (path, response.status_code)
+    assert client.get("/cases/").url.startswith("/accounts/login/")

@@ -280,3 +280,12 @@ def test_a_plan_change_on_a_taxed_subscription_weighs_its_proration_with_tax(
     shown = re.search(r"Proration</dt><dd>(.*?)</dd>", page).group(1)
     assert shown == (f"The customer pays {action.amount // 100}.{action.amount % 100:02d} USD "
                      f"now, including tax {tax // 100}.{tax % 100:02d} USD")
+
+
+def test_a_tax_on_top_that_rounds_to_nothing_is_not_called_included():
+    from billing_console.integrations.stripe.types import Tax, tax_included
+
+    on_top = Tax(amount=0, taxable_amount=1, inclusive=False, tax_rate="txr_1")
+    inside = Tax(amount=1, taxable_amount=10, inclusive=True, tax_rate="txr_2")
+    assert not tax_included([on_top]) and not tax_included([on_top, inside])
+    assert tax_included([inside]) and not tax_included([])

@@ -167,8 +167,9 @@ def tax_names(taxes, rates):
 
 
 def tax_included(taxes):
-    """Whether there is tax and all of it is inside the taxed amounts (inclusive rates)."""
-    return bool(taxes) and not exclusive_tax(taxes)
+    """Whether all the taxes are inside the taxed amounts (inclusive rates), and there is
+    one at least: a 0.00 exclusive tax is still a tax on top."""
+    return bool(taxes) and all(tax.inclusive for tax in taxes)
 
 
 def exclusive_tax(taxes):
