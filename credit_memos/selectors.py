@@ -113,13 +113,14 @@ def credit_amount(invoice, spec):
     by_id = {line.id: line for line in invoice.lines}
     total = 0
     for asked_line in spec.lines:
-        line, amount = _line_amount(by_id, asked_line)
+        line, amount = _line_amount(by_id, asked_line, invoice.credited_lines)
         total += amount + _tax_on_top(line, amount, invoice.tax_rates)
     return total
 
 
-def _line_amount(by_id, asked):
-    """The invoice line asked for, and the amount credited on it (before exclusive tax)."""
+def _line_amount(by_id, asked, credited):
+    """The invoice line asked for, and the amount credited on it (before exclusive tax).
+    `credited`: what earlier credit notes credited on each line, which Stripe counts too."""
     line = by_id.get(asked.invoice_line_item)
     if line is None:
         raise ApplicationError(f"Invoice line {asked.invoice_line_item} is not on this "
@@ -133,6 +134,13 @@ def _line_amount(by_id, asked):
         raise ApplicationError(
             f"{format_amount(amount, line.currency)} is more than line {line.id} charged "
             f"({format_amount(line.amount, line.currency)}).", "line")
+    before = credited.get(line.id, 0)
+    if amount > line.amount - before:
+        raise ApplicationError(
+            f"{format_amount(amount, line.currency)} is more than line {line.id} has left to "
+            f"credit: {format_amount(line.amount - before, line.currency)} of its "
+            f"{format_amount(line.amount, line.currency)}, as earlier credit notes took "
+            f"{format_amount(before, line.currency)}.", "line")
     return line, amount
 
 

@@ -1,5 +1,6 @@
-"""Credit memos asked on an invoice read before another memo on it went through: what the
-console's own memos have credited counts even where the read does not show it yet."""
+"""Credit memos asked after others on the same invoice: what the console's own memos have
+credited counts even where the invoice was read before they went through, and a line
+credited before has only what is left of it to credit, as Stripe counts it."""
 
 import pytest
 
@@ -48,3 +49,23 @@ def test_a_voided_memo_no_longer_counts(invoices, case, specialist, eager_tasks)
     action = ask(case, specialist, fresh, None, 10_000)
 
     assert action.amount == 10_000
+
+
+def test_a_line_credited_before_is_refused_above_what_it_has_left(invoices, case, specialist,
+                                                                  eager_tasks):
+    invoice = invoices["paid"]
+    seats = invoice.lines.data[1].id  # 40.00; the invoice is 100.00
+    first = post_memo(specialist, memo_body(case, invoice, amount=None, lines=[
+        {"invoice_line_item": seats, "amount": 3_000}]))
+    assert MoneyAction.objects.get(pk=first.json()["id"]).state == State.SUCCEEDED
+
+    # 20.00 more on the seats line: within the invoice's 70.00 left, above the line's 10.00.
+    second = post_memo(specialist, memo_body(case, invoice, amount=None, lines=[
+        {"invoice_line_item": seats, "amount": 2_000}]))
+
+    assert second.status_code == 400, second.json()
+    assert "has left to credit: 10.00 USD of its 40.00 USD" in second.json()["message"]
+    assert MoneyAction.objects.count() == 1
+    third = post_memo(specialist, memo_body(case, invoice, amount=None, lines=[
+        {"invoice_line_item": seats, "amount": 1_000}]))
+    assert third.status_code == 201, third.json()

@@ -300,9 +300,26 @@ def _with_tax_rates(invoices):
 
 
 def get_invoice(*, invoice_id):
-    """The invoice, all its lines, and the tax rates they were taxed at."""
+    """The invoice, all its lines, the tax rates they were taxed at, and what its issued
+    credit notes credited on each line (read only when it has been credited)."""
     invoice = _full_invoice(_call(lambda c: c.v1.invoices.retrieve(invoice_id)).to_dict())
-    return _with_tax_rates([invoice])[0]
+    invoice = _with_tax_rates([invoice])[0]
+    if not invoice.pre_payment_credit_notes_amount + invoice.post_payment_credit_notes_amount:
+        return invoice
+    return dataclasses.replace(invoice, credited_lines=_credited_lines(invoice_id))
+
+
+def _credited_lines(invoice_id):
+    """{invoice line id: what issued credit notes credited on it}, minor units, before
+    exclusive tax (as a line's `amount`)."""
+    notes = _all_pages(lambda c, p: c.v1.credit_notes.list(params=p),
+                       {"invoice": invoice_id}, _credit_note)
+    credited = {}
+    for line in (line for note in notes if note.status == "issued" for line in note.lines):
+        if line.invoice_line_item:
+            credited[line.invoice_line_item] = credited.get(line.invoice_line_item, 0) + \
+                line.amount
+    return credited
 
 
 def list_invoices(*, customer_id=None, status=None, limit=10, starting_after=None):

@@ -222,6 +222,9 @@ class Invoice:
     taxes: tuple[Tax, ...] = ()  # `total_taxes`: each rate's tax over all the lines
     total_excluding_tax: int | None = None
     tax_rates: Mapping[str, TaxRate] = field(default_factory=dict)  # its lines', by id
+    # By line id, what issued credit notes credited on the line (as its `amount`); read
+    # by `gateway.get_invoice` only.
+    credited_lines: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def tax(self):
