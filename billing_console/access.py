@@ -182,6 +182,9 @@ def home_url_name(user):
 # --- Declaring what a view needs ---------------------------------------------------------------
 
 
+NOT_YOUR_ROLE = "Your role does not include this part of the console."
+
+
 def requires(declared):
     """Decorate a page view (function, or `as_view()` result) with what it needs.
 
@@ -197,7 +200,8 @@ def requires(declared):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not allows(request.user, declared):
-                raise PermissionDenied(f"This page needs the {declared} permission.")
+                # People read the refusal: the capability's name is the code's, not theirs.
+                raise PermissionDenied(NOT_YOUR_ROLE)
             return view(request, *args, **kwargs)
 
         wrapper.required_capability = declared

@@ -118,6 +118,8 @@ def wants_comments(before, values):
 # The console's own follow-ups of closed tickets, which carry a note Zendesk would not take
 # on the closed ticket: the note is the console's, not new work, so no case is made of it.
 FOLLOW_UP_TAG = "billing_console_follow_up"
+# Said after a linked ticket that has a case too: the ticket number is the case's name.
+IN_THE_CONSOLE = ", a case here too"
 
 
 def is_consoles_follow_up(ticket):
@@ -147,7 +149,7 @@ def link_follow_ups(ticket_ids):
     now, events = timezone.now(), []
     for case in cases:
         origin_id = origins.get(case.follow_up_of_ticket_id)
-        of_case = f" (case #{origin_id})" if origin_id else ""
+        of_case = IN_THE_CONSOLE if origin_id else ""
         events.append(CaseEvent(
             case_id=case.pk, kind=CaseEvent.Kind.SYNC, created_at=now,
             body=f"Follow-up of Zendesk ticket #{case.follow_up_of_ticket_id}{of_case}",
@@ -156,8 +158,8 @@ def link_follow_ups(ticket_ids):
         if origin_id:
             events.append(CaseEvent(
                 case_id=origin_id, kind=CaseEvent.Kind.SYNC, created_at=now,
-                body=f"Zendesk ticket #{case.zendesk_ticket_id} follows this one up "
-                     f"(case #{case.pk})",
+                body=f"Zendesk ticket #{case.zendesk_ticket_id} follows this one up"
+                     f"{IN_THE_CONSOLE}",
                 data={"link": "followed_up_by", "ticket": case.zendesk_ticket_id,
                       "case": case.pk}))
     CaseEvent.objects.bulk_create(events)
@@ -188,7 +190,7 @@ def record_merge_target(case, comments):
     case.save(update_fields=["merged_into_ticket_id", "updated_at"])
     target_case = Case.objects.filter(zendesk_ticket_id=target).values_list("pk", flat=True)
     target_case_id = target_case.first()
-    of_case = f" (case #{target_case_id})" if target_case_id else ""
+    of_case = IN_THE_CONSOLE if target_case_id else ""
     body = f"Merged into Zendesk ticket #{target}{of_case}"
     CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.SYNC, created_at=timezone.now(),
                              body=body, data={"link": "merged_into", "ticket": target,

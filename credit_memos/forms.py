@@ -6,7 +6,8 @@ from django import forms
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import CreditLine, billing_period
 from billing_console.money import format_amount
-from credit_memos.selectors import MAX_QUANTITY, SETTLEMENTS, STRIPE_REASONS, CreditSpec
+from billing_console.names import CREDIT_NOTE_REASONS
+from credit_memos.selectors import MAX_QUANTITY, SETTLEMENTS, CreditSpec
 from money_actions.forms import ReasonForm, minor_units
 
 SETTLEMENT_LABELS = {"customer_balance": "Credit the customer's balance",
@@ -28,8 +29,7 @@ class CreditMemoForm(ReasonForm):
                   "is settled this way.")
     stripe_reason = forms.ChoiceField(
         label="Reason given to Stripe", required=False,
-        choices=[("", "None"), *[(reason, reason.replace("_", " ").capitalize())
-                                 for reason in STRIPE_REASONS]])
+        choices=[("", "None"), *CREDIT_NOTE_REASONS.items()])
     memo = forms.CharField(label="Memo printed on the credit note (optional)", required=False,
                            max_length=500)
 

@@ -19,7 +19,14 @@ from credit_memos.selectors import (
     split_basis,
     stripe_credit_note_params,
 )
-from money_actions.executors import UNCHANGED, Outcome, Refreshed, find_in_pages
+from money_actions.executors import (
+    UNCHANGED,
+    Outcome,
+    Refreshed,
+    find_in_pages,
+    named_target,
+    reason_words,
+)
 from money_actions.kinds import METADATA_KEY, ActionKind, Family, register
 from money_actions.ledger import (
     balance_transaction_fact,
@@ -82,11 +89,16 @@ class CreditMemoExecutor:
         return _note_outcome(note) if note else None
 
     def success_note(self, action):
-        spec = action.params["spec"]
-        return (f"Credit memo of {format_amount(action.amount, action.currency)} issued on "
-                f"invoice {action.stripe_target_id} (reason: {action.reason_code}; Stripe "
-                f"credit note {action.stripe_object_id}; settled to "
-                f"{spec['settle_to'].replace('_', ' ')}).")
+        settled = SETTLED_WORDS[action.params["spec"]["settle_to"]]
+        return (f"Credit note of {format_amount(action.amount, action.currency)} issued on "
+                f"{named_target(action)} ({reason_words(action)}); what the invoice no "
+                f"longer owes is {settled}.")
+
+
+# Where what a credit note takes off an invoice went (`selectors.SETTLEMENTS`), in a note.
+SETTLED_WORDS = {"customer_balance": "credited to the customer's balance",
+                 "refund": "refunded to the payment method",
+                 "out_of_band": "settled outside Stripe"}
 
 
 def _note_outcome(note):
@@ -120,9 +132,9 @@ class CreditMemoVoidExecutor:
             if note.status == "void" else None
 
     def success_note(self, action):
-        return (f"Credit memo {action.stripe_target_id} of "
+        return (f"{named_target(action, sentence_start=True)} of "
                 f"{format_amount(action.amount, action.currency)} voided "
-                f"(reason: {action.reason_code}).")
+                f"({reason_words(action)}).")
 
 
 CREDIT_MEMO = register(ActionKind(
@@ -169,9 +181,9 @@ class InvoiceStatusExecutor:
         return Outcome(State.SUCCEEDED, stripe_object_id=invoice.id, ledger=(fact,))
 
     def success_note(self, action):
-        return (f"Invoice {action.stripe_target_id} {self.verb} "
-                f"({format_amount(action.amount, action.currency)} no longer owed; reason: "
-                f"{action.reason_code}).")
+        return (f"{named_target(action, sentence_start=True)} {self.verb} "
+                f"({format_amount(action.amount, action.currency)} no longer owed; "
+                f"{reason_words(action)}).")
 
 
 def _invoice_kind(slug, label, call, status, verb):
@@ -242,10 +254,10 @@ class InvoiceEditExecutor:
 
     def success_note(self, action):
         params = action.params
-        return (f"Draft invoice {action.stripe_target_id} changed: {len(params['add'])} item(s) "
-                f"added, {len(params['remove'])} removed"
+        return (f"{named_target(action, sentence_start=True)} changed: "
+                f"{len(params['add'])} item(s) added, {len(params['remove'])} removed"
                 f"{', then finalized' if params['finalize'] else ''} "
-                f"(reason: {action.reason_code}).")
+                f"({reason_words(action)}).")
 
 
 def _delete_once(item_id, idempotency_key):
@@ -293,7 +305,7 @@ class BalanceExecutor:
 
     def success_note(self, action):
         return (f"Customer balance {self.verb}ed {format_amount(action.amount, action.currency)}"
-                f" (“{action.params['description']}”; reason: {action.reason_code}).")
+                f" (“{action.params['description']}”; {reason_words(action)}).")
 
 
 def _balance_outcome(transaction):
@@ -339,8 +351,8 @@ class SubscriptionExecutor:
         return None
 
     def success_note(self, action):
-        return (f"Subscription {action.stripe_target_id}: {self.describe(action.params)} "
-                f"(reason: {action.reason_code}).")
+        return (f"{named_target(action, sentence_start=True)}: "
+                f"{self.describe(action.params)} ({reason_words(action)}).")
 
 
 def _item_changed(subscription, change):
@@ -367,11 +379,17 @@ def _schedule_call(cancel_at_period_end):
         idempotency_key=action.idempotency_key)
 
 
+# A plan change's proration (`gateway.PRORATION_BEHAVIORS`), as the ticket's note says it.
+PRORATION_WORDS = {"create_prorations": "prorated on the next invoice",
+                   "always_invoice": "prorated and invoiced now",
+                   "none": "not prorated"}
+
+
 def _describe_change(change):
-    parts = [f"price {change['price_id']}" if change.get("price_id") else "",
+    parts = ["a new plan" if change.get("price_id") else "",
              f"quantity {change['quantity']}" if change.get("quantity") is not None else ""]
-    return (f"changed to {' and '.join(part for part in parts if part)}, proration "
-            f"{change['proration_behavior']}")
+    return (f"changed to {' and '.join(part for part in parts if part)}, "
+            f"{PRORATION_WORDS[change['proration_behavior']]}")
 
 
 def _subscription_kind(slug, label, executor):

@@ -19,6 +19,7 @@ from billing_console.integrations.stripe.types import (
     tax_on_top,
 )
 from billing_console.money import format_amount
+from billing_console.names import CREDIT_NOTE_REASONS
 from money_actions.kinds import Family, kind_leaving
 from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
 from money_actions.policy import needs_approval, verdicts_for
@@ -37,7 +38,7 @@ SETTLEMENTS = {
     "refund": "refund_amount",
     "out_of_band": "out_of_band_amount",
 }
-STRIPE_REASONS = ("duplicate", "fraudulent", "order_change", "product_unsatisfactory")
+STRIPE_REASONS = tuple(CREDIT_NOTE_REASONS)
 # No subscription item comes near this many units; more is a typo, refused before Stripe.
 MAX_QUANTITY = 1_000_000
 # The console credits open and paid invoices; Stripe also allows uncollectible ones, but a
@@ -180,8 +181,6 @@ def creditable_remainder(invoice):
     """What the invoice can still be credited, counting console credits not yet in Stripe.
     Call it with the invoice's target lock held."""
     return max(invoice.total - credited_on(invoice) - pending_credit(invoice), 0)
-
-
 
 
 def split_basis(invoice):

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from billing_console.exceptions import ApplicationError
 from billing_console.money import normalise_currency
+from billing_console.names import stripe_name
 from credit_memos import rules
 from credit_memos.kinds import (
     CREDIT_MEMO,
@@ -82,7 +83,8 @@ def credit_memo_request(*, case, invoice, spec, paid, reason_code, note, actor,
     amount = validate_against_invoice(case=case, invoice=invoice, spec=spec, paid=paid)
     basis = split_basis(invoice)
     return _request(kind=CREDIT_MEMO, case=case, customer_id=invoice.customer,
-                    target=invoice.id, amount=amount, currency=invoice.currency,
+                    target=invoice.id, target_name=stripe_name(invoice), amount=amount,
+                    currency=invoice.currency,
                     params=rules.credit_memo_params(spec, amount, basis, paid),
                     reason_code=reason_code, note=note, actor=actor, origin=origin,
                     stripe_reason=spec.stripe_reason)
@@ -105,6 +107,7 @@ def credit_memo_void(*, memo, credit_note, reason_code, note, actor, origin=None
     validate_reason(reason_code=reason_code, note=note)
     return _request(kind=CREDIT_MEMO_VOID, case=memo.case,
                     customer_id=memo.stripe_customer_id, target=memo.stripe_object_id,
+                    target_name=stripe_name(credit_note),
                     amount=memo.amount, currency=memo.currency,
                     params={"invoice_id": memo.stripe_target_id, "credit_memo": str(memo.pk)},
                     reason_code=reason_code, note=note, actor=actor, origin=origin)
@@ -166,11 +169,13 @@ def invoice_adjustment_request(*, case, kind, invoice, reason_code, note, actor,
         verdicts = draft_change_verdicts(invoice=invoice, removed=removed, added=added,
                                          requester=actor)
         return _request(kind=kind, case=case, customer_id=invoice.customer,
-                        target=invoice.id, amount=removed, currency=invoice.currency,
+                        target=invoice.id, target_name=stripe_name(invoice), amount=removed,
+                        currency=invoice.currency,
                         params=params, reason_code=reason_code, note=note, actor=actor,
                         origin=origin, verdicts=verdicts)
     return _request(kind=kind, case=case, customer_id=invoice.customer, target=invoice.id,
-                    amount=let_off(invoice), currency=invoice.currency, params={},
+                    target_name=stripe_name(invoice), amount=let_off(invoice),
+                    currency=invoice.currency, params={},
                     reason_code=reason_code, note=note, actor=actor, origin=origin)
 
 
@@ -191,7 +196,8 @@ def balance_adjustment_request(*, case, customer, kind, amount, currency, descri
                                     currency=currency, description=description)
     money_actions.lock_target(customer.id, customer_id=customer.id)
     return _request(kind=kind, case=case, customer_id=customer.id, target=customer.id,
-                    amount=amount, currency=currency, params={"description": description},
+                    target_name=stripe_name(customer), amount=amount, currency=currency,
+                    params={"description": description},
                     reason_code=reason_code, note=note, actor=actor, origin=origin)
 
 
@@ -215,17 +221,19 @@ def _refuse_if_in_flight(target_id, kind_slugs):
                                "first.", "in_flight", status=409)
 
 
-def _request(*, kind, case, customer_id, target, amount, currency, params, reason_code,
-             note, actor, origin, stripe_reason=None, gives_back=None, verdicts=None):
-    """`gives_back` says, for a plan change, whether `amount` goes back to the customer."""
+def _request(*, kind, case, customer_id, target, target_name, amount, currency, params,
+             reason_code, note, actor, origin, stripe_reason=None, gives_back=None,
+             verdicts=None):
+    """`target` is the Stripe object's id, `target_name` what people call it; `gives_back`
+    says, for a plan change, whether `amount` goes back to the customer."""
     if verdicts is None:
         verdicts = verdicts_for(family=kind.family, amount=amount, currency=currency,
                                 customer_id=customer_id, stripe_reason=stripe_reason,
                                 requester=actor, gives_back=gives_back)
     return money_actions.money_action_request(
         kind=kind, case=case, stripe_customer_id=customer_id, stripe_target_id=target,
-        amount=amount, currency=currency, params=params, reason_code=reason_code, note=note,
-        verdicts=verdicts, actor=actor, origin=origin)
+        target_name=target_name, amount=amount, currency=currency, params=params,
+        reason_code=reason_code, note=note, verdicts=verdicts, actor=actor, origin=origin)
 
 
 # Subscription changes --------------------------------------------------------------------
@@ -244,7 +252,8 @@ def subscription_change_request(*, case, subscription, kind, reason_code, note, 
     _refuse_if_in_flight(subscription.id, slugs(family=Family.CHANGES_PLAN))
     amount, gives_back = subscription_stake(kind, subscription, change or {}, proration)
     return _request(kind=kind, case=case, customer_id=subscription.customer,
-                    target=subscription.id, amount=amount, currency=subscription.currency,
+                    target=subscription.id, target_name=stripe_name(subscription),
+                    amount=amount, currency=subscription.currency,
                     params=change or {}, reason_code=reason_code, note=note, actor=actor,
                     origin=origin, gives_back=gives_back)
 

@@ -6,10 +6,12 @@ import time
 from datetime import UTC, datetime
 
 from django.http import Http404
+from django.utils.text import capfirst
 from django.views.decorators.http import require_http_methods
 
 from billing_console.access import Capability, requires
 from billing_console.money import format_amount
+from billing_console.names import stripe_name
 from credit_memos import kinds, rules, services
 from credit_memos.forms import (
     SETTLEMENT_LABELS,
@@ -62,7 +64,7 @@ class CreditMemoPage(ActionPage):
         return Preview(
             verdicts=[Verdict(**verdict) for verdict in shown["verdicts"]],
             confirm_label=f"Confirm credit memo of {_money(shown['total'], currency)}", rows=[
-                ("Invoice", f"{target.number or target.id} ({target.status})"),
+                ("Invoice", f"{capfirst(stripe_name(target))} ({target.status})"),
                 ("Credit", _credit_words(shown, currency)),
                 ("The invoice then", _invoice_after(target, shown)),
                 ("Lowers what is due by", _money(shown["pre_payment_amount"], currency)),
@@ -114,12 +116,14 @@ class CreditMemoVoidPage(ActionPage):
         return {"memo": memo}
 
     def preview(self, *, case, target, form, user):
-        rules.check_void(read_credit_note(target.stripe_object_id))
+        note = read_credit_note(target.stripe_object_id)
+        rules.check_void(note)
         verdicts = verdicts_for(family=Family.TAKES, amount=target.amount,
                                 currency=target.currency,
                                 customer_id=target.stripe_customer_id, requester=user)
         return Preview(verdicts=verdicts, confirm_label="Confirm the void", rows=[
-            ("Credit note", f"{target.stripe_object_id} on invoice {target.stripe_target_id}"),
+            ("Credit note", f"{capfirst(stripe_name(note))} on "
+                            f"{target.target_name or 'its invoice'}"),
             ("Taken back", _money(target.amount, target.currency)),
             ("Effect", "The invoice owes the credit again, or the balance credit is "
                        "removed.")])
@@ -175,7 +179,7 @@ class InvoiceAdjustmentPage(ActionPage):
                                     currency=target.currency, customer_id=target.customer,
                                     requester=user)
         return Preview(verdicts=verdicts, confirm_label=f"Confirm: {self.title.lower()}", rows=[
-            ("Invoice", f"{target.number or target.id} ({target.status})"),
+            ("Invoice", f"{capfirst(stripe_name(target))} ({target.status})"),
             ("Change", detail),
             ("No longer owed", _money(amount, target.currency))])
 
@@ -264,7 +268,8 @@ class SubscriptionPage(ActionPage):
             return self._plan_change(target, form, user)
         return Preview(verdicts=self._verdicts(target, form, 0, user),
                        confirm_label=f"Confirm: {self.title.lower()}",
-                       rows=[("Subscription", f"{target.id} ({target.status})"),
+                       rows=[("Subscription", f"{capfirst(stripe_name(target))} "
+                                              f"({target.status})"),
                              ("Change", self.title)])
 
     def _plan_change(self, subscription, form, user):

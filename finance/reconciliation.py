@@ -39,7 +39,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from audit.models import AuditEvent, Source
@@ -51,6 +61,7 @@ from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.notes import check_note_length
 from billing_console.parsing import whole_number
+from cases.models import Case as CaseRow
 from finance.models import (
     GOING,
     ONE_GOING_PER_PERIOD,
@@ -743,8 +754,12 @@ def newer_run_of_same_period(run):
 
 
 def report_items(run, match=None):
-    """The run's items, differences first; only one class when `match` is given."""
-    items = run.items.select_related("explained_by")
+    """The run's items, differences first, each with its case's ticket number
+    (`zendesk_ticket_id`, the case's name for people); only one class when `match` is
+    given."""
+    tickets = CaseRow.objects.filter(pk=OuterRef("case_id")).values("zendesk_ticket_id")
+    items = run.items.select_related("explained_by").annotate(
+        zendesk_ticket_id=Subquery(tickets[:1]))
     if match:
         items = items.filter(match=match)
     return items.order_by(_difference_first(), "id")

@@ -6,8 +6,9 @@ credit notes and the customer's balance. `suggested_category(facts, case_categor
 the case category whose playbook fits best.
 
 Tier 2 is outsourced and sees only what it needs: a fact names amounts (`format_amount`),
-dates (YYYY-MM-DD, UTC), reasons, and invoice and charge ids it may quote, never card
-details, payment methods or the customer's contact details.
+dates (YYYY-MM-DD, UTC), reasons in words, and invoices by the number the customer has on
+them (charges by amount and day); never Stripe's ids, card details, payment methods or the
+customer's contact details.
 
 Pure functions over the gateway's dataclasses: no network, and no database except the
 refund policy's duplicate window when the caller does not pass one.
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from billing_console.integrations.stripe.types import tax_names
 from billing_console.money import format_amount
+from billing_console.names import reason_label
 from cases.models import Category
 from money_actions.policy import duplicate_window, same_amount_runs
 
@@ -58,13 +60,17 @@ def stripe_facts(snapshot, *, now=None, duplicate_window_hours=None):
     now = now or timezone.now()
     window = duplicate_window() if duplicate_window_hours is None else \
         timedelta(hours=duplicate_window_hours)
+    charges = {charge.id: charge for charge in snapshot.charges}
+    numbers = {invoice.id: invoice.number for invoice in snapshot.invoices}
     return [
         *_duplicate_facts(snapshot.charges, window),
-        *map(_dispute_fact, _newest(snapshot.disputes)),
+        *(_dispute_fact(dispute, charges.get(dispute.charge))
+          for dispute in _newest(snapshot.disputes)),
         *(_refund_fact(refund, now) for refund in _newest(snapshot.refunds)),
         *map(_subscription_fact, _newest(snapshot.subscriptions, "start_date")),
         *_invoice_facts(snapshot.invoices, now),
-        *map(_credit_note_fact, _newest(snapshot.credit_notes)),
+        *(_credit_note_fact(note, numbers.get(note.invoice))
+          for note in _newest(snapshot.credit_notes)),
         *_balance_facts(snapshot.customer),
     ]
 
@@ -94,8 +100,8 @@ def _duplicate_facts(charges, window):
 def _duplicate_fact(run):
     first, last = run[0], run[-1]
     text = (f"{len(run)} charges of {format_amount(first.amount, first.currency)} within "
-            f"{_duration(last.created - first.created)}: likely duplicate "
-            f"({', '.join(charge.id for charge in run)})")
+            f"{_duration(last.created - first.created)} on {_date(first.created)}: likely "
+            "duplicate")
     refunded = sum(charge.amount_refunded for charge in run)
     if refunded:
         text += f"; {format_amount(refunded, first.currency)} already refunded"
@@ -113,13 +119,15 @@ def _duration(seconds):
 # Disputes and refunds -----------------------------------------------------------------------
 
 
-def _dispute_fact(dispute):
+def _dispute_fact(dispute, charge):
+    """`charge`: the disputed charge, when the snapshot lists it."""
     if dispute.status in OPEN_DISPUTE_STATUSES:
         state = f"open since {_date(dispute.created)}"
     else:
         state = dispute.status if dispute.status in CLOSED_DISPUTE_OUTCOMES else "closed"
-    text = (f"dispute of {format_amount(dispute.amount, dispute.currency)} on charge "
-            f"{dispute.charge} {state} ({_words(dispute.reason)})")
+    on = f"the charge of {_date(charge.created)}" if charge else "a charge"
+    text = (f"dispute of {format_amount(dispute.amount, dispute.currency)} on {on} {state} "
+            f"({reason_label(dispute.reason, console={}).lower()})")  # Stripe's codes only
     # The customer has asked their bank for the money back, and no refund is possible
     # while it is open: the refund playbook says what to tell them.
     return Fact("dispute", text, Category.REFUND_REQUEST)
@@ -200,8 +208,12 @@ def _invoice_facts(invoices, now):
 
 def _invoice_fact(invoice, now):
     words, hint = _invoice_state(invoice, now)
-    name = f"{invoice.id} ({invoice.number})" if invoice.number else invoice.id
-    return Fact("invoice_status", f"invoice {name} {words}", hint)
+    return Fact("invoice_status", f"{_invoice_name(invoice.number)} {words}", hint)
+
+
+def _invoice_name(number):
+    """Stripe numbers an invoice once it is sent; the number is what the customer has."""
+    return f"invoice {number}" if number else "an invoice"
 
 
 def _invoice_state(invoice, now):
@@ -232,13 +244,14 @@ def _including_tax(document):
     return f" including {' and '.join(names)}" if names else ""
 
 
-def _credit_note_fact(note):
+def _credit_note_fact(note, invoice_number):
     money = format_amount(note.total or note.amount, note.currency) + _including_tax(note)
     if note.status == "void":
-        text = (f"credit note of {money} on invoice {note.invoice} "
+        text = (f"credit note of {money} on {_invoice_name(invoice_number)} "
                 f"voided{_on(note.voided_at)}")
     else:
-        text = f"credit note of {money} issued {_date(note.created)} on invoice {note.invoice}"
+        text = (f"credit note of {money} issued {_date(note.created)} on "
+                f"{_invoice_name(invoice_number)}")
         if settlement := _credit_note_settlement(note):
             text += f": {settlement}"
     return Fact("credit_note", text, Category.INVOICE_DISPUTE)

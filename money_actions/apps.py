@@ -7,9 +7,12 @@ class MoneyActionsConfig(AppConfig):
 
     def ready(self):
         from audit.subjects import register_subject
+        from billing_console.names import register_console_reasons
         from money_actions import webhooks  # noqa: F401
-        from money_actions.selectors import action_for_audit
+        from money_actions.selectors import action_for_audit, reason_labels
 
         # The webhooks module registers the Stripe webhook handlers of the ledger with the
         # inbox; an audit event about a money action shows its approval beside it.
         register_subject("money_action", action_for_audit)
+        # Every page labels the console's reason codes as admins named them.
+        register_console_reasons(reason_labels)

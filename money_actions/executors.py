@@ -14,6 +14,9 @@ any transaction:
 
 from dataclasses import dataclass, field
 
+from django.utils.text import capfirst
+
+from billing_console.names import reason_label
 from money_actions.models import State
 
 
@@ -59,3 +62,18 @@ def find_in_pages(list_page, matches):
             return found
         cursor = page.next_cursor
     return None
+
+
+# Words the ticket's notes share ----------------------------------------------------------
+
+
+def named_target(action, *, sentence_start=False):
+    """What the action acts on, as people call it ("invoice ACME-0012"); rows requested
+    before names were kept say "the invoice"."""
+    name = action.target_name or f"the {action.kind_def.target_noun}"
+    return capfirst(name) if sentence_start else name
+
+
+def reason_words(action):
+    """The action's reason inside a sentence: "duplicate charge"."""
+    return reason_label(action.reason_code).lower()

@@ -42,6 +42,10 @@ class MoneyAction(models.Model):
     stripe_customer_id = models.CharField(max_length=255, db_index=True)
     # The Stripe object acted on (a charge for a refund, an invoice for a credit memo).
     stripe_target_id = models.CharField(max_length=255, db_index=True)
+    # The target as people name it ("invoice ACME-0012", "the charge of 30.00 USD on 30 Nov
+    # 2026"; `billing_console.names.stripe_name`), read when requested: what pages and the
+    # ticket's notes say instead of its id.
+    target_name = models.CharField(max_length=255, blank=True)
     # In the currency's minor unit: what the action gives back or lets the customer off,
     # or, for a change that takes money (a debit, an added item), what it takes. Zero for
     # a change that moves none by itself (a cancellation at period end).

@@ -9,7 +9,7 @@ from django.utils import timezone
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.parsing import uuid_or_none
-from money_actions.models import COMMITTED_STATES, MoneyAction, State
+from money_actions.models import COMMITTED_STATES, MoneyAction, ReasonCode, State
 
 APPROVALS_SHOWN = 200
 HISTORY_DAYS = 90
@@ -69,6 +69,12 @@ def action_for_audit(object_id):
     """The money action an audit event names, with who decided on it; None if none."""
     return (MoneyAction.objects.select_related("requested_by", "approved_by", "rejected_by")
             .filter(pk=uuid_or_none(object_id)).first())
+
+
+def reason_labels():
+    """{code: label} of the console's reason codes, retired ones included: old actions
+    keep theirs."""
+    return dict(ReasonCode.objects.values_list("code", "label"))
 
 
 def actions_on(case):

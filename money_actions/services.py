@@ -24,6 +24,7 @@ from billing_console.notes import check_note_length
 from cases.models import CaseEvent, StripeLink
 from cases.models import State as CaseState
 from cases.selectors import forget_stripe_snapshot
+from money_actions.executors import named_target
 from money_actions.kinds import Event
 from money_actions.ledger import ledger_record
 from money_actions.models import LedgerEntry, MoneyAction, State, TargetLock
@@ -69,16 +70,16 @@ def committed_amount(*, kind, stripe_target_id, states):
 # Why money cannot move on a link that is not verified, and how to get it verified.
 UNVERIFIED_LINK_WORDS = {
     StripeLink.UNVERIFIED: (
-        "This case's Stripe customer {customer} was matched by the requester's email and "
+        "This case's Stripe customer was matched by the requester's email and "
         "nobody has confirmed it is the requester. Money cannot move until a specialist "
-        "confirms it: open the case and press “Confirm {customer} is the requester” in its "
+        "confirms it: open the case and press “Confirm this customer is the requester” in its "
         "Stripe panel."),
     StripeLink.AMBIGUOUS: (
         "Several Stripe customers share the requester's email, and money cannot move until "
         "a specialist chooses the requester's: open the case and link one in its Stripe "
         "panel."),
     StripeLink.NAMED: (
-        "The Stripe customer {customer} named on the Zendesk ticket has not been verified "
+        "The Stripe customer named on the Zendesk ticket has not been verified "
         "in Stripe yet, and money cannot move until it is. Try again in a minute; if it "
         "stays so, open the case's Stripe panel."),
 }
@@ -90,8 +91,8 @@ def check_customer(case, customer_id, *, noun="customer"):
     money request, page and API, checks here. `noun` names what was chosen (a charge) in
     the refusal, and its code."""
     if case.stripe_link in UNVERIFIED_LINK_WORDS:
-        raise ApplicationError(UNVERIFIED_LINK_WORDS[case.stripe_link].format(
-            customer=case.stripe_customer_id), "customer_unverified", status=409)
+        raise ApplicationError(UNVERIFIED_LINK_WORDS[case.stripe_link],
+                               "customer_unverified", status=409)
     if not case.stripe_customer_id or case.stripe_link != StripeLink.VERIFIED:
         raise ApplicationError("Link this case to the requester's Stripe customer first.",
                                "customer")
@@ -110,18 +111,19 @@ def _locked(action_id):
 @transaction.atomic
 def money_action_request(*, kind, case, stripe_customer_id, stripe_target_id, amount,
                          currency, params, reason_code, note, verdicts, actor,
-                         customer_reply="", origin=None):
+                         customer_reply="", origin=None, target_name=""):
     """Record the intent: an action of `kind` (a registered `ActionKind`), `amount` in
-    minor units. Within policy it is approved at once and queued for Stripe; otherwise it
-    waits for someone other than `actor`. The caller has validated the amount against
-    Stripe and holds `lock_target(stripe_target_id)`."""
+    minor units, on the Stripe object `stripe_target_id` that people call `target_name`
+    (`billing_console.names.stripe_name`). Within policy it is approved at once and queued
+    for Stripe; otherwise it waits for someone other than `actor`. The caller has
+    validated the amount against Stripe and holds `lock_target(stripe_target_id)`."""
     _require_note(note)
     check_note_length(customer_reply, what="A reply to the customer")
     action = MoneyAction.objects.create(
         kind=kind.slug, case=case, stripe_customer_id=stripe_customer_id,
-        stripe_target_id=stripe_target_id, amount=amount, currency=currency.lower(),
-        params=params, reason_code=reason_code, note=note.strip(), requested_by=actor,
-        customer_reply=customer_reply.strip(),
+        stripe_target_id=stripe_target_id, target_name=target_name, amount=amount,
+        currency=currency.lower(), params=params, reason_code=reason_code, note=note.strip(),
+        requested_by=actor, customer_reply=customer_reply.strip(),
         policy_verdicts=[verdict.as_json() for verdict in verdicts], state=State.DRAFT)
     _audit(action, Event.REQUESTED, actor, reason=note, origin=origin)
     _route_by_policy(action, verdicts, actor, origin)
@@ -411,7 +413,7 @@ def _after_outcome(action, was_succeeded):
 
     label = label_of(action)
     if action.state == State.SUCCEEDED:
-        _timeline(action, None, f"{label} succeeded ({action.stripe_object_id}).")
+        _timeline(action, None, f"{label} on {named_target(action)} succeeded.")
         kind = action.kind_def
         write_back_queue(action.case, note=kind.success_note(action),
                          add_tags=kind.success_tags)

@@ -3,7 +3,14 @@ state, and what Stripe imposes on it."""
 
 from billing_console.integrations.stripe import gateway
 from billing_console.money import format_amount
-from money_actions.executors import UNCHANGED, Outcome, Refreshed, find_in_pages
+from money_actions.executors import (
+    UNCHANGED,
+    Outcome,
+    Refreshed,
+    find_in_pages,
+    named_target,
+    reason_words,
+)
 from money_actions.kinds import METADATA_KEY, ActionKind, Family, register
 from money_actions.ledger import refund_fact
 from money_actions.models import State
@@ -67,9 +74,9 @@ class RefundExecutor:
         return outcome_of(refund, customer=action.stripe_customer_id)
 
     def success_note(self, action):
-        return (f"Refund of {format_amount(action.amount, action.currency)} issued "
-                f"(reason: {action.reason_code}; Stripe refund {action.stripe_object_id}). "
-                "It reaches the customer's account in 5–10 business days.")
+        return (f"Refunded {format_amount(action.amount, action.currency)} of "
+                f"{named_target(action)} ({reason_words(action)}). It reaches the "
+                "customer's account in 5–10 business days.")
 
 
 REFUND = register(ActionKind(

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount, normalise_currency
+from billing_console.names import stripe_name
 from money_actions import services as money_actions
 from money_actions.policy import validate_amount, validate_reason
 from refunds.kinds import REFUND
@@ -59,7 +60,8 @@ def refund_request(*, case, charge, amount, stripe_reason, reason_code, note, ac
                                requester=actor)
     return money_actions.money_action_request(
         kind=REFUND, case=case, stripe_customer_id=charge.customer or "",
-        stripe_target_id=charge.id, amount=amount, currency=charge.currency,
+        stripe_target_id=charge.id, target_name=stripe_name(charge), amount=amount,
+        currency=charge.currency,
         params={"stripe_reason": stripe_reason}, reason_code=reason_code, note=note,
         verdicts=verdicts, actor=actor, customer_reply=customer_reply, origin=origin)
 

@@ -1,10 +1,12 @@
 """The refund page: from a charge in the case's Stripe panel, the shared money-action page
 flow (`money_actions.pages`): form, preview with the policy's verdicts, confirm once."""
 
+from django.utils.text import capfirst
 from django.views.decorators.http import require_http_methods
 
 from billing_console.access import Capability, requires
 from billing_console.money import format_amount, to_major_units_text
+from billing_console.names import reason_label, stripe_name
 from cases.selectors import reply_templates_for
 from money_actions.pages import ActionPage, Preview, action_page_view
 from money_actions.policy import Verdict
@@ -54,18 +56,20 @@ class RefundPage(ActionPage):
         warnings = list(shown["warnings"])
         suggested = shown["suggested_stripe_reason"]
         if suggested and data["stripe_reason"] != suggested:
-            warnings.append(f"Charges {', '.join(shown['duplicate_charges'])} look like "
-                            "duplicates of this one: consider the reason “Duplicate”.")
+            warnings.append(f"{_count_charges(shown['duplicate_charges'])} of the same "
+                            "amount within the duplicate window look like duplicates of "
+                            f"this one: consider the reason “{reason_label(suggested)}”.")
         currency = target.currency
         return Preview(
             verdicts=[Verdict(**verdict) for verdict in shown["verdicts"]], warnings=warnings,
             confirm_label=f"Confirm refund of {format_amount(amount, currency)}", rows=[
-                ("Charge", target.id),
+                ("Charge", capfirst(stripe_name(target))),
                 ("Can still be refunded",
                  f"{format_amount(shown['refundable_remainder'], currency)} of "
                  f"{format_amount(shown['captured'], currency)}"),
                 ("The customer gets", shown["customer_gets"]),
-                ("Reason", f"{data['stripe_reason']} · {data['reason_code']}")])
+                ("Reason", f"{reason_label(data['stripe_reason'])} · "
+                           f"{reason_label(data['reason_code'])}")])
 
     def request(self, *, case, target, form, user, origin, prepared):
         amount = self._checked_amount(case, target, form)
@@ -85,6 +89,11 @@ class RefundPage(ActionPage):
                                 reason_code=data["reason_code"], note=data["note"])
         validate_against_charge(case=case, charge=charge, amount=amount)
         return amount
+
+
+def _count_charges(charge_ids):
+    """"Another charge", "2 other charges"."""
+    return "Another charge" if len(charge_ids) == 1 else f"{len(charge_ids)} other charges"
 
 
 @requires(Capability.REQUEST_MONEY_ACTION)

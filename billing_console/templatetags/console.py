@@ -4,6 +4,7 @@ from django import template
 
 from billing_console.integrations.stripe.types import tax_included, tax_names
 from billing_console.money import format_amount
+from billing_console.names import in_words, reason_label, ticket_name
 
 register = template.Library()
 
@@ -30,7 +31,20 @@ def duration(value):
 @register.filter
 def words(identifier):
     """"currency_limit" -> "Currency limit": a rule or code name, readable."""
-    return str(identifier).replace("_", " ").capitalize()
+    return in_words(identifier)
+
+
+@register.filter
+def reason(code):
+    """{{ action.reason_code|reason }}: "courtesy" -> "Courtesy", "requested_by_customer" ->
+    "Requested by the customer"; any reason code, Stripe's or the console's."""
+    return reason_label(code)
+
+
+@register.filter
+def ticket(ticket_id):
+    """{{ case.zendesk_ticket_id|ticket }} -> "Ticket #6", the case's name for people."""
+    return ticket_name(ticket_id)
 
 
 @register.filter

@@ -161,9 +161,17 @@ def stripe_panel(request, pk):
         else:
             facts = stripe_facts(snapshot)
             context.update(snapshot=snapshot, charges=_charges_with_disputes(snapshot),
+                           credit_notes=_credit_notes_with_invoice_numbers(snapshot),
                            voidable_notes=console_credit_note_ids(case.stripe_customer_id),
                            facts=facts, playbook=suggested_playbook(case, facts))
     return render(request, "cases/_stripe_panel.html", context)
+
+
+def _credit_notes_with_invoice_numbers(snapshot):
+    """(credit note, its invoice's number or None) for each note: an invoice is named by
+    the number the customer has on it."""
+    numbers = {invoice.id: invoice.number for invoice in snapshot.invoices}
+    return [(note, numbers.get(note.invoice)) for note in snapshot.credit_notes]
 
 
 def _charges_with_disputes(snapshot):

@@ -145,7 +145,8 @@ def test_every_step_is_audited_and_the_ticket_gets_a_note(invoices, case, sandbo
     assert AuditEvent.objects.get(object_id=action_id,
                                   action="credit_memo.requested").source == Source.API
     note = WriteBack.objects.get(case=case)
-    assert "Credit memo of 25.00 USD" in note.note and note.add_tags == ["billing_credit_memo"]
+    assert "Credit note of 25.00 USD issued on invoice" in note.note
+    assert note.add_tags == ["billing_credit_memo"]
 
 
 def test_a_credit_memo_is_voided_once(invoices, case, sandbox, specialist, eager_tasks):

@@ -50,7 +50,7 @@ def test_a_specialist_confirms_an_email_matched_customer_then_refunds(
 
     # Confirmed from the case's Stripe panel, then refunded.
     page.goto(f"/cases/{case.pk}/")
-    page.click(f"text=Confirm {customer_id} is the requester", timeout=15_000)
+    page.click("text=Confirm this customer is the requester", timeout=15_000)
     page.get_by_text(f"Stripe customer {customer_id} confirmed for this case.").wait_for()
     request_refund(page, case, charge_id, "25.00")
     page.click("#confirm-action")

@@ -27,7 +27,9 @@ def test_it_refunds_within_policy_at_once(charged, sandbox, specialist, eager_ta
         action.stripe_object_id]
     assert action.stripe_request_id.startswith("req_")
     write_back = WriteBack.objects.get(case=case)
-    assert "50.00 USD" in write_back.note and action.stripe_object_id in write_back.note
+    # Written for the customer's agent: the charge by its amount and day, the reason in words.
+    assert write_back.note.startswith("Refunded 50.00 USD of the charge of 100.00 USD on ")
+    assert "(courtesy)" in write_back.note and "re_" not in write_back.note
     assert write_back.add_tags == ["billing_refunded"]
 
 

@@ -50,7 +50,7 @@ def test_money_is_refused_on_an_unverified_link_by_api_and_page(
     body = response.json()
     assert body["code"] == "customer_unverified"
     assert "matched by the requester's email" in body["message"]
-    assert f"Confirm {customer} is the requester" in body["message"]
+    assert "Confirm this customer is the requester" in body["message"]
     page = preview(signed_in(specialist), case, charge_id)
     assert page.status_code == 400
     assert "matched by the requester&#x27;s email" in page.content.decode()
