@@ -117,10 +117,12 @@ def test_finance_and_tier2_cannot_act_on_a_case(action, finance, tier2, case):
     assert not WriteBack.objects.exists()
 
 
-def test_tier2_is_refused_the_full_page_and_the_stripe_panel(tier2, case):
+def test_tier2_is_sent_from_the_full_page_to_the_summary_and_refused_the_stripe_panel(
+        tier2, case):
     client = _client(tier2)
 
-    assert client.get(f"/cases/{case.pk}/").status_code == 403
+    full = client.get(f"/cases/{case.pk}/")
+    assert full.status_code == 302 and full.url == f"/cases/{case.pk}/summary/"
     assert client.get(f"/cases/{case.pk}/stripe/").status_code == 403
 
 
@@ -150,9 +152,9 @@ def test_tier2_finds_a_case_by_its_zendesk_ticket_number(tier2, case):
     assert 'action="/cases/find/"' in client.get("/guidance/").content.decode()
     found = client.get("/cases/find/", {"ticket": f"#{case.zendesk_ticket_id}"})
     assert found.status_code == 302 and found.url == f"/cases/{case.pk}/summary/"
-    for missing in ("999999", "abc", ""):
+    for missing, status in (("999999", 404), ("abc", 400), ("", 404)):
         response = client.get("/cases/find/", {"ticket": missing})
-        assert response.status_code == 404
+        assert response.status_code == status
         assert "ticket" in response.content.decode().lower()
 
 
