@@ -142,3 +142,27 @@ def test_held_webhooks_wait_for_their_release_then_go_in_order():
         stop(receiver.server)
     sent = [json.loads(body)["data"]["object"]["email"] for _, body in receiver.attempts]
     assert sent == emails
+
+
+def test_a_request_whose_body_never_fully_arrived_is_not_acted_on(sandbox, key):
+    import socket
+    from urllib.parse import urlsplit
+
+    idempotency_key = key()
+    body = b"email=half%40example.com&name=Half"
+    url = urlsplit(sandbox.url)
+    with socket.create_connection((url.hostname, url.port), timeout=5) as sent_in_part:
+        sent_in_part.sendall(
+            b"POST /v1/customers HTTP/1.1\r\nHost: sandbox\r\n"
+            b"Authorization: Bearer " + API_KEY.encode() + b"\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Idempotency-Key: " + idempotency_key.encode() + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+        sent_in_part.shutdown(socket.SHUT_WR)  # the sender dies before the rest
+        assert sent_in_part.recv(1024) == b""  # no answer: nothing was done
+
+    created = client_for(sandbox.url, API_KEY).v1.customers.create(
+        params={"email": "half@example.com", "name": "Half"},
+        options={"idempotency_key": idempotency_key})
+
+    assert created.email == "half@example.com"  # the key was not spent on half a request

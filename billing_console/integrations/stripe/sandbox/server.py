@@ -101,7 +101,13 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         request_id = new_id("req")
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
+        raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # The client went away before its whole body arrived: like Stripe, act on
+            # nothing (and keep nothing under its idempotency key).
+            self.close_connection = True
+            return None
+        body = raw.decode()
         state = self.server.state
         # The log is for tests; it keeps no API keys.
         headers = {name: value for name, value in self.headers.items()
