@@ -15,12 +15,11 @@ The notes the console writes to Zendesk tickets are held to the same words.
 """
 
 import re
-from datetime import date
 from html.parser import HTMLParser
 
 import pytest
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django.utils.regex_helper import normalize
 
 from audit.models import AuditEvent
@@ -43,6 +42,7 @@ from money_actions.kinds import Family, slugs
 from money_actions.models import MoneyAction, ReasonCode, State
 from tests.cases.case_page_sandboxes import StripeSandbox
 from tests.cases.factories import make_case
+from tests.conftest import signed_in
 from tests.refunds.conftest import confirm_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -182,7 +182,7 @@ def world(stripe, zendesk_sandbox, actors, refund_policy, eager_tasks):
     guidance.playbook_save(title="Duplicate charges, step by step", category="duplicate_charge",
                            author=actors["specialist"], body="Refund the later charge.")
     handover_note_leave(author=actors["specialist"], body="The large refund waits for finance.")
-    today = date.today()
+    today = timezone.now().date()
     reconciliation_run(period=Period(today.replace(day=1), today), actor=actors["finance"])
     return {
         "case": case, "customer": customer, "charge": refunded, "paid": paid,
@@ -194,12 +194,6 @@ def world(stripe, zendesk_sandbox, actors, refund_policy, eager_tasks):
         "pending": MoneyAction.objects.get(state=State.PENDING_APPROVAL),
         "ticket": ticket["id"], "user": actors["specialist"].pk,
     }
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _confirm(client, url, fields):

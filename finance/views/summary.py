@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from billing_console.access import Capability, requires
 from billing_console.exceptions import ApplicationError
 from billing_console.money import decimal_places
-from billing_console.templatetags.console import words
+from billing_console.names import console_reasons, reason_label
 from finance.periods import Period
 from finance.summaries import money_given_back
 from money_actions.kinds import all_kinds
@@ -60,12 +60,13 @@ def chart_data(totals, currency):
     months = totals.period.months()
     reasons = sorted({total.group for total in totals.by_reason if total.currency == currency
                       and _charted(total)})
+    named = console_reasons()
     return {
         "currency": currency,
         "decimals": decimal_places(currency),
         "byMonth": {"labels": [month.strftime("%b %Y") for month in months],
                     "series": _series(totals.by_month, currency, months)},
-        "byReason": {"labels": [words(reason) for reason in reasons],
+        "byReason": {"labels": [reason_label(reason, console=named) for reason in reasons],
                      "series": _series(totals.by_reason, currency, reasons)},
     }
 
