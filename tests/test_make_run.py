@@ -132,9 +132,9 @@ def _no_secret_on_a_command_line(session_id):
 def _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets, password):
     """The demo Tier 2 user is the first demo agent: their escalations open by ticket
     number (once intake has made them cases), the other agent's are not found."""
-    found = requests.get(f"{zendesk_url}/api/v2/users/search.json", timeout=10,
-                         params={"query": "email:noor.haddad@tier2.example.com"},
-                         auth=("console@example.com/token", "any")).json()["users"]
+    found = demo_ready.zendesk_get(
+        zendesk_url, "/api/v2/users/search.json?query=email:noor.haddad@tier2.example.com",
+    )["users"]
     escalated = [ticket for ticket in tickets if "billing_escalation" in ticket["tags"]]
     own = next(t["id"] for t in escalated if t["assignee_id"] == found[0]["id"])
     other = next(t["id"] for t in escalated if t["assignee_id"] != found[0]["id"])
@@ -162,10 +162,12 @@ def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console, t
                              auth=("sk_test_make_run", "")).json()["data"]
     assert len(customers) >= 30  # seeded through the sandbox's own API
     zendesk_url = re.search(r"Zendesk sandbox:\s+(\S+)", banner).group(1)
-    tickets = requests.get(f"{zendesk_url}/api/v2/tickets/show_many.json",
-                           params={"ids": ",".join(map(str, range(1, 101)))}, timeout=10,
-                           auth=("console@example.com/token", "any")).json()["tickets"]
+    ids = ",".join(map(str, range(1, 101)))
+    tickets = demo_ready.zendesk_get(
+        zendesk_url, f"/api/v2/tickets/show_many.json?ids={ids}")["tickets"]
     assert len(tickets) >= 60
+
+    _consistent_within_a_minute_of(banner_at, banner, tmp_path)
 
     assert "Sign in" in requests.get(base_url + "accounts/login/", timeout=10).text
     credentials = dict(re.findall(r"^  (\w+)\s+(\S+)\s+\S", banner, re.MULTILINE))
@@ -176,7 +178,6 @@ def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console, t
         assert landed.status_code == 200, (username, landed.status_code)
     _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets,
                                          credentials["tier2"])
-    _consistent_within_a_minute_of(banner_at, banner, tmp_path)
     _no_secret_on_a_command_line(process.pid)
     _quiet_at_info("".join(log))
 

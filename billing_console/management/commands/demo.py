@@ -1,7 +1,8 @@
 """`make run`: the whole console on one machine, in one foreground process group.
 
-Starts the Stripe and Zendesk sandboxes, seeds them through their own APIs, then starts the
-web server and a Celery worker with beat embedded, all pointed at the sandboxes. It prints
+Starts the Stripe and Zendesk sandboxes and the web server, seeds the sandboxes through
+their own APIs, takes the escalated tickets in, then starts a Celery worker with beat
+embedded and lets Stripe's seeded events go, all pointed at the sandboxes. It prints
 where to sign in and the demo accounts, and on Ctrl-C (or SIGTERM) stops every process it
 started.
 """
@@ -54,18 +55,24 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _interrupt)
         children = {}
         try:
-            # Stripe's events wait until the intake has made the cases they belong on: an
-            # event taken in before its customer's case exists would be on no case.
+            # The web server takes the seed's webhooks as they come; Stripe's wait until
+            # the intake has made the cases they belong on (an event taken in before its
+            # customer's case exists would be on no case), and the worker starts after it.
             children["sandboxes"] = _spawn(
                 ["manage.py", "sandbox", "--stripe-port", str(stripe_port),
                  "--zendesk-port", str(zendesk_port), "--state", str(settings.VAR_DIR / "sandbox"),
                  "--webhook-url", url, "--hold-stripe-webhooks"], env)
-            _wait_until_answering(f"{stripe_url}/_sandbox/requests", children)
-            _wait_until_answering(f"{zendesk_url}/_sandbox/requests", children)
+            children["web"] = _spawn(
+                ["manage.py", "runserver", "--noreload", f"{host}:{port}"], env)
+            for ready in (f"{stripe_url}/_sandbox/requests", f"{zendesk_url}/_sandbox/requests",
+                          url + "healthz"):
+                _wait_until_answering(ready, children)
             self._seed(stripe_url, zendesk_url)
             self._take_in_tickets(env)
-            children.update(self._start_console(host, port, env))
-            _wait_until_answering(url + "healthz", children)
+            children["worker"] = _spawn(
+                ["-m", "celery", "-A", "billing_console", "worker", "--beat",
+                 "--loglevel", "INFO", "--concurrency", "2",
+                 "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME], env)
             _post(f"{stripe_url}/_sandbox/webhooks/release")
             self._print_banner(url, stripe_url, zendesk_url, credentials)
             _wait_for_any_exit(children)
@@ -88,15 +95,6 @@ class Command(BaseCommand):
         if subprocess.run([sys.executable, "manage.py", "zendesk_sync"],  # noqa: S603
                           cwd=settings.BASE_DIR, env=env).returncode:
             raise CommandError("The Zendesk intake failed; see the log above.")
-
-    def _start_console(self, host, port, env):
-        return {
-            "web": _spawn(["manage.py", "runserver", "--noreload", f"{host}:{port}"], env),
-            "worker": _spawn(
-                ["-m", "celery", "-A", "billing_console", "worker", "--beat",
-                 "--loglevel", "INFO", "--concurrency", "2",
-                 "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME], env),
-        }
 
     def _print_banner(self, url, stripe_url, zendesk_url, credentials):
         lines = ["", f"Billing Console is running at {url}", "",
