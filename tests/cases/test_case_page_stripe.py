@@ -144,3 +144,11 @@ def test_an_unknown_customer_shows_stripes_refusal(specialist, stripe):
     html = _panel(specialist, case)
 
     assert "Stripe refused to show this customer: No such customer" in html
+
+
+def test_a_charges_card_shows_its_last_four_digits_to_specialists_only(specialist, finance,
+                                                                     stripe, history):
+    case = make_case(stripe_customer_id=history[0].id, stripe_link=StripeLink.VERIFIED)
+
+    assert "Card ending 4242" in _panel(specialist, case)
+    assert "Card ending" not in _panel(finance, case)

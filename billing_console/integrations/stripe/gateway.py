@@ -704,7 +704,8 @@ def _charge(data):
         description=data.get("description"), failure_code=data.get("failure_code"),
         failure_message=data.get("failure_message"), created=data["created"],
         refunds=tuple(_refund(refund) for refund in refunds),
-        metadata=data.get("metadata") or {})
+        metadata=data.get("metadata") or {},
+        card_last4=((data.get("payment_method_details") or {}).get("card") or {}).get("last4"))
 
 
 def _dispute(data):

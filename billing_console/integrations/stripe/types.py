@@ -87,6 +87,9 @@ class Charge:
     created: int
     refunds: tuple[Refund, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # The paying card's last four digits (None for other payment methods): pages show them
+    # to specialists only, who match them with what the customer says.
+    card_last4: str | None = None
 
     @property
     def refundable_amount(self):
