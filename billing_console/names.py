@@ -14,6 +14,7 @@ charge by its amount and day, a subscription by its plans. Its id stays in a Str
 column or a link's address.
 """
 
+import re
 from datetime import UTC, datetime
 
 from billing_console.integrations.stripe import types
@@ -50,7 +51,19 @@ DISPUTE_REASONS = {
     "subscription_canceled": "Subscription canceled",
     "unrecognized": "Unrecognized",
 }
-STRIPE_REASONS = {**REFUND_REASONS, **CREDIT_NOTE_REASONS, **DISPUTE_REASONS}
+# Stripe's reasons a refund failed (`refund.failure_reason`).
+REFUND_FAILURE_REASONS = {
+    "charge_for_pending_refund_disputed": "The charge was disputed while the refund waited",
+    "declined": "Declined by the card's bank",
+    "expired_or_canceled_card": "Expired or canceled card",
+    "insufficient_funds": "Insufficient funds",
+    "lost_or_stolen_card": "Lost or stolen card",
+    "merchant_request": "Canceled at the merchant's request",
+    "unknown": "Unknown",
+}
+STRIPE_REASONS = {**REFUND_REASONS, **CREDIT_NOTE_REASONS, **DISPUTE_REASONS,
+                  **REFUND_FAILURE_REASONS}
+CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 
 # The reader of the console's own reason codes, once its app has registered it.
 _READERS = []
@@ -68,11 +81,13 @@ def console_reasons():
 
 def reason_label(code, *, console=None):
     """"requested_by_customer" → "Requested by the customer"; "courtesy" → its admin-set
-    label. `console` spares a read when the caller labels many codes; "" for no code."""
+    label; a reason written out in words (a failure's message) as it is. `console` spares
+    a read when the caller labels many codes, or none ({}); "" for no code."""
     if not code:
         return ""
     labels = console if console is not None else console_reasons()
-    return labels.get(code) or STRIPE_REASONS.get(code) or in_words(code)
+    named = labels.get(code) or STRIPE_REASONS.get(code)
+    return named or (in_words(code) if CODE.fullmatch(code) else code)
 
 
 def in_words(code):

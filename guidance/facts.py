@@ -127,7 +127,7 @@ def _dispute_fact(dispute, charge):
         state = dispute.status if dispute.status in CLOSED_DISPUTE_OUTCOMES else "closed"
     on = f"the charge of {_date(charge.created)}" if charge else "a charge"
     text = (f"dispute of {format_amount(dispute.amount, dispute.currency)} on {on} {state} "
-            f"({reason_label(dispute.reason, console={}).lower()})")  # Stripe's codes only
+            f"({_stripe_reason(dispute.reason)})")
     # The customer has asked their bank for the money back, and no refund is possible
     # while it is open: the refund playbook says what to tell them.
     return Fact("dispute", text, Category.REFUND_REQUEST)
@@ -137,7 +137,7 @@ def _refund_fact(refund, now):
     money, issued = format_amount(refund.amount, refund.currency), _date(refund.created)
     if refund.status == "failed":
         text = (f"refund of {money} from {issued} failed "
-                f"({_words(refund.failure_reason or 'no reason given')})")
+                f"({_stripe_reason(refund.failure_reason) or 'no reason given'})")
     elif refund.status == "canceled":
         text = f"refund of {money} from {issued} canceled"
     else:
@@ -306,9 +306,10 @@ def _on(timestamp, preposition="on"):
     return f" {preposition} {_date(timestamp)}" if timestamp else ""
 
 
-def _words(code):
-    """Stripe's `expired_or_canceled_card` as "expired or canceled card"."""
-    return code.replace("_", " ")
+def _stripe_reason(code):
+    """Stripe's `expired_or_canceled_card` as "expired or canceled card" (Stripe's reasons
+    only: no database)."""
+    return reason_label(code, console={}).lower()
 
 
 def _count(number, noun):

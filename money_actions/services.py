@@ -20,6 +20,7 @@ from audit.models import Outcome as AuditOutcome
 from audit.services import Origin, record
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
+from billing_console.names import reason_label
 from billing_console.notes import check_note_length
 from cases.models import CaseEvent, StripeLink
 from cases.models import State as CaseState
@@ -420,7 +421,7 @@ def _after_outcome(action, was_succeeded):
         if action.customer_reply:
             write_back_queue(action.case, note=action.customer_reply, public=True)
         return
-    reason = f": {action.failure_reason}" if action.failure_reason else ""
+    reason = f": {reason_label(action.failure_reason)}" if action.failure_reason else ""
     _timeline(action, None, f"{label} {action.get_state_display().lower()}{reason}.")
     if not was_succeeded:
         return

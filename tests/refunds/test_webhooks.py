@@ -42,8 +42,9 @@ def test_a_refund_that_fails_after_succeeding_is_failed_and_reopens_the_case(
     assert failed.outcome == "failure" and failed.source == Source.STRIPE
     case.refresh_from_db()
     assert case.state == CaseState.IN_PROGRESS
-    assert case.events.filter(kind="money", body__contains="expired_or_canceled_card").exists()
-    assert "failed after it had succeeded: expired_or_canceled_card" in action.finance_flag
+    # People read Stripe's reason in words; the row keeps Stripe's code.
+    assert case.events.filter(kind="money", body__contains="Expired or canceled card").exists()
+    assert "failed after it had succeeded: Expired or canceled card" in action.finance_flag
 
 
 def test_a_refund_made_in_the_dashboard_is_recorded_once_as_external(sandbox, db):

@@ -1,0 +1,63 @@
+"""What people read instead of codes: reason labels, a case's name, Stripe objects' names."""
+
+import pytest
+
+from billing_console.integrations.stripe import types
+from billing_console.names import reason_label, stripe_name, ticket_name
+from money_actions.models import ReasonCode
+
+NOV_30_2026 = 1_796_040_000  # 2026-11-30 12:00 UTC
+
+
+@pytest.mark.parametrize("code,label", [
+    ("requested_by_customer", "Requested by the customer"),
+    ("product_unsatisfactory", "Product unsatisfactory"),
+    ("expired_or_canceled_card", "Expired or canceled card"),
+    ("some_new_code", "Some new code"),
+    ("Stripe refused: Card declined.", "Stripe refused: Card declined."),
+    ("", ""),
+])
+def test_stripes_codes_have_labels_and_a_message_stays_as_written(code, label):
+    assert reason_label(code, console={}) == label
+
+
+def test_the_consoles_reason_codes_read_as_admins_named_them(db, refund_policy):
+    ReasonCode.objects.filter(code="duplicate_charge").update(label="Charged twice")
+
+    assert reason_label("duplicate_charge") == "Charged twice"
+    assert reason_label("courtesy") == "Courtesy"
+
+
+def test_a_case_is_named_by_its_ticket_number():
+    assert ticket_name(6) == "Ticket #6"
+
+
+def _invoice(number):
+    return types.Invoice(
+        id="in_1Abcdefgh", customer="cus_1", number=number, status="open", currency="usd",
+        subtotal=0, total=0, amount_due=0, amount_paid=0, amount_remaining=0,
+        starting_balance=0, ending_balance=None, pre_payment_credit_notes_amount=0,
+        post_payment_credit_notes_amount=0, billing_reason=None, collection_method=None,
+        subscription=None, created=NOV_30_2026, due_date=None, hosted_invoice_url=None)
+
+
+def test_stripe_objects_are_named_as_people_know_them():
+    charge = types.Charge(
+        id="ch_1Abcdefgh", customer="cus_1", payment_intent=None, amount=3_000,
+        amount_captured=3_000, amount_refunded=0, currency="usd", status="succeeded",
+        paid=True, refunded=False, disputed=False, description=None, failure_code=None,
+        failure_message=None, created=NOV_30_2026)
+    item = types.SubscriptionItem(
+        id="si_1", price="price_1Abcdefgh", product="prod_1", unit_amount=4_900,
+        currency="usd", interval="month", interval_count=1, quantity=3,
+        current_period_start=None, current_period_end=None, product_name="Console Pro")
+    subscription = types.Subscription(
+        id="sub_1Abcdefgh", customer="cus_1", status="active", currency="usd",
+        collection_method="charge_automatically", cancel_at_period_end=False, cancel_at=None,
+        canceled_at=None, ended_at=None, start_date=NOV_30_2026, latest_invoice=None,
+        items=(item,))
+
+    assert stripe_name(charge) == "the charge of 30.00 USD on 30 Nov 2026"
+    assert stripe_name(_invoice("ACME-0012")) == "invoice ACME-0012"
+    assert stripe_name(_invoice(None)) == "the draft invoice of 30 Nov 2026"
+    assert stripe_name(subscription) == "the subscription to Console Pro monthly × 3"
