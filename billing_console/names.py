@@ -1,13 +1,16 @@
-"""What people read instead of codes: the label of every reason code, and a case's name.
+"""What people read instead of codes: the label of every reason code, a case's name, and
+the names of Stripe objects.
 
 Reason codes come from two vocabularies:
-- Stripe's, fixed by Stripe: a refund's reason, a credit note's reason, a dispute's reason;
+- Stripe's, fixed by Stripe: a refund's reason, a credit note's reason, a dispute's reason,
+  why a refund failed;
 - the console's own (`money_actions.ReasonCode`, which admins edit): the app that keeps
   them registers its reader here from its AppConfig.ready, so that every layer, the
   lowest included, labels a code the same way.
 
 Pages use the `reason` template filter (`billing_console.templatetags.console`), Python
-code `reason_label`; both show a code nobody named as its words ("a_b" → "A b").
+code `reason_label`; both show a code nobody named as its words ("a_b" → "A b"), and a
+reason already written out (a failure's message) as it is.
 
 A Stripe object is named as people know it (`stripe_name`): an invoice by its number, a
 charge by its amount and day, a subscription by its plans. Its id stays in a Stripe-id
@@ -63,6 +66,7 @@ REFUND_FAILURE_REASONS = {
 }
 STRIPE_REASONS = {**REFUND_REASONS, **CREDIT_NOTE_REASONS, **DISPUTE_REASONS,
                   **REFUND_FAILURE_REASONS}
+# What a code looks like, as against a reason written out in words.
 CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 
 # The reader of the console's own reason codes, once its app has registered it.
