@@ -6,13 +6,23 @@ class MoneyActionsConfig(AppConfig):
     verbose_name = "Money actions and the money policy"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
         from audit.subjects import register_subject
         from billing_console.names import register_console_reasons
         from money_actions import webhooks  # noqa: F401
-        from money_actions.selectors import action_for_audit, reason_labels
+        from money_actions.models import ReasonCode
+        from money_actions.selectors import (
+            action_for_audit,
+            forget_reason_labels,
+            reason_labels,
+        )
 
         # The webhooks module registers the Stripe webhook handlers of the ledger with the
         # inbox; an audit event about a money action shows its approval beside it.
         register_subject("money_action", action_for_audit)
         # Every page labels the console's reason codes as admins named them.
         register_console_reasons(reason_labels)
+        for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
+            signal.connect(forget_reason_labels, sender=ReasonCode,
+                           dispatch_uid=f"reason_code_{name}")

@@ -1,5 +1,6 @@
 """Reads of money actions for the pages."""
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -71,10 +72,27 @@ def action_for_audit(object_id):
             .filter(pk=uuid_or_none(object_id)).first())
 
 
+# The labels as last read, and when (time.monotonic()); a change to a reason code empties it.
+_REASON_LABELS = {"read_at": 0.0, "labels": None}
+# How long another process may show a label an admin has just changed.
+REASON_LABELS_SECONDS = 30
+
+
 def reason_labels():
     """{code: label} of the console's reason codes, retired ones included: old actions
-    keep theirs."""
-    return dict(ReasonCode.objects.values_list("code", "label"))
+    keep theirs. Kept in the process for REASON_LABELS_SECONDS: a page labels every reason
+    it shows, and reading the table each time was a query per label."""
+    now = time.monotonic()
+    if _REASON_LABELS["labels"] is None or \
+            now - _REASON_LABELS["read_at"] > REASON_LABELS_SECONDS:
+        _REASON_LABELS.update(labels=dict(ReasonCode.objects.values_list("code", "label")),
+                              read_at=now)
+    return _REASON_LABELS["labels"]
+
+
+def forget_reason_labels(**_signal):
+    """A reason code changed (post_save, post_delete): the next label reads the table."""
+    _REASON_LABELS["labels"] = None
 
 
 def actions_on(case):

@@ -44,10 +44,14 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache (the default cache is in process memory)."""
+    """Each test starts with an empty cache (the default cache is in process memory), and
+    reads the reason codes' labels afresh (a flush empties their table unseen)."""
     from django.core.cache import cache
 
+    from money_actions.selectors import forget_reason_labels
+
     cache.clear()
+    forget_reason_labels()
 
 
 @pytest.fixture(autouse=True)
