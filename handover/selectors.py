@@ -41,7 +41,8 @@ SIGN_IN = "auth.login"
 STATE_CHANGED = "case.state_changed"
 DONE_STATES = [State.RESOLVED, State.CLOSED]
 # The money actions' audit events a shift hands over, and how the page says them.
-OUTCOMES = {Event.APPROVED: "approved", Event.REJECTED: "rejected", Event.FAILED: "failed"}
+OUTCOMES = {Event.APPROVED: "approved", Event.AUTO_APPROVED: "approved by the policy",
+            Event.REJECTED: "rejected", Event.FAILED: "failed"}
 
 
 @dataclass(frozen=True)

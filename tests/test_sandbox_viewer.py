@@ -76,6 +76,8 @@ def test_a_zendesk_ticket_reads_with_its_conversation_escaped(zendesk_sandbox, d
         page = signed_in(actors[role]).get(f"/sandbox/zendesk/tickets/{ticket['id']}/")
         assert page.status_code == 200, role
     assert client.get(f"/sandbox/zendesk/tickets/{ticket['id']}/").status_code == 302
+    outsider = signed_in(actors["outsider"]).get(f"/sandbox/zendesk/tickets/{ticket['id']}/")
+    assert outsider.status_code == 403  # signed in with no role: nothing of the console
     html = page.content.decode()
     assert "<code>subject</code></th><td>&lt;img src=x" in html
     assert "Hello &lt;img src=x" in html and HOSTILE not in html

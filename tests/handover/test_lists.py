@@ -248,3 +248,15 @@ def test_each_list_is_answered_by_an_index(specialist):
             plan = "\n".join(row for row, in cursor.fetchall())
             scanned = [table for table in HANDOVER_TABLES if f"Seq Scan on {table}" in plan]
             assert not scanned, f"{query['sql']}\n{plan}"
+
+
+def test_a_money_action_the_policy_approved_is_listed_as_the_policys(specialist):
+    case = linked_case()
+    since = _shift_ends(specialist)
+    action = refund(case, specialist, state="approved", amount=4_200)
+    record(action="refund.auto_approved", actor=None, actor_role="policy",
+           object_type="money_action", object_id=str(action.pk), amount=4_200,
+           currency="usd", case_id=case.pk, zendesk_ticket_id=case.zendesk_ticket_id)
+    rows = handover(since=_since(since), now=timezone.now()).actions.rows
+    assert [(row.label, row.event.amount) for row in rows] == [
+        ("Refund approved by the policy", 4_200)]
