@@ -39,18 +39,6 @@ def _processes_in_session(session_id):
     return found
 
 
-def _read_banner(process, deadline):
-    lines = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "Press Ctrl-C" in line:
-            return "".join(lines)
-    raise AssertionError("make run printed no banner:\n" + "".join(lines[-40:]))
-
-
 def _sign_in(base_url, username, password):
     return _sign_in_session(requests.Session(), base_url, username, password)
 
@@ -76,7 +64,7 @@ def running_console(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        banner = _read_banner(process, time.monotonic() + 180)
+        banner = demo_ready.read_banner(process, time.monotonic() + 180)
         banner_at = time.monotonic()
         # Keep reading: a full pipe would block the console's processes as they log.
         log = []

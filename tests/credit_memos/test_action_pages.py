@@ -105,19 +105,26 @@ def test_a_balance_credit_from_the_page(case, customer, sandbox, specialist, eag
     assert sandbox.client.v1.customers.retrieve(customer.id).balance == -1_500
 
 
-def test_a_plan_change_from_the_page_prorates_as_previewed(case, customer, sandbox,
-                                                           specialist, eager_tasks):
+def basic_to_pro(sandbox, case, customer, specialist, **subscription):
+    """A Basic (10.00 a month) subscription changed to Pro (30.00) from the page, invoiced
+    at once: (the preview page, the subscription)."""
     basic = recurring_price(sandbox.client, product_name="Basic", unit_amount=1_000)
     pro = recurring_price(sandbox.client, product_name="Pro", unit_amount=3_000)
-    subscription = subscribe(sandbox.client, customer=customer.id, price=basic.id)
+    subscription = subscribe(sandbox.client, customer=customer.id, price=basic.id,
+                             **subscription)
     client = signed_in(specialist)
     url = f"/actions/subscription/{case.pk}/{subscription.id}/subscription_change/"
     form = client.get(url).content.decode()
     proration_date = re.search(r'name="proration_date" value="(\d+)"', form).group(1)
-
     page, _ = run(client, url, {
         "item_id": subscription["items"].data[0].id, "price_id": pro.id, "quantity": "1",
         "proration_behavior": "always_invoice", "proration_date": proration_date})
+    return page, subscription
+
+
+def test_a_plan_change_from_the_page_prorates_as_previewed(case, customer, sandbox,
+                                                           specialist, eager_tasks):
+    page, subscription = basic_to_pro(sandbox, case, customer, specialist)
 
     action = MoneyAction.objects.get()
     assert action.state == State.SUCCEEDED

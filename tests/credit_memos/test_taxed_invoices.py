@@ -14,8 +14,6 @@ from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.sandbox.builders import (
     open_invoice,
     paid_invoice,
-    recurring_price,
-    subscribe,
     tax_rate,
 )
 from billing_console.integrations.stripe.sandbox.tax_rates import line_taxes
@@ -26,7 +24,7 @@ from finance.reconciliation import reconciliation_run
 from finance.summaries import money_given_back
 from money_actions.models import LedgerEntry, MoneyAction, State
 from tests.credit_memos.conftest import credit_notes, memo_body, post_memo
-from tests.credit_memos.test_action_pages import run
+from tests.credit_memos.test_action_pages import basic_to_pro, run
 from tests.refunds.conftest import post_refund, refund_body, signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -257,18 +255,8 @@ def test_finance_sees_the_tax_apart(sandbox, customer, case, vat, specialist, fi
 
 def test_a_plan_change_on_a_taxed_subscription_weighs_its_proration_with_tax(
         sandbox, customer, case, vat, specialist, eager_tasks):
-    basic = recurring_price(sandbox.client, product_name="Basic", unit_amount=1_000)
-    pro = recurring_price(sandbox.client, product_name="Pro", unit_amount=3_000)
-    subscription = subscribe(sandbox.client, customer=customer.id, price=basic.id,
-                             default_tax_rates=[vat.id])
-    client = signed_in(specialist)
-    url = f"/actions/subscription/{case.pk}/{subscription.id}/subscription_change/"
-    form = client.get(url).content.decode()
-    proration_date = re.search(r'name="proration_date" value="(\d+)"', form).group(1)
-
-    page, _ = run(client, url, {
-        "item_id": subscription["items"].data[0].id, "price_id": pro.id, "quantity": "1",
-        "proration_behavior": "always_invoice", "proration_date": proration_date})
+    page, subscription = basic_to_pro(sandbox, case, customer, specialist,
+                                      default_tax_rates=[vat.id])
 
     action = MoneyAction.objects.get()
     latest = gateway.get_invoice(invoice_id=sandbox.client.v1.subscriptions.retrieve(
