@@ -8,7 +8,6 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.exports import csv_blocks, started
@@ -17,10 +16,11 @@ from audit.models import AuditEvent
 from audit.selectors import audit_event_page, filtered_events
 from audit.services import record_for_request
 from billing_console.access import Capability
+from billing_console.api import cursor_parameter, page_of, paged
 
 FILTER_PARAMETERS = [OpenApiParameter(name, required=False) for name in (
     "since", "until", "actor", "role", "action", "kind", "reason", "customer", "case",
-    "amount_min", "amount_max", "currency", "source", "before")]
+    "amount_min", "amount_max", "currency", "source")]
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -35,14 +35,14 @@ class AuditEventSerializer(serializers.ModelSerializer):
 class AuditEventListApi(APIView):
     required_capability = Capability.VIEW_CASE_AUDIT
 
-    @extend_schema(parameters=FILTER_PARAMETERS, responses=AuditEventSerializer(many=True))
+    @extend_schema(parameters=[*FILTER_PARAMETERS, cursor_parameter("before")],
+                   responses=page_of(AuditEventSerializer))
     def get(self, request):
         filters = AuditFilters.from_query(request.query_params)
         page, older = audit_event_page(viewer=request.user, filters=filters,
                                        before_id=before_id(request.query_params))
-        next_url = f"?{filters.as_query(before=older)}" if older else None
-        return Response({"results": AuditEventSerializer(page, many=True).data,
-                         "next": next_url})
+        return paged(request, AuditEventSerializer(page, many=True).data, name="before",
+                     cursor=older)
 
 
 class AuditExportApi(APIView):

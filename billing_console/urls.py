@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from audit import apis as audit_apis
-from billing_console import api, sandbox_viewer, views
+from billing_console import apis, sandbox_viewer, views
 from billing_console.integrations.stripe import webhooks as stripe_webhooks
 from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
 from cases import apis as case_apis
@@ -12,7 +12,7 @@ from money_actions import apis as money_action_apis
 from refunds import apis as refund_apis
 
 api_v1 = [
-    path("me", api.MeApi.as_view(), name="me"),
+    path("me", apis.MeApi.as_view(), name="me"),
     path("audit-events/", audit_apis.AuditEventListApi.as_view(), name="audit-events"),
     path("audit-events/export.csv", audit_apis.AuditExportApi.as_view(), name="audit-export"),
     path("cases/", case_apis.CaseListApi.as_view(), name="cases"),
@@ -76,8 +76,8 @@ urlpatterns = [
     path("webhooks/stripe/", stripe_webhooks.receive, name="stripe-webhook"),
     path("webhooks/zendesk/", zendesk_webhooks.receive, name="zendesk-webhook"),
     path("api/v1/", include((api_v1, "api"))),
-    path("api/schema/", api.SchemaApi.as_view(), name="schema"),
-    path("api/docs/", api.DocsPage.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", apis.SchemaApi.as_view(), name="schema"),
+    path("api/docs/", apis.DocsPage.as_view(url_name="schema"), name="api-docs"),
 ]
 
 handler400 = "billing_console.views.bad_request"

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_console.access import Capability
+from billing_console.api import cursor_parameter, page_of, paged
 from billing_console.parsing import whole_number
 from cases.models import Case, CaseEvent
 from cases.selectors import PAGE_SIZE, QueueFilters, case_queue
@@ -16,7 +17,7 @@ TIMELINE_LIMIT = 50
 
 
 class CaseSerializer(serializers.ModelSerializer):
-    assignee = serializers.CharField(source="assignee.username", default=None)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
 
     class Meta:
         model = Case
@@ -30,7 +31,7 @@ class CaseSerializer(serializers.ModelSerializer):
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
 
     class Meta:
         model = CaseEvent
@@ -60,10 +61,9 @@ QUEUE_PARAMETERS = [
         ("stripe", "linked or unlinked"),
         ("q", "ticket id, email, name, subject or Stripe customer id"),
         ("sort", "sla (default), priority or updated"),
-        ("after", "the cursor from the previous page's `next`"),
         ("limit", f"page size, at most {MAX_LIMIT}"),
     )
-]
+] + [cursor_parameter("after")]
 
 
 def _limit(value):
@@ -74,24 +74,14 @@ def _limit(value):
 class CaseListApi(APIView):
     required_capability = Capability.VIEW_QUEUE
 
-    @extend_schema(parameters=QUEUE_PARAMETERS,
-                   responses=CaseSerializer(many=True))
+    @extend_schema(parameters=QUEUE_PARAMETERS, responses=page_of(CaseSerializer))
     def get(self, request):
         filters = QueueFilters.from_query(request.query_params)
         page = case_queue(viewer=request.user, filters=filters,
                           cursor=request.query_params.get("after"),
                           size=_limit(request.query_params.get("limit")))
-        return Response({
-            "results": CaseSerializer(page.cases, many=True).data,
-            "next": self._next_url(request, page.next_cursor),
-        })
-
-    def _next_url(self, request, cursor):
-        if cursor is None:
-            return None
-        query = request.query_params.copy()
-        query["after"] = cursor
-        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return paged(request, CaseSerializer(page.cases, many=True).data, name="after",
+                     cursor=page.next_cursor)
 
 
 class CaseDetailApi(APIView):

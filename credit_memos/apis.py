@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
+from billing_console.api import InputSerializer
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import CreditLine
 from billing_console.notes import NOTE_MAX_CHARS
@@ -48,13 +49,13 @@ from money_actions.models import MoneyAction
 from money_actions.policy import validate_reason
 
 
-class CreditLineInput(serializers.Serializer):
+class CreditLineInput(InputSerializer):
     invoice_line_item = serializers.CharField()
     amount = serializers.JSONField(required=False, default=None, allow_null=True)
     quantity = serializers.JSONField(required=False, default=None, allow_null=True)
 
 
-class CreditMemoInput(serializers.Serializer):
+class CreditMemoInput(InputSerializer):
     """Credit `lines` of the invoice, or one custom `amount`; what the invoice no longer
     owes goes to `settle_to`."""
 
@@ -70,7 +71,7 @@ class CreditMemoInput(serializers.Serializer):
                                  max_length=NOTE_MAX_CHARS)
 
 
-class VoidInput(serializers.Serializer):
+class VoidInput(InputSerializer):
     reason_code = serializers.CharField(required=False, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="",
                                  max_length=NOTE_MAX_CHARS)
@@ -171,12 +172,12 @@ INVOICE_KINDS = {kind.slug: kind for kind in (kinds.INVOICE_VOID, kinds.INVOICE_
 BALANCE_KINDS = {kind.slug: kind for kind in (kinds.BALANCE_CREDIT, kinds.BALANCE_DEBIT)}
 
 
-class AddedItemInput(serializers.Serializer):
+class AddedItemInput(InputSerializer):
     description = serializers.CharField()
     amount = serializers.JSONField()
 
 
-class InvoiceAdjustmentInput(serializers.Serializer):
+class InvoiceAdjustmentInput(InputSerializer):
     """`invoice_id` for the invoice kinds; `add`, `remove` (line ids) and `finalize` for
     `invoice_edit`; `amount`, `currency` and `description` for the balance kinds."""
 
@@ -238,7 +239,7 @@ SUBSCRIPTION_KINDS = {kind.slug: kind for kind in (
     kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END, kinds.SUBSCRIPTION_RESUME)}
 
 
-class SubscriptionChangeInput(serializers.Serializer):
+class SubscriptionChangeInput(InputSerializer):
     """`item_id`, `price_id` and/or `quantity`, and `proration_behavior` for
     `subscription_change`; `prorate` and `invoice_now` for `subscription_cancel`."""
 

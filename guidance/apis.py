@@ -5,12 +5,13 @@ sanitised HTML (`billing_console.markdown`).
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_console.access import Capability
+from billing_console.api import InputSerializer, cursor_parameter, keyset_list, page_of
 from billing_console.markdown import render_markdown
 from billing_console.notes import NOTE_MAX_CHARS
 from cases.selectors import cases_visible_to
@@ -30,7 +31,7 @@ class PlaybookSerializer(serializers.ModelSerializer):
 
 
 class CaseGuidanceSerializer(serializers.ModelSerializer):
-    author = serializers.CharField(source="author.username")
+    author = serializers.CharField(source="author.username", allow_null=True)
     html = serializers.SerializerMethodField()
 
     class Meta:
@@ -43,7 +44,8 @@ class CaseGuidanceSerializer(serializers.ModelSerializer):
 
 class QuestionSerializer(serializers.ModelSerializer):
     asker = serializers.CharField(source="asker.username")
-    answered_by = serializers.CharField(source="answered_by.username", default=None)
+    answered_by = serializers.CharField(source="answered_by.username", default=None,
+                                        allow_null=True)
 
     class Meta:
         model = Question
@@ -51,22 +53,25 @@ class QuestionSerializer(serializers.ModelSerializer):
                   "answered_by", "answered_at"]
 
 
-class QuestionInput(serializers.Serializer):
+class QuestionInput(InputSerializer):
     body = serializers.CharField(max_length=NOTE_MAX_CHARS)
     case_id = serializers.IntegerField(required=False, default=None, allow_null=True)
 
 
-class AnswerInput(serializers.Serializer):
+class AnswerInput(InputSerializer):
     answer = serializers.CharField(max_length=NOTE_MAX_CHARS)
 
 
 class PlaybookListApi(APIView):
     required_capability = Capability.READ_GUIDANCE
 
-    @extend_schema(responses=PlaybookSerializer(many=True))
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="Words in the title "
+                                                                     "or body"),
+                               cursor_parameter()],
+                   responses=page_of(PlaybookSerializer))
     def get(self, request):
         found = selectors.playbooks(query=request.query_params.get("q", "")[:200])
-        return Response(PlaybookSerializer(found, many=True).data)
+        return keyset_list(request, found, PlaybookSerializer, order=("category", "title", "id"))
 
 
 class CaseGuidanceApi(APIView):
@@ -97,10 +102,10 @@ class QuestionListApi(APIView):
 
     required_capability = Capability.ASK_QUESTIONS
 
-    @extend_schema(responses=QuestionSerializer(many=True))
+    @extend_schema(parameters=[cursor_parameter()], responses=page_of(QuestionSerializer))
     def get(self, request):
-        return Response(QuestionSerializer(selectors.questions_of(request.user),
-                                           many=True).data)
+        return keyset_list(request, selectors.questions_of(request.user), QuestionSerializer,
+                           order=("-created_at", "-id"))
 
     @extend_schema(request=QuestionInput, responses={201: QuestionSerializer})
     def post(self, request):
@@ -117,9 +122,10 @@ class QuestionListApi(APIView):
 class OpenQuestionListApi(APIView):
     required_capability = Capability.WRITE_GUIDANCE
 
-    @extend_schema(responses=QuestionSerializer(many=True))
+    @extend_schema(parameters=[cursor_parameter()], responses=page_of(QuestionSerializer))
     def get(self, request):
-        return Response(QuestionSerializer(selectors.open_questions(), many=True).data)
+        return keyset_list(request, selectors.open_questions(), QuestionSerializer,
+                           order=("created_at", "id"))
 
 
 class AnswerApi(APIView):

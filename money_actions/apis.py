@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
+from billing_console.api import InputSerializer
 from billing_console.notes import NOTE_MAX_CHARS
 from money_actions import services
 from money_actions.kinds import all_kinds
@@ -28,8 +29,10 @@ class MoneyActionSerializer(serializers.ModelSerializer):
     state = serializers.CharField(help_text=", ".join(State.values))
     kind = serializers.CharField(help_text=_kind_slugs())
     requested_by = serializers.CharField(source="requested_by.username")
-    approved_by = serializers.CharField(source="approved_by.username", default=None)
-    rejected_by = serializers.CharField(source="rejected_by.username", default=None)
+    approved_by = serializers.CharField(source="approved_by.username", default=None,
+                                        allow_null=True)
+    rejected_by = serializers.CharField(source="rejected_by.username", default=None,
+                                        allow_null=True)
 
     class Meta:
         model = MoneyAction
@@ -40,7 +43,7 @@ class MoneyActionSerializer(serializers.ModelSerializer):
                   "created_at", "updated_at"]
 
 
-class DecisionInput(serializers.Serializer):
+class DecisionInput(InputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="",
                                  max_length=NOTE_MAX_CHARS)
     amount = serializers.IntegerField(

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
+from billing_console.api import InputSerializer
 from billing_console.exceptions import ApplicationError
 from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Case
@@ -31,10 +32,13 @@ class RefundSerializer(serializers.ModelSerializer):
     state = serializers.CharField(help_text=", ".join(State.values))
     charge_id = serializers.CharField(source="stripe_target_id")
     refund_id = serializers.CharField(source="stripe_object_id")
-    stripe_reason = serializers.CharField(source="params.stripe_reason", default=None)
+    stripe_reason = serializers.CharField(source="params.stripe_reason", default=None,
+                                          allow_null=True)
     requested_by = serializers.CharField(source="requested_by.username")
-    approved_by = serializers.CharField(source="approved_by.username", default=None)
-    rejected_by = serializers.CharField(source="rejected_by.username", default=None)
+    approved_by = serializers.CharField(source="approved_by.username", default=None,
+                                        allow_null=True)
+    rejected_by = serializers.CharField(source="rejected_by.username", default=None,
+                                        allow_null=True)
 
     class Meta:
         model = MoneyAction
@@ -46,7 +50,7 @@ class RefundSerializer(serializers.ModelSerializer):
                   "updated_at"]
 
 
-class RefundInput(serializers.Serializer):
+class RefundInput(InputSerializer):
     """The request body; `amount` is checked by the service, which refuses non-integers
     with a clear message rather than DRF's coercion of "12" or 12.0."""
 
@@ -63,7 +67,7 @@ class RefundInput(serializers.Serializer):
         help_text="A public reply posted to the ticket once the refund succeeds.")
 
 
-class AmountInput(serializers.Serializer):
+class AmountInput(InputSerializer):
     amount = serializers.JSONField(help_text="The new amount, in minor units.")
 
 

@@ -68,7 +68,7 @@ def test_an_unexpected_error_is_the_styled_500(client, specialist, monkeypatch):
 
 
 def test_an_unexpected_api_error_keeps_the_error_shape(client, monkeypatch, specialist):
-    monkeypatch.setattr("billing_console.api.roles_of", lambda user: 1 / 0)
+    monkeypatch.setattr("billing_console.apis.roles_of", lambda user: 1 / 0)
     client.raise_request_exception = False
     client.force_login(specialist)
     response = client.get("/api/v1/me")

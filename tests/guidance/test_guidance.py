@@ -35,7 +35,8 @@ def test_a_playbook_with_script_and_javascript_links_renders_inert(db, specialis
     body = page[page.index('id="playbook-body"'):page.index("</article>")]
     assert "<script" not in body and "javascript:" not in body and "onerror" not in body
     assert "Hello" in body and "<a rel=\"noopener noreferrer\">x</a>" in body
-    html = api_client(tier2).get("/api/v1/playbooks/", {"q": "Hostile"}).json()[0]["html"]
+    found = api_client(tier2).get("/api/v1/playbooks/", {"q": "Hostile"}).json()
+    html = found["results"][0]["html"]
     assert "<script" not in html and "javascript:" not in html
 
 
@@ -154,8 +155,9 @@ def test_the_api_lets_tier2_ask_and_read_and_specialists_answer(db, specialist, 
     asked = api_client(tier2).post("/api/v1/questions/",
                                    {"body": "Refund date?", "case_id": case.pk}, format="json")
     assert asked.status_code == 201
-    assert [q["id"] for q in api_client(specialist).get("/api/v1/questions/open/").json()] == [
-        asked.json()["id"]]
+    waiting = api_client(specialist).get("/api/v1/questions/open/").json()
+    assert [q["id"] for q in waiting["results"]] == [asked.json()["id"]]
+    assert waiting["next"] is None
 
     answered = api_client(specialist).post(f"/api/v1/questions/{asked.json()['id']}/answer/",
                                     {"answer": "The 20th."}, format="json")
