@@ -3,16 +3,20 @@
 A role is a Django group whose name is one of `Role`. What a role may do is listed here, in
 code, and nowhere else: the groups in the database hold only membership. Every page and API
 view declares one `Capability` (or `PUBLIC` / `SIGNED_IN`), and a test walks every route to
-check that the declaration is there and enforced.
+check that the declaration is there and enforced. The admin pages also need a second factor
+(`SECOND_FACTOR_DECLARATIONS`).
 """
 
 import functools
 from enum import StrEnum
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from rest_framework.permissions import BasePermission
+
+from billing_console.signals import access_denied
 
 
 class Role(StrEnum):
@@ -172,6 +176,42 @@ def allows(user, declared):
     return has_capability(user, declared)
 
 
+# Declarations whose pages change who may do what, or rows by hand: the admin role's pages
+# and Django's admin. A password or a provider's sign-in alone does not open them; the
+# session must also hold a second factor the user gave (see `second_factor`).
+SECOND_FACTOR_DECLARATIONS = frozenset({Capability.MANAGE_CONSOLE, SUPERUSER})
+
+SECOND_FACTOR_NEEDED = ("Admin pages need your second factor: enter a code from your "
+                        "authenticator app first.")
+SECOND_FACTOR_NEEDED_API = ("This call needs a second factor, which an API token does not "
+                            "carry: use the console's pages, signed in with it.")
+
+
+def second_factor_needed(user):
+    """Whether this user may open some page that needs a second factor (they hold the
+    admin role, or are a superuser): such a user enrols one."""
+    return any(allows(user, declared) for declared in SECOND_FACTOR_DECLARATIONS)
+
+
+def lacks_second_factor(user, declared):
+    """Whether `declared` needs a second factor that this request's user has not given.
+
+    django-otp's middleware gives the session's user `is_verified()`; a user authenticated
+    otherwise (an API token) has none, and so never opens such a view."""
+    if declared not in SECOND_FACTOR_DECLARATIONS:
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    return not (is_verified is not None and is_verified())
+
+
+def refuse_for_second_factor(request):
+    """The answer to a page that needs a second factor the user has not given: the refusal
+    goes into the audit trail, and the user to the page that asks for the code."""
+    access_denied.send(sender=refuse_for_second_factor, request=request,
+                       reason=SECOND_FACTOR_NEEDED)
+    return redirect_to_login(request.get_full_path(), settings.SECOND_FACTOR_URL)
+
+
 def home_url_name(user):
     for role in ROLE_HOME:
         if role in roles_of(user):
@@ -202,6 +242,8 @@ def requires(declared):
             if not allows(request.user, declared):
                 # People read the refusal: the capability's name is the code's, not theirs.
                 raise PermissionDenied(NOT_YOUR_ROLE)
+            if lacks_second_factor(request.user, declared):
+                return refuse_for_second_factor(request)
             return view(request, *args, **kwargs)
 
         wrapper.required_capability = declared
@@ -222,7 +264,12 @@ class CapabilityPermission(BasePermission):
         declared = getattr(view, "required_capability", None)
         if declared is None:
             return False
-        return allows(request.user, declared)
+        if not allows(request.user, declared):
+            return False
+        if lacks_second_factor(request.user, declared):
+            self.message = SECOND_FACTOR_NEEDED_API
+            return False
+        return True
 
 
 def declared_capability(callback):

@@ -1,5 +1,6 @@
-"""Django's admin, for superusers only (`access.SUPERUSER`): raw rows, for fixing data by
-hand. The admin role manages the console in its own pages, under /manage/."""
+"""Django's admin, for superusers only (`access.SUPERUSER`), signed in with a second factor:
+raw rows, for fixing data by hand. The admin role manages the console in its own pages,
+under /manage/."""
 
 from functools import update_wrapper
 
@@ -9,7 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from billing_console.access import SUPERUSER, allows
+from billing_console.access import (
+    SUPERUSER,
+    allows,
+    lacks_second_factor,
+    refuse_for_second_factor,
+)
 
 
 class ConsoleAdminSite(admin.AdminSite):
@@ -19,7 +25,8 @@ class ConsoleAdminSite(admin.AdminSite):
     final_catch_all_view = False
 
     def has_permission(self, request):
-        return allows(request.user, SUPERUSER)
+        return (allows(request.user, SUPERUSER)
+                and not lacks_second_factor(request.user, SUPERUSER))
 
     def admin_view(self, view, cacheable=False):
         """Like Django's, but a signed-in user who is no superuser gets the styled 403."""
@@ -27,6 +34,8 @@ class ConsoleAdminSite(admin.AdminSite):
         def inner(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
+            if allows(request.user, SUPERUSER) and lacks_second_factor(request.user, SUPERUSER):
+                return refuse_for_second_factor(request)
             if not self.has_permission(request):
                 raise PermissionDenied("Django's admin is for superusers only. Admins manage "
                                        "users, the money policy and the integrations under "

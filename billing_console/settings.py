@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "billing_console",
     "billing_console.integrations",
     "money_actions",
@@ -76,6 +79,7 @@ INSTALLED_APPS = [
     "finance",
     "handover",
     "administration",
+    "second_factor",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +91,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks the user verified when the session holds a second factor they gave
+    # (`user.is_verified()`); the pages that need one are named in access.py.
+    "django_otp.middleware.OTPMiddleware",
     # Pushes an idle session's end back, writing it at most once a minute.
     "billing_console.sessions.RenewIdleSessions",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -164,6 +171,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Where a signed-in user goes to give the second factor a page needs (access.py says which).
+SECOND_FACTOR_URL = "second_factor:verify"
+# How authenticator apps name the console's entry.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Billing Console")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

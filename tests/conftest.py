@@ -61,9 +61,50 @@ def _fast_password_hashing(settings):
 
 
 def signed_in(user):
-    """A page client (session and CSRF as a browser has them) signed in as `user`."""
+    """A page client (session and CSRF as a browser has them) signed in as `user`; an admin
+    or superuser has given their second factor too, as they do before any admin page."""
+    from billing_console.access import second_factor_needed
+
     client = Client()
     client.force_login(user)
+    if second_factor_needed(User.objects.get(pk=user.pk)):
+        with_second_factor(client, user)
+    return client
+
+
+def authenticator(user):
+    """`user`'s confirmed authenticator app (a TOTP device), enrolled if need be."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first() or \
+        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def authenticator_code(device, *, later=0):
+    """The code `device`'s app shows `later` steps from now, never one it has accepted
+    already (a code works once): it waits for the next step when all it shows are used."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    step = max(totp.t() + later, device.last_t + 1)
+    if step > totp.t() + device.tolerance:
+        time.sleep((step - device.tolerance) * device.step + device.t0 - totp.time + 0.1)
+    totp.time = step * device.step + device.t0
+    return f"{totp.token():0{device.digits}d}"
+
+
+def with_second_factor(client, user):
+    """`client`'s session as it is once `user` gave a code from their authenticator app
+    (enrolled if need be). The pages that take the code are tested in tests/second_factor/."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = authenticator(user).persistent_id
+    session.save()
     return client
 
 

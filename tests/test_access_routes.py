@@ -12,6 +12,7 @@ from django.urls.exceptions import Resolver404
 from django.utils.regex_helper import normalize
 
 from billing_console.access import PUBLIC, SIGNED_IN, Role, allows, declared_capability
+from tests import conftest
 from tests.conftest import make_user
 
 # Values tried, in order, for each URL parameter until the path resolves to the route.
@@ -93,11 +94,8 @@ def signed_in_clients(db, client_factory):
 
 @pytest.fixture
 def client_factory():
-    from django.test import Client
-
     def build(user):
-        client = Client()
-        client.force_login(user)
+        client = conftest.signed_in(user)  # an admin with their second factor, as at a desk
         client.user = user
         return client
 

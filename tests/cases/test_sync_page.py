@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from cases import tasks
 from cases.models import SyncState
+from tests.conftest import with_second_factor
 
 
 def test_admins_see_the_last_run_the_lag_and_the_last_error(client, admin_user):
@@ -16,6 +17,7 @@ def test_admins_see_the_last_run_the_lag_and_the_last_error(client, admin_user):
         newest_ticket_updated_at=now - timedelta(minutes=4),
         last_error="ZendeskTransientError: <b>rate limit</b>", last_error_at=now)
     client.force_login(admin_user)
+    with_second_factor(client, admin_user)
 
     page = client.get("/cases/sync/").content.decode()
 
@@ -26,6 +28,7 @@ def test_admins_see_the_last_run_the_lag_and_the_last_error(client, admin_user):
 
 def test_sync_now_queues_a_run_and_says_so(client, admin_user):
     client.force_login(admin_user)
+    with_second_factor(client, admin_user)
     with mock.patch.object(tasks.sync_zendesk, "delay") as queued:
         response = client.post("/cases/sync/", follow=True)
 

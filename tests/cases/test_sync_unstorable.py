@@ -15,6 +15,7 @@ from billing_console.integrations.zendesk.sandbox.notifier import sign
 from cases import sync
 from cases.models import Case, SyncState
 from tests.cases.zendesk_sandbox import ESCALATION_TAG, ticket_spec
+from tests.conftest import with_second_factor
 
 NUL_SUBJECT = "Null byte \u0000 in subject"
 CLEANED_SUBJECT = "Null byte \ufffd in subject"
@@ -90,6 +91,7 @@ def test_a_ticket_postgresql_refuses_is_set_aside_listed_and_retried_by_an_admin
     assert "NUL" in aside.reason
     assert SyncState.objects.get().cursor  # the cursor moved past the page
     client.force_login(admin_user)
+    with_second_factor(client, admin_user)
     page = client.get("/cases/sync/").content.decode()
     assert f"#{poisoned['id']}" in page and 'name="retry_ticket"' in page
 
@@ -193,6 +195,7 @@ def test_only_admins_retry_a_ticket_set_aside(db, client, specialist):
 
 def test_retrying_a_ticket_no_longer_set_aside_says_so(db, client, admin_user):
     client.force_login(admin_user)
+    with_second_factor(client, admin_user)
 
     response = client.post("/cases/sync/", {"retry_ticket": "42"}, follow=True)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, authenticator, authenticator_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,6 +46,17 @@ def page(browser, live_server):
     context.close()
 
 
+def _enrolled_if_an_admin(username):
+    """Admins enrolled their authenticator app earlier (enrolment has its own tests)."""
+    from django.contrib.auth.models import User
+
+    from billing_console.access import second_factor_needed
+
+    user = User.objects.filter(username=username).first()
+    if user is not None and second_factor_needed(user):
+        authenticator(user)
+
+
 @pytest.fixture
 def sign_in(page):
     def as_user(username, password=PASSWORD):
@@ -53,11 +64,24 @@ def sign_in(page):
         in flight, whose answers would otherwise bring the last session's cookie back."""
         page.goto("about:blank")
         page.context.clear_cookies()
+        _enrolled_if_an_admin(username)
         page.goto("/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
         page.press("#id_password", "Enter")
         page.wait_for_load_state()
+        if page.url.split("?")[0].endswith("/accounts/second-factor/"):
+            give_second_factor(page, username)
         return page
 
     return as_user
+
+
+def give_second_factor(page, username):
+    """An admin's second step: a code from their authenticator app (enrolled before)."""
+    from django.contrib.auth.models import User
+
+    device = authenticator(User.objects.get(username=username))
+    page.fill("#id_code", authenticator_code(device))
+    page.press("#id_code", "Enter")
+    page.wait_for_load_state()
