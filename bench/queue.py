@@ -28,7 +28,10 @@ from django.db import connection, transaction
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from billing_console.access import second_factor_needed
 from billing_console.demo import ensure_demo_users
 from cases.models import Case, Category, Priority, State
 from cases.selectors import QUEUE_HEALTH_SECONDS, _count_states, state_counts
@@ -186,6 +189,16 @@ def _median_time(function, times):
     return statistics.median(samples)
 
 
+def _with_second_factor(client, user):
+    """The session as it is once `user` (a superuser, for Django's admin) gave a code from
+    their authenticator app."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or \
+        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
 class _Served:
     """GET requests served as production serves them: through Django's WSGI handler (what
     gunicorn calls) with DEBUG off, signed in as `user` by a session cookie. Django's test
@@ -195,6 +208,8 @@ class _Served:
     def __init__(self, user):
         client = Client()
         client.force_login(user)
+        if second_factor_needed(user):
+            _with_second_factor(client, user)
         self.cookie = "; ".join(f"{name}={morsel.value}"
                                 for name, morsel in client.cookies.items())
         self.factory = RequestFactory()
