@@ -6,6 +6,9 @@ class BillingConsoleConfig(AppConfig):
     name = "billing_console"
     verbose_name = "Billing Console"
 
+    def ready(self):
+        from billing_console.db import roles  # noqa: F401  (the database role's deploy check)
+
 
 class ConsoleAdminConfig(admin_apps.AdminConfig):
     """The Django admin, with the console's site (roles from access.py) as admin.site."""

@@ -135,7 +135,12 @@ TEMPLATES = [
 # How soon billing answers a Tier 2 question (the specialists' queue shows the target).
 QUESTION_ANSWER_TARGET_MINUTES = int(env("QUESTION_ANSWER_TARGET_MINUTES", "120"))
 
+# The role the console (web, worker, beat) connects as. In production on PostgreSQL, an
+# application role that owns no table and may only read and append to the audit trail;
+# MIGRATION_DATABASE_URL names the role that owns the tables, which `manage.py migrate`
+# connects as before granting the application role its rights (billing_console/db/roles.py).
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'billing_console.sqlite3'}")
+MIGRATION_DATABASE_URL = env("MIGRATION_DATABASE_URL")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock when a transaction starts, so the web process and

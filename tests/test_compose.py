@@ -16,12 +16,37 @@ def compose():
 
 
 def test_it_runs_the_production_like_stack(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
 
 
-def test_every_service_has_a_healthcheck(compose):
+def test_every_service_that_keeps_running_has_a_healthcheck(compose):
     for name, service in compose["services"].items():
+        if service.get("restart") == "no":  # runs once, and the others wait for its end
+            continue
         assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def _role(url):
+    return url.split("://", 1)[1].split(":", 1)[0]
+
+
+def test_migrations_run_as_the_owner_and_the_console_connects_as_the_application_role(compose):
+    services = compose["services"]
+    migrate = services["migrate"]
+    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert _role(migrate["environment"]["MIGRATION_DATABASE_URL"]) == "console_owner"
+    assert migrate["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        environment = services[name]["environment"]
+        assert _role(environment["DATABASE_URL"]) == "console_app", name
+        assert "MIGRATION_DATABASE_URL" not in environment, f"{name} knows the owner's password"
+        assert services[name]["depends_on"]["migrate"]["condition"] == \
+            "service_completed_successfully"
+        assert "migrate" not in " ".join(services[name]["command"])
+    postgres = services["postgres"]
+    assert postgres["environment"]["POSTGRES_USER"] == "postgres"
+    assert ("./deploy/postgres/10-roles.sh:/docker-entrypoint-initdb.d/10-roles.sh:ro"
+            in postgres["volumes"])
 
 
 def test_web_worker_and_beat_run_the_console(compose):

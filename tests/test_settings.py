@@ -22,7 +22,10 @@ def _manage(*args, env):
 
 
 def test_production_settings_pass_the_deploy_check_at_warning_level():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    # On SQLite: the check of PostgreSQL's role (which warns when the tests' superuser
+    # connects) has its own tests, in tests/test_database_roles.py.
+    result = _manage("check", "--deploy", "--fail-level", "WARNING",
+                     env={**PRODUCTION_ENV, "DATABASE_URL": ""})
     assert result.returncode == 0, result.stdout + result.stderr
 
 
