@@ -229,7 +229,8 @@ def requires(declared):
     """Decorate a page view (function, or `as_view()` result) with what it needs.
 
     Anonymous visitors are sent to the login page; signed-in users without the capability
-    get the 403 page.
+    get the 403 page; a user who has it, on a page that needs a second factor they have
+    not given this session, goes to give it (`refuse_for_second_factor`).
     """
 
     def decorate(view):
