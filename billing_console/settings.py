@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "finance",
     "handover",
     "administration",
+    "oidc",
     "second_factor",
 ]
 
@@ -94,6 +95,9 @@ MIDDLEWARE = [
     # Marks the user verified when the session holds a second factor they gave
     # (`user.is_verified()`); the pages that need one are named in access.py.
     "django_otp.middleware.OTPMiddleware",
+    # The identity provider vouches again for a single sign-on session every
+    # OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS, with the person's groups as they are then.
+    "oidc.middleware.RenewSingleSignOn",
     # Pushes an idle session's end back, writing it at most once a minute.
     "billing_console.sessions.RenewIdleSessions",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -165,8 +169,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # While single sign-on is on, a password sign-in by anyone but a break-glass admin
+    # stops here, before a password is checked.
+    "oidc.backends.PasswordOnlyForBreakGlass",
     # ModelBackend, its per-request load of the signed-in user in plain SQL.
     "billing_console.sessions.SessionUserBackend",
+    # The same load for sessions signed in through the identity provider, which it marks.
+    "oidc.backends.ProviderSessionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -199,6 +208,29 @@ AXES_VERBOSE = False
 # Axes warns unless the IP is a lockout key too. The support floor shares a few NAT
 # addresses, so locking an IP would lock out the whole shift; the account is locked instead.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# --- Single sign-on (OpenID Connect; oidc/, README "Single sign-on") -----------------------
+
+# On when OIDC_ISSUER is set. Endpoints are discovered at
+# {OIDC_ISSUER}/.well-known/openid-configuration unless all three are given.
+OIDC_ISSUER = env("OIDC_ISSUER").rstrip("/")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env("OIDC_CLIENT_SECRET")
+OIDC_SCOPES = env("OIDC_SCOPES", "openid email profile")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", "groups")
+OIDC_USERNAME_CLAIM = env("OIDC_USERNAME_CLAIM", "preferred_username")
+# "provider group=console role,…" (oidc/config.py).
+OIDC_ROLE_GROUPS = env("OIDC_ROLE_GROUPS")
+OIDC_AUTHORIZATION_ENDPOINT = env("OIDC_AUTHORIZATION_ENDPOINT")
+OIDC_TOKEN_ENDPOINT = env("OIDC_TOKEN_ENDPOINT")
+OIDC_JWKS_URI = env("OIDC_JWKS_URI")
+# How often the provider vouches again for a signed-in person, with their groups as then.
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env_int("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", 15 * 60)
+OIDC_TIMEOUT_SECONDS = env_int("OIDC_TIMEOUT_SECONDS", 10)
+# Admins who may still sign in with a password while single sign-on is on.
+OIDC_BREAK_GLASS_ADMINS = env_list("OIDC_BREAK_GLASS_ADMINS")
+# The sign-in button's words: "Sign in with …".
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "your company account")
 
 # --- Security headers ---------------------------------------------------------------------
 

@@ -55,6 +55,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.login, name="login"),
     path("accounts/logout/", views.logout, name="logout"),
+    # Single sign-on through the company's identity provider (OpenID Connect).
+    path("sso/", include("oidc.urls")),
     path("accounts/second-factor/", include("second_factor.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

@@ -7,6 +7,7 @@ where to sign in and the demo accounts, and on Ctrl-C (or SIGTERM) stops every p
 started.
 """
 
+import json
 import os
 import secrets
 import signal
@@ -41,14 +42,20 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--stripe-port", type=int, default=12111)
         parser.add_argument("--zendesk-port", type=int, default=12112)
+        parser.add_argument("--oidc-port", type=int, default=12113,
+                            help="The identity provider's port, with OIDC_DEMO=1")
 
-    def handle(self, *args, host, port, stripe_port, zendesk_port, **options):
+    def handle(self, *args, host, port, stripe_port, zendesk_port, oidc_port, **options):
         call_command("migrate", interactive=False, verbosity=0)
         credentials = ensure_demo_users()
         url = f"http://{host}:{port}/"
         stripe_url = f"http://127.0.0.1:{stripe_port}"
         zendesk_url = f"http://127.0.0.1:{zendesk_port}"
         env = _console_env(stripe_url, zendesk_url, secrets.token_urlsafe(24))
+        # OIDC_DEMO=1: staff sign in through an OpenID Connect provider of the demo's own.
+        issuer = f"http://127.0.0.1:{oidc_port}" if os.environ.get("OIDC_DEMO") == "1" else ""
+        env.update(_oidc_env(issuer) if issuer else {})
+        sso_users_file = settings.VAR_DIR / "oidc-sandbox-users.json"
         # Installed explicitly, before the children start: a shell without job control
         # starts us with SIGINT ignored, and the children would inherit that.
         signal.signal(signal.SIGINT, _interrupt)
@@ -64,8 +71,15 @@ class Command(BaseCommand):
                  "--webhook-url", url, "--hold-stripe-webhooks"], env)
             children["web"] = _spawn(
                 ["manage.py", "runserver", "--noreload", f"{host}:{port}"], env)
+            if issuer:
+                children["identity provider"] = _spawn(
+                    ["manage.py", "oidc_sandbox", "--port", str(oidc_port),
+                     "--users-file", str(sso_users_file),
+                     *(arg for callback in _callbacks(host, port)
+                       for arg in ("--redirect-uri", callback))], env)
             for ready in (f"{stripe_url}/_sandbox/requests", f"{zendesk_url}/_sandbox/requests",
-                          url + "healthz"):
+                          url + "healthz",
+                          *([f"{issuer}/.well-known/openid-configuration"] if issuer else [])):
                 _wait_until_answering(ready, children)
             self._seed(stripe_url, zendesk_url)
             self._take_in_tickets(env)
@@ -74,7 +88,8 @@ class Command(BaseCommand):
                  "--loglevel", "INFO", "--concurrency", "2",
                  "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME], env)
             _post(f"{stripe_url}/_sandbox/webhooks/release")
-            self._print_banner(url, stripe_url, zendesk_url, credentials)
+            self._print_banner(url, stripe_url, zendesk_url, credentials,
+                               sso=(issuer, sso_users_file) if issuer else None)
             _wait_for_any_exit(children)
             raise CommandError("A console process stopped unexpectedly; stopping the rest.")
         except KeyboardInterrupt:
@@ -96,10 +111,13 @@ class Command(BaseCommand):
                           cwd=settings.BASE_DIR, env=env).returncode:
             raise CommandError("The Zendesk intake failed; see the log above.")
 
-    def _print_banner(self, url, stripe_url, zendesk_url, credentials):
+    def _print_banner(self, url, stripe_url, zendesk_url, credentials, sso=None):
         lines = ["", f"Billing Console is running at {url}", "",
-                 f"Stripe sandbox:  {stripe_url}", f"Zendesk sandbox: {zendesk_url}", "",
-                 "Demo sign-ins:"]
+                 f"Stripe sandbox:  {stripe_url}", f"Zendesk sandbox: {zendesk_url}", ""]
+        if sso:
+            lines += _sso_banner(*sso)
+            credentials = [entry for entry in credentials if entry[0] == "admin"]
+        lines += ["Break-glass password sign-in:" if sso else "Demo sign-ins:"]
         lines += [f"  {username:<12} {password:<18} {role.label}"
                   for username, role, password in credentials]
         lines += ["", "Press Ctrl-C to stop everything.", ""]
@@ -121,6 +139,37 @@ def _console_env(stripe_url, zendesk_url, webhook_secret):
         "ZENDESK_WEBHOOK_SECRET": webhook_secret,
         "SANDBOX_VIEWER": "1",
     }
+
+
+def _oidc_env(issuer):
+    """Single sign-on through the demo's identity provider (`manage.py oidc_sandbox`, whose
+    people are in the groups named here); the local admin is the break-glass admin."""
+    return {
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT_ID": "billing-console-demo",
+        "OIDC_CLIENT_SECRET": secrets.token_urlsafe(24),
+        "OIDC_SCOPES": "openid email profile groups",
+        "OIDC_ROLE_GROUPS": "billing-specialists=billing_specialist,tier2-agents=tier2_agent,"
+                            "finance-team=finance,console-admins=admin",
+        "OIDC_BREAK_GLASS_ADMINS": "admin",
+        "OIDC_PROVIDER_NAME": "the demo company",
+    }
+
+
+def _callbacks(host, port):
+    """Where the provider may send people back: the console by each name it answers to."""
+    hosts = {host, "localhost"} if host == "127.0.0.1" else {host}
+    return [f"http://{name}:{port}/sso/callback/" for name in sorted(hosts)]
+
+
+def _sso_banner(issuer, users_file):
+    """The provider's people, from the file `manage.py oidc_sandbox` wrote on starting."""
+    lines = [f"Company sign-in ({issuer}), from the sign-in page's button:"]
+    for user in json.loads(users_file.read_text()):
+        gives = ", ".join(user["roles"]) or "no role: no access"
+        lines.append(f"  {user['username']:<12} {user['password']:<18} "
+                     f"{', '.join(user['groups'])} ({gives})")
+    return [*lines, ""]
 
 
 def _spawn(arguments, env):
