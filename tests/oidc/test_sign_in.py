@@ -2,8 +2,10 @@
 sign-in, "no access" without a mapped group, and each step in the audit trail."""
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django.urls import reverse
 
 from audit.models import AuditEvent, Outcome
 from billing_console.access import Role, roles_of
@@ -160,3 +162,13 @@ def test_without_an_issuer_there_is_no_single_sign_on(client):
     assert client.get("/sso/login/").status_code == 404
     assert client.get("/sso/callback/?state=x&code=y").status_code == 404
     assert b"sso-sign-in" not in client.get("/accounts/login/").content
+
+
+def test_an_admin_from_the_provider_still_needs_a_second_factor(provider, client):
+    _, answer = sign_in_through(client, ProviderBrowser(provider), "drew", "drew-password",
+                                start="/sso/login/?next=/manage/")
+    assert answer.url == "/manage/"
+    assert roles_of(User.objects.get(username="drew")) == {Role.ADMIN}
+    refused = client.get("/manage/")
+    assert refused.status_code == 302
+    assert refused.url.startswith(reverse(settings.SECOND_FACTOR_URL))
