@@ -5,7 +5,6 @@ import time
 from urllib.parse import urlencode
 
 from authlib.integrations.base_client import OAuthError
-from django.conf import settings
 from django.contrib import auth, messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -98,14 +97,14 @@ def callback(request):
         auth.logout(request)
         return _refused(request, "The company sign-in did not go through. Start again; if "
                                  "it keeps failing, an admin can find why in the audit trail.")
-    outcome = user_sign_in_from_claims(claims=claims, config=provider_config(), ip=ip)
+    config = provider_config()
+    outcome = user_sign_in_from_claims(claims=claims, config=config, ip=ip)
     if outcome.refusal:
         auth.logout(request)
         return _refused(request, outcome.refusal, no_access=True)
     if not (renewing and request.user.pk == outcome.user.pk):
         auth.login(request, outcome.user, backend=SSO_BACKEND)
-    request.session[SESSION_KEY] = {
-        "renew_at": time.time() + settings.OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS}
+    request.session[SESSION_KEY] = {"renew_at": time.time() + config.renew_seconds}
     if started.get("form_lost"):
         messages.warning(request, "Your sign-in was renewed before your form was taken: "
                                   "check it and send it again.")
