@@ -388,6 +388,8 @@ LOGGING = {
             ("celery.worker.strategy", "WARNING"), ("celery.beat", "WARNING"),
             ("stripe", "WARNING"), ("zenpy", "WARNING"), ("urllib3", "WARNING"),
             ("axes", "WARNING"),
+            # Authlib would log a sign-in's PKCE verifier at DEBUG.
+            ("authlib", "WARNING"),
         )
     },
 }
