@@ -29,9 +29,11 @@ VERIFY = "/accounts/second-factor/"
 ENROL = "/accounts/second-factor/enrol/"
 
 # Every route that needs a second factor: the admin role's pages (/manage/, the Zendesk
-# sync page) and Django's admin.
+# sync page), Django's admin, and the admin role's API endpoints.
 ADMIN_ROUTES = [path for path, pattern in ROUTES
                 if declared_capability(pattern.callback) in SECOND_FACTOR_DECLARATIONS]
+ADMIN_PAGES = [path for path in ADMIN_ROUTES if not path.startswith("/api/")]
+ADMIN_API = [path for path in ADMIN_ROUTES if path.startswith("/api/")]
 
 
 def password_signed_in(user):
@@ -60,18 +62,25 @@ def test_the_admin_routes_are_the_admin_roles_pages_and_djangos_admin():
     assert "/manage/" in ADMIN_ROUTES and "/manage/users/1/" in ADMIN_ROUTES
     assert "/admin/" in ADMIN_ROUTES and "/admin/auth/user/" in ADMIN_ROUTES
     assert "/cases/sync/" in ADMIN_ROUTES
-    assert not [path for path in ADMIN_ROUTES if path.startswith("/api/")]
 
 
 def test_an_admin_without_a_second_factor_reaches_no_admin_page(root):
     client = password_signed_in(root)
-    for path in ADMIN_ROUTES:
+    for path in ADMIN_PAGES:
         for response in (client.get(path), client.post(path, {})):
             assert response.status_code == 302, path
             assert response["Location"] == f"{VERIFY}?next={_quoted(path)}", path
+    # The API answers, to the same session, what a program can read.
+    for path in ADMIN_API:
+        for response in (client.get(path), client.post(path, {})):
+            assert response.status_code == 403, path
+            assert response.json()["message"] == SECOND_FACTOR_NEEDED_API, path
     denials = events("access.denied", root)
     assert denials.count() == 2 * len(ADMIN_ROUTES)
-    assert {event.reason for event in denials} == {SECOND_FACTOR_NEEDED}
+    assert {event.reason for event in denials if event.source != "api"} == {
+        SECOND_FACTOR_NEEDED}
+    assert {event.reason for event in denials if event.source == "api"} == (
+        {SECOND_FACTOR_NEEDED_API} if ADMIN_API else set())
     assert {event.outcome for event in denials} == {Outcome.DENIED}
     # With nothing enrolled, the page that asks for the code sends them to enrol.
     assert client.get(f"{VERIFY}?next=/manage/")["Location"] == f"{ENROL}?next=%2Fmanage%2F"
@@ -240,8 +249,8 @@ def test_other_roles_need_no_second_factor(actors, role):
 
 
 def test_an_api_token_never_opens_a_view_that_needs_a_second_factor(root):
-    """No API view needs one today; a future one is refused to tokens, which cannot carry
-    a second factor."""
+    """Any API view that needs one is refused to tokens, which cannot carry a second
+    factor: a view declared so, and the admin role's endpoints."""
     from rest_framework.response import Response
 
     authenticator(root)
@@ -259,6 +268,16 @@ def test_an_api_token_never_opens_a_view_that_needs_a_second_factor(root):
         response = AdminApi.as_view()(request)
         assert response.status_code == 403, declared
         assert response.data["message"] == SECOND_FACTOR_NEEDED_API
+    # And the admin role's own endpoints, called with the admin's token.
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    program = APIClient()
+    program.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=root).key}")
+    for path in ADMIN_API:
+        response = program.get(path)
+        assert response.status_code == 403, path
+        assert response.json()["message"] == SECOND_FACTOR_NEEDED_API, path
 
 
 def test_resetting_a_lost_second_factor_is_audited(admin_user):
