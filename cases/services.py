@@ -7,12 +7,14 @@ a task claims (`write_back_claim`) before it calls Zendesk.
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import Outcome, Source
-from audit.services import record
+from audit.services import Origin, record
+from billing_console.access import Role, roles_of
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations import inbox
 from billing_console.integrations.models import InboundEvent, SetAsideRecord
@@ -76,9 +78,12 @@ def _event(case, kind, actor, body="", **data):
                                     created_at=timezone.now(), data=data)
 
 
-def _audit(case, action, actor, *, before=None, after=None, reason=""):
-    """Without an actor, the console itself acted (following a money action, a task)."""
-    record(action=action, actor=actor, source=Source.SYSTEM if actor is None else Source.CONSOLE,
+def _audit(case, action, actor, *, before=None, after=None, reason="", origin=None):
+    """`origin` says where a person's request came from (a page, the API); without one,
+    the console's pages (an actor) or the console itself (none: following a money action,
+    a task)."""
+    origin = origin or Origin(source=Source.SYSTEM if actor is None else Source.CONSOLE)
+    record(action=action, actor=actor, source=origin.source, ip=origin.ip,
            object_type="case", object_id=case.pk, case_id=case.pk,
            zendesk_ticket_id=case.zendesk_ticket_id, before=before, after=after, reason=reason)
 
@@ -201,7 +206,7 @@ def write_back_record_undeliverable(*, write_back, error):
 
 
 @transaction.atomic
-def case_transition(*, case, to_state, actor):
+def case_transition(*, case, to_state, actor, origin=None):
     case = _locked(case)
     to_state = State(to_state)
     if to_state == State.RESOLVED:
@@ -211,10 +216,10 @@ def case_transition(*, case, to_state, actor):
         raise ApplicationError(
             f"A case that is {case.get_state_display().lower()} cannot move to "
             f"{to_state.label.lower()}.", "invalid_transition", status=409)
-    return _change_state(case, to_state, actor)
+    return _change_state(case, to_state, actor, origin=origin)
 
 
-def _change_state(case, to_state, actor, reason="", **data):
+def _change_state(case, to_state, actor, reason="", *, origin=None, **data):
     """Move the locked case to `to_state`, with its timeline entry (`data` added to the
     entry's), its audit event and what Zendesk hears: the ticket's status and a tag."""
     before = case.state
@@ -224,7 +229,7 @@ def _change_state(case, to_state, actor, reason="", **data):
     _event(case, CaseEvent.Kind.STATE, actor, body, before=before, after=to_state.value,
            **data)
     _audit(case, "case.state_changed", actor, before={"state": before},
-           after={"state": to_state.value}, reason=reason)
+           after={"state": to_state.value}, reason=reason, origin=origin)
     write_back_queue(case, note=f"Billing Console: case is now {to_state.label.lower()}.",
                      add_tags=[STATE_TAG_PREFIX + to_state.value],
                      zendesk_status=ZENDESK_STATUS.get(to_state, ""))
@@ -265,8 +270,11 @@ def _state_before_approval(case):
 
 
 @transaction.atomic
-def case_assign(*, case_ids, assignee, actor):
-    """Assign several cases at once (the queue's bulk action); None unassigns."""
+def case_assign(*, case_ids, assignee, actor, origin=None):
+    """Assign several cases at once (the queue's bulk action); None unassigns. Only an
+    active billing specialist can be an assignee (ApplicationError `not_a_specialist`)."""
+    if assignee is not None and not _is_specialist(assignee):
+        raise _not_a_specialist()
     cases = list(Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk"))
     if len(cases) != len(set(case_ids)):
         raise ApplicationError("Some of those cases no longer exist.", "not_found",
@@ -283,26 +291,45 @@ def case_assign(*, case_ids, assignee, actor):
         _event(case, CaseEvent.Kind.ASSIGNMENT, actor, f"Assigned to {name}",
                before=before, after=assignee.pk if assignee else None)
         _audit(case, "case.assigned", actor, before={"assignee": before},
-               after={"assignee": assignee.pk if assignee else None})
+               after={"assignee": assignee.pk if assignee else None}, origin=origin)
     return cases
 
 
+def assignee_named(username):
+    """The active billing specialist whose username is `username`, to assign cases to;
+    ApplicationError `not_a_specialist` for anyone else, or no one."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None or not _is_specialist(user):
+        raise _not_a_specialist()
+    return user
+
+
+def _is_specialist(user):
+    return user.is_active and Role.SPECIALIST in roles_of(user)
+
+
+def _not_a_specialist():
+    return ApplicationError("Cases can be assigned to billing specialists only.",
+                            "not_a_specialist")
+
+
 @transaction.atomic
-def case_add_note(*, case, body, actor, post_to_zendesk=False):
+def case_add_note(*, case, body, actor, post_to_zendesk=False, origin=None):
     body = (body or "").strip()
     if not body:
         raise ApplicationError("Write the note before saving it.", "empty_note")
     check_note_length(body)
     case = _locked(case)
     event = _event(case, CaseEvent.Kind.NOTE, actor, body, posted_to_zendesk=post_to_zendesk)
-    _audit(case, "case.note_added", actor, after={"posted_to_zendesk": post_to_zendesk})
+    _audit(case, "case.note_added", actor, after={"posted_to_zendesk": post_to_zendesk},
+           origin=origin)
     if post_to_zendesk:
         write_back_queue(case, note=body, markdown=True)
     return event
 
 
 @transaction.atomic
-def case_set_category(*, case, category, actor):
+def case_set_category(*, case, category, actor, origin=None):
     case = _locked(case)
     category = Category(category)
     before = case.category
@@ -312,12 +339,12 @@ def case_set_category(*, case, category, actor):
     _event(case, CaseEvent.Kind.STATE, actor, f"Category set to {category.label}",
            before=before, after=category.value)
     _audit(case, "case.category_changed", actor, before={"category": before},
-           after={"category": category.value})
+           after={"category": category.value}, origin=origin)
     return case
 
 
 @transaction.atomic
-def case_set_priority(*, case, priority, actor):
+def case_set_priority(*, case, priority, actor, origin=None):
     case = _locked(case)
     priority = Priority(priority)
     before = case.priority
@@ -328,12 +355,12 @@ def case_set_priority(*, case, priority, actor):
     _event(case, CaseEvent.Kind.STATE, actor, f"Priority set to {priority.label}",
            before=before, after=priority.value)
     _audit(case, "case.priority_changed", actor, before={"priority": before},
-           after={"priority": priority.value})
+           after={"priority": priority.value}, origin=origin)
     return case
 
 
 @transaction.atomic
-def case_confirm_stripe_customer(*, case, customer_id, actor):
+def case_confirm_stripe_customer(*, case, customer_id, actor, origin=None):
     """A specialist confirms which Stripe customer the requester is."""
     case = _locked(case)
     candidates = {c["id"] for c in case.stripe_candidates}
@@ -347,12 +374,12 @@ def case_confirm_stripe_customer(*, case, customer_id, actor):
     _event(case, CaseEvent.Kind.LINK, actor, f"Stripe customer {customer_id} confirmed",
            customer=customer_id)
     _audit(case, "case.stripe_customer_confirmed", actor, before=before,
-           after={"customer": customer_id, "link": StripeLink.VERIFIED})
+           after={"customer": customer_id, "link": StripeLink.VERIFIED}, origin=origin)
     return case
 
 
 @transaction.atomic
-def case_resolve(*, case, code, summary, actor, public_reply=""):
+def case_resolve(*, case, code, summary, actor, public_reply="", origin=None):
     summary = (summary or "").strip()
     if code not in ResolutionCode.values:
         raise ApplicationError("Choose a resolution code.", "resolution_code")
@@ -375,7 +402,8 @@ def case_resolve(*, case, code, summary, actor, public_reply=""):
     _event(case, CaseEvent.Kind.STATE, actor, f"Resolved: {label}. {summary}",
            before=before, after=State.RESOLVED.value, code=code)
     _audit(case, "case.resolved", actor, before={"state": before},
-           after={"state": State.RESOLVED.value, "code": code}, reason=summary)
+           after={"state": State.RESOLVED.value, "code": code}, reason=summary,
+           origin=origin)
     write_back_queue(case, note=f"Billing Console resolved this case ({label}): {summary}",
                      add_tags=[RESOLVED_TAG], zendesk_status=ZENDESK_STATUS[State.RESOLVED])
     if public_reply.strip():
