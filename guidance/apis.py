@@ -1,22 +1,32 @@
 """The guidance API: playbooks, a case's guidance for Tier 2, and questions.
 
-Tier 2 reads and asks; specialists answer. Markdown comes back as written and as
-sanitised HTML (`billing_console.markdown`).
+Tier 2 reads and asks; specialists answer, write a case's guidance and write playbooks,
+each save a new version as on the page. Markdown comes back as written and as sanitised
+HTML (`billing_console.markdown`).
 """
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import Origin
 from billing_console.access import Capability
-from billing_console.api import InputSerializer, cursor_parameter, keyset_list, page_of
+from billing_console.api import (
+    InputSerializer,
+    cursor_parameter,
+    error_responses,
+    keyset_list,
+    page_of,
+)
 from billing_console.markdown import render_markdown
 from billing_console.notes import NOTE_MAX_CHARS
+from cases.models import Case, Category
 from cases.selectors import cases_visible_to
 from guidance import selectors, services
-from guidance.models import CaseGuidance, Playbook, Question
+from guidance.models import CaseGuidance, Playbook, PlaybookVersion, Question
 
 
 class PlaybookSerializer(serializers.ModelSerializer):
@@ -30,13 +40,36 @@ class PlaybookSerializer(serializers.ModelSerializer):
         return str(render_markdown(playbook.body))
 
 
+class PlaybookVersionSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", default=None, allow_null=True)
+
+    class Meta:
+        model = PlaybookVersion
+        fields = ["number", "title", "author", "created_at"]
+
+
+class PlaybookDetailSerializer(PlaybookSerializer):
+    """A playbook with its versions, newest first (the text of each is on its page)."""
+
+    updated_by = serializers.CharField(source="updated_by.username", default=None,
+                                       allow_null=True)
+    versions = PlaybookVersionSerializer(many=True)
+
+    class Meta(PlaybookSerializer.Meta):
+        fields = [*PlaybookSerializer.Meta.fields, "updated_by", "versions"]
+
+
 class CaseGuidanceSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username", allow_null=True)
     html = serializers.SerializerMethodField()
+    playbook = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True,
+        help_text="The playbook it started from, if any.")
 
     class Meta:
         model = CaseGuidance
-        fields = ["id", "body", "html", "author", "created_at"]
+        fields = ["id", "case", "body", "html", "playbook", "posted_to_zendesk", "author",
+                  "created_at"]
 
     def get_html(self, guidance) -> str:
         return str(render_markdown(guidance.body))
@@ -62,6 +95,30 @@ class AnswerInput(InputSerializer):
     answer = serializers.CharField(max_length=NOTE_MAX_CHARS)
 
 
+class CaseGuidanceInput(InputSerializer):
+    """Guidance for Tier 2 on the case `case_id`, in Markdown; `playbook` is the slug of
+    the playbook it started from."""
+
+    case_id = serializers.IntegerField()
+    body = serializers.CharField(max_length=services.MAX_TEXT)
+    playbook = serializers.CharField(required=False, default=None, allow_null=True,
+                                     max_length=Playbook._meta.get_field("slug").max_length)
+    post_to_zendesk = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Also post it to the ticket as an internal note.")
+
+
+class PlaybookInput(InputSerializer):
+    """A playbook as saved: `playbook` is the slug of the one to change (its next version),
+    or null for a new one. Its text is Markdown."""
+
+    playbook = serializers.CharField(required=False, default=None, allow_null=True,
+                                     max_length=Playbook._meta.get_field("slug").max_length)
+    title = serializers.CharField(max_length=Playbook._meta.get_field("title").max_length)
+    category = serializers.ChoiceField(choices=Category.choices)
+    body = serializers.CharField(max_length=services.MAX_TEXT)
+
+
 class PlaybookListApi(APIView):
     required_capability = Capability.READ_GUIDANCE
 
@@ -72,6 +129,64 @@ class PlaybookListApi(APIView):
     def get(self, request):
         found = selectors.playbooks(query=request.query_params.get("q", "")[:200])
         return keyset_list(request, found, PlaybookSerializer, order=("category", "title", "id"))
+
+
+class PlaybookDetailApi(APIView):
+    required_capability = Capability.READ_GUIDANCE
+
+    @extend_schema(operation_id="v1_playbook_retrieve", responses=PlaybookDetailSerializer)
+    def get(self, request, slug):
+        return Response(PlaybookDetailSerializer(_playbook(slug)).data)
+
+
+class PlaybookSaveApi(APIView):
+    """Write a playbook, as the playbook editor does: a new one, or the next version of
+    one. Saving what a playbook already says keeps it as it is (200, no new version)."""
+
+    required_capability = Capability.WRITE_GUIDANCE
+
+    @extend_schema(request=PlaybookInput,
+                   responses={201: PlaybookDetailSerializer, 200: PlaybookDetailSerializer,
+                              **error_responses(404)})
+    def post(self, request):
+        data = PlaybookInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        existing = _playbook(fields["playbook"]) if fields["playbook"] is not None else None
+        latest = existing.versions.first() if existing else None
+        saved = services.playbook_save(
+            playbook=existing, title=fields["title"], category=fields["category"],
+            body=fields["body"], author=request.user, origin=Origin.of(request))
+        saved = _playbook(saved.slug)
+        added = latest is None or saved.versions.first().pk != latest.pk
+        return Response(PlaybookDetailSerializer(saved).data,
+                        status=status.HTTP_201_CREATED if added else status.HTTP_200_OK)
+
+
+def _playbook(slug):
+    return get_object_or_404(Playbook.objects.select_related("updated_by").prefetch_related(
+        Prefetch("versions", PlaybookVersion.objects.select_related("author"))), slug=slug)
+
+
+class CaseGuidanceWriteApi(APIView):
+    """Write guidance for Tier 2 on a case, as the case page does; Tier 2 reads it at
+    `/api/v1/cases/<id>/guidance/`."""
+
+    required_capability = Capability.WRITE_GUIDANCE
+
+    @extend_schema(request=CaseGuidanceInput,
+                   responses={201: CaseGuidanceSerializer, **error_responses(404)})
+    def post(self, request):
+        data = CaseGuidanceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        case = get_object_or_404(Case, pk=fields["case_id"])
+        playbook = get_object_or_404(Playbook, slug=fields["playbook"]) \
+            if fields["playbook"] is not None else None
+        guidance = services.case_guidance_add(
+            case=case, body=fields["body"], author=request.user, playbook=playbook,
+            post_to_zendesk=fields["post_to_zendesk"], origin=Origin.of(request))
+        return Response(CaseGuidanceSerializer(guidance).data, status=status.HTTP_201_CREATED)
 
 
 class CaseGuidanceApi(APIView):

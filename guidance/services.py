@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from audit.services import Origin, record
 from billing_console.exceptions import ApplicationError
 from billing_console.notes import check_note_length
 from cases.models import Category
@@ -17,10 +18,23 @@ from guidance.selectors import forget_open_question_count
 
 MAX_TEXT = 50_000
 
+# The audit actions of guidance, in words (`billing_console.names`).
+AUDIT_KINDS = {"guidance": "Guidance"}
+AUDIT_ACTIONS = {"guidance.added": "Guidance for Tier 2 written",
+                 "guidance.playbook_saved": "Playbook saved"}
+
+
+def audit_actions():
+    """({kind: label}, {action: label}) for `billing_console.names`."""
+    return AUDIT_KINDS, AUDIT_ACTIONS
+
 
 @transaction.atomic
-def playbook_save(*, title, category, body, author, playbook=None):
-    """Create a playbook, or change one; either way a new version is kept."""
+def playbook_save(*, title, category, body, author, playbook=None, origin=None):
+    """Create a playbook, or change one; either way a new version is kept, with its
+    `guidance.playbook_saved` audit event. Returns the `Playbook`; one whose title,
+    category and text are already those given is returned unchanged, with no new version.
+    `origin` says where the request came from (the pages unless given)."""
     title, body = _required(title, "title"), _required(body, "text")
     if category not in Category.values:
         raise ApplicationError("Choose a category.", "category")
@@ -37,6 +51,10 @@ def playbook_save(*, title, category, body, author, playbook=None):
               or 0) + 1
     PlaybookVersion.objects.create(playbook=playbook, number=number, title=title, body=body,
                                    author=author, created_at=playbook.updated_at)
+    origin = origin or Origin()
+    record(action="guidance.playbook_saved", actor=author, ip=origin.ip, source=origin.source,
+           object_type="playbook", object_id=playbook.slug,
+           after={"version": number, "title": title, "category": category})
     return playbook
 
 
@@ -49,10 +67,21 @@ def _free_slug(title):
 
 
 @transaction.atomic
-def case_guidance_add(*, case, body, author, playbook=None, post_to_zendesk=False):
+def case_guidance_add(*, case, body, author, playbook=None, post_to_zendesk=False,
+                      origin=None):
+    """Keep `author`'s guidance for Tier 2 on `case` (Markdown), with its `guidance.added`
+    audit event; with `post_to_zendesk`, it also goes to the ticket as an internal note.
+    Returns the `CaseGuidance`. `origin` says where the request came from (the pages
+    unless given)."""
     guidance = CaseGuidance.objects.create(
         case=case, body=_required(body, "guidance"), playbook=playbook, author=author,
         posted_to_zendesk=post_to_zendesk, created_at=timezone.now())
+    origin = origin or Origin()
+    record(action="guidance.added", actor=author, ip=origin.ip, source=origin.source,
+           object_type="case", object_id=case.pk, case_id=case.pk,
+           zendesk_ticket_id=case.zendesk_ticket_id,
+           after={"guidance": guidance.pk, "playbook": playbook.slug if playbook else None,
+                  "posted_to_zendesk": post_to_zendesk})
     if post_to_zendesk:
         write_back_queue(case, note=f"Guidance for Tier 2 from billing:\n\n{guidance.body}",
                          markdown=True)
