@@ -7,6 +7,7 @@ from billing_console.integrations.stripe import webhooks as stripe_webhooks
 from billing_console.integrations.zendesk import webhooks as zendesk_webhooks
 from cases import apis as case_apis
 from credit_memos import apis as credit_memo_apis
+from finance import apis as finance_apis
 from guidance import apis as guidance_apis
 from money_actions import apis as money_action_apis
 from refunds import apis as refund_apis
@@ -67,6 +68,16 @@ api_v1 = [
          name="money-action-reject"),
     path("money-actions/<uuid:pk>/withdraw/", money_action_apis.WithdrawApi.as_view(),
          name="money-action-withdraw"),
+    path("reconciliations/", finance_apis.ReconciliationRunListApi.as_view(),
+         name="reconciliations"),
+    path("reconciliations/run/", finance_apis.ReconciliationRequestApi.as_view(),
+         name="reconciliation-request"),
+    path("reconciliations/<int:pk>/", finance_apis.ReconciliationReportApi.as_view(),
+         name="reconciliation"),
+    path("reconciliations/<int:pk>/items/", finance_apis.ReconciliationItemListApi.as_view(),
+         name="reconciliation-items"),
+    path("reconciliations/<int:pk>/explain/", finance_apis.ReconciliationExplainApi.as_view(),
+         name="reconciliation-explain"),
 ]
 
 urlpatterns = [

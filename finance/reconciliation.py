@@ -356,9 +356,8 @@ class RunAlreadyGoing(ApplicationError):
 
     def __init__(self, run):
         super().__init__(f"A reconciliation of this period is already running: run "
-                         f"#{run.pk}, {run.period_start} to {run.period_end}, shown here. "
-                         "Another can start once it is done.", "already_running",
-                         status=409)
+                         f"#{run.pk}, {run.period_start} to {run.period_end}. Another can "
+                         "start once it is done.", "already_running", status=409)
         self.run = run
 
 
