@@ -9,6 +9,7 @@ from cases import apis as case_apis
 from credit_memos import apis as credit_memo_apis
 from finance import apis as finance_apis
 from guidance import apis as guidance_apis
+from handover import apis as handover_apis
 from money_actions import apis as money_action_apis
 from refunds import apis as refund_apis
 
@@ -78,6 +79,8 @@ api_v1 = [
          name="reconciliation-items"),
     path("reconciliations/<int:pk>/explain/", finance_apis.ReconciliationExplainApi.as_view(),
          name="reconciliation-explain"),
+    path("handover/", handover_apis.HandoverApi.as_view(), name="handover"),
+    path("handover/notes/", handover_apis.HandoverNoteApi.as_view(), name="handover-notes"),
 ]
 
 urlpatterns = [

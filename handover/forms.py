@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 
 from django import forms
 
+from billing_console.exceptions import ApplicationError
 from billing_console.notes import NOTE_MAX_CHARS
-from handover.selectors import FURTHEST_BACK, Since
+from handover.selectors import chosen_since
 
 # What a person types: YYYY-MM-DD HH:MM, in UTC (a "T" between the two, as a browser's
 # date-and-time field sends it, is read too).
@@ -34,13 +35,10 @@ class SinceForm(forms.Form):
         except ValueError:
             raise forms.ValidationError("That is not a time: write it as YYYY-MM-DD HH:MM, "
                                         "in UTC (for example 2026-05-01 14:00).") from None
-        if at > self.now:
-            raise forms.ValidationError(f"{typed} UTC is still to come; choose a time "
-                                        "before now.")
-        if at < self.now - FURTHEST_BACK:
-            raise forms.ValidationError(f"{typed} UTC is more than 7 days ago; this page "
-                                        "looks back at most 7 days.")
-        return Since(at, "the time you chose")
+        try:
+            return chosen_since(at, now=self.now)
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from None
 
 
 class NoteForm(forms.Form):

@@ -17,11 +17,12 @@ Each list is one query that an index answers, newest (or most urgent) first, cut
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from audit.filters import first_id_at
 from audit.models import AuditEvent
 from audit.selectors import latest_verification
+from billing_console.exceptions import ApplicationError
 from cases.models import OPEN_CASE, Case, State
 from finance.reconciliation import unexplained_differences
 from guidance.models import Question
@@ -79,6 +80,19 @@ def shift_since(user, *, now):
                                           "(your last shift ended before that)")
     return Since(end, "the end of your last shift: the last thing you did in the console "
                       "before you signed in this time")
+
+
+def chosen_since(at, *, now):
+    """The `Since` of a moment a person chose (aware), or an ApplicationError (code
+    "since") when it is still to come or more than `FURTHEST_BACK` ago."""
+    shown = f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if at > now:
+        raise ApplicationError(f"{shown} is still to come; choose a time before now.",
+                               "since")
+    if at < now - FURTHEST_BACK:
+        raise ApplicationError(f"{shown} is more than 7 days ago; the handover looks back "
+                               "at most 7 days.", "since")
+    return Since(at, "the time you chose")
 
 
 @dataclass(frozen=True)
