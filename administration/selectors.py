@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 
 from billing_console.access import Role, roles_of
 from billing_console.integrations import inbox, set_aside
+from billing_console.integrations.models import InboundEvent, SetAsideRecord
 from cases.models import IntakeRule, Priority, SlaTarget
 from cases.sync import SINGLETON_PK, sync_health
 from money_actions.models import CurrencyLimit, MoneyPolicy, ReasonCode, RoleLimit
@@ -114,3 +115,14 @@ class IntegrationHealth:
 def integration_health():
     return IntegrationHealth(sync=sync_health(), set_aside=set_aside.count(),
                              gave_up=inbox.gave_up_count())
+
+
+def gave_up_events():
+    """The webhook events that gave up after their retries and wait for an admin, without
+    their payloads (what the sender sent, untrusted and possibly large)."""
+    return InboundEvent.objects.filter(status=InboundEvent.Status.GAVE_UP).defer("payload")
+
+
+def set_aside_records():
+    """The records the database refused, set aside (`billing_console.integrations.set_aside`)."""
+    return SetAsideRecord.objects.all()

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from administration import apis as administration_apis
 from audit import apis as audit_apis
 from billing_console import apis, sandbox_viewer, views
 from billing_console.integrations.stripe import webhooks as stripe_webhooks
@@ -81,6 +82,16 @@ api_v1 = [
          name="reconciliation-explain"),
     path("handover/", handover_apis.HandoverApi.as_view(), name="handover"),
     path("handover/notes/", handover_apis.HandoverNoteApi.as_view(), name="handover-notes"),
+    path("integrations/", administration_apis.IntegrationHealthApi.as_view(),
+         name="integrations"),
+    path("integrations/set-aside/", administration_apis.SetAsideListApi.as_view(),
+         name="set-aside"),
+    path("integrations/set-aside/tickets/<int:ticket_id>/retry/",
+         administration_apis.SetAsideTicketRetryApi.as_view(), name="set-aside-ticket-retry"),
+    path("integrations/webhook-events/", administration_apis.GaveUpListApi.as_view(),
+         name="webhook-events"),
+    path("integrations/webhook-events/<int:pk>/retry/",
+         administration_apis.WebhookEventRetryApi.as_view(), name="webhook-event-retry"),
 ]
 
 urlpatterns = [

@@ -415,15 +415,17 @@ def case_resolve(*, case, code, summary, actor, public_reply="", origin=None):
 
 
 @transaction.atomic
-def inbound_event_retry(*, event_id, actor):
+def inbound_event_retry(*, event_id, actor, origin=None):
     """An admin sends a webhook event that gave up through its handlers again, now. Raises
-    ApplicationError (409) when it no longer waits for that (retried already, or gone)."""
+    ApplicationError (409) when it no longer waits for that (retried already, or gone).
+    `origin` says where the request came from (the pages unless given)."""
     event = inbox.retry_now(event_id)
     if event is None:
         raise ApplicationError("That event is no longer waiting for a retry.",
                                "event_not_given_up", status=409)
-    record(action="integrations.inbound_event_retried", actor=actor,
-           object_type="inbound_event", object_id=event.pk,
+    origin = origin or Origin()
+    record(action="integrations.inbound_event_retried", actor=actor, ip=origin.ip,
+           source=origin.source, object_type="inbound_event", object_id=event.pk,
            before={"source": event.source, "event_type": event.event_type,
                    "event_id": event.event_id, "status": InboundEvent.Status.GAVE_UP.value,
                    "attempts": event.attempts, "last_error": event.last_error},
@@ -432,18 +434,21 @@ def inbound_event_retry(*, event_id, actor):
 
 
 @transaction.atomic
-def set_aside_ticket_retry(*, ticket_id, actor):
+def set_aside_ticket_retry(*, ticket_id, actor, origin=None):
     """An admin has a Zendesk ticket that was set aside fetched and stored again: a task,
     queued on commit, refreshes it (`sync.refresh_ticket`); stored, it leaves the list,
     refused again, it stays with the new reason. Raises ApplicationError (409) when the
-    ticket is no longer set aside."""
+    ticket is no longer set aside. `origin` says where the request came from (the pages
+    unless given)."""
     held = SetAsideRecord.objects.select_for_update().filter(
         source=ZENDESK, kind=TICKET, external_id=str(ticket_id)).first()
     if ticket_id is None or held is None:
         raise ApplicationError("That ticket is no longer set aside.", "not_set_aside",
                                status=409)
-    record(action="integrations.set_aside_retried", actor=actor, object_type="zendesk_ticket",
-           object_id=ticket_id, zendesk_ticket_id=ticket_id,
+    origin = origin or Origin()
+    record(action="integrations.set_aside_retried", actor=actor, ip=origin.ip,
+           source=origin.source, object_type="zendesk_ticket", object_id=ticket_id,
+           zendesk_ticket_id=ticket_id,
            before={"reason": held.reason, "times": held.times})
     transaction.on_commit(lambda: _queue_refresh(ticket_id))
     return held
