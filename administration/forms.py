@@ -7,6 +7,7 @@ from django import forms
 from administration.services import CURRENCY_LIMIT_FIELDS, POLICY_RULE_BOUNDS, REQUESTING_ROLES
 from billing_console.access import Role
 from billing_console.exceptions import ApplicationError
+from billing_console.forms import SharedPageForm
 from billing_console.money import decimal_places, to_major_units_text, to_minor_units
 from cases.models import IntakeRule, Priority
 
@@ -60,12 +61,14 @@ class CurrencyLimitForm(forms.Form):
         return cleaned
 
 
-class NewCurrencyForm(forms.Form):
+class NewCurrencyForm(SharedPageForm):
+    id_prefix = "new-currency"
     currency = forms.CharField(label="Currency (ISO 4217, e.g. JPY)", min_length=3,
                                max_length=3)
 
 
-class RoleLimitForm(forms.Form):
+class RoleLimitForm(SharedPageForm):
+    id_prefix = "role-limit"
     role = forms.ChoiceField(choices=[(role.value, role.label) for role in REQUESTING_ROLES])
     currency = forms.CharField(label="Currency", min_length=3, max_length=3)
     limit = forms.CharField(label="Limit (blank removes it)", required=False, max_length=32,

@@ -39,6 +39,7 @@ class AuditFilters:
     reason: str = ""
     customer: str = ""
     case: int | None = None
+    ticket: int | None = None
     amount_min: str = ""
     amount_max: str = ""
     currency: str = ""
@@ -51,13 +52,15 @@ class AuditFilters:
         filters = cls(**{**values, "since": parse_day(values["since"], "since"),
                          "until": parse_day(values["until"], "until"),
                          "case": _int(values["case"], "case"),
+                         "ticket": _int(values["ticket"], "ticket"),
                          "currency": normalise_currency(values["currency"])
                          if values["currency"] else ""})
+        # A value the page's lists do not offer (a hand-made link, an API call) is named
+        # back as it was typed.
         if values["source"] and values["source"] not in Source.values:
-            raise ApplicationError(f"The source is one of {', '.join(Source.values)}.",
-                                   "source")
+            raise ApplicationError(f"There is no source “{values['source']}”.", "source")
         if values["role"] and values["role"] not in set(Role):
-            raise ApplicationError(f"The role is one of {', '.join(Role)}.", "role")
+            raise ApplicationError(f"There is no role “{values['role']}”.", "role")
         if filters.since and filters.until and filters.until < filters.since:
             raise ApplicationError("The period ends before it starts.", "until")
         low, high = filters.amount_range()  # now, so a bad amount is named before any query
@@ -101,7 +104,7 @@ class AuditFilters:
         if self.role:
             condition &= Q(actor_role__in=role_labels_with(Role(self.role)))
         exact = {"action": "action", "kind": "kind", "reason": "reason_code", "case": "case_id",
-                 "currency": "currency", "source": "source"}
+                 "ticket": "zendesk_ticket_id", "currency": "currency", "source": "source"}
         condition &= Q(**{lookup: getattr(self, name) for name, lookup in exact.items()
                           if getattr(self, name) not in ("", None)})
         low, high = self.amount_range()

@@ -28,7 +28,7 @@ POLICY_ROLE = "policy"
 # The columns the trail's filters read, each indexed together with `id`.
 FILTERED_COLUMNS = ("created_at", "action", "kind", "actor_username", "requested_by",
                     "actor_role", "customer", "stripe_object_id", "reason_code", "case_id",
-                    "amount", "currency", "source")
+                    "zendesk_ticket_id", "amount", "currency", "source")
 
 
 def role_label(roles):

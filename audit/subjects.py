@@ -1,9 +1,12 @@
-"""What an audit event is about, read by the app that owns it. An app registers a reader for
-its object type from its AppConfig.ready (money actions, for the approval shown beside their
-events), so that the trail, the lowest app, imports none above it."""
+"""What an audit event is about, read by the app that owns it. An app registers, from its
+AppConfig.ready, a reader for its object type (money actions, for the approval shown beside
+their events) and a namer of many at once (a page of the trail names each row's object in
+one query per type), so that the trail, the lowest app, imports none above it."""
 
 # object_type → a function of the event's object_id returning the object, or None.
 _READERS = {}
+# object_type → a function of object ids returning {object id: name} for those it knows.
+_NAMERS = {}
 
 
 def register_subject(object_type, read):
@@ -15,3 +18,16 @@ def subject_of(event):
     type, or the object is gone."""
     read = _READERS.get(event.object_type)
     return read(event.object_id) if read else None
+
+
+def register_names(object_type, name_many):
+    """`name_many(object_ids)` → {object id: name}, for the objects of `object_type` it
+    knows ("customer" is the Stripe customer ids written in summaries)."""
+    _NAMERS[object_type] = name_many
+
+
+def names_of(object_type, object_ids):
+    """{object id: name} of those of `object_ids` the owning app names; {} when no app
+    names that type, or there are no ids."""
+    name_many = _NAMERS.get(object_type)
+    return name_many(set(object_ids)) if name_many and object_ids else {}

@@ -1,7 +1,8 @@
 """The audit trail pages: the filtered, keyset-paged list and one event's detail.
 
 Finance and admins see the whole trail; specialists the events about cases
-(`selectors.visible_events`). Bad filters are a message on the page, never a 500.
+(`selectors.visible_events`). Bad filters are a message on the page, never a 500. The pages
+read events in words (`audit.words`); the CSV export and the API keep the codes.
 """
 
 from dataclasses import fields
@@ -24,8 +25,10 @@ from audit.selectors import (
     latest_verification,
 )
 from audit.services import audit_export_request
+from audit.words import action_choices, event_rows, kind_choices
 from billing_console.access import Capability, Role, has_capability, requires
 from billing_console.exceptions import ApplicationError
+from billing_console.names import console_reasons
 
 # Up to this many rows an export streams straight away; above, a task writes it.
 EXPORT_INLINE_ROWS = 20_000
@@ -44,13 +47,15 @@ def events(request):
             "filters": typed, "error": error.message, **_choices()}, status=400)
     page, older = audit_event_page(viewer=request.user, filters=filters, before_id=before)
     return render(request, "audit/events.html", {
-        "events": page, "older": older, "filters": filters,
+        "rows": event_rows(page), "older": older, "filters": filters,
         "verification": latest_verification(),
         "can_export": has_capability(request.user, Capability.EXPORT_AUDIT), **_choices()})
 
 
 def _choices():
-    return {"sources": Source.choices, "roles": [(role.value, role.label) for role in Role]}
+    return {"sources": Source.choices, "roles": [(role.value, role.label) for role in Role],
+            "kinds": kind_choices(), "actions": action_choices(),
+            "reasons": sorted(console_reasons().items(), key=lambda item: item[1])}
 
 
 @requires(Capability.VIEW_CASE_AUDIT)
@@ -59,7 +64,8 @@ def event_detail(request, pk):
     event, action = audit_event_detail(viewer=request.user, pk=pk)
     if event is None:
         raise Http404("No such audit event.")
-    return render(request, "audit/event.html", {"event": event, "action": action})
+    [row] = event_rows([event])
+    return render(request, "audit/event.html", {"event": event, "row": row, "action": action})
 
 
 @requires(Capability.EXPORT_AUDIT)

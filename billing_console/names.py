@@ -14,7 +14,14 @@ reason already written out (a failure's message) as it is.
 
 A Stripe object is named as people know it (`stripe_name`): an invoice by its number, a
 charge by its amount and day, a subscription by its plans. Its id stays in a Stripe-id
-column or a link's address.
+column or a link's address; text written with ids in it is read with them named
+(`stripe_ids_named`). Stripe's statuses have words too (`stripe_status`, the `status`
+filter), and a label set inside a sentence keeps its proper names (`in_sentence`).
+
+The audit trail's actions (`<kind>.<event>`: "auth.login", "refund.auto_approved") are
+named here as well (`action_label`, `audit_kinds`, `audit_actions`): the console's own
+below, and those of the money actions' kinds by the app that keeps the kinds, which
+registers them from its AppConfig.ready (`register_audit_actions`).
 """
 
 import re
@@ -66,6 +73,36 @@ REFUND_FAILURE_REASONS = {
 }
 STRIPE_REASONS = {**REFUND_REASONS, **CREDIT_NOTE_REASONS, **DISPUTE_REASONS,
                   **REFUND_FAILURE_REASONS}
+# Stripe's statuses, of every object the console shows: a charge's, a refund's, an
+# invoice's, a subscription's, a credit note's and a dispute's.
+STRIPE_STATUSES = {
+    "succeeded": "Succeeded",
+    "pending": "Pending",
+    "failed": "Failed",
+    "requires_action": "Needs action",
+    "canceled": "Canceled",
+    "draft": "Draft",
+    "open": "Open",
+    "paid": "Paid",
+    "uncollectible": "Uncollectible",
+    "void": "Void",
+    "incomplete": "Incomplete",
+    "incomplete_expired": "Expired before its first payment",
+    "trialing": "On trial",
+    "active": "Active",
+    "past_due": "Past due",
+    "unpaid": "Unpaid",
+    "paused": "Paused",
+    "issued": "Issued",
+    "warning_needs_response": "Inquiry: needs a response",
+    "warning_under_review": "Inquiry under review",
+    "warning_closed": "Inquiry closed",
+    "needs_response": "Needs a response",
+    "under_review": "Under review",
+    "won": "Won",
+    "lost": "Lost",
+    "prevented": "Prevented",
+}
 # What a code looks like, as against a reason written out in words.
 CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 
@@ -97,6 +134,25 @@ def reason_label(code, *, console=None):
 def in_words(code):
     """"currency_limit" → "Currency limit": a code with no label of its own, readable."""
     return str(code).replace("_", " ").capitalize()
+
+
+def stripe_status(status):
+    """"past_due" → "Past due": a Stripe status in words; "" for none."""
+    return STRIPE_STATUSES.get(status) or (in_words(status) if status else "")
+
+
+# Words a label keeps capitalised when it goes inside a sentence.
+PROPER_STARTS = ("Stripe", "Zendesk", "Tier 2", "API", "SLA", "Billing Console")
+
+
+def in_sentence(label):
+    """A label set inside a sentence: "Submitting to Stripe" → "submitting to Stripe",
+    "Waiting for approval" → "waiting for approval"; a label that starts with a proper
+    name or an abbreviation ("Stripe event", "SLA targets") stays as it is."""
+    text = str(label)
+    if not text or text.startswith(PROPER_STARTS) or text[:2].isupper():
+        return text
+    return text[0].lower() + text[1:]
 
 
 def ticket_name(ticket_id):
@@ -131,3 +187,150 @@ def stripe_name(obj):
     if isinstance(obj, types.Customer):
         return obj.name or obj.email or "the customer"
     raise TypeError(f"No name for a {type(obj).__name__}.")
+
+
+# Stripe ids in text ---------------------------------------------------------------------
+
+# A Stripe id, by the prefix of each kind of object the console meets, and what it is.
+STRIPE_ID_NOUNS = {
+    "cus": "customer", "ch": "charge", "py": "charge", "re": "refund", "pyr": "refund",
+    "in": "invoice", "il": "invoice line", "ii": "invoice item", "cn": "credit note",
+    "cnli": "credit note line", "sub": "subscription", "si": "subscription item",
+    "price": "price", "prod": "product", "pi": "payment", "pm": "payment method",
+    "txr": "tax rate", "cbtxn": "balance transaction", "dp": "dispute", "du": "dispute",
+    "evt": "Stripe event", "req": "Stripe request",
+}
+# Stripe's ids mix in capitals or digits, which keeps a word such as "in_progress" out.
+STRIPE_ID = re.compile(rf"\b({'|'.join(sorted(STRIPE_ID_NOUNS, key=len, reverse=True))})"
+                       r"_(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{6,}\b")
+
+
+# A change made outside the console, as the ledger noted it before it named its objects:
+# "(in_…, uncollectible)".
+_ID_AND_STATUS = re.compile(rf"\((?:{STRIPE_ID.pattern}), (?P<status>[a-z_]+)\)")
+
+
+def stripe_ids_in(text):
+    """The Stripe ids written in `text`, in order."""
+    return [match.group(0) for match in STRIPE_ID.finditer(text or "")]
+
+
+def stripe_ids_named(text, names=None):
+    """`text` with each Stripe id in it named: by `names` ({id: name}, a customer's name or
+    email) where known, otherwise by what it is ("a refund"). For text written before it
+    named its objects (the trail's summaries, the timeline); new text names them itself."""
+    names = names or {}
+    text = _ID_AND_STATUS.sub(lambda match: f"({stripe_status(match['status'])})", text or "")
+
+    def name(match):
+        if match.group(0) in names:
+            return names[match.group(0)]
+        noun = STRIPE_ID_NOUNS[match.group(1)]
+        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+    return STRIPE_ID.sub(name, text)
+
+
+# The audit trail's actions ----------------------------------------------------------------
+
+# The kinds of the console's own actions (the part of an action before its dot).
+AUDIT_KINDS = {
+    "auth": "Sign-in",
+    "access": "Access",
+    "audit": "Audit trail",
+    "case": "Case",
+    "integrations": "Zendesk and Stripe",
+    "policy": "Money policy",
+    "user": "User",
+    "intake": "Intake",
+    "sla": "SLA",
+    "handover": "Shift handover",
+    "reconciliation": "Reconciliation",
+    "second_factor": "Second factor",
+}
+# The console's own actions, each as a person says what happened.
+AUDIT_ACTIONS = {
+    "auth.login": "Signed in",
+    "auth.logout": "Signed out",
+    "auth.login_failed": "Sign-in failed",
+    "auth.locked_out": "Locked out after failed sign-ins",
+    "access.denied": "Page or call refused",
+    "audit.exported": "Audit trail exported",
+    "case.assigned": "Case assigned",
+    "case.category_changed": "Case category changed",
+    "case.merged": "Case merged in Zendesk",
+    "case.note_added": "Console note added",
+    "case.priority_changed": "Case priority changed",
+    "case.resolved": "Case resolved",
+    "case.state_changed": "Case state changed",
+    "case.stripe_customer_confirmed": "Stripe customer confirmed",
+    "case.stripe_link_changed": "Stripe customer link changed",
+    "case.write_back_followed_up": "Zendesk note sent again",
+    "case.write_back_undeliverable": "Zendesk note could not be delivered",
+    "integrations.inbound_event_retried": "Webhook event retried",
+    "integrations.set_aside_retried": "Set-aside ticket retried",
+    "integrations.text_cleaned": "Text the database refuses cleaned",
+    "policy.currency_limit_set": "Currency limits set",
+    "policy.reason_code_added": "Reason added",
+    "policy.reason_code_changed": "Reason changed",
+    "policy.role_limit_set": "Role limit set",
+    "policy.rules_set": "Money policy rules set",
+    "user.created": "User added",
+    "user.changed": "User changed",
+    "user.password_set": "Password set",
+    "user.unlocked": "User unlocked",
+    "intake.rule_set": "Intake rule set",
+    "sla.targets_set": "SLA targets set",
+    "handover.note_left": "Handover note left",
+    "reconciliation.requested": "Reconciliation requested",
+    "reconciliation.run": "Reconciliation done",
+    "reconciliation.failed": "Reconciliation failed",
+    "reconciliation.explained": "Difference explained",
+    "reconciliation.exported": "Reconciliation report exported",
+    "second_factor.enrolled": "Authenticator app set up",
+    "second_factor.verified": "Second factor given",
+    "second_factor.failed": "Wrong second factor code",
+    "second_factor.recovery_code_used": "Recovery code used",
+    "second_factor.recovery_codes_issued": "Recovery codes issued",
+    "second_factor.reset": "Second factor reset",
+}
+
+# Readers of the actions other apps name: each `read()` → ({kind: label}, {action: label}).
+_ACTION_READERS = []
+
+
+def register_audit_actions(read):
+    """`read()` → ({kind: label}, {action: label}) of an app's own audit actions, read when
+    a label is asked (the money actions' kinds are declared by their apps at import)."""
+    if read not in _ACTION_READERS:
+        _ACTION_READERS.append(read)
+
+
+def _vocabulary():
+    kinds, actions = dict(AUDIT_KINDS), dict(AUDIT_ACTIONS)
+    for read in _ACTION_READERS:
+        more_kinds, more_actions = read()
+        kinds.update(more_kinds)
+        actions.update(more_actions)
+    return kinds, actions
+
+
+def audit_kinds():
+    """{kind: label} of every kind of audit action, the console's and the money kinds'."""
+    return _vocabulary()[0]
+
+
+def audit_actions():
+    """{action: label} of every audit action the console records."""
+    return _vocabulary()[1]
+
+
+def action_label(action, *, actions=None):
+    """"refund.auto_approved" → "Refund approved by the policy", "auth.login" → "Signed
+    in"; an action nobody named reads as its kind and event in words ("Bench: record").
+    `actions` ({action: label}) spares a read when the caller labels many."""
+    named = (actions if actions is not None else audit_actions()).get(action)
+    if named:
+        return named
+    kind, _, event = str(action).partition(".")
+    return f"{in_words(kind)}: {event.replace('_', ' ')}" if event else in_words(kind)

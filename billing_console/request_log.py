@@ -4,10 +4,15 @@ string, which may carry a customer's email), status, milliseconds taken, and who
 
 Django's own lines that would repeat it (runserver's request line, `django.request`'s
 warning for a 4xx with its traceback) are kept for server errors only: see LOGGING.
+
+A task is one short line too: Celery's line for a task that succeeded, without the value
+the task returned (`ShortTaskLine`, a filter LOGGING puts on Celery's logger).
 """
 
 import logging
 import time
+
+from celery.app import trace
 
 logger = logging.getLogger("billing_console.requests")
 
@@ -38,3 +43,18 @@ def _who(request):
     # Static files are answered before the session is read: there is no user to name.
     user = getattr(request, "user", None)
     return user.get_username() if user is not None and user.is_authenticated else "-"
+
+
+class ShortTaskLine(logging.Filter):
+    """"Task process_inbound_event[<id>] succeeded in 6 ms": Celery's success line with the
+    task's own name (not its module's), its id, and the time in milliseconds. The value the
+    task returned (a sync's counts, a run's summary) stays out of the log; failures and
+    retries keep Celery's own lines."""
+
+    def filter(self, record):
+        data = getattr(record, "data", None)
+        if record.msg == trace.LOG_SUCCESS and isinstance(data, dict):
+            record.msg = "Task %s[%s] succeeded in %.0f ms"
+            record.args = (str(data["name"]).rpartition(".")[2], data["id"],
+                           data["runtime"] * 1000)
+        return True

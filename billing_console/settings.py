@@ -318,7 +318,11 @@ else:
     CELERY_BROKER_PROCESSED_DIR = VAR_DIR / "celery" / "processed"
     CELERY_BROKER_DIR.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_PROCESSED_DIR.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # The host is a placeholder the transport ignores: without one kombu warns at every
+    # connection that it reverts to "localhost".
+    CELERY_BROKER_URL = "filesystem://localhost/"
+    # kombu's transport, writing each message whole before a worker can take it.
+    CELERY_BROKER_TRANSPORT = "billing_console.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR),
         "data_folder_out": str(CELERY_BROKER_DIR),
@@ -374,12 +378,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"short_task_line": {"()": "billing_console.request_log.ShortTaskLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    # At INFO the log is one line per request (billing_console.request_log) and one per
-    # task (Celery's outcome line). The lines that would repeat them are kept for errors:
-    # runserver's request line, django.request's 4xx warning and its traceback, the
-    # worker's "received" line and beat's "sending" line. The HTTP clients' chatter (a
+    # At INFO the log is one line per request (billing_console.request_log) and one short
+    # line per task (Celery's outcome line, without the task's return value). The lines
+    # that would repeat them are kept for errors: runserver's request line,
+    # django.request's 4xx warning and its traceback, the worker's "received" line and
+    # beat's "sending" line. The HTTP clients' chatter (a
     # line or two per call to Stripe or Zendesk) and Axes' per-sign-in lines start at
     # WARNING, where lockouts are.
     "loggers": {
@@ -391,5 +397,5 @@ LOGGING = {
             # Authlib would log a sign-in's PKCE verifier at DEBUG.
             ("authlib", "WARNING"),
         )
-    },
+    } | {"celery.app.trace": {"filters": ["short_task_line"]}},
 }

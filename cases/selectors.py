@@ -17,6 +17,7 @@ from django.utils import timezone
 from billing_console.access import Capability, has_capability
 from billing_console.integrations.stripe import gateway as stripe_gateway
 from billing_console.models import ZendeskIdentity
+from billing_console.names import ticket_name
 from billing_console.parsing import whole_number
 from cases.models import (
     OPEN_STATES,
@@ -454,6 +455,34 @@ def latest_case_of_customer(customer_id):
     if not customer_id:
         return None
     return Case.objects.filter(stripe_customer_id=customer_id).order_by("-updated_at").first()
+
+
+def case_names(case_ids):
+    """{case id as text: "Ticket #6"} of the cases among `case_ids` (the audit trail's
+    object ids), in one query."""
+    ids = {number for case_id in case_ids if (number := whole_number(str(case_id)))}
+    return {str(pk): ticket_name(ticket) for pk, ticket in
+            Case.objects.filter(pk__in=ids).values_list("pk", "zendesk_ticket_id")}
+
+
+def customer_names(customer_ids):
+    """{Stripe customer id: the requester's name or email} of the customers among
+    `customer_ids` some case is tied to, in one query: how the trail names a customer its
+    summaries wrote by id."""
+    rows = (Case.objects.filter(stripe_customer_id__in=set(customer_ids))
+            .exclude(requester_name="", requester_email="")
+            .values_list("stripe_customer_id", "requester_name", "requester_email"))
+    return {customer: name or email for customer, name, email in rows}
+
+
+def case_stripe_names(case):
+    """{Stripe customer id: name or email} of the customers the case's timeline may write by
+    id: those Stripe matched to it (as Stripe names them), and the one it is tied to."""
+    names = {candidate["id"]: candidate.get("name") or candidate.get("email") or ""
+             for candidate in case.stripe_candidates or () if candidate.get("id")}
+    if case.stripe_customer_id and (case.requester_name or case.requester_email):
+        names.setdefault(case.stripe_customer_id, case.requester_name or case.requester_email)
+    return {customer: name for customer, name in names.items() if name}
 
 
 @dataclass(frozen=True)

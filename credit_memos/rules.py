@@ -10,6 +10,7 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.types import Charge
 from billing_console.money import format_amount
+from billing_console.names import in_sentence, stripe_status
 from credit_memos.selectors import CREDITABLE_STATUSES, credited_on, pending_credit, split
 from money_actions.kinds import slugs
 from money_actions.models import IN_FLIGHT_STATES
@@ -54,7 +55,7 @@ INSTEAD = {
     "draft": "A draft invoice owes nothing yet: change its items.",
 }
 LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid")
-_LIVE = "Stripe changes only live subscriptions (active, trialing, past due or unpaid)."
+_LIVE = "Stripe changes only live subscriptions (active, on trial, past due or unpaid)."
 SUBSCRIPTION_RULES = {
     "subscription_change": (_LIVE, "The item changed must be one of the subscription's."),
     "subscription_cancel": (_LIVE,),
@@ -100,7 +101,7 @@ def check_credit_note(invoice, spec, amount, *, basis, paid, excluding=None):
     out of what the console has on the way. Reads the console's own rows: no network."""
     if invoice.status not in CREDITABLE_STATUSES:
         raise ApplicationError(
-            f"This invoice is {invoice.status}: Stripe issues credit notes only on finalized "
+            f"This invoice is {_status(invoice)}: Stripe issues credit notes only on finalized "
             "invoices, and the console credits open or paid ones. Edit a draft instead; a "
             "void invoice is owed nothing.", "invoice_status")
     credits = given_on_invoice_of(paid.charge.id, excluding=excluding) if paid else None
@@ -173,11 +174,16 @@ def check_void(note):
 # Invoices, balances, subscriptions -------------------------------------------------------
 
 
+def _status(stripe_object):
+    """An invoice's or subscription's status inside a sentence: "past due"."""
+    return in_sentence(stripe_status(stripe_object.status))
+
+
 def check_invoice_allows(kind_slug, invoice):
     statuses, rule = INVOICE_RULES[kind_slug]
     if invoice.status not in statuses:
         instead = INSTEAD.get(invoice.status, "")
-        raise ApplicationError(f"{rule}; this one is {invoice.status}. {instead}".strip(),
+        raise ApplicationError(f"{rule}; this one is {_status(invoice)}. {instead}".strip(),
                                "invoice_status")
 
 
@@ -191,7 +197,7 @@ def check_balance_currency(customer, currency):
 def check_subscription_allows(kind_slug, subscription):
     if subscription.status not in LIVE_STATUSES:
         raise ApplicationError(f"Stripe changes only live subscriptions; this one is "
-                               f"{subscription.status}.", "subscription_status")
+                               f"{_status(subscription)}.", "subscription_status")
     if kind_slug == "subscription_cancel_at_end" and subscription.cancel_at_period_end:
         raise ApplicationError("This subscription already cancels at the end of its period.",
                                "subscription_status")

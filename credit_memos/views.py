@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing_console.access import Capability, requires
 from billing_console.money import format_amount
-from billing_console.names import stripe_name
+from billing_console.names import in_sentence, stripe_name, stripe_status
 from credit_memos import kinds, rules, services
 from credit_memos.forms import (
     SETTLEMENT_LABELS,
@@ -64,12 +64,12 @@ class CreditMemoPage(ActionPage):
         return Preview(
             verdicts=[Verdict(**verdict) for verdict in shown["verdicts"]],
             confirm_label=f"Confirm credit memo of {_money(shown['total'], currency)}", rows=[
-                ("Invoice", f"{capfirst(stripe_name(target))} ({target.status})"),
+                ("Invoice", f"{capfirst(stripe_name(target))} ({stripe_status(target.status)})"),
                 ("Credit", _credit_words(shown, currency)),
                 ("The invoice then", _invoice_after(target, shown)),
                 ("Lowers what is due by", _money(shown["pre_payment_amount"], currency)),
                 ("Settled", f"{_money(shown['post_payment_amount'], currency)} — "
-                            f"{SETTLEMENT_LABELS[spec.settle_to].lower()}"),
+                            f"{in_sentence(SETTLEMENT_LABELS[spec.settle_to])}"),
             ])
 
     def prepare(self, *, case, target, form, user):
@@ -178,10 +178,12 @@ class InvoiceAdjustmentPage(ActionPage):
             verdicts = verdicts_for(family=self.kind.family, amount=amount,
                                     currency=target.currency, customer_id=target.customer,
                                     requester=user)
-        return Preview(verdicts=verdicts, confirm_label=f"Confirm: {self.title.lower()}", rows=[
-            ("Invoice", f"{capfirst(stripe_name(target))} ({target.status})"),
-            ("Change", detail),
-            ("No longer owed", _money(amount, target.currency))])
+        return Preview(
+            verdicts=verdicts, confirm_label=f"Confirm: {in_sentence(self.title)}", rows=[
+                ("Invoice", f"{capfirst(stripe_name(target))} "
+                            f"({stripe_status(target.status)})"),
+                ("Change", detail),
+                ("No longer owed", _money(amount, target.currency))])
 
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data
@@ -267,9 +269,9 @@ class SubscriptionPage(ActionPage):
         if self.kind == kinds.SUBSCRIPTION_CHANGE:
             return self._plan_change(target, form, user)
         return Preview(verdicts=self._verdicts(target, form, 0, user),
-                       confirm_label=f"Confirm: {self.title.lower()}",
+                       confirm_label=f"Confirm: {in_sentence(self.title)}",
                        rows=[("Subscription", f"{capfirst(stripe_name(target))} "
-                                              f"({target.status})"),
+                                              f"({stripe_status(target.status)})"),
                              ("Change", self.title)])
 
     def _plan_change(self, subscription, form, user):

@@ -1,5 +1,6 @@
 from django import forms
 
+from billing_console.forms import SharedPageForm
 from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Category
 from guidance.models import Playbook
@@ -28,7 +29,8 @@ class PromoteForm(forms.Form):
                                       error_messages={"required": "Choose a playbook."})
 
 
-class CaseGuidanceForm(forms.Form):
+class CaseGuidanceForm(SharedPageForm):
+    id_prefix = "guidance"  # beside the case page's note form
     playbook = forms.ModelChoiceField(label="Start from a playbook", required=False,
                                       queryset=Playbook.objects.all())
     body = forms.CharField(label="Guidance for Tier 2 (Markdown)", required=False,

@@ -8,19 +8,24 @@ class MoneyActionsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from audit.subjects import register_subject
-        from billing_console.names import register_console_reasons
+        from audit.subjects import register_names, register_subject
+        from billing_console.names import register_audit_actions, register_console_reasons
         from money_actions import webhooks  # noqa: F401
+        from money_actions.kinds import audit_vocabulary
         from money_actions.models import ReasonCode
         from money_actions.selectors import (
             action_for_audit,
+            action_names,
             forget_reason_labels,
             reason_labels,
         )
 
         # The webhooks module registers the Stripe webhook handlers of the ledger with the
-        # inbox; an audit event about a money action shows its approval beside it.
+        # inbox; an audit event about a money action shows its approval beside it, and the
+        # trail names the action and its events in words.
         register_subject("money_action", action_for_audit)
+        register_names("money_action", action_names)
+        register_audit_actions(audit_vocabulary)
         # Every page labels the console's reason codes as admins named them.
         register_console_reasons(reason_labels)
         for signal, name in ((post_save, "saved"), (post_delete, "deleted")):

@@ -9,7 +9,8 @@ its app, with no migration here.
 Words used across the console for a kind come from here only:
 - `slug`: the stored value, the API's `kind`, and the prefix of its audit actions;
 - `label`: what people read;
-- `audit_action(Event.X)`: the audit trail's action name, e.g. `refund.requested`;
+- `audit_action(Event.X)`: the audit trail's action name, e.g. `refund.requested`, and
+  `audit_vocabulary()` its words, "Refund requested";
 - `idempotency_key(action_id)`: the key sent to Stripe, `console-<slug>-<uuid>`;
 - `METADATA_KEY`: the Stripe metadata key naming the money action behind an object.
 """
@@ -57,6 +58,27 @@ class Event(StrEnum):
     FLAGGED = "flagged"
     FLAG_CLEARED = "flag_cleared"
     EXTERNAL = "external"  # the same kind of change, made outside the console
+
+
+# Each event as it reads after the kind's label: "Refund" + "approved by the policy".
+EVENT_WORDS = {
+    Event.REQUESTED: "requested",
+    Event.APPROVED: "approved",
+    Event.AUTO_APPROVED: "approved by the policy",
+    Event.REJECTED: "rejected",
+    Event.CANCELED: "withdrawn",
+    Event.AMENDED: "amount changed",
+    Event.SUBMITTED: "sent to Stripe",
+    Event.SUCCEEDED: "succeeded",
+    Event.FAILED: "failed",
+    Event.REQUIRES_ACTION: "needs action",
+    Event.APPROVAL_VOIDED: "approval voided",
+    Event.SENT_BACK: "sent back for a new decision",
+    Event.REFRESHED: "recomputed for Stripe's state",
+    Event.FLAGGED: "flagged to finance",
+    Event.FLAG_CLEARED: "flag cleared by finance",
+    Event.EXTERNAL: "made outside the console",
+}
 
 
 @dataclass(frozen=True)
@@ -133,6 +155,15 @@ def kind_of(slug):
 
 def all_kinds():
     return list(_kinds.values())
+
+
+def audit_vocabulary():
+    """({slug: label}, {audit action: words}) of every registered kind, for the trail's
+    pages (`billing_console.names.register_audit_actions`): "refund.auto_approved" →
+    "Refund approved by the policy"."""
+    return ({kind.slug: kind.label for kind in _kinds.values()},
+            {kind.audit_action(event): f"{kind.label} {words}"
+             for kind in _kinds.values() for event, words in EVENT_WORDS.items()})
 
 
 def kind_leaving(ledger_type, variant):

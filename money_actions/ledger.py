@@ -25,6 +25,7 @@ from django.utils import timezone
 from audit.models import AuditEvent, Source
 from audit.services import record
 from billing_console.money import format_amount
+from billing_console.names import stripe_status
 from cases.models import CaseEvent
 from cases.selectors import forget_stripe_snapshot, latest_case_of_customer
 from money_actions.kinds import Event, Family, action_id_from_metadata, kind_leaving, slugs
@@ -196,8 +197,8 @@ def _audit_outside(entry, before):
                     after={"status": entry.status, "parent": entry.parent_id,
                            "amount": entry.amount, "customer": entry.stripe_customer_id},
                     amount=abs(entry.amount), currency=entry.currency,
-                    told=f"{describe(entry)} outside the console ({entry.stripe_id}"
-                         f"{', ' + entry.status if entry.status else ''}).")
+                    told=f"{describe(entry)} outside the console"
+                         f"{f' ({stripe_status(entry.status)})' if entry.status else ''}.")
 
 
 @transaction.atomic
@@ -212,8 +213,8 @@ def record_outside_change(*, kind, event_id, stripe_id, customer, status):
                     case=latest_case_of_customer(customer), before=None,
                     after={"stripe_event": event_id, "status": status, "customer": customer},
                     amount=None,
-                    currency="", told=f"{kind.label} on {stripe_id} ({status}) made "
-                                      "outside the console.")
+                    currency="", told=f"{kind.label} made outside the console"
+                                      f"{f' ({stripe_status(status)})' if status else ''}.")
 
 
 def _record_outside(*, action, object_type, stripe_id, case, before, after, amount, currency,

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import PermanentStripeError
+from billing_console.money import format_amount
 from billing_console.parsing import uuid_or_none
 from money_actions.models import COMMITTED_STATES, MoneyAction, ReasonCode, State
 
@@ -70,6 +71,23 @@ def action_for_audit(object_id):
     """The money action an audit event names, with who decided on it; None if none."""
     return (MoneyAction.objects.select_related("requested_by", "approved_by", "rejected_by")
             .filter(pk=uuid_or_none(object_id)).first())
+
+
+def action_names(object_ids):
+    """{id as text: name} of the money actions among `object_ids` (the audit trail's
+    object ids, one query for a page of events): "Refund of 800.00 USD on the charge of
+    900.00 USD on 30 Nov 2026", its kind, amount and target as named when requested."""
+    ids = {found for object_id in object_ids if (found := uuid_or_none(object_id))}
+    actions = MoneyAction.objects.filter(pk__in=ids).only(
+        "id", "kind", "amount", "currency", "target_name")
+    return {str(action.pk): label_of(action) + (f" on {action.target_name}"
+                                                if action.target_name else "")
+            for action in actions}
+
+
+def label_of(action):
+    """"Refund of 30.00 USD": the action's kind and amount."""
+    return f"{action.get_kind_display()} of {format_amount(action.amount, action.currency)}"
 
 
 # The labels as last read, and when (time.monotonic()); a change to a reason code empties it.

@@ -30,6 +30,7 @@ from money_actions.kinds import Event
 from money_actions.ledger import ledger_record
 from money_actions.models import LedgerEntry, MoneyAction, State, TargetLock
 from money_actions.policy import Verdict, needs_approval
+from money_actions.selectors import label_of
 
 logger = logging.getLogger(__name__)
 
@@ -455,10 +456,6 @@ def _queue_submission(action):
 def _move(action, state):
     action.state = state
     action.save()
-
-
-def label_of(action):
-    return f"{action.get_kind_display()} of {format_amount(action.amount, action.currency)}"
 
 
 def _snapshot(action):

@@ -21,6 +21,7 @@ from dataclasses import replace
 from audit.models import Source
 from billing_console.integrations import inbox
 from billing_console.integrations.stripe import gateway
+from billing_console.names import in_sentence, stripe_status
 from money_actions import ledger
 from money_actions.kinds import KEY_PREFIX, action_id_from_key, kind_of
 from money_actions.models import LedgerEntry, MoneyAction, State
@@ -216,6 +217,7 @@ def _settle(entry, event, stripe_object):
         # The refund that carried out another action (a credit memo's) gave nothing back.
         money_action_flag_for_finance(
             action_id=action.pk,
-            reason=f"Refund {entry.stripe_id}, which paid out this {kind.label.lower()}, "
-                   f"{entry.status}: the customer did not get the money back.")
+            reason=f"The refund that paid out this {in_sentence(kind.label)} "
+                   f"{in_sentence(stripe_status(entry.status))}: the customer did not get "
+                   "the money back.")
 

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount, normalise_currency
-from billing_console.names import stripe_name
+from billing_console.names import in_sentence, stripe_name, stripe_status
 from money_actions import services as money_actions
 from money_actions.policy import validate_amount, validate_reason
 from refunds.kinds import REFUND
@@ -30,8 +30,8 @@ def validate_against_charge(*, case, charge, amount, currency=None):
     left (Stripe's rules, in `REFUND.stripe_rules`)."""
     money_actions.check_customer(case, charge.customer, noun="charge")
     if charge.status != "succeeded":
-        raise ApplicationError(f"This charge is {charge.status}: Stripe refunds only a "
-                               "charge that succeeded.", "charge_status")
+        raise ApplicationError(f"This charge is {in_sentence(stripe_status(charge.status))}: "
+                               "Stripe refunds only a charge that succeeded.", "charge_status")
     if charge.disputed:
         raise ApplicationError("This charge is disputed: Stripe does not refund a charge "
                                "while its dispute stands. Answer the dispute in Stripe "

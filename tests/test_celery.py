@@ -35,10 +35,47 @@ def test_beat_schedule_names_registered_tasks():
 def test_without_redis_the_broker_is_the_filesystem_under_var():
     if settings.REDIS_URL:
         pytest.skip("REDIS_URL is set, so the broker is Redis")
-    assert app.conf.broker_url == "filesystem://"
+    assert app.conf.broker_url.startswith("filesystem://")
     options = app.conf.broker_transport_options
     for folder in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         assert options[folder].startswith(str(settings.VAR_DIR)), folder
+
+
+def test_the_filesystem_broker_connects_without_a_warning(caplog):
+    """kombu warns each time it reads the settings of a connection whose URL names no host
+    (a producer's connection from the pool, at every task sent)."""
+    if settings.REDIS_URL:
+        pytest.skip("REDIS_URL is set, so the broker is Redis")
+    with app.connection_for_write() as connection:
+        connection.clone().release()
+    assert [record.getMessage() for record in caplog.records
+            if record.name.startswith("kombu")] == []
+
+
+def test_a_message_is_whole_before_a_worker_can_take_it(tmp_path, monkeypatch):
+    """A worker takes any "<…>.celery.msg" file of the folder: one taken while kombu was
+    still writing it was empty, and the worker died on it."""
+    from kombu import Connection
+
+    from billing_console import broker
+
+    seen_while_writing = []
+
+    def replace(source, target):
+        seen_while_writing.extend(os.listdir(tmp_path))
+        os.rename(source, target)
+
+    monkeypatch.setattr(broker.os, "replace", replace)
+    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path),
+               "control_folder": str(tmp_path / "control"), "store_processed": False}
+    with Connection("filesystem://localhost/", transport="billing_console.broker:Transport",
+                    transport_options=options) as connection:
+        channel = connection.default_channel
+        channel._put("celery", {"body": "a task"})
+
+        messages = [name for name in seen_while_writing if ".celery.msg" in name]
+        assert len(messages) == 1 and messages[0].endswith(".celery.msg.partial")
+        assert channel._get("celery") == {"body": "a task"}
 
 
 def test_the_tests_runtime_files_are_apart_from_the_demos():

@@ -1,11 +1,13 @@
-"""The console's log at INFO: one line per request, one per task; the HTTP clients of Stripe
-and Zendesk say nothing below WARNING; a refused request (403) is one line, no traceback."""
+"""The console's log at INFO: one line per request, one short line per task; the HTTP clients
+of Stripe and Zendesk say nothing below WARNING; a refused request (403) is one line, no
+traceback."""
 
 import logging
 import os
 import time
 
 import pytest
+from celery.app import trace
 from celery.contrib.testing.worker import start_worker
 
 from billing_console.celery import app
@@ -96,4 +98,18 @@ def test_a_task_is_one_line(log):
         logging.getLogger().removeHandler(log.handler)
     # Other tests' messages may wait in the queue too: the lines about this task count.
     [(name, level, message, exc_info)] = [line for line in _lines(log) if result.id in line[2]]
-    assert "process_inbound_event" in message and "succeeded" in message
+    assert message.startswith(f"Task process_inbound_event[{result.id}] succeeded in ")
+    assert message.endswith(" ms")
+
+
+def test_a_tasks_line_is_short_without_what_it_returned(log):
+    """Celery's success line, as its tracer logs it, loses the module path and the value
+    the task returned (a sync's counts, a dict of any length)."""
+    trace.info(trace.LOG_SUCCESS, {
+        "id": "9ec4daa4-50f2-405d-ad47-cea152c6d7d9", "name": "cases.tasks.sync_zendesk",
+        "return_value": "{'pages': 1, 'tickets': 0, 'created': 0, 'updated': 0}",
+        "runtime": 0.0073066, "args": "()", "kwargs": "{}"})
+
+    [(name, level, message, exc_info)] = _lines(log)
+    assert (name, level) == ("celery.app.trace", logging.INFO)
+    assert message == "Task sync_zendesk[9ec4daa4-50f2-405d-ad47-cea152c6d7d9] succeeded in 7 ms"

@@ -1,9 +1,24 @@
-"""What people read instead of codes: reason labels, a case's name, Stripe objects' names."""
+"""What people read instead of codes: reason labels, a case's name, Stripe objects' names and
+statuses, labels inside sentences, Stripe ids in text, the audit trail's actions."""
+
+import re
+from pathlib import Path
 
 import pytest
 
 from billing_console.integrations.stripe import types
-from billing_console.names import reason_label, stripe_name, ticket_name
+from billing_console.names import (
+    action_label,
+    audit_actions,
+    audit_kinds,
+    in_sentence,
+    reason_label,
+    stripe_ids_named,
+    stripe_name,
+    stripe_status,
+    ticket_name,
+)
+from money_actions.kinds import Event, slugs
 from money_actions.models import ReasonCode
 
 NOV_30_2026 = 1_796_040_000  # 2026-11-30 12:00 UTC
@@ -61,3 +76,63 @@ def test_stripe_objects_are_named_as_people_know_them():
     assert stripe_name(_invoice("ACME-0012")) == "invoice ACME-0012"
     assert stripe_name(_invoice(None)) == "the draft invoice of 30 Nov 2026"
     assert stripe_name(subscription) == "the subscription to Console Pro monthly × 3"
+
+
+@pytest.mark.parametrize("status,words", [
+    ("past_due", "Past due"), ("paid", "Paid"), ("succeeded", "Succeeded"),
+    ("requires_action", "Needs action"), ("warning_needs_response", "Inquiry: needs a response"),
+    ("some_new_status", "Some new status"), ("", ""),
+])
+def test_stripes_statuses_read_as_words(status, words):
+    assert stripe_status(status) == words
+
+
+@pytest.mark.parametrize("label,inside", [
+    ("Submitting to Stripe", "submitting to Stripe"),
+    ("Waiting for approval", "waiting for approval"),
+    ("Tax / VAT", "tax / VAT"),
+    ("Stripe event", "Stripe event"),
+    ("SLA targets", "SLA targets"),
+])
+def test_a_label_inside_a_sentence_keeps_its_proper_names(label, inside):
+    assert in_sentence(label) == inside
+
+
+def test_stripe_ids_in_text_are_named_or_said_as_what_they_are():
+    text = ("Stripe customer cus_Z3gG9bTZxAxYbUivv5O6FlRg matched; the refund re_1AbcdEFG of "
+            "in_qCnoPr9gPazw9JttPRLgGvQT failed; in_progress stays a word.")
+
+    assert stripe_ids_named(text, {"cus_Z3gG9bTZxAxYbUivv5O6FlRg": "Kemi Adeyemi"}) == (
+        "Stripe customer Kemi Adeyemi matched; the refund a refund of an invoice failed; "
+        "in_progress stays a word.")
+    assert stripe_ids_named("Invoice write-off of 170.00 USD outside the console "
+                            "(in_qCnoPr9gPazw9JttPRLgGvQT, uncollectible).") == (
+        "Invoice write-off of 170.00 USD outside the console (Uncollectible).")
+
+
+def test_every_audit_action_has_words_the_money_kinds_included():
+    actions = audit_actions()
+
+    assert action_label("auth.login") == "Signed in"
+    assert action_label("subscription_change.requested") == "Plan change requested"
+    assert action_label("refund.auto_approved") == "Refund approved by the policy"
+    assert action_label("invoice_uncollectible.external") == \
+        "Invoice write-off made outside the console"
+    assert action_label("bench.some_thing") == "Bench: some thing"
+    assert {f"{slug}.{event}" for slug in slugs() for event in Event} <= set(actions)
+    assert audit_kinds()["subscription_change"] == "Plan change"
+
+
+def test_every_action_the_code_records_has_words():
+    """An action the code records, written as a literal ("case.assigned") where an event
+    is recorded, is one of those named; money kinds' actions are named by their registry."""
+    root = Path(__file__).resolve().parent.parent
+    sources = [path.read_text() for path in root.glob("*/**/*.py")
+               if path.parts[len(root.parts)] not in {"tests", "bench", ".venv"}]
+    written = {literal for text in sources for literal in re.findall(
+        r'(?:action=|record\(|_audit\(|_record\()[^()"]*"([a-z][a-z_]*\.[a-z][a-z_]*)"', text)}
+
+    assert len(written) > 30
+    assert written - set(audit_actions()) == set(), (
+        "Name each in billing_console.names.AUDIT_ACTIONS, or register the app's own from "
+        "its AppConfig.ready with billing_console.names.register_audit_actions.")

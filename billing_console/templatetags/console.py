@@ -4,7 +4,14 @@ from django import template
 
 from billing_console.integrations.stripe.types import tax_included, tax_names
 from billing_console.money import format_amount
-from billing_console.names import in_words, reason_label, ticket_name
+from billing_console.names import (
+    in_sentence,
+    in_words,
+    reason_label,
+    stripe_ids_named,
+    stripe_status,
+    ticket_name,
+)
 
 register = template.Library()
 
@@ -39,6 +46,26 @@ def reason(code):
     """{{ action.reason_code|reason }}: "courtesy" -> "Courtesy", "requested_by_customer" ->
     "Requested by the customer"; any reason code, Stripe's or the console's."""
     return reason_label(code)
+
+
+@register.filter
+def status(code):
+    """{{ invoice.status|status }}: "past_due" -> "Past due", any Stripe status in words."""
+    return stripe_status(code)
+
+
+@register.filter(name="in_sentence")
+def sentence(label):
+    """{{ action.get_state_display|in_sentence }}: "Submitting to Stripe" -> "submitting to
+    Stripe", a label set inside a sentence, its proper names kept."""
+    return in_sentence(label)
+
+
+@register.filter
+def ids_named(text, names=None):
+    """{{ event.body|ids_named:stripe_names }}: text the console wrote with Stripe ids in
+    it, each named (`names`: {id: name}) or said as what it is ("an invoice")."""
+    return stripe_ids_named(text, names)
 
 
 @register.filter

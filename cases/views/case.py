@@ -36,6 +36,7 @@ from cases.models import Case, Category, Priority, State, StripeLink
 from cases.selectors import (
     STRIPE_SNAPSHOT_SECONDS,
     case_sla_clocks,
+    case_stripe_names,
     case_ticket_links,
     case_timeline,
     case_write_back_problems,
@@ -106,6 +107,7 @@ def _render_case(request, case, *, note_form=None, resolve_form=None, status=200
         "transitions": _transitions_from(case.state),
         "clocks": case_sla_clocks(case=case),
         "timeline": case_timeline(case=case, before=_event_id(request.GET.get("before"))),
+        "stripe_names": case_stripe_names(case),
         "write_back_problems": case_write_back_problems(case=case),
         "ticket_links": case_ticket_links(case=case),
         "categories": Category.choices,
@@ -260,9 +262,11 @@ def set_priority(request, pk):
 @require_POST
 def confirm_stripe_customer(request, pk):
     def apply(case, data, actor):
-        services.case_confirm_stripe_customer(case=case, customer_id=data["customer_id"],
-                                              actor=actor)
-        return f"Stripe customer {data['customer_id']} confirmed for this case."
+        case = services.case_confirm_stripe_customer(case=case,
+                                                     customer_id=data["customer_id"],
+                                                     actor=actor)
+        name = case_stripe_names(case).get(case.stripe_customer_id, "The Stripe customer")
+        return f"{name} is confirmed as this case's Stripe customer."
 
     return _act(request, pk, StripeCustomerForm, apply)
 

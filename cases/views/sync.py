@@ -47,7 +47,8 @@ def _sync_now(request):
     except OperationalError:
         logger.exception("Could not queue a Zendesk sync")
         messages.error(request, "The task queue is unreachable; the sync was not started. "
-                                "Beat will try again within a minute once it is back.")
+                                "The console tries again by itself every minute once the "
+                                "queue is back.")
     else:
         messages.success(request, "Zendesk sync queued; it runs within seconds.")
     return redirect("cases:sync")

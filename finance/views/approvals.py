@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 from audit.services import Origin
 from billing_console.access import Capability, requires
 from billing_console.exceptions import ApplicationError
+from billing_console.names import ticket_name
 from finance.forms import DecisionForm
 from finance.reconciliation import reconciliation_flags
 from money_actions import services
@@ -50,8 +51,8 @@ def _decision(service, done, *, for_amount_shown=False):
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"{services.label_of(action)} on case "
-                                      f"{action.case_id} {done}.")
+            messages.success(request, f"{services.label_of(action)} on "
+                                      f"{ticket_name(action.case.zendesk_ticket_id)} {done}.")
         return redirect("finance:approvals")
 
     return decide

@@ -37,7 +37,8 @@ def _queries(trail):
              f"customer={money.customer}", f"customer={money.stripe_object_id}",
              f"actor={money.requested_by}", "actor=specialist07", "actor=finance2",
              "role=finance", "role=billing_specialist", "role=admin", "reason=courtesy",
-             "case=4242", "amount_min=1000", "amount_max=20", "currency=JPY",
+             "case=4242", "ticket=4242", f"ticket={money.zendesk_ticket_id}",
+             "amount_min=1000", "amount_max=20", "currency=JPY",
              "source=stripe", "kind=refund", "kind=credit_memo", "kind=audit", "kind=nothing"]
     period = f"since={since}&until={until}"
     return [*alone, period, *(f"{period}&{query}" for query in alone),
@@ -59,8 +60,8 @@ def _reference(query):
     if customer := values.get("customer"):
         condition &= Q(stripe_object_id=customer) | Q(after__customer=customer)
     lookups = {"role": "actor_role__contains", "action": "action",
-               "reason": "after__reason_code", "case": "case_id", "currency": "currency",
-               "source": "source"}
+               "reason": "after__reason_code", "case": "case_id",
+               "ticket": "zendesk_ticket_id", "currency": "currency", "source": "source"}
     condition &= Q(**{lookup: values[name] for name, lookup in lookups.items()
                       if values.get(name)})
     if kind := values.get("kind"):

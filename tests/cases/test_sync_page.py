@@ -1,5 +1,6 @@
 """`/cases/sync/`: admins see the sync's health and can start a run."""
 
+import re
 from datetime import timedelta
 from unittest import mock
 
@@ -41,3 +42,16 @@ def test_specialists_cannot_start_a_sync(client, specialist):
     with mock.patch.object(tasks.sync_zendesk, "delay") as queued:
         assert client.post("/cases/sync/").status_code == 403
     assert queued.call_count == 0
+
+
+def test_the_page_speaks_to_an_admin_of_zendesk_and_stripe(client, admin_user):
+    """It shows Stripe's webhooks as well as Zendesk's tickets, in an admin's words: no
+    scheduler or queue of the console's own is named."""
+    client.force_login(admin_user)
+    with_second_factor(client, admin_user)
+
+    page = client.get("/cases/sync/").content.decode()
+
+    assert "<h1>Integrations: Zendesk and Stripe</h1>" in page
+    assert "Changes from Zendesk and Stripe not taken in" in page
+    assert not re.search(r"\b(Beat|beat|Celery|worker)\b", page)

@@ -38,7 +38,7 @@ def test_admins_see_the_events_that_gave_up_with_their_last_error(admin_user):
 
     page = signed_in(admin_user).get("/cases/sync/").content.decode()
 
-    assert "Webhook events that gave up (1)" in page
+    assert "Changes from Zendesk and Stripe not taken in (1)" in page
     assert "evt_gave_up" in page and "refund.updated" in page
     assert "&lt;b&gt;Stripe&lt;/b&gt; was unreachable" in page  # escaped
     assert f'name="retry_event" value="{event.pk}"' in page
@@ -47,7 +47,7 @@ def test_admins_see_the_events_that_gave_up_with_their_last_error(admin_user):
 
 def test_the_page_says_so_when_no_event_gave_up(admin_user):
     page = signed_in(admin_user).get("/cases/sync/").content.decode()
-    assert "No webhook event has given up" in page
+    assert "every change Zendesk and Stripe sent was taken in" in page
 
 
 def test_retry_now_queues_the_event_again_and_audits_who_asked(

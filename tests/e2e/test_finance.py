@@ -46,7 +46,7 @@ def test_finance_filters_follows_exports_and_reconciles(refunds_last_month, stri
     page.goto("/audit/")
     page.fill("input[name=since]", start.isoformat())
     page.fill("input[name=until]", end.isoformat())
-    page.fill("input[name=kind]", "refund")
+    page.select_option("select[name=kind]", label="Refund")
     page.fill("input[name=amount_min]", "100.00")
     page.click("form.audit-filters button[type=submit]")
     rows = page.locator("tr[data-event-id]")

@@ -51,7 +51,7 @@ def test_a_specialist_confirms_an_email_matched_customer_then_refunds(
     # Confirmed from the case's Stripe panel, then refunded.
     page.goto(f"/cases/{case.pk}/")
     page.click("text=Confirm this customer is the requester", timeout=15_000)
-    page.get_by_text(f"Stripe customer {customer_id} confirmed for this case.").wait_for()
+    page.get_by_text("Ben Lindqvist is confirmed as this case's Stripe customer.").wait_for()
     request_refund(page, case, charge_id, "25.00")
     page.click("#confirm-action")
     page.locator(".message.success", has_text="Refund of 25.00 USD requested").wait_for()

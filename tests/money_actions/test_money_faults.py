@@ -318,8 +318,8 @@ def test_a_memos_refund_failing_later_flags_the_memo(sandbox, specialist, eager_
 
     action.refresh_from_db()
     assert action.state == State.SUCCEEDED
-    assert refund_id in action.finance_flag and "did not get the money back" in \
-        action.finance_flag
+    assert action.finance_flag == ("The refund that paid out this credit memo failed: the "
+                                   "customer did not get the money back.")
 
 
 def test_the_customer_total_counts_only_the_window(sandbox, case, specialist, eager_tasks):

@@ -2,9 +2,10 @@
 
 Starts the Stripe and Zendesk sandboxes and the web server, seeds the sandboxes through
 their own APIs, takes the escalated tickets in, then starts a Celery worker with beat
-embedded and lets Stripe's seeded events go, all pointed at the sandboxes. It prints
-where to sign in and the demo accounts, and on Ctrl-C (or SIGTERM) stops every process it
-started.
+embedded and lets Stripe's seeded events go, all pointed at the sandboxes. Once the seed is
+in (`_wait_until_settled`) and a refund waits for finance's approval, it prints where to
+sign in and the demo accounts, last, so that the banner is what the terminal shows; on
+Ctrl-C (or SIGTERM) it stops every process it started.
 """
 
 import json
@@ -18,17 +19,27 @@ import urllib.error
 import urllib.request
 
 import psutil
+from amqp.exceptions import ChannelError
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from billing_console.celery import app as celery_app
 from billing_console.demo import ensure_demo_users, tie_tier2_to_zendesk
+from billing_console.integrations.models import InboundEvent
 from billing_console.integrations.stripe.sandbox.seed import seed_demo as seed_stripe
 from billing_console.integrations.zendesk.sandbox.seed import TIER2_AGENTS
 from billing_console.integrations.zendesk.sandbox.seed import seed_demo as seed_zendesk
 
 STOP_GRACE_SECONDS = 15
 READY_TIMEOUT_SECONDS = 60
+# How long the seed may take to be in before the banner is printed anyway, with a warning.
+SETTLE_TIMEOUT_SECONDS = 120
+# The seed is in once nothing is left to do twice in a row this far apart: a task taken
+# from the queue but not yet finished is seen by neither check.
+SETTLE_POLL_SECONDS = 0.5
+# How long the worker has to answer what it holds.
+WORKER_ANSWER_SECONDS = 2
 DEMO_STRIPE_KEY = "sk_test_billing_console_demo"
 DEMO_ZENDESK_EMAIL = "console@example.com"
 DEMO_ZENDESK_TOKEN = "billing-console-demo"  # noqa: S105 - the sandbox accepts any token
@@ -83,11 +94,14 @@ class Command(BaseCommand):
                 _wait_until_answering(ready, children)
             self._seed(stripe_url, zendesk_url)
             self._take_in_tickets(env)
+            # Quiet: the worker's own banner would be printed under the console's.
             children["worker"] = _spawn(
-                ["-m", "celery", "-A", "billing_console", "worker", "--beat",
+                ["-m", "celery", "-A", "billing_console", "--quiet", "worker", "--beat",
                  "--loglevel", "INFO", "--concurrency", "2",
                  "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME], env)
             _post(f"{stripe_url}/_sandbox/webhooks/release")
+            self._ask_for_a_refund_to_approve(env)
+            self._wait_until_settled(stripe_url, children)
             self._print_banner(url, stripe_url, zendesk_url, credentials,
                                sso=(issuer, sso_users_file) if issuer else None)
             _wait_for_any_exit(children)
@@ -110,6 +124,33 @@ class Command(BaseCommand):
         if subprocess.run([sys.executable, "manage.py", "zendesk_sync"],  # noqa: S603
                           cwd=settings.BASE_DIR, env=env).returncode:
             raise CommandError("The Zendesk intake failed; see the log above.")
+
+    def _ask_for_a_refund_to_approve(self, env):
+        """Finance's approvals page has something on it: `manage.py demo_refund_request`,
+        once the worker has tied its case to its Stripe customer."""
+        self.stdout.write("Asking for a refund that waits for finance…")
+        self.stdout.flush()
+        if subprocess.run([sys.executable, "manage.py", "demo_refund_request"],  # noqa: S603
+                          cwd=settings.BASE_DIR, env=env).returncode:
+            raise CommandError("The demo's refund request failed; see the log above.")
+
+    def _wait_until_settled(self, stripe_url, children):
+        """Until every event the Stripe sandbox holds is processed and the worker has
+        nothing left to do, or `SETTLE_TIMEOUT_SECONDS`: the console then shows the
+        whole seed, and the worker's lines for it are above the banner."""
+        self.stdout.write("Processing the seed's webhooks…")
+        self.stdout.flush()
+        deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+        calm = 0
+        while calm < 2:
+            if any(child.poll() is not None for child in children.values()):
+                raise CommandError("A console process stopped while the seed went in.")
+            if time.monotonic() > deadline:
+                self.stderr.write(f"The seed is still going in after {SETTLE_TIMEOUT_SECONDS} "
+                                  "s; the console may not show all of it yet.")
+                return
+            calm = calm + 1 if not _work_left(stripe_url) else 0
+            time.sleep(SETTLE_POLL_SECONDS)
 
     def _print_banner(self, url, stripe_url, zendesk_url, credentials, sso=None):
         lines = ["", f"Billing Console is running at {url}", "",
@@ -141,6 +182,47 @@ def _console_env(stripe_url, zendesk_url, webhook_secret):
     }
 
 
+def _work_left(stripe_url):
+    """Whether the seed is still going in: a Stripe event not yet processed, a webhook
+    event waiting, a task in the queue, or one the worker holds (running, or waiting to
+    be retried after a rate limit)."""
+    waiting = InboundEvent.objects.filter(status__in=(
+        InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING,
+        InboundEvent.Status.FAILED))
+    if waiting.exists():
+        return True
+    received = set(InboundEvent.objects.filter(source=InboundEvent.Source.STRIPE)
+                    .values_list("event_id", flat=True))
+    return bool(_stripe_event_ids(stripe_url) - received) or _queued_tasks() > 0 \
+        or _worker_holds_tasks()
+
+
+def _stripe_event_ids(stripe_url):
+    """The ids of every event the Stripe sandbox holds, page by page."""
+    found, after = set(), None
+    while True:
+        query = "limit=100" + (f"&starting_after={after}" if after else "")
+        request = urllib.request.Request(  # noqa: S310 - the sandbox, on loopback
+            f"{stripe_url}/v1/events?{query}",
+            headers={"Authorization": f"Bearer {DEMO_STRIPE_KEY}"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            page = json.loads(response.read())
+        found.update(event["id"] for event in page["data"])
+        if not page["has_more"] or not page["data"]:
+            return found
+        after = page["data"][-1]["id"]
+
+
+def _queued_tasks():
+    """The messages waiting in the worker's queue, on either broker."""
+    with celery_app.connection_for_write() as connection:
+        try:
+            return connection.default_channel.queue_declare(
+                celery_app.conf.task_default_queue, passive=True).message_count
+        except ChannelError:  # Redis has no queue until a message is sent to it
+            return 0
+
+
 def _oidc_env(issuer):
     """Single sign-on through the demo's identity provider (`manage.py oidc_sandbox`, whose
     people are in the groups named here); the local admin is the break-glass admin."""
@@ -170,6 +252,18 @@ def _sso_banner(issuer, users_file):
         lines.append(f"  {user['username']:<12} {user['password']:<18} "
                      f"{', '.join(user['groups'])} ({gives})")
     return [*lines, ""]
+
+
+def _worker_holds_tasks():
+    """Whether the worker is running a task, has taken one it has not started, or keeps
+    one for later (a retry's countdown): asked through Celery's remote control. A worker
+    that does not answer is taken as busy."""
+    inspect = celery_app.control.inspect(timeout=WORKER_ANSWER_SECONDS, limit=1)
+    for ask in (inspect.active, inspect.reserved, inspect.scheduled):
+        answers = ask()
+        if not answers or any(answers.values()):
+            return True
+    return False
 
 
 def _spawn(arguments, env):
