@@ -1,5 +1,9 @@
 """CSV exports of the audit trail, in constant memory.
 
+The export is for programs and keeps the trail's codes as stored (actions such as
+`refund.auto_approved`, roles, object types and ids, Stripe ids, reason codes), as the API
+does; the pages read the same events in words (`audit.words`).
+
 Every cell a spreadsheet could take for a formula is neutralised (`audit.csv`): Zendesk
 content reaches the trail, and it is untrusted.
 

@@ -23,12 +23,13 @@ from audit.filters import first_id_at
 from audit.models import AuditEvent
 from audit.selectors import latest_verification
 from billing_console.exceptions import ApplicationError
+from billing_console.names import action_label
 from cases.models import OPEN_CASE, Case, State
 from finance.reconciliation import unexplained_differences
 from guidance.models import Question
 from guidance.selectors import open_questions
 from handover.models import HandoverNote
-from money_actions.kinds import Event, all_kinds, kind_of
+from money_actions.kinds import Event, all_kinds
 
 LIST_SIZE = 20
 # Three shifts a day: with no earlier shift of the person's to start from, one shift back.
@@ -41,9 +42,9 @@ SLA_HORIZON = timedelta(hours=4)
 SIGN_IN = "auth.login"
 STATE_CHANGED = "case.state_changed"
 DONE_STATES = [State.RESOLVED, State.CLOSED]
-# The money actions' audit events a shift hands over, and how the page says them.
-OUTCOMES = {Event.APPROVED: "approved", Event.AUTO_APPROVED: "approved by the policy",
-            Event.REJECTED: "rejected", Event.FAILED: "failed"}
+# The money actions' audit events a shift hands over, said as the audit trail says them
+# (`billing_console.names.action_label`: "Refund approved by the policy").
+OUTCOMES = (Event.APPROVED, Event.AUTO_APPROVED, Event.REJECTED, Event.FAILED)
 
 
 @dataclass(frozen=True)
@@ -178,13 +179,8 @@ def _events_from(first_id):
 def _action_outcomes(first_event):
     names = [kind.audit_action(event) for kind in all_kinds() for event in OUTCOMES]
     listing = _listing(_events_from(first_event).filter(action__in=names))
-    return Listing([ActionOutcome(event, _outcome_label(event)) for event in listing.rows],
+    return Listing([ActionOutcome(event, action_label(event.action)) for event in listing.rows],
                    listing.more)
-
-
-def _outcome_label(event):
-    slug, _, outcome = event.action.partition(".")
-    return f"{kind_of(slug).label} {OUTCOMES[Event(outcome)]}"
 
 
 def _differences():
