@@ -254,6 +254,11 @@ AUDIT_ACTIONS = {
     "auth.logout": "Signed out",
     "auth.login_failed": "Sign-in failed",
     "auth.locked_out": "Locked out after failed sign-ins",
+    # Single sign-on's (oidc.services).
+    "auth.sso_refused": "Single sign-on refused",
+    "auth.roles_from_provider": "Roles set from the identity provider",
+    "auth.password_refused": "Password sign-in refused: single sign-on only",
+    "auth.break_glass_sign_in": "Break-glass password sign-in",
     "access.denied": "Page or call refused",
     "audit.exported": "Audit trail exported",
     "case.assigned": "Case assigned",

@@ -1,6 +1,8 @@
 """Signing in through a real OpenID Connect provider: roles from the groups claim at every
 sign-in, "no access" without a mapped group, and each step in the audit trail."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -10,6 +12,7 @@ from django.urls import reverse
 from audit.models import AuditEvent, Outcome
 from billing_console.access import Role, roles_of
 from oidc.models import ProviderIdentity
+from tests.conftest import signed_in
 from tests.oidc.conftest import ProviderBrowser, query_of, sign_in_through
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +175,14 @@ def test_an_admin_from_the_provider_still_needs_a_second_factor(provider, client
     refused = client.get("/manage/")
     assert refused.status_code == 302
     assert refused.url.startswith(reverse(settings.SECOND_FACTOR_URL))
+
+
+def test_the_trail_names_single_sign_ons_events_in_words(provider, client, finance):
+    sign_in_through(client, ProviderBrowser(provider), "alex", "alex-password")
+    sign_in_through(Client(), ProviderBrowser(provider), "eve", "eve-password")
+    page = signed_in(finance).get("/audit/").content.decode()
+    rows = page[page.index("<tbody"):page.index("</tbody>")]
+    text = re.sub(r"<[^>]+>", " ", rows)  # what people read: no tags, no attributes
+    for words in ("Roles set from the identity provider", "Single sign-on refused"):
+        assert words in text
+    assert "auth." not in text
