@@ -17,7 +17,6 @@ from audit.services import Origin
 from billing_console.access import Capability
 from billing_console.api import (
     InputSerializer,
-    QuerySerializer,
     cursor_parameter,
     error_responses,
     keyset_list,
@@ -110,7 +109,7 @@ class PeriodInput(InputSerializer):
                                           "latest.")
 
 
-class ItemQuery(QuerySerializer):
+class ItemQuery(serializers.Serializer):
     match = serializers.ChoiceField(choices=Match.values, required=False,
                                     help_text="Only the items of this class.")
 
@@ -175,8 +174,9 @@ class ReconciliationItemListApi(APIView):
                               **error_responses(409)})
     def get(self, request, pk):
         run = get_object_or_404(ReconciliationRun, pk=pk)
-        query = ItemQuery.read(request)
-        return keyset_list(request, report_items(run, query.get("match")),
+        query = ItemQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return keyset_list(request, report_items(run, query.validated_data.get("match")),
                            ReconciliationItemSerializer, order=("id",))
 
 
