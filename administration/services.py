@@ -17,11 +17,10 @@ from audit.services import Origin, record
 from billing_console.access import ROLE_CAPABILITIES, Capability, Role
 from billing_console.exceptions import ApplicationError
 from billing_console.models import ZendeskIdentity
-from billing_console.money import format_amount, normalise_currency
+from billing_console.money import ABSURD_AMOUNT, format_amount, normalise_currency
 from cases.models import IntakeRule, Priority, SlaTarget
 from cases.sync import SINGLETON_PK
 from money_actions.models import CurrencyLimit, MoneyPolicy, ReasonCode, RoleLimit
-from money_actions.policy import ABSURD_AMOUNT
 
 CURRENCY_LIMIT_FIELDS = ("auto_approve_limit", "customer_window_limit", "take_approval_limit",
                          "take_cap")

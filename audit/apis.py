@@ -4,23 +4,69 @@ The filters are the page's (`audit.filters`). The export streams in constant mem
 is itself an audit event.
 """
 
+from django.core.validators import RegexValidator
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
 from audit.exports import csv_blocks, started
 from audit.filters import AuditFilters, before_id
-from audit.models import AuditEvent
+from audit.models import AuditEvent, Source
 from audit.selectors import audit_event_page, filtered_events
 from audit.services import record_for_request
-from billing_console.access import Capability
-from billing_console.api import cursor_parameter, page_of, paged
+from billing_console.access import Capability, Role
+from billing_console.api import (
+    CURRENCY_CODE,
+    QuerySerializer,
+    error_responses,
+    page_of,
+    paged,
+)
 
-FILTER_PARAMETERS = [OpenApiParameter(name, required=False) for name in (
-    "since", "until", "actor", "role", "action", "kind", "reason", "customer", "case",
-    "amount_min", "amount_max", "currency", "source")]
+
+def _text(help_text, **options):
+    return serializers.CharField(required=False, allow_blank=True, help_text=help_text,
+                                 **options)
+
+
+class AuditQuery(QuerySerializer):
+    """The trail's filters (`audit.filters.AuditFilters` reads them): the shape of each is
+    checked here; a period that ends before it starts, or an amount the currency cannot
+    hold, is refused by the filters' rules (409)."""
+
+    since = serializers.DateField(required=False, input_formats=["%Y-%m-%d"],
+                                  help_text="The first day, YYYY-MM-DD (UTC).")
+    until = serializers.DateField(required=False, input_formats=["%Y-%m-%d"],
+                                  help_text="The last day, YYYY-MM-DD (UTC).")
+    actor = _text("A username: who acted, or who requested the money action.")
+    role = serializers.ChoiceField(choices=[role.value for role in Role], required=False,
+                                   allow_blank=True)
+    action = _text("An action, such as refund.succeeded.")
+    kind = _text("The kind of money action, such as refund.")
+    reason = _text("A reason code.")
+    customer = _text("A Stripe customer id.")
+    case = serializers.IntegerField(required=False, min_value=0, max_value=10**18 - 1)
+    ticket = serializers.IntegerField(required=False, min_value=0, max_value=10**18 - 1,
+                                      help_text="A Zendesk ticket number.")
+    amount_min = _text("In the currency's major unit, such as 12.50.",
+                       max_length=32, validators=[RegexValidator(r"^([0-9]+(\.[0-9]+)?)?$")])
+    amount_max = _text("In the currency's major unit, such as 12.50.",
+                       max_length=32, validators=[RegexValidator(r"^([0-9]+(\.[0-9]+)?)?$")])
+    currency = _text("An ISO 4217 code.", validators=[CURRENCY_CODE])
+    source = serializers.ChoiceField(choices=Source.values, required=False, allow_blank=True)
+
+
+class AuditPageQuery(AuditQuery):
+    before = serializers.IntegerField(
+        required=False, min_value=1, max_value=10**18 - 1,
+        help_text="The cursor from the previous page's `next`; leave it out for the first page.")
+
+
+def _filters(request, query=AuditQuery):
+    query.read(request)
+    return AuditFilters.from_query(request.query_params)
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -35,10 +81,10 @@ class AuditEventSerializer(serializers.ModelSerializer):
 class AuditEventListApi(APIView):
     required_capability = Capability.VIEW_CASE_AUDIT
 
-    @extend_schema(parameters=[*FILTER_PARAMETERS, cursor_parameter("before")],
-                   responses=page_of(AuditEventSerializer))
+    @extend_schema(parameters=[AuditPageQuery],
+                   responses={200: page_of(AuditEventSerializer), **error_responses(409)})
     def get(self, request):
-        filters = AuditFilters.from_query(request.query_params)
+        filters = _filters(request, AuditPageQuery)
         page, older = audit_event_page(viewer=request.user, filters=filters,
                                        before_id=before_id(request.query_params))
         return paged(request, AuditEventSerializer(page, many=True).data, name="before",
@@ -48,9 +94,10 @@ class AuditEventListApi(APIView):
 class AuditExportApi(APIView):
     required_capability = Capability.EXPORT_AUDIT
 
-    @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, "text/csv"): str})
+    @extend_schema(parameters=[AuditQuery],
+                   responses={(200, "text/csv"): str, **error_responses(409)})
     def get(self, request):
-        filters = AuditFilters.from_query(request.query_params)
+        filters = _filters(request)
         record_for_request(request, action="audit.exported", object_type="audit_export",
                            reason=f"Filters: {filters.as_query() or 'none'}")
         response = StreamingHttpResponse(

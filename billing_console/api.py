@@ -2,13 +2,18 @@
 
 Every endpoint is written with the pieces here, so that all of them read alike:
 
-- `InputSerializer`, the base of every request body: typed strictly (a string field refuses
-  a number, an integer field a string or a float, a boolean field anything but true and
-  false) and refusing text the database cannot store (NUL, lone surrogates).
+- `InputSerializer`, the base of every request body (JSON only): typed strictly (a string
+  field refuses a number, an integer field a string or a float, a boolean field anything
+  but true and false), strings taken as sent (not trimmed: "" is the only blank) and
+  refused when they hold text the database cannot store (NUL, lone surrogates); and
+  `amount_field()`, an amount in minor units. `QuerySerializer` reads query parameters.
 - `ErrorSerializer` and `error_responses(...)`: the error body `{"message", "code"}` and the
-  documented error responses of an endpoint. `ApiSchema` adds to every operation the errors
-  every endpoint shares (401; 403 for a role-bound endpoint; 404 with a path parameter;
-  400 with a request body), so an endpoint names only its own (409, 503…).
+  documented error responses of an endpoint. 400 is a request that does not match its
+  schema; 409 one that does, but that a rule of the console refuses as things stand
+  (`api_exception_handler` answers every `ApplicationError` so). `ApiSchema` adds to every
+  operation the errors every endpoint shares (401; 403 for a role-bound endpoint; 404 with
+  a path parameter; 400 with query parameters; 400, 409 and 415 with a request body), so an
+  endpoint names only its own (409 for a read a rule can refuse; 503 when it reads Stripe).
 - `page_of(Serializer)`, `paged(...)` and `keyset_page(...)`: the one shape of every list,
   `{"results": [...], "next": <absolute URL or null>}`, keyset-paged.
 """
@@ -16,8 +21,10 @@ Every endpoint is written with the pieces here, so that all of them read alike:
 import base64
 import functools
 import json
+import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.db.models import Q
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
@@ -30,7 +37,8 @@ from rest_framework.response import Response
 
 from billing_console.access import SIGNED_IN
 from billing_console.exceptions import ApplicationError
-from billing_console.text import REFUSED_IN_WORDS, storable
+from billing_console.money import ABSURD_AMOUNT
+from billing_console.text import REFUSED_IN_WORDS, refuses
 
 # --- errors ----------------------------------------------------------------------------------
 
@@ -50,13 +58,14 @@ class ErrorSerializer(serializers.Serializer):
 
 
 ERROR_DESCRIPTIONS = {
-    400: "The request is invalid, or a rule refused it (`code` says which).",
+    400: "The request does not match its schema; `errors` says, for each field of a body, "
+         "why.",
     401: "No valid token or session.",
     403: "The role does not include this part of the console.",
-    404: "Nothing of that id, or nothing this role may see.",
-    409: "It conflicts with the current state (it changed since it was read).",
-    413: "The request is too large.",
-    429: "Too many requests; try again later.",
+    404: "Nothing of that id, or nothing this role may see (in the console or in Stripe).",
+    409: "A rule of the console refuses it as things stand (the amount left, the state of the "
+         "case or of the Stripe object, a reason code…); `code` names the rule.",
+    415: "The body is not JSON.",
     503: "Stripe, Zendesk or the database is busy or unavailable; nothing has changed, try "
          "again.",
 }
@@ -89,20 +98,46 @@ class ApiSchema(AutoSchema):
         if getattr(self.view, "required_capability", SIGNED_IN) != SIGNED_IN:
             statuses.append(403)
         parameters = operation.get("parameters", [])
-        if "requestBody" in operation or any(p["in"] == "query" for p in parameters):
-            statuses.append(400)
         if any(p["in"] == "path" for p in parameters):
             statuses.append(404)
+        if "requestBody" in operation:
+            statuses += [400, 409, 415]
+        elif any(p["in"] == "query" for p in parameters):
+            statuses.append(400)
         return statuses
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """A request's strings as `InputSerializer` takes them: no NUL, and not empty
+        unless the field allows a blank."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        has_pattern = any(isinstance(v, RegexValidator) for v in field.validators)
+        if direction == "request" and schema.get("type") == "string" and not has_pattern \
+                and "enum" not in schema and "format" not in schema:
+            schema["pattern"] = NO_NUL
+            if not getattr(field, "allow_blank", True):
+                schema.setdefault("minLength", 1)
+        return schema
+
+
+NO_NUL = "^[^\\u0000]*$"
 
 
 # --- request bodies --------------------------------------------------------------------------
 
 
 class InputSerializer(serializers.Serializer):
-    """The base of every request body: each value must already have its field's JSON type.
-    DRF coerces (0 to "0", "12" to 12, "yes" to True); a program that sends the wrong type
-    has a bug it should hear of, and the OpenAPI document promises the type."""
+    # The base of every request body (no docstring: the schema would show it for each).
+    # Each value must already have its field's JSON type: DRF coerces (0 to "0", "12" to
+    # 12, "yes" to True), and a program that sends the wrong type has a bug it should hear
+    # of. Strings are kept as sent, so that "" is the one blank the schema says; a rule
+    # refuses one of only spaces in its own words (409).
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            if isinstance(field, serializers.CharField):
+                field.trim_whitespace = False
+        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -122,10 +157,41 @@ def _type_error(field, value):
         return next(filter(None, (_type_error(field.child, item) for item in value)), None)
     expected = _json_type(field)
     if expected is not None and not expected[1](value):
-        return f"Must be {expected[0]}."
-    if storable(value)[1]:
+        # An integer field's own words for it (an amount's say what a minor unit is).
+        return field.error_messages["invalid"] if isinstance(field, serializers.IntegerField) \
+            else f"Must be {expected[0]}."
+    if isinstance(value, str) and refuses(value):
         return f"Holds a character no record can contain ({REFUSED_IN_WORDS})."
     return None
+
+
+def amount_field(**options):
+    """An amount in the currency's minor unit (cents for USD): a whole number above zero."""
+    options.setdefault("help_text", "In the currency's minor unit (cents for USD).")
+    return serializers.IntegerField(min_value=1, max_value=ABSURD_AMOUNT - 1, error_messages={
+        "invalid": "The amount must be a whole number of the currency's minor units (cents "
+                   "for USD), for example 1250 for 12.50.",
+        "min_value": "The amount must be more than zero.",
+        "max_value": "That amount is not plausible for one action."}, **options)
+
+
+# An ISO 4217 code as a request gives it (either case); whether the console knows it is a
+# rule (409).
+CURRENCY_CODE = RegexValidator(r"^[A-Za-z]{3}$", "An ISO 4217 currency code has three letters.")
+
+
+class QuerySerializer(serializers.Serializer):
+    # The base of the query parameters a read takes (`parameters=[TheQuery]` documents
+    # them): read with DRF's coercion, since a query holds only text.
+
+    @classmethod
+    def read(cls, request):
+        """The validated parameters of `request`; a 400 naming the bad ones otherwise. An
+        empty value is a value (a form's empty field would be absent): `since=` is not a
+        date."""
+        query = cls(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        return query.validated_data
 
 
 def _is_int(value):
@@ -222,7 +288,10 @@ def _after(order, values):
 
 
 def _cursor_value(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    """A keyset value as JSON holds it: a time in ISO 8601, a UUID as text."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 def _encode(values):

@@ -12,7 +12,8 @@ from billing_console.signals import access_denied
 class ApplicationError(Exception):
     """A rule of the domain refused the request: shown to the user as it is.
 
-    `status` is 400 for bad input and 409 for a conflict with the current state.
+    `status` is 400 for bad input and 409 for a conflict with the current state. The API
+    answers either with 409 (see `api_exception_handler`).
     """
 
     def __init__(self, message, code="invalid", *, status=400):
@@ -38,8 +39,14 @@ def _flatten(detail):
 
 
 def api_exception_handler(exc, context):
+    """Every error as `{"message", "code"}`. A 400 is a request that does not match its
+    schema (DRF's validation, with `errors` per field); a rule of the console refusing a
+    request that does (`ApplicationError`) is a 409, whatever status a page would use: a
+    program learns the shape of a valid request from the schema, and the rules from the
+    409s' codes."""
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.message, exc.code), status=exc.status)
+        return Response(error_body(exc.message, exc.code),
+                        status=409 if exc.status == 400 else exc.status)
     stripe_answer = _stripe_error_response(exc)
     if stripe_answer is not None:
         return stripe_answer
@@ -61,7 +68,8 @@ def api_exception_handler(exc, context):
 
 
 def _stripe_error_response(exc):
-    """Stripe down is a 503 to try again; Stripe refusing is a 400 with its words."""
+    """Stripe down is a 503 to try again; an object Stripe does not have is a 404; Stripe
+    refusing is a 409 with its words."""
     from billing_console.integrations.stripe.errors import (
         StripeGatewayError,
         TransientStripeError,
@@ -70,10 +78,12 @@ def _stripe_error_response(exc):
 
     if not isinstance(exc, StripeGatewayError):
         return None
-    down = isinstance(exc, TransientStripeError)
-    return Response(error_body(in_words(exc, unavailable="nothing has changed"),
-                               "stripe_unavailable" if down else "stripe_refused"),
-                    status=503 if down else 400)
+    message = in_words(exc, unavailable="nothing has changed")
+    if isinstance(exc, TransientStripeError):
+        return Response(error_body(message, "stripe_unavailable"), status=503)
+    if exc.http_status == 404 or exc.code == "resource_missing":
+        return Response(error_body(message, "not_found"), status=404)
+    return Response(error_body(message, "stripe_refused"), status=409)
 
 
 def _as_api_exception(exc):

@@ -8,6 +8,10 @@ from decimal import Decimal, InvalidOperation
 
 from billing_console.exceptions import ApplicationError
 
+# No single action comes near this many minor units; anything above is a typo or an attack,
+# refused before anything else is looked at.
+ABSURD_AMOUNT = 10**10
+
 # Stripe's zero-decimal currencies: the amount is already in whole units.
 ZERO_DECIMAL_CURRENCIES = frozenset([
     "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA",

@@ -288,6 +288,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["billing_console.access.CapabilityPermission"],
     "DEFAULT_SCHEMA_CLASS": "billing_console.api.ApiSchema",
+    # Request bodies are JSON, typed as the schema says; a form cannot say 0 from "0".
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "billing_console.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

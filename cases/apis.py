@@ -5,7 +5,7 @@ through the case page's service; and the case's Stripe snapshot."""
 from datetime import UTC, datetime
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +14,7 @@ from audit.services import Origin
 from billing_console.access import Capability, has_capability
 from billing_console.api import (
     InputSerializer,
-    cursor_parameter,
+    QuerySerializer,
     error_responses,
     page_of,
     paged,
@@ -22,10 +22,10 @@ from billing_console.api import (
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import tax_names
 from billing_console.notes import NOTE_MAX_CHARS
-from billing_console.parsing import whole_number
 from cases import services
 from cases.models import Case, CaseEvent, Category, Priority, ResolutionCode, State, StripeLink
 from cases.selectors import (
+    FILTER_OPTIONS,
     PAGE_SIZE,
     QueueFilters,
     case_queue,
@@ -72,35 +72,38 @@ class CaseDetailSerializer(CaseSerializer):
         return CaseEventSerializer(events, many=True).data
 
 
-QUEUE_PARAMETERS = [
-    OpenApiParameter(name, description=text) for name, text in (
-        ("state", "open (default), all, or a state"),
-        ("assignee", "me, unassigned or anyone"),
-        ("category", "a category"),
-        ("priority", "low, normal, high or urgent"),
-        ("sla", "breached or due_1h"),
-        ("stripe", "linked or unlinked"),
-        ("q", "ticket id, email, name, subject or Stripe customer id"),
-        ("sort", "sla (default), priority or updated"),
-        ("limit", f"page size, at most {MAX_LIMIT}"),
-    )
-] + [cursor_parameter("after")]
+def _option(name, help_text):
+    return serializers.ChoiceField(choices=sorted(FILTER_OPTIONS[name]), required=False,
+                                   allow_blank=True, help_text=help_text)
 
 
-def _limit(value):
-    number = whole_number(value)
-    return min(number, MAX_LIMIT) if number else PAGE_SIZE
+class QueueQuery(QuerySerializer):
+    """The queue's filters, as the queue page offers them; blank is no filter."""
+
+    state = _option("state", "open (the default), all, or a state")
+    assignee = _option("assignee", "anyone (the default), me or unassigned")
+    category = _option("category", "a category")
+    priority = _option("priority", "a priority")
+    sla = _option("sla", "breached, or due within the hour")
+    stripe = _option("stripe", "tied to a Stripe customer or not")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                              help_text="ticket number, email, name, subject or Stripe "
+                                        "customer id")
+    sort = _option("sort", "sla (the default), priority or updated")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT,
+                                     help_text=f"page size, {PAGE_SIZE} unless given")
+    after = serializers.CharField(required=False, help_text="The cursor from the previous "
+                                                            "page's `next`.")
 
 
 class CaseListApi(APIView):
     required_capability = Capability.VIEW_QUEUE
 
-    @extend_schema(parameters=QUEUE_PARAMETERS, responses=page_of(CaseSerializer))
+    @extend_schema(parameters=[QueueQuery], responses=page_of(CaseSerializer))
     def get(self, request):
-        filters = QueueFilters.from_query(request.query_params)
-        page = case_queue(viewer=request.user, filters=filters,
-                          cursor=request.query_params.get("after"),
-                          size=_limit(request.query_params.get("limit")))
+        query = QueueQuery.read(request)
+        page = case_queue(viewer=request.user, filters=QueueFilters.from_query(query),
+                          cursor=query.get("after"), size=query.get("limit", PAGE_SIZE))
         return paged(request, CaseSerializer(page.cases, many=True).data, name="after",
                      cursor=page.next_cursor)
 

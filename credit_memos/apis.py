@@ -17,14 +17,17 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
-from billing_console.api import InputSerializer
+from billing_console.api import CURRENCY_CODE, InputSerializer, amount_field, error_responses
 from billing_console.exceptions import ApplicationError
+from billing_console.integrations.stripe.gateway import PRORATION_BEHAVIORS
 from billing_console.integrations.stripe.types import CreditLine
 from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Case
 from credit_memos import kinds, rules
 from credit_memos.selectors import (
+    MAX_QUANTITY,
     SETTLEMENTS,
+    STRIPE_REASONS,
     CreditSpec,
     check_item_change,
     credit_memo_preview,
@@ -50,9 +53,12 @@ from money_actions.policy import validate_reason
 
 
 class CreditLineInput(InputSerializer):
+    """One line of the invoice, credited by `amount` or by `quantity` (one of the two)."""
+
     invoice_line_item = serializers.CharField()
-    amount = serializers.JSONField(required=False, default=None, allow_null=True)
-    quantity = serializers.JSONField(required=False, default=None, allow_null=True)
+    amount = amount_field(required=False, default=None, allow_null=True)
+    quantity = serializers.IntegerField(required=False, default=None, allow_null=True,
+                                        min_value=1, max_value=MAX_QUANTITY)
 
 
 class CreditMemoInput(InputSerializer):
@@ -62,19 +68,18 @@ class CreditMemoInput(InputSerializer):
     case_id = serializers.IntegerField()
     invoice_id = serializers.CharField()
     lines = CreditLineInput(many=True, required=False, default=list)
-    amount = serializers.JSONField(required=False, default=None, allow_null=True)
+    amount = amount_field(required=False, default=None, allow_null=True)
     settle_to = serializers.ChoiceField(choices=list(SETTLEMENTS), default="customer_balance")
-    stripe_reason = serializers.CharField(required=False, default=None, allow_null=True)
+    stripe_reason = serializers.ChoiceField(choices=list(STRIPE_REASONS), required=False,
+                                            default=None, allow_null=True)
     memo = serializers.CharField(required=False, allow_blank=True, default="")
-    reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="",
-                                 max_length=NOTE_MAX_CHARS)
+    reason_code = serializers.CharField()
+    note = serializers.CharField(max_length=NOTE_MAX_CHARS)
 
 
 class VoidInput(InputSerializer):
-    reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="",
-                                 max_length=NOTE_MAX_CHARS)
+    reason_code = serializers.CharField()
+    note = serializers.CharField(max_length=NOTE_MAX_CHARS)
 
 
 def _spec(fields):
@@ -86,15 +91,19 @@ def _spec(fields):
 
 
 def _prepared(request):
-    """The input, checked as far as it can be without a lock, with the invoice read."""
+    """The input, checked as far as it can be without a lock, with the invoice read: the
+    preview answers for exactly what creating would do."""
     data = CreditMemoInput(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
     spec = _spec(fields)
     validate_spec(spec)
+    validate_reason(reason_code=fields["reason_code"], note=fields["note"])
     case = get_object_or_404(Case, pk=fields["case_id"])
     invoice = read_invoice(spec.invoice_id)
-    return fields, spec, case, invoice, rules.paid_by(invoice)
+    paid = rules.paid_by(invoice)
+    amount = validate_against_invoice(case=case, invoice=invoice, spec=spec, paid=paid)
+    return fields, spec, case, invoice, paid, amount
 
 
 def _memos():
@@ -106,10 +115,9 @@ def _memos():
 class CreditMemoPreviewApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=CreditMemoInput, responses={200: dict})
+    @extend_schema(request=CreditMemoInput, responses={200: dict, **error_responses(404, 503)})
     def post(self, request):
-        _, spec, case, invoice, paid = _prepared(request)
-        amount = validate_against_invoice(case=case, invoice=invoice, spec=spec, paid=paid)
+        _, spec, case, invoice, _, amount = _prepared(request)
         return Response(credit_memo_preview(case=case, invoice=invoice, spec=spec,
                                             amount=amount, requester=request.user))
 
@@ -117,25 +125,20 @@ class CreditMemoPreviewApi(APIView):
 class CreditMemoCreateApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=CreditMemoInput, responses={201: MoneyActionSerializer},
+    @extend_schema(request=CreditMemoInput,
+                   responses={201: MoneyActionSerializer, **error_responses(404, 503)},
                    parameters=[OpenApiParameter(HEADER, location="header", required=False)])
     def post(self, request):
         def commit(prepared):
-            fields, spec, case, invoice, paid = prepared
+            fields, spec, case, invoice, paid, _ = prepared
             action = credit_memo_request(
                 case=case, invoice=invoice, spec=spec, paid=paid,
                 reason_code=fields["reason_code"],
                 note=fields["note"], actor=request.user, origin=Origin.of(request))
             return Answer(status.HTTP_201_CREATED, MoneyActionSerializer(action).data)
 
-        def prepare():
-            prepared = _prepared(request)
-            fields = prepared[0]
-            validate_reason(reason_code=fields["reason_code"], note=fields["note"])
-            return prepared
-
-        return run_idempotently(request, endpoint="credit_memos.create", prepare=prepare,
-                                commit=commit)
+        return run_idempotently(request, endpoint="credit_memos.create",
+                                prepare=lambda: _prepared(request), commit=commit)
 
 
 class CreditMemoDetailApi(APIView):
@@ -149,7 +152,8 @@ class CreditMemoDetailApi(APIView):
 class CreditMemoVoidApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=VoidInput, responses={201: MoneyActionSerializer})
+    @extend_schema(request=VoidInput,
+                   responses={201: MoneyActionSerializer, **error_responses(503)})
     def post(self, request, pk):
         memo = get_object_or_404(_memos(), pk=pk)
         data = VoidInput(data=request.data)
@@ -174,7 +178,7 @@ BALANCE_KINDS = {kind.slug: kind for kind in (kinds.BALANCE_CREDIT, kinds.BALANC
 
 class AddedItemInput(InputSerializer):
     description = serializers.CharField()
-    amount = serializers.JSONField()
+    amount = amount_field()
 
 
 class InvoiceAdjustmentInput(InputSerializer):
@@ -183,22 +187,23 @@ class InvoiceAdjustmentInput(InputSerializer):
 
     case_id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=[*INVOICE_KINDS, *BALANCE_KINDS])
-    invoice_id = serializers.CharField(required=False, default="")
+    invoice_id = serializers.CharField(required=False, allow_blank=True, default="")
     add = AddedItemInput(many=True, required=False, default=list)
     remove = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     finalize = serializers.BooleanField(required=False, default=True)
-    amount = serializers.JSONField(required=False, default=None, allow_null=True)
-    currency = serializers.CharField(required=False, default="")
+    amount = amount_field(required=False, default=None, allow_null=True)
+    currency = serializers.CharField(required=False, allow_blank=True, default="",
+                                     validators=[CURRENCY_CODE])
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="",
-                                 max_length=NOTE_MAX_CHARS)
+    reason_code = serializers.CharField()
+    note = serializers.CharField(max_length=NOTE_MAX_CHARS)
 
 
 class InvoiceAdjustmentApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=InvoiceAdjustmentInput, responses={201: MoneyActionSerializer},
+    @extend_schema(request=InvoiceAdjustmentInput,
+                   responses={201: MoneyActionSerializer, **error_responses(404, 503)},
                    parameters=[OpenApiParameter(HEADER, location="header", required=False)])
     def post(self, request):
         def prepare():
@@ -246,25 +251,26 @@ class SubscriptionChangeInput(InputSerializer):
     case_id = serializers.IntegerField()
     subscription_id = serializers.CharField()
     kind = serializers.ChoiceField(choices=list(SUBSCRIPTION_KINDS))
-    item_id = serializers.CharField(required=False, default="")
+    item_id = serializers.CharField(required=False, allow_blank=True, default="")
     price_id = serializers.CharField(required=False, default=None, allow_null=True)
-    quantity = serializers.JSONField(required=False, default=None, allow_null=True)
-    proration_behavior = serializers.CharField(required=False, default="create_prorations")
+    quantity = serializers.IntegerField(required=False, default=None, allow_null=True,
+                                        min_value=1, max_value=MAX_QUANTITY)
+    proration_behavior = serializers.ChoiceField(choices=PRORATION_BEHAVIORS, required=False,
+                                                 default="create_prorations")
     prorate = serializers.BooleanField(required=False, default=False)
     invoice_now = serializers.BooleanField(required=False, default=False)
-    reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="",
-                                 max_length=NOTE_MAX_CHARS)
+    reason_code = serializers.CharField()
+    note = serializers.CharField(max_length=NOTE_MAX_CHARS)
 
 
-def _subscription_change(request, *, needs_reason):
+def _subscription_change(request):
     """The input checked, the subscription read, and for a price or quantity change,
-    Stripe's preview of it (all outside any transaction)."""
+    Stripe's preview of it (all outside any transaction): the preview answers for exactly
+    what creating would do."""
     data = SubscriptionChangeInput(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
-    if needs_reason:
-        validate_reason(reason_code=fields["reason_code"], note=fields["note"])
+    validate_reason(reason_code=fields["reason_code"], note=fields["note"])
     case = get_object_or_404(Case, pk=fields["case_id"])
     subscription = read_subscription(fields["subscription_id"])
     kind = SUBSCRIPTION_KINDS[fields["kind"]]
@@ -283,9 +289,10 @@ def _subscription_change(request, *, needs_reason):
 class SubscriptionChangePreviewApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=SubscriptionChangeInput, responses={200: dict})
+    @extend_schema(request=SubscriptionChangeInput,
+                   responses={200: dict, **error_responses(404, 503)})
     def post(self, request):
-        preview = _subscription_change(request, needs_reason=False)[-1]
+        preview = _subscription_change(request)[-1]
         if preview is None:
             raise ApplicationError("Only a price or quantity change has a proration preview.",
                                    "kind")
@@ -295,7 +302,8 @@ class SubscriptionChangePreviewApi(APIView):
 class SubscriptionChangeApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=SubscriptionChangeInput, responses={201: MoneyActionSerializer},
+    @extend_schema(request=SubscriptionChangeInput,
+                   responses={201: MoneyActionSerializer, **error_responses(404, 503)},
                    parameters=[OpenApiParameter(HEADER, location="header", required=False)])
     def post(self, request):
         def commit(prepared):
@@ -309,4 +317,4 @@ class SubscriptionChangeApi(APIView):
 
         return run_idempotently(
             request, endpoint="subscription_changes.create", commit=commit,
-            prepare=lambda: _subscription_change(request, needs_reason=True))
+            prepare=lambda: _subscription_change(request))

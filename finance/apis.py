@@ -17,6 +17,7 @@ from audit.services import Origin
 from billing_console.access import Capability
 from billing_console.api import (
     InputSerializer,
+    QuerySerializer,
     cursor_parameter,
     error_responses,
     keyset_list,
@@ -109,7 +110,7 @@ class PeriodInput(InputSerializer):
                                           "latest.")
 
 
-class ItemQuery(serializers.Serializer):
+class ItemQuery(QuerySerializer):
     match = serializers.ChoiceField(choices=Match.values, required=False,
                                     help_text="Only the items of this class.")
 
@@ -174,9 +175,7 @@ class ReconciliationItemListApi(APIView):
                               **error_responses(409)})
     def get(self, request, pk):
         run = get_object_or_404(ReconciliationRun, pk=pk)
-        query = ItemQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        return keyset_list(request, report_items(run, query.validated_data.get("match")),
+        return keyset_list(request, report_items(run, ItemQuery.read(request).get("match")),
                            ReconciliationItemSerializer, order=("id",))
 
 

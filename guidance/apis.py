@@ -125,7 +125,7 @@ class PlaybookListApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("q", str, description="Words in the title "
                                                                      "or body"),
                                cursor_parameter()],
-                   responses=page_of(PlaybookSerializer))
+                   responses={200: page_of(PlaybookSerializer), **error_responses(409)})
     def get(self, request):
         found = selectors.playbooks(query=request.query_params.get("q", "")[:200])
         return keyset_list(request, found, PlaybookSerializer, order=("category", "title", "id"))
@@ -217,12 +217,14 @@ class QuestionListApi(APIView):
 
     required_capability = Capability.ASK_QUESTIONS
 
-    @extend_schema(parameters=[cursor_parameter()], responses=page_of(QuestionSerializer))
+    @extend_schema(parameters=[cursor_parameter()],
+                   responses={200: page_of(QuestionSerializer), **error_responses(409)})
     def get(self, request):
         return keyset_list(request, selectors.questions_of(request.user), QuestionSerializer,
                            order=("-created_at", "-id"))
 
-    @extend_schema(request=QuestionInput, responses={201: QuestionSerializer})
+    @extend_schema(request=QuestionInput,
+                   responses={201: QuestionSerializer, **error_responses(404)})
     def post(self, request):
         data = QuestionInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -237,7 +239,8 @@ class QuestionListApi(APIView):
 class OpenQuestionListApi(APIView):
     required_capability = Capability.WRITE_GUIDANCE
 
-    @extend_schema(parameters=[cursor_parameter()], responses=page_of(QuestionSerializer))
+    @extend_schema(parameters=[cursor_parameter()],
+                   responses={200: page_of(QuestionSerializer), **error_responses(409)})
     def get(self, request):
         return keyset_list(request, selectors.open_questions(), QuestionSerializer,
                            order=("created_at", "id"))

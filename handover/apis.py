@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
-from billing_console.api import InputSerializer, error_responses
+from billing_console.api import InputSerializer, QuerySerializer, error_responses
 from billing_console.notes import NOTE_MAX_CHARS
 from cases.apis import CaseSerializer
 from guidance.apis import QuestionSerializer
@@ -110,7 +110,7 @@ class HandoverSerializer(serializers.Serializer):
     chain = ChainSerializer(allow_null=True, help_text="Null before the first check.")
 
 
-class HandoverQuery(serializers.Serializer):
+class HandoverQuery(QuerySerializer):
     since = serializers.DateTimeField(
         required=False, help_text="ISO 8601 (UTC unless it says otherwise), within the last "
                                   "7 days; by default the end of the caller's last shift.")
@@ -131,9 +131,7 @@ class HandoverApi(APIView):
                    responses={200: HandoverSerializer, **error_responses(409)})
     def get(self, request):
         now = timezone.now()
-        query = HandoverQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        chosen = query.validated_data.get("since")
+        chosen = HandoverQuery.read(request).get("since")
         since = selectors.chosen_since(chosen, now=now) if chosen is not None \
             else selectors.shift_since(request.user, now=now)
         return Response(HandoverSerializer(selectors.handover(since=since, now=now)).data)

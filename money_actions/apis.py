@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
-from billing_console.api import InputSerializer
+from billing_console.api import InputSerializer, amount_field
 from billing_console.notes import NOTE_MAX_CHARS
 from money_actions import services
 from money_actions.kinds import all_kinds
@@ -46,8 +46,8 @@ class MoneyActionSerializer(serializers.ModelSerializer):
 class DecisionInput(InputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="",
                                  max_length=NOTE_MAX_CHARS)
-    amount = serializers.IntegerField(
-        required=False, default=None, min_value=0,
+    amount = amount_field(
+        required=False, default=None, allow_null=True,
         help_text="The amount the approver saw; an approval is refused if it has changed.")
 
 

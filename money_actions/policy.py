@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from billing_console.access import roles_of
 from billing_console.exceptions import ApplicationError
-from billing_console.money import format_amount
+from billing_console.money import ABSURD_AMOUNT, format_amount
 from billing_console.notes import check_note_length
 from money_actions.kinds import Family
 from money_actions.ledger import customer_given_back
@@ -29,9 +29,6 @@ from money_actions.models import CurrencyLimit, MoneyPolicy, ReasonCode, RoleLim
 
 # Stripe's reason, on refunds and credit notes alike, that always needs approval.
 FRAUDULENT = "fraudulent"
-# No single action comes near this; anything above is a typo or an attack, refused before
-# anything else is looked at.
-ABSURD_AMOUNT = 10**10
 
 
 @dataclass(frozen=True)

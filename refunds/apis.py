@@ -13,17 +13,20 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
-from billing_console.api import InputSerializer
-from billing_console.exceptions import ApplicationError
+from billing_console.api import CURRENCY_CODE, InputSerializer, amount_field, error_responses
 from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Case
 from money_actions.idempotency import HEADER, Answer, run_idempotently
 from money_actions.models import MoneyAction, State
-from money_actions.policy import validate_amount
 from refunds.kinds import REFUND
 from refunds.models import StripeReason
 from refunds.selectors import read_charge, refund_preview
-from refunds.services import refund_change_amount, refund_request, validate_request_fields
+from refunds.services import (
+    refund_change_amount,
+    refund_request,
+    validate_against_charge,
+    validate_request_fields,
+)
 
 
 class RefundSerializer(serializers.ModelSerializer):
@@ -51,24 +54,25 @@ class RefundSerializer(serializers.ModelSerializer):
 
 
 class RefundInput(InputSerializer):
-    """The request body; `amount` is checked by the service, which refuses non-integers
-    with a clear message rather than DRF's coercion of "12" or 12.0."""
+    """A refund of `amount` of the charge `charge_id`, for the case `case_id`. `currency`,
+    when given, must be the charge's. `reason_code` is one of the console's active reason
+    codes (admins keep them)."""
 
     case_id = serializers.IntegerField()
     charge_id = serializers.CharField()
-    amount = serializers.JSONField()
-    currency = serializers.CharField(required=False)
-    stripe_reason = serializers.CharField(default=StripeReason.REQUESTED_BY_CUSTOMER)
-    reason_code = serializers.CharField(required=False, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="",
-                                 max_length=NOTE_MAX_CHARS)
+    amount = amount_field()
+    currency = serializers.CharField(required=False, validators=[CURRENCY_CODE])
+    stripe_reason = serializers.ChoiceField(choices=StripeReason.values,
+                                            default=StripeReason.REQUESTED_BY_CUSTOMER)
+    reason_code = serializers.CharField()
+    note = serializers.CharField(max_length=NOTE_MAX_CHARS)
     customer_reply = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=NOTE_MAX_CHARS,
         help_text="A public reply posted to the ticket once the refund succeeds.")
 
 
 class AmountInput(InputSerializer):
-    amount = serializers.JSONField(help_text="The new amount, in minor units.")
+    amount = amount_field()
 
 
 def _refunds():
@@ -76,26 +80,30 @@ def _refunds():
         "requested_by", "approved_by", "rejected_by")
 
 
-def _valid_input(request):
+def _checked_request(request):
+    """(fields, case, charge) of a refund request that passes every check a request meets
+    before its lock: the preview answers for exactly what creating would do."""
     data = RefundInput(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
-    validate_amount(fields["amount"])
-    return fields
+    validate_request_fields(stripe_reason=fields["stripe_reason"],
+                            reason_code=fields["reason_code"], note=fields["note"])
+    case = get_object_or_404(Case, pk=fields["case_id"])
+    charge = read_charge(fields["charge_id"])
+    validate_against_charge(case=case, charge=charge, amount=fields["amount"],
+                            currency=fields.get("currency"))
+    return fields, case, charge
 
 
 class RefundCreateApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=RefundInput, responses={201: RefundSerializer},
+    @extend_schema(request=RefundInput,
+                   responses={201: RefundSerializer, **error_responses(404, 503)},
                    parameters=[OpenApiParameter(HEADER, location="header", required=False)])
     def post(self, request):
         def prepare():
-            fields = _valid_input(request)
-            validate_request_fields(stripe_reason=fields["stripe_reason"],
-                                    reason_code=fields["reason_code"], note=fields["note"])
-            case = get_object_or_404(Case, pk=fields["case_id"])
-            return fields, case, read_charge(fields["charge_id"])
+            return _checked_request(request)
 
         def commit(prepared):
             fields, case, charge = prepared
@@ -113,14 +121,9 @@ class RefundCreateApi(APIView):
 class RefundPreviewApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=RefundInput, responses={200: dict})
+    @extend_schema(request=RefundInput, responses={200: dict, **error_responses(404, 503)})
     def post(self, request):
-        fields = _valid_input(request)
-        case = get_object_or_404(Case, pk=fields["case_id"])
-        charge = read_charge(fields["charge_id"])
-        if case.stripe_customer_id and charge.customer != case.stripe_customer_id:
-            raise ApplicationError("That charge belongs to another customer than this "
-                                   "case's.", "charge")
+        fields, case, charge = _checked_request(request)
         return Response(refund_preview(charge=charge, amount=fields["amount"],
                                        stripe_reason=fields["stripe_reason"],
                                        requester=request.user))
@@ -139,13 +142,13 @@ class RefundAmountApi(APIView):
 
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=AmountInput, responses=RefundSerializer)
+    @extend_schema(request=AmountInput, responses={200: RefundSerializer,
+                                                   **error_responses(503)})
     def post(self, request, pk):
         action = get_object_or_404(_refunds(), pk=pk)
         data = AmountInput(data=request.data)
         data.is_valid(raise_exception=True)
         amount = data.validated_data["amount"]
-        validate_amount(amount)
         refund_change_amount(action=action, charge=read_charge(action.stripe_target_id),
                              amount=amount, actor=request.user, origin=Origin.of(request))
         return Response(RefundSerializer(_refunds().get(pk=pk)).data)

@@ -24,7 +24,7 @@ def test_an_implausible_amount_is_refused_in_words(text):
 
 @pytest.mark.parametrize("path, status", [
     ("/audit/?case=²", 400), ("/audit/?before=²", 400), ("/api/v1/audit-events/?case=²", 400),
-    ("/audit/?amount_min=1e999999", 400), ("/api/v1/cases/?limit=²", 200),
+    ("/audit/?amount_min=1e999999", 400), ("/api/v1/cases/?limit=²", 400),
     ("/cases/?q=%23" + "9" * 30, 200)])
 def test_finance_pages_answer_odd_numbers_without_a_500(db, finance, path, status):
     assert signed_in(finance).get(path).status_code == status

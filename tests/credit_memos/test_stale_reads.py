@@ -63,7 +63,7 @@ def test_a_line_credited_before_is_refused_above_what_it_has_left(invoices, case
     second = post_memo(specialist, memo_body(case, invoice, amount=None, lines=[
         {"invoice_line_item": seats, "amount": 2_000}]))
 
-    assert second.status_code == 400, second.json()
+    assert second.status_code == 409, second.json()
     assert "has left to credit: 10.00 USD of its 40.00 USD" in second.json()["message"]
     assert MoneyAction.objects.count() == 1
     third = post_memo(specialist, memo_body(case, invoice, amount=None, lines=[

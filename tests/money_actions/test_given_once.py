@@ -41,7 +41,7 @@ def test_a_refunded_charge_leaves_nothing_to_credit_on_its_invoice(
 
     response = post_memo(specialist, memo_body(case, invoice, amount=10_000))
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "amount_above_creditable"
     assert "refunded outside credit notes" in response.json()["message"]
 
@@ -54,7 +54,7 @@ def test_an_invoice_credited_to_the_balance_leaves_nothing_to_refund_on_its_char
 
     response = post_refund(specialist, refund_body(case, charge.id, amount=10_000))
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "amount_above_refundable"
 
 
@@ -68,7 +68,7 @@ def test_a_refund_waiting_for_approval_holds_its_share_of_the_charge(
     response = post_memo(specialist, memo_body(case, invoice, amount=5_000,
                                                settle_to="refund"))
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "amount_above_creditable"
 
 
@@ -97,7 +97,7 @@ def test_a_credit_line_stripe_would_refuse_is_refused_when_asked(
 
     response = post_memo(specialist, body)
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert words in response.json()["message"]
     assert not MoneyAction.objects.exists()
 
@@ -187,12 +187,12 @@ def test_a_balance_move_in_no_currency_is_a_400(case, customer, specialist):
         "description": "Goodwill", "reason_code": "courtesy", "note": "Sorry."}, ADJUSTMENTS)
 
     assert response.status_code == 400
-    assert response.json()["code"] == "currency"
+    assert "currency" in response.json()["errors"]
 
 
-def test_an_idempotency_key_with_a_control_character_is_a_400(charged, specialist):
+def test_an_idempotency_key_with_a_control_character_is_refused(charged, specialist):
     case, charge_id = charged
     response = post_refund(specialist, refund_body(case, charge_id), key="abc\x00def")
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key"

@@ -167,7 +167,7 @@ def test_a_memo_refund_above_the_card_payment_is_refused_when_asked(
     response = post_memo(specialist, memo_body(case, invoice, amount=10_000,
                                                settle_to="refund"))
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "refund_above_refundable"
     assert "at most 60.00 USD" in response.json()["message"]
     assert not MoneyAction.objects.exists()
@@ -181,7 +181,7 @@ def test_the_preview_refuses_it_too(sandbox, balance_paid, specialist):
                                                settle_to="refund"),
                          "/api/v1/credit-memos/preview/")
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "refund_above_refundable"
 
 
@@ -218,7 +218,7 @@ def test_a_refund_of_a_disputed_charge_is_refused_when_asked(sandbox, case, spec
 
     response = post_refund(specialist, refund_body(case, charge_id, amount=1_000))
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "charge_disputed"
     assert not MoneyAction.objects.exists()
 
@@ -241,7 +241,7 @@ def test_a_balance_debit_above_the_cap_cannot_be_sent(case, customer, specialist
         "case_id": case.pk, "kind": "balance_debit", "amount": 99_999_999, "currency": "usd",
         "description": "Adjustment", "reason_code": "other", "note": "Typo?"}, ADJUSTMENTS)
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "above_take_cap"
     assert not MoneyAction.objects.exists()
 
@@ -255,7 +255,7 @@ def test_items_added_to_a_draft_above_the_cap_cannot_be_sent(sandbox, customer, 
         "add": [{"description": "Setup", "amount": 99_999_999}], "finalize": False,
         "reason_code": "other", "note": "Typo?"}, ADJUSTMENTS)
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["code"] == "above_take_cap"
 
 

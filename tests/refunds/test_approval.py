@@ -56,7 +56,7 @@ def test_finance_rejects_with_a_note_and_the_case_timeline_says_so(pending, fina
 def test_a_rejection_needs_a_note(pending, finance):
     response = api_client(finance).post(f"/api/v1/money-actions/{pending.pk}/reject/")
 
-    assert response.status_code == 400 and response.json()["code"] == "note_required"
+    assert response.status_code == 409 and response.json()["code"] == "note_required"
 
 
 def test_a_decided_refund_cannot_be_decided_again(pending, finance, admin_user):

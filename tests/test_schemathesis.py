@@ -1,0 +1,183 @@
+"""The OpenAPI document tells the truth: schemathesis sends every operation requests it
+generates from the document, valid and invalid, as each role, through Django's WSGI app
+(no server), and runs all its checks on every answer: no server error; the status code,
+content type and body the document gives; invalid input refused and valid input
+accepted; authentication not ignored; unsupported methods answered 405.
+
+Its engine runs as its command line does (examples, coverage, fuzzing and stateful
+phases), in a thread of its own, so the data it reads is committed (`transactional_db`).
+Stripe and Zendesk are the project's sandboxes. The run is bounded by `MAX_EXAMPLES`, the
+examples of each operation in the fuzzing phase (given a time limit instead, the engine
+would go round its phases until the time is up)."""
+
+import re
+import uuid
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connections
+from django.urls import Resolver404, resolve
+from rest_framework.authtoken.models import Token
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import Status, events, from_schema
+from schemathesis.transport.wsgi import WSGITransport
+
+from billing_console.access import allows, declared_capability
+from billing_console.integrations.stripe.sandbox.builders import (
+    charge,
+    create_customer,
+    open_invoice,
+    recurring_price,
+    subscribe,
+)
+from cases.models import StripeLink
+from guidance.services import question_ask
+from tests.cases.factories import make_case
+
+ROLES = ("specialist", "tier2", "finance", "admin")
+MAX_EXAMPLES = 8
+# An operation the role may not call answers 403 whatever it is sent: a few requests show
+# that its refusal is as documented.
+REFUSED_EXAMPLES = 2
+SCHEMA_PATH = "/api/schema/?format=json"
+
+
+def config_for(token, *, refused=False):
+    phases = {"examples": {"enabled": not refused}, "coverage": {"enabled": not refused}}
+    return SchemathesisConfig.from_dict({
+        "generation": {"max-examples": REFUSED_EXAMPLES if refused else MAX_EXAMPLES,
+                       "deterministic": True},
+        "phases": phases,
+        "auth": {"openapi": {"tokenAuth": {"api_key": f"Token {token}"}}},
+        "workers": 1,
+    })
+
+
+def view_of(path):
+    """The view behind an operation's path (`/api/v1/cases/{id}/`)."""
+    for sample in ("1", str(uuid.UUID(int=1))):
+        try:
+            return resolve(re.sub(r"\{\w+\}", sample, path)).func
+        except Resolver404:
+            continue
+    raise LookupError(path)
+
+
+def may_call(user):
+    """Whether `user` may call an operation, as its view declares."""
+    def matcher(ctx):
+        return allows(user, declared_capability(view_of(ctx.operation.path)))
+    return matcher
+
+
+def findings(schema):
+    """Every failed check of a run of schemathesis' engine on `schema`, as text, and the
+    operations it tested."""
+    found, tested = [], set()
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished) and event.label:
+            tested.add(event.label)
+            for checks in event.recorder.checks.values():
+                found += [f"{event.label}: {check.name}: {check.failure_info.failure.title}\n"
+                          f"{check.failure_info.failure.message}\n{check.failure_info.code_sample}"
+                          for check in checks
+                          if check.status == Status.FAILURE and check.failure_info]
+        if isinstance(event, events.NonFatalError | events.FatalError):
+            found.append(f"{getattr(event, 'label', '')}: error: {event.info.format()}")
+        if isinstance(event, events.ScenarioFinished) and event.status == Status.ERROR:
+            found.append(f"{event.label}: the scenario ended in an error")
+    return found, tested
+
+
+class ConsoleApp:
+    """Django's WSGI app, keeping the database connection of each thread the engine calls
+    it from: those threads end without closing them, and `close()` does once the run is
+    over (else the test database could not be dropped)."""
+
+    def __init__(self):
+        self.handler = WSGIHandler()
+        self.connections = set()
+
+    def __call__(self, environ, start_response):
+        self.connections.add(connections["default"])
+        return self.handler(environ, start_response)
+
+    def close(self):
+        for connection in self.connections:
+            connection.inc_thread_sharing()
+            connection.close()
+            connection.dec_thread_sharing()
+
+
+@pytest.fixture
+def console_app():
+    app = ConsoleApp()
+    yield app
+    app.close()
+
+
+@pytest.fixture(autouse=True)
+def _probes_without_socket_settings(monkeypatch):
+    """schemathesis 4.32 sends the probes of its `ignored_auth` check through the WSGI
+    transport with a network session's settings (redirects, TLS), which werkzeug refuses;
+    an in-process call has no use for them."""
+    send = WSGITransport.send
+
+    def send_in_process(self, case, *, session=None, **kwargs):
+        for name in ("max_redirects", "verify", "cert", "proxies"):
+            kwargs.pop(name, None)
+        return send(self, case, session=session, **kwargs)
+
+    monkeypatch.setattr(WSGITransport, "send", send_in_process)
+
+
+@pytest.fixture
+def world(transactional_db, stripe_sandbox, zendesk_sandbox, refund_policy, actors):
+    """What a console holds: cases (one tied to a Stripe customer with a charge, an open
+    invoice and a subscription), a question."""
+    customer = create_customer(stripe_sandbox, name="Ava Okafor", email="ava@example.com",
+                               payment_method="pm_card_visa").id
+    charge(stripe_sandbox, customer=customer, amount=5_000)
+    open_invoice(stripe_sandbox, customer=customer, lines=[("Seats", 12_000)])
+    subscribe(stripe_sandbox, customer=customer,
+              price=recurring_price(stripe_sandbox, product_name="Console Pro",
+                                    unit_amount=4_900).id)
+    case = make_case(stripe_customer_id=customer, stripe_link=StripeLink.VERIFIED)
+    make_case()
+    question_ask(asker=actors["tier2"], case=case, body="May we refund the duplicate?")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_answer_is_as_the_schema_says(role, world, actors, console_app):
+    user = actors[role]
+    token = Token.objects.create(user=user).key
+
+    def schema(**options):
+        return schemathesis.openapi.from_wsgi(SCHEMA_PATH, console_app,
+                                              config=config_for(token, **options),
+                                              headers={"Authorization": f"Token {token}"})
+
+    found, tested = findings(schema().include(may_call(user)))
+    refused_found, refused = findings(schema(refused=True).exclude(may_call(user)))
+
+    assert "GET /api/v1/me" in tested and refused, (tested, refused)
+    assert not found + refused_found, "\n\n".join(found + refused_found)
+
+
+def test_a_field_typed_wrongly_in_the_schema_fails_the_run(transactional_db, specialist,
+                                                           console_app):
+    token = Token.objects.create(user=specialist).key
+    app = console_app
+    document = schemathesis.openapi.from_wsgi(
+        SCHEMA_PATH, app, headers={"Authorization": f"Token {token}"}).raw_schema
+    document["components"]["schemas"]["Me"]["properties"]["username"]["type"] = "integer"
+    schema = schemathesis.openapi.from_dict(document, config=config_for(token)) \
+        .include(path="/api/v1/me")
+    schema.app = app
+
+    found, tested = findings(schema)
+
+    assert tested == {"GET /api/v1/me"}
+    assert any("response_schema_conformance" in finding for finding in found), found
+
