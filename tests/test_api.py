@@ -56,3 +56,59 @@ def test_docs_page_loads_its_assets_from_this_server(client, specialist):
     assert "https://" not in page.split("<body")[0]  # no CDN in the head
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200
+
+
+def test_a_number_where_a_string_is_due_is_a_400_and_nothing_is_stored(api, tier2):
+    from guidance.models import Question
+
+    api.force_authenticate(tier2)
+    response = api.post("/api/v1/questions/", {"body": 0}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid" and "body" in response.json()["errors"]
+    assert not Question.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_a_415(api, tier2):
+    api.force_authenticate(tier2)
+    response = api.post("/api/v1/questions/", {"body": "Refund date?"}, format="multipart")
+
+    assert response.status_code == 415 and set(response.json()) == {"message", "code"}
+
+
+def test_every_list_answers_its_results_and_the_absolute_address_of_the_next_page(
+        api, specialist):
+    from tests.cases.factories import make_case
+
+    make_case(), make_case()
+    api.force_authenticate(specialist)
+
+    first = api.get("/api/v1/cases/", {"limit": 1, "sort": "updated"}).json()
+    second = api.get(first["next"]).json()
+
+    assert first["next"].startswith("http://testserver/api/v1/cases/?")
+    assert "sort=updated" in first["next"]
+    assert len(first["results"]) == len(second["results"]) == 1
+    assert first["results"][0]["id"] != second["results"][0]["id"]
+    assert second["next"] is None
+
+
+def test_a_cursor_this_list_never_gave_is_refused_in_words(api, tier2):
+    api.force_authenticate(tier2)
+    response = api.get("/api/v1/questions/", {"after": "not-a-cursor"})
+
+    assert response.status_code == 409 and response.json()["code"] == "cursor"
+
+
+def test_the_schema_says_which_fields_may_be_null_and_every_error_body(api, specialist):
+    api.force_authenticate(specialist)
+    schema = api.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+
+    assert components["CaseDetail"]["properties"]["assignee"]["nullable"] is True
+    assert components["Question"]["properties"]["answered_by"]["nullable"] is True
+    assert components["CasePage"]["properties"]["next"]["nullable"] is True
+    refund = schema["paths"]["/api/v1/refunds/"]["post"]["responses"]
+    assert {"201", "400", "401", "403", "404", "409", "415", "503"} <= set(refund)
+    assert refund["409"]["content"]["application/json"]["schema"]["$ref"] \
+        == "#/components/schemas/Error"

@@ -31,6 +31,25 @@ def test_the_preview_shows_the_remainder_each_verdict_and_what_the_customer_gets
     assert not refunds_created(sandbox)
 
 
+@pytest.mark.parametrize("overrides, status, code", [
+    ({"currency": "eur"}, 409, "currency"),
+    ({"amount": 10_001}, 409, "amount_above_refundable"),
+    ({"reason_code": "because"}, 409, "reason_code"),
+    ({"amount": "25.00"}, 400, "invalid"),
+])
+def test_the_preview_refuses_what_the_create_refuses(charged, sandbox, specialist, overrides,
+                                                     status, code):
+    case, charge_id = charged
+    body = refund_body(case, charge_id, **overrides)
+
+    previewed = preview(specialist, body)
+    created = api_client(specialist).post("/api/v1/refunds/", body, format="json")
+
+    assert previewed.status_code == created.status_code == status
+    assert previewed.json()["code"] == created.json()["code"] == code
+    assert not refunds_created(sandbox)
+
+
 def test_the_preview_suggests_duplicate_for_a_charge_repeated_within_a_day(
         charged, sandbox, specialist):
     case, charge_id = charged
