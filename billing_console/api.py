@@ -24,7 +24,7 @@ import json
 import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import Q
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
@@ -137,6 +137,7 @@ class InputSerializer(serializers.Serializer):
         for field in fields.values():
             if isinstance(field, serializers.CharField):
                 field.trim_whitespace = False
+            _within_bigint(getattr(field, "child", field))
         return fields
 
     def to_internal_value(self, data):
@@ -147,6 +148,22 @@ class InputSerializer(serializers.Serializer):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+def _within_bigint(field):
+    """An integer field without a bound is given the database's: a larger number could
+    only be refused by the database, as a 500."""
+    if not isinstance(field, serializers.IntegerField):
+        return
+    if field.max_value is None:
+        field.max_value = BIGINT_MAX
+        field.validators.append(MaxValueValidator(BIGINT_MAX))
+    if field.min_value is None:
+        field.min_value = -BIGINT_MAX - 1
+        field.validators.append(MinValueValidator(-BIGINT_MAX - 1))
+
+
+BIGINT_MAX = 2**63 - 1
 
 
 def _type_error(field, value):
