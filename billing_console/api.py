@@ -298,9 +298,14 @@ def _after(order, values):
         raise _bad_cursor()
     field, *rest = order
     name = field.lstrip("-")
-    beyond = Q(**{f"{name}__{'lt' if field.startswith('-') else 'gt'}": values[0]})
+    descending = field.startswith("-")
+    beyond = Q(**{f"{name}__{'lt' if descending else 'gt'}": values[0]})
     if rest:
         beyond |= Q(**{name: values[0]}) & _after(rest, values[1:])
+        # The same rows, with a bound an index can start from: under the OR alone,
+        # PostgreSQL reads the index from its first row and filters out every row before
+        # the cursor, so a page cost as much as all the pages before it.
+        beyond &= Q(**{f"{name}__{'lte' if descending else 'gte'}": values[0]})
     return beyond
 
 

@@ -64,6 +64,8 @@ api_v1 = [
          name="subscription-changes"),
     path("subscription-changes/preview/", credit_memo_apis.SubscriptionChangePreviewApi.as_view(),
          name="subscription-change-preview"),
+    path("money-actions/", money_action_apis.MoneyActionListApi.as_view(),
+         name="money-actions"),
     path("money-actions/<uuid:pk>/approve/", money_action_apis.ApproveApi.as_view(),
          name="money-action-approve"),
     path("money-actions/<uuid:pk>/reject/", money_action_apis.RejectApi.as_view(),

@@ -1,6 +1,7 @@
-"""The API every money action shares: its representation, finance's decision on one
-waiting for approval (`/api/v1/money-actions/<id>/approve/` and `/reject/`), and the
-requester withdrawing it (`/withdraw/`). Refunds keep their own approval paths, on the same
+"""The API every money action shares: its representation, the list of them
+(`/api/v1/money-actions/`, filtered and keyset-paged), finance's decision on one waiting for
+approval (`/api/v1/money-actions/<id>/approve/` and `/reject/`), and the requester
+withdrawing it (`/withdraw/`). Refunds keep their own approval paths, on the same
 views, with their own representation."""
 
 from django.shortcuts import get_object_or_404
@@ -12,12 +13,23 @@ from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
-from billing_console.api import InputSerializer, amount_field
+from billing_console.api import (
+    PAGE_SIZE,
+    InputSerializer,
+    QuerySerializer,
+    amount_field,
+    error_responses,
+    keyset_list,
+    page_of,
+)
 from billing_console.notes import NOTE_MAX_CHARS
 from money_actions import services
 from money_actions.kinds import all_kinds
 from money_actions.models import MoneyAction, State
+from money_actions.selectors import LIST_ORDER, money_actions_filtered
 
+# The list's largest page.
+MAX_LIMIT = 100
 # Kinds are declared by their apps when they load, after this module.
 _kind_slugs = lazy(lambda: ", ".join(kind.slug for kind in all_kinds()), str)
 
@@ -96,3 +108,51 @@ class WithdrawApi(DecisionApi):
 
     required_capability = Capability.REQUEST_MONEY_ACTION
     decide = staticmethod(services.money_action_withdraw)
+
+
+# --- The list --------------------------------------------------------------------------------
+
+
+class MoneyActionQuery(QuerySerializer):
+    """The list's filters, each optional; together, an action must match them all."""
+
+    state = serializers.ChoiceField(choices=State.values, required=False)
+    kind = serializers.ChoiceField(choices=[], required=False, help_text=_kind_slugs())
+    case = serializers.IntegerField(required=False, min_value=1, max_value=10**18 - 1,
+                                    help_text="A case's id.")
+    customer = serializers.CharField(required=False, max_length=255,
+                                     help_text="A Stripe customer id.")
+    requester = serializers.CharField(required=False, max_length=150,
+                                      help_text="The username of who asked for it.")
+    since = serializers.DateField(required=False, input_formats=["%Y-%m-%d"],
+                                  help_text="Created on or after this day, YYYY-MM-DD (UTC).")
+    until = serializers.DateField(required=False, input_formats=["%Y-%m-%d"],
+                                  help_text="Created on or before this day, YYYY-MM-DD (UTC).")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT,
+                                     help_text=f"Page size, {PAGE_SIZE} unless given.")
+    after = serializers.CharField(required=False, help_text="The cursor from the previous "
+                                                            "page's `next`.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [kind.slug for kind in all_kinds()]
+
+
+class MoneyActionListApi(APIView):
+    """Every money action, newest first, to the roles that see money actions: billing
+    specialists (who see every case, and each case's actions), finance and admins (who
+    decide on them). Tier 2 never sees one."""
+
+    required_capability = Capability.VIEW_MONEY_ACTIONS
+
+    @extend_schema(parameters=[MoneyActionQuery],
+                   responses={200: page_of(MoneyActionSerializer), **error_responses(409)})
+    def get(self, request):
+        query = MoneyActionQuery.read(request)
+        actions = money_actions_filtered(
+            state=query.get("state"), kind=query.get("kind"), case_id=query.get("case"),
+            customer=query.get("customer"), requester=query.get("requester"),
+            since=query.get("since"), until=query.get("until"))
+        return keyset_list(request, actions.select_related(
+            "requested_by", "approved_by", "rejected_by"), MoneyActionSerializer,
+            order=LIST_ORDER, size=query.get("limit", PAGE_SIZE))

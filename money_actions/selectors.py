@@ -5,8 +5,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from billing_console.dates import parse_day, start_of_day
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.money import format_amount
@@ -161,3 +163,35 @@ def given_on_invoice_of(charge_id, *, excluding=None):
         outside += amount - refund
         on_the_way += refund if state != State.SUCCEEDED else 0
     return GivenOnInvoice(outside, on_the_way)
+
+
+# The list's order, newest first: each filter has an index of its own on (filter,
+# created_at, id), and the list without one reads (created_at, id), so a page walks one
+# index backwards from its cursor however many actions there are (migration 0009).
+LIST_ORDER = ("-created_at", "-id")
+
+
+def money_actions_filtered(*, state=None, kind=None, case_id=None, customer=None,
+                           requester=None, since=None, until=None):
+    """The money actions matching every filter given (None: not filtered), unordered:
+    `state` and `kind` (a registered slug), `case_id`, `customer` (a Stripe customer id),
+    `requester` (a username), created from the day `since` to the day `until`, both
+    included, in UTC. A period that ends before it starts, or a day the console cannot
+    hold, is an ApplicationError naming the parameter."""
+    since, until = (parse_day(day and day.isoformat(), name)
+                    for day, name in ((since, "since"), (until, "until")))
+    if since and until and until < since:
+        raise ApplicationError("The period ends before it starts.", "until")
+    conditions = {"state": state, "kind": kind, "case_id": case_id,
+                  "stripe_customer_id": customer}
+    actions = MoneyAction.objects.filter(**{field: value for field, value
+                                            in conditions.items() if value is not None})
+    if requester is not None:
+        # By id, so that the requester's own index answers (a join would not).
+        actions = actions.filter(requested_by_id=get_user_model().objects.filter(
+            username=requester).values_list("pk", flat=True).first())
+    if since:
+        actions = actions.filter(created_at__gte=start_of_day(since))
+    if until:
+        actions = actions.filter(created_at__lt=start_of_day(until + timedelta(days=1)))
+    return actions
