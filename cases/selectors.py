@@ -160,11 +160,38 @@ def _encode(values):
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
 
 
-def _decode(cursor):
+def _decode(cursor, sort):
+    """The sort key a cursor holds, or None (the first page) for one this queue did not
+    give: the cursor comes back from the browser or a program, so its shape is checked
+    before any of it reaches a query."""
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError):
         return None
+    return key if _fits(key, sort) else None
+
+
+def _fits(key, sort):
+    """Whether `key` has the shape `_sort_key` gives for `sort`."""
+    shape = {"sla": (_due, _whole), "priority": (_whole, _due, _whole),
+             "updated": (_moment, _whole)}[sort]
+    return (isinstance(key, list) and len(key) == len(shape)
+            and all(fits(value) for fits, value in zip(shape, key, strict=True)))
+
+
+def _whole(value):
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+
+
+def _moment(value):
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except (TypeError, ValueError):
+        return False
+
+
+def _due(value):
+    return value is None or _moment(value)
 
 
 def _sort_key(case, sort):
@@ -189,7 +216,7 @@ def _after_due(due_text, pk):
 
 
 def _ordered(cases, sort, cursor):
-    key = _decode(cursor) if cursor else None
+    key = _decode(cursor, sort) if cursor else None
     if sort == "priority":
         cases = cases.annotate(priority_rank=PRIORITY_RANK)
         if key:

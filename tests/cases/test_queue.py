@@ -1,5 +1,7 @@
 """The queue: filters, search, sorting, keyset paging, counts, health and assignment."""
 
+import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -86,6 +88,31 @@ def test_bad_filter_values_are_ignored_and_a_bad_cursor_starts_over(client, spec
     client.force_login(specialist)
     response = client.get("/cases/", {"state": "nope", "sort": "x", "after": "!!not-base64"})
     assert response.status_code == 200
+
+
+def _cursor(key):
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+# Cursors that decode, but not to a key of the sort: each reached a query before (a 500).
+@pytest.mark.parametrize("sort,key", [
+    ("sla", [None, "abc"]),
+    ("sla", {"a": 1}),
+    ("sla", ["2026-11-30T10:00:00+00:00"]),
+    ("priority", ["high", None, 1]),
+    ("updated", ["not a time", 1]),
+    ("updated", ["2026-11-30T10:00:00", 1]),
+    ("updated", [None, 10**30]),
+])
+def test_a_cursor_of_the_wrong_shape_starts_over_on_the_page_and_the_api(
+        client, specialist, sort, key):
+    case = make_case()
+    client.force_login(specialist)
+    page = client.get("/cases/", {"sort": sort, "after": _cursor(key)})
+    assert page.status_code == 200
+    api = client.get("/api/v1/cases/", {"sort": sort, "after": _cursor(key)})
+    assert api.status_code == 200
+    assert [row["id"] for row in api.json()["results"]] == [case.pk]
 
 
 def test_queue_page_shows_counts_health_and_rows(client, specialist):
