@@ -8,7 +8,12 @@ Two paths write cases, and both go through `_store_tickets`:
   page and committing it replays that page. Rows that would not change are not written,
   so reading the same pages again changes nothing.
 - `refresh_ticket`, run for a webhook and once for every new case, reads one ticket with
-  its requester and comments, and stores the ticket and the comments.
+  its requester and comments, and stores the ticket and the comments. Reads of one ticket
+  asked for close together are coalesced (`tickets_with_webhooks_waiting`): a webhook
+  that no worker has taken yet reads the ticket later, so an earlier webhook, or a new
+  case's read of its comments, leaves the read to it. A read is three requests against
+  Zendesk's rate limit, and Zendesk sends a webhook for every change: a burst of edits
+  to one ticket would otherwise spend the budget the rest of the console needs.
 
 Which tickets become cases: those matching the `IntakeRule` (a tag, a group, or all).
 A ticket that already has a case stays in sync even when it stops matching (its tag
@@ -56,6 +61,7 @@ from audit.models import Source
 from audit.services import record
 from billing_console import text
 from billing_console.integrations import set_aside
+from billing_console.integrations.models import InboundEvent
 from billing_console.integrations.zendesk import gateway as zendesk
 from billing_console.integrations.zendesk.errors import ZendeskNotFound
 from cases import lifecycle
@@ -87,6 +93,8 @@ STRIPE_CUSTOMER_ID = re.compile(r"cus_[A-Za-z0-9]{1,200}")
 SYNC_LOCK_KEY = 0x7A656E64657368  # "zendesh"
 # How a ticket the database refused is named in the set-aside list.
 ZENDESK, TICKET = "zendesk", "ticket"
+# The webhooks our Zendesk trigger sends; each names its ticket (`id`) and nothing more.
+TICKET_WEBHOOKS = ("ticket_created", "ticket_updated")
 
 PRIORITIES = {"low": Priority.LOW, "normal": Priority.NORMAL, "high": Priority.HIGH,
               "urgent": Priority.URGENT}
@@ -289,6 +297,25 @@ def refresh_ticket(ticket_id):
             _set_ticket_aside(ticket_id, error)
         return Case.objects.filter(zendesk_ticket_id=ticket_id).first()
     return case
+
+
+def tickets_with_webhooks_waiting(ticket_ids, *, after=None):
+    """The ids among `ticket_ids` (Zendesk ticket ids) that a ticket webhook waiting in the
+    inbox names: one no worker has taken yet (`pending`), received after the inbox event
+    `after` (a pk) when given. Handling it reads the ticket, comments and all, after this
+    moment, so a read of that ticket asked for before now is left to it. Source of truth:
+    the inbox's rows, committed ones only."""
+    ticket_ids = list(ticket_ids)
+    if not ticket_ids:
+        return set()
+    waiting = InboundEvent.objects.filter(
+        source=InboundEvent.Source.ZENDESK, event_type__in=TICKET_WEBHOOKS,
+        status=InboundEvent.Status.PENDING,
+        # A trigger's `{{ticket.id}}` sends the id as a string.
+        payload__id__in=[*ticket_ids, *map(str, ticket_ids)])
+    if after is not None:
+        waiting = waiting.filter(pk__gt=after)
+    return {int(value) for value in waiting.values_list("payload__id", flat=True)}
 
 
 def _set_ticket_aside(ticket_id, error):
@@ -691,11 +718,21 @@ def _queue_follow_ups(outcome, *, fetch_comments):
                           if fetch_comments else [])
     if not (comment_ticket_ids or outcome.stripe_lookup_ticket_ids):
         return
+    stripe_ticket_ids = outcome.stripe_lookup_ticket_ids
+    transaction.on_commit(lambda: _queue_case_follow_ups(comment_ticket_ids,
+                                                         stripe_ticket_ids))
+
+
+def _queue_case_follow_ups(comment_ticket_ids, stripe_ticket_ids):
+    """Once the cases are committed: a ticket whose webhook is still waiting has its comments
+    read when that webhook is handled, after this commit, so it needs no read of its own."""
     from cases.tasks import queue_case_follow_ups
 
-    stripe_ticket_ids = outcome.stripe_lookup_ticket_ids
-    transaction.on_commit(lambda: queue_case_follow_ups.delay(
-        comment_ticket_ids=comment_ticket_ids, stripe_ticket_ids=stripe_ticket_ids))
+    waiting = tickets_with_webhooks_waiting(comment_ticket_ids)
+    comment_ticket_ids = [ticket for ticket in comment_ticket_ids if ticket not in waiting]
+    if comment_ticket_ids or stripe_ticket_ids:
+        queue_case_follow_ups.delay(comment_ticket_ids=comment_ticket_ids,
+                                    stripe_ticket_ids=stripe_ticket_ids)
 
 
 # --- matching a Stripe customer by email (a task calls Stripe first) ----------------------

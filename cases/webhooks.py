@@ -1,8 +1,9 @@
 """Zendesk ticket webhooks, as the inbox hands them over: refresh the ticket at once.
 
 The payload only names the ticket; the ticket itself is read again from Zendesk (see
-`sync.refresh_ticket`), as every webhook handler does. Handlers are registered when the
-app loads (`CasesConfig.ready`).
+`sync.refresh_ticket`), as every webhook handler does, unless a later webhook for it still
+waits: that one's read, made later, sees this change as well. Handlers are registered when
+the app loads (`CasesConfig.ready`).
 """
 
 from django.conf import settings
@@ -14,11 +15,13 @@ from cases import sync
 from cases.tasks import refresh_zendesk_ticket
 
 
-@inbox.handles("zendesk", "ticket_created", "ticket_updated")
+@inbox.handles("zendesk", *sync.TICKET_WEBHOOKS)
 def on_ticket_changed(event):
     ticket_id = _ticket_id(event.payload)
     if ticket_id is None:
         return  # nothing to refresh: a body our trigger did not write
+    if sync.tickets_with_webhooks_waiting([ticket_id], after=event.pk):
+        return  # a later webhook for the ticket, not yet taken, reads this change too
     try:
         sync.refresh_ticket(ticket_id)
     except ZendeskTransientError as error:
