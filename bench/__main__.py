@@ -3,7 +3,8 @@
 Each prints its figures and the ratio to a baseline measured in the same run. Set
 BENCH_ROWS to change the size of the generated data (default 1,000,000 audit events),
 and BENCH_REFUNDS the number of refunds a real worker drains (default 1,000). The demo's
-readiness (`make run`, banner to consistent data) runs first; BENCH_SKIP_DEMO=1 skips it.
+readiness (`make run`: start to banner, banner to consistent data) runs first;
+BENCH_SKIP_DEMO=1 skips it.
 """
 
 import logging
