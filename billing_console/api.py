@@ -93,6 +93,18 @@ class ApiSchema(AutoSchema):
                                                **error})
         return operation
 
+    def get_operation_id(self):
+        """`…_list` for an endpoint answering with a page (`page_of`): drf-spectacular
+        names an APIView's GET `…_retrieve` unless it answers with a bare array, so a list
+        and its item's endpoint (`/cases/`, `/cases/{id}/`) would share one id."""
+        operation_id = super().get_operation_id()
+        responses = self.get_response_serializers()
+        if isinstance(responses, dict):
+            responses = responses.get(200)
+        if self.method == "GET" and getattr(responses, "keyset_page", False):
+            return operation_id.removesuffix("_retrieve") + "_list"
+        return operation_id
+
     def _shared_errors(self, operation):
         statuses = [401]
         if getattr(self.view, "required_capability", SIGNED_IN) != SIGNED_IN:
@@ -236,12 +248,14 @@ PAGE_SIZE = 50
 def page_of(serializer_class):
     """The schema of one page of `serializer_class`: `{"results": [...], "next": url|null}`."""
     name = serializer_class.__name__.removesuffix("Serializer")
-    return inline_serializer(f"{name}Page", {
+    page = inline_serializer(f"{name}Page", {
         "results": serializer_class(many=True),
         "next": serializers.URLField(
             allow_null=True, help_text="The next page, with every filter kept; null on the "
                                        "last page."),
     })
+    page.keyset_page = True  # named a list by `ApiSchema.get_operation_id`
+    return page
 
 
 def cursor_parameter(name="after"):

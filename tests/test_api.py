@@ -112,3 +112,16 @@ def test_the_schema_says_which_fields_may_be_null_and_every_error_body(api, spec
     assert {"201", "400", "401", "403", "404", "409", "415", "503"} <= set(refund)
     assert refund["409"]["content"]["application/json"]["schema"]["$ref"] \
         == "#/components/schemas/Error"
+
+
+def test_every_operation_has_its_own_id_and_a_list_is_named_one(api, specialist):
+    api.force_authenticate(specialist)
+    schema = api.get("/api/schema/?format=json").json()
+    operations = {(method, path): operation["operationId"]
+                  for path, methods in schema["paths"].items()
+                  for method, operation in methods.items()}
+
+    assert len(set(operations.values())) == len(operations)
+    assert operations["get", "/api/v1/cases/"] == "v1_cases_list"
+    assert operations["get", "/api/v1/cases/{id}/"] == "v1_cases_retrieve"
+    assert operations["get", "/api/v1/money-actions/"] == "v1_money_actions_list"
