@@ -45,7 +45,7 @@ def test_the_tier2_home_lists_their_escalations_under_its_heading(tier2):
     listed = page[page.index("Your escalations"):page.index('id="find-ticket"')]
     assert f'href="/cases/{mine.pk}/summary/"' in listed
     assert f"Ticket #{mine.zendesk_ticket_id}: Refund not received" in listed
-    assert "waiting on finance" in listed
+    assert State.WAITING_FINANCE.label in listed
     assert "Someone else's ticket" not in page
 
 

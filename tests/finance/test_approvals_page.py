@@ -95,7 +95,7 @@ def test_finance_sees_the_customers_recent_history_beside_each_request(pending, 
 
     history = page[page.index(f'id="approval-{pending.pk}"'):]
     assert "1 other action" in history
-    assert "Refund of 12.00 USD" in history and earlier["state"].replace("_", " ") in history
+    assert "Refund of 12.00 USD" in history and State(earlier["state"]).label in history
 
 
 def test_an_amount_changed_after_finance_looked_is_not_approved_unseen(pending, finance,

@@ -32,7 +32,7 @@ def test_a_specialist_sees_the_case_and_its_unsettled_money_actions(asked, speci
     card = _case_card(page)
     assert "Charged twice in March" in card
     assert "Ava Okafor" in card and "ava.okafor@example.com" in card
-    assert "Refund of 600.00 USD" in card and "waiting for approval" in card
+    assert "Refund of 600.00 USD" in card and "Waiting for approval" in card
     assert "15.00 USD" not in card  # settled: not pending
 
 

@@ -121,5 +121,5 @@ def test_the_trail_shows_an_auto_approval_as_the_policys(charged, specialist, fi
 
     page = signed_in(finance).get(f"/audit/{event.pk}/").content.decode()
 
-    assert "system (policy)" in page
+    assert "Money policy" in page
     assert "Within policy: no second person was needed." in page

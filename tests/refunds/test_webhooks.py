@@ -61,7 +61,7 @@ def test_a_refund_made_in_the_dashboard_is_recorded_once_as_external(sandbox, db
     event = AuditEvent.objects.get(stripe_object_id=refund.id)
     assert event.action == "refund.external" and event.source == Source.STRIPE
     assert event.case_id == case.pk
-    assert case.events.filter(kind="money", body__contains=refund.id).exists()
+    assert case.events.filter(kind="money", data__stripe_object_id=refund.id).exists()
 
 
 def test_a_console_refund_is_not_mistaken_for_an_external_one(charged, sandbox, specialist,
