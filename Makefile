@@ -7,6 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STRIPE_PORT ?= 12111
 ZENDESK_PORT ?= 12112
+# The identity provider of OIDC_DEMO=1 make run.
+OIDC_PORT ?= 12113
 
 .PHONY: run test bench lint install clean
 
@@ -21,7 +23,7 @@ install: $(INSTALLED)
 
 run: $(INSTALLED)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo --host $(HOST) --port $(PORT) \
-		--stripe-port $(STRIPE_PORT) --zendesk-port $(ZENDESK_PORT)
+		--stripe-port $(STRIPE_PORT) --zendesk-port $(ZENDESK_PORT) --oidc-port $(OIDC_PORT)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
