@@ -4,7 +4,7 @@ provider, and the callback it comes back to."""
 import time
 from urllib.parse import urlencode
 
-from authlib.integrations.base_client import OAuthError
+from authlib.common.errors import AuthlibBaseError
 from django.contrib import auth, messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -44,6 +44,8 @@ CLAIM_WORDS = {
     "iat": "was issued in the future",
     "nbf": "is not valid yet",
 }
+DID_NOT_GO_THROUGH = ("The company sign-in did not go through. Start again; if it keeps "
+                      "failing, an admin can find why in the audit trail.")
 
 
 @requires(PUBLIC)
@@ -78,6 +80,11 @@ def callback(request):
     if not enabled():
         raise Http404("Single sign-on is off.")
     ip = client_ip(request)
+    malformed = _malformed(request)
+    if malformed:
+        sso_refusal_record(reason=f"The identity provider's answer was refused: {malformed}",
+                           ip=ip)
+        return _refused(request, DID_NOT_GO_THROUGH)
     started = client.started_sign_in(request)
     if started is None:
         # Unknown or already used: a replayed answer, or one meant for another browser.
@@ -95,8 +102,7 @@ def callback(request):
                                   f"{_in_words(error)}", ip=ip,
                            actor=request.user if renewing else None)
         auth.logout(request)
-        return _refused(request, "The company sign-in did not go through. Start again; if "
-                                 "it keeps failing, an admin can find why in the audit trail.")
+        return _refused(request, DID_NOT_GO_THROUGH)
     config = provider_config()
     outcome = user_sign_in_from_claims(claims=claims, config=config, ip=ip)
     if outcome.refusal:
@@ -109,6 +115,17 @@ def callback(request):
         messages.warning(request, "Your sign-in was renewed before your form was taken: "
                                   "check it and send it again.")
     return redirect(started.get("next") or "home")
+
+
+def _malformed(request):
+    """What makes the provider's answer no answer at all, in words, or "": a parameter sent
+    twice (RFC 6749 §3.1 forbids it, and either copy could be the one read), or no state."""
+    repeated = sorted(name for name, values in request.GET.lists() if len(values) > 1)
+    if repeated:
+        return f"it repeats {', '.join(repeated)[:100]}."
+    if not request.GET.get("state"):
+        return "it carries no state."
+    return ""
 
 
 def _renewal_refused(request, started):
@@ -146,6 +163,6 @@ def _in_words(error):
         return f"the ID token {CLAIM_WORDS.get(error.claim, f'has a wrong {error.claim}')}."
     if isinstance(error, MissingClaimError):
         return f"the ID token lacks {error.claim}."
-    if isinstance(error, OAuthError):
+    if isinstance(error, AuthlibBaseError):
         return f"{error.error}: {str(error.description or '')[:200]}".rstrip(": ")
     return type(error).__name__

@@ -1,13 +1,18 @@
 """Answers the console must refuse: an ID token forged, expired, meant for another
-application, from another issuer or with another nonce, and an answer used twice. Each
-is refused with no session, and audited with why."""
+application, from another issuer or with another nonce, an answer used twice, come too
+late, or malformed. Each is refused with no session, and audited with why."""
+
+import time
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
 from audit.models import AuditEvent, Outcome
-from tests.oidc.conftest import ProviderBrowser, sign_in_through
+from oidc import client as client_module
+from oidc.client import PENDING_SIGN_INS, SIGN_IN_SECONDS
+from tests.oidc.conftest import ProviderBrowser, query_of, sign_in_through
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +83,65 @@ def test_the_provider_refusing_is_refused_too(provider, client):
     assert answer.status_code == 403
     assert "_auth_user_id" not in client.session
     assert "access_denied" in AuditEvent.objects.get().reason
+
+
+def _state_of(started):
+    return query_of(started.url)["state"]
+
+
+@pytest.mark.parametrize("answer", [
+    "state={state}",  # no code
+    "state={state}&code=",
+    "code=abc&state=",  # an empty state
+    "code=abc",  # no state
+    "state={state}&error=access_denied&error=server_error",
+])
+def test_a_malformed_answer_is_refused_and_audited(provider, client, answer):
+    state = _state_of(client.get("/sso/login/"))
+    response = client.get("/sso/callback/?" + answer.format(state=state))
+    assert response.status_code == 403
+    assert b"did not go through" in response.content
+    assert "_auth_user_id" not in client.session
+    refusal = AuditEvent.objects.get()
+    assert (refusal.action, refusal.outcome) == ("auth.sso_refused", Outcome.DENIED)
+
+
+@pytest.mark.parametrize("repeated", ["state", "code", "iss"])
+def test_an_answer_repeating_a_parameter_is_refused(provider, client, repeated):
+    """RFC 6749 §3.1: no parameter twice; either copy could be the one read."""
+    started = client.get("/sso/login/")
+    callback = ProviderBrowser(provider).answer(started.url, "alex", "alex-password")
+    value = query_of(callback)[repeated]
+    answer = client.get(f"{callback}&{urlencode({repeated: value})}")
+    assert answer.status_code == 403
+    assert b"did not go through" in answer.content
+    assert "_auth_user_id" not in client.session
+    assert f"repeats {repeated}" in AuditEvent.objects.get(action="auth.sso_refused").reason
+    assert client.get(callback).status_code == 302  # the answer itself was sound
+
+
+def test_a_sign_in_answered_after_its_time_is_refused(provider, client, monkeypatch):
+    started = client.get("/sso/login/")
+    callback = ProviderBrowser(provider).answer(started.url, "alex", "alex-password")
+    later = time.time() + SIGN_IN_SECONDS + 1
+    monkeypatch.setattr(client_module.time, "time", lambda: later)
+
+    answer = client.get(callback)
+
+    assert answer.status_code == 400
+    assert b"already used or has expired" in answer.content
+    assert "_auth_user_id" not in client.session
+    assert "(state)" in AuditEvent.objects.get(action="auth.sso_refused").reason
+    assert not [key for key, _ in client.session.items() if key.startswith("_state_")]
+
+
+def test_sign_ins_left_unfinished_do_not_pile_up_in_the_session(provider, client):
+    starts = [client.get("/sso/login/") for _ in range(PENDING_SIGN_INS + 5)]
+    pending = [key for key, _ in client.session.items() if key.startswith("_state_")]
+    assert len(pending) == PENDING_SIGN_INS
+    browser = ProviderBrowser(provider)
+    # The oldest went first; the newest are answered as usual.
+    oldest = browser.answer(starts[0].url, "alex", "alex-password")
+    assert client.get(oldest).status_code == 400
+    assert client.get(browser.answer(starts[-1].url)).status_code == 302
+    assert "_auth_user_id" in client.session
