@@ -9,6 +9,7 @@ from axes.helpers import get_cool_off, get_credentials
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.http import HttpRequest
 
 from billing_console.access import Role, roles_of
 from billing_console.integrations import inbox, set_aside
@@ -33,16 +34,16 @@ class UserRow:
         return Role.TIER2 in self.roles
 
 
-def users(request):
+def users():
     """Every user, by username, with roles, lock state and Zendesk tie (`UserRow`s)."""
     rows = User.objects.order_by("username").prefetch_related("groups").select_related(
         "zendesk_identity")
-    locked = locked_usernames(request)
+    locked = locked_usernames()
     return [_row(user, user.username in locked) for user in rows]
 
 
-def user_row(request, user):
-    return _row(user, user.username in locked_usernames(request, only=user.username))
+def user_row(user):
+    return _row(user, user.username in locked_usernames(only=user.username))
 
 
 def _row(user, locked):
@@ -59,15 +60,27 @@ def lockout_rule():
     return settings.AXES_FAILURE_LIMIT, int(get_cool_off().total_seconds() // 60)
 
 
-def locked_usernames(request, *, only=None):
-    """The usernames axes now locks out. Only those with a failed sign-in on record are
-    asked about (one query finds them); axes decides, with its own limit and cool-off."""
+def locked_usernames(*, only=None):
+    """The usernames axes now locks out, at one address or more. Axes locks a username at
+    the address the wrong passwords came from (`AXES_LOCKOUT_PARAMETERS`), so each pair
+    with a failed sign-in on record (one query finds them) is asked about as a sign-in from
+    that address; axes decides, with its own limit and cool-off."""
     candidates = AccessAttempt.objects.exclude(username=None)
     if only is not None:
         candidates = candidates.filter(username=only)
-    usernames = set(candidates.values_list("username", flat=True))
-    return {username for username in usernames
-            if AxesProxyHandler.is_locked(request, get_credentials(username))}
+    locked = set()
+    for username, ip in sorted(set(candidates.values_list("username", "ip_address"))):
+        if username not in locked and AxesProxyHandler.is_locked(
+                _sign_in_from(ip), get_credentials(username)):
+            locked.add(username)
+    return locked
+
+
+def _sign_in_from(ip):
+    """A request as axes reads a sign-in from `ip` (its address is all axes takes)."""
+    request = HttpRequest()
+    request.META["REMOTE_ADDR"] = ip or ""
+    return request
 
 
 def is_last_admin(user):

@@ -47,7 +47,7 @@ def index(request):
     return render(request, "administration/index.html", {
         "health": selectors.integration_health(),
         "user_count": User.objects.filter(is_active=True).count(),
-        "locked_count": len(selectors.locked_usernames(request)),
+        "locked_count": len(selectors.locked_usernames()),
     })
 
 
@@ -178,7 +178,7 @@ def reason_change(request, pk):
 def users(request):
     failure_limit, cooloff_minutes = selectors.lockout_rule()
     return render(request, "administration/users.html", {
-        "rows": selectors.users(request), "failure_limit": failure_limit,
+        "rows": selectors.users(), "failure_limit": failure_limit,
         "cooloff_minutes": cooloff_minutes})
 
 
@@ -212,7 +212,7 @@ def user(request, pk):
 
 
 def _user_initial(request, person):
-    row = selectors.user_row(request, person)
+    row = selectors.user_row(person)
     return {"first_name": person.first_name, "last_name": person.last_name,
             "email": person.email, "is_active": person.is_active,
             "roles": [role.value for role in row.roles],
@@ -223,7 +223,7 @@ def _user_page(request, person, *, form=None, password_form=None):
     form = form or forms.UserForm(initial=_user_initial(request, person))
     password_form = password_form or forms.PasswordForm()
     return render(request, "administration/user.html", {
-        "person": person, "row": selectors.user_row(request, person), "form": form,
+        "person": person, "row": selectors.user_row(person), "form": form,
         "password_form": password_form,
     }, status=400 if form.errors or password_form.errors else 200)
 

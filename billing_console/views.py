@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from billing_console.access import PUBLIC, SIGNED_IN, home_url_name, requires
+from billing_console.forms import SignInForm
 from billing_console.health import readiness
 from billing_console.signals import access_denied
 
@@ -24,6 +25,7 @@ def home(request):
 
 login = requires(PUBLIC)(
     auth_views.LoginView.as_view(
+        authentication_form=SignInForm,
         redirect_authenticated_user=True,
         extra_context={"failure_limit": settings.AXES_FAILURE_LIMIT},
     )

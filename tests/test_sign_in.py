@@ -1,9 +1,11 @@
 """Sign-in: lock-out after repeated failures, idle sessions, and the audit of each attempt."""
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,6 +42,33 @@ def test_the_lock_is_per_account(client, specialist, finance):
         _sign_in(client, "specialist", "wrong password")
     response = _sign_in(client, "finance", PASSWORD)
     assert response.status_code == 302
+
+
+def test_the_lock_is_per_account_and_address_so_no_one_elsewhere_can_lock_a_person_out(
+        specialist, admin_user):
+    attacker, owner = Client(REMOTE_ADDR="203.0.113.9"), Client(REMOTE_ADDR="198.51.100.7")
+    for _ in range(6):
+        _sign_in(attacker, "specialist", "wrong password")
+    assert _sign_in(attacker, "specialist", PASSWORD).status_code == 429
+    assert _sign_in(owner, "specialist", PASSWORD).status_code == 302
+    assert set(AuditEvent.objects.filter(action="auth.locked_out").values_list(
+        "object_id", "ip_address")) == {("specialist", "203.0.113.9")}
+    # Admins see the account locked, wherever they look from, and unlock it everywhere.
+    admin = signed_in(admin_user)
+    row = admin.get("/manage/users/").content.decode().split(
+        'data-username="specialist"')[1].split("</tr>")[0]
+    assert "Locked" in row
+    admin.post(f"/manage/users/{specialist.pk}/unlock/")
+    assert _sign_in(attacker, "specialist", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("username", ["a" * 151, "a" * 256, "é" * 300])
+def test_a_username_longer_than_any_account_is_a_form_error(client, specialist, username):
+    response = _sign_in(client, username, "wrong password")
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+    assert not AccessAttempt.objects.exists()
+    assert _sign_in(client, "specialist", PASSWORD).status_code == 302
 
 
 def test_sign_in_and_sign_out_are_audited(client, specialist):

@@ -1,13 +1,32 @@
 """While single sign-on is on, only break-glass admins sign in with a password, and each
-such sign-in is in the trail. No provider is needed: no password reaches one."""
+such sign-in is in the trail; the sign-in page tells no one which names are break-glass
+admins'. No provider is needed: no password reaches one."""
+
+import re
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.test import Client
 
 from audit.models import AuditEvent, Outcome
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
+
+ONE_ANSWER = ("That did not sign you in. Staff sign in with Okta, above; a password works "
+              "only for the admins named for when it is down.")
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The tests' hasher, counting the passwords it hashes: how long a sign-in takes."""
+
+    algorithm = "counting_md5"
+    hashed = 0
+
+    def encode(self, password, salt):
+        CountingHasher.hashed += 1
+        return super().encode(password, salt)
 
 
 @pytest.fixture
@@ -28,7 +47,7 @@ def test_a_specialist_cannot_sign_in_with_a_password(sso_on, client, specialist)
     assert answer.status_code == 200
     assert "_auth_user_id" not in client.session
     page = answer.content.decode()
-    assert "This account signs in with Okta, not a password." in page
+    assert ONE_ANSWER in page
     assert "Please enter a correct username" not in page
     actions = {event.action: event for event in AuditEvent.objects.all()}
     assert set(actions) == {"auth.password_refused", "auth.login_failed"}
@@ -40,7 +59,6 @@ def test_no_road_to_a_password_is_left_open(sso_on, specialist, rf):
     """Every password check goes through authenticate(), which refuses before checking."""
     request = rf.post("/anywhere/")
     assert authenticate(request, username="specialist", password=PASSWORD) is None
-    assert request.password_sign_in_refused
     assert AuditEvent.objects.filter(action="auth.password_refused").count() == 1
 
 
@@ -64,8 +82,32 @@ def test_a_wrong_password_of_a_break_glass_admin_fails_as_any_wrong_password(
         sso_on, client, db):
     make_user("glass", "admin")
     answer = client.post("/accounts/login/", {"username": "glass", "password": "wrong"})
-    assert "Please enter a correct username" in answer.content.decode()
+    assert ONE_ANSWER in answer.content.decode()
     assert not AuditEvent.objects.filter(action="auth.password_refused").exists()
+
+
+def test_the_page_answers_every_refused_password_alike_whoever_the_name(
+        sso_on, db, settings, specialist):
+    """A break-glass admin's wrong password, a name that signs in through the provider, a
+    listed name that is no admin and a name of no one: the same page, after the same work
+    (one password hashed), so neither the words nor the time tell the names apart."""
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    make_user("glass", "admin")
+    make_user("not-an-admin", "billing_specialist")
+    pages, hashed = {}, {}
+    for username in ("glass", "specialist", "not-an-admin", "nobody-at-all"):
+        CountingHasher.hashed = 0
+        answer = Client().post("/accounts/login/", {"username": username, "password": "wrong"})
+        hashed[username] = CountingHasher.hashed
+        pages[username] = _without_the_form_values(answer.content.decode(), username)
+        assert answer.status_code == 200 and ONE_ANSWER in pages[username]
+    assert len(set(pages.values())) == 1, pages.keys()
+    assert set(hashed.values()) == {1}, hashed
+
+
+def _without_the_form_values(page, username):
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+    return page.replace(f'value="{username}"', 'value=""')
 
 
 def test_the_sign_in_page_leads_with_the_company_sign_in(sso_on, client):

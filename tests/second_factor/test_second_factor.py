@@ -291,3 +291,12 @@ def test_resetting_a_lost_second_factor_is_audited(admin_user):
     assert reset.after == {"devices_removed": 2, "user": "admin"}
     client = password_signed_in(admin_user)
     assert client.get(VERIFY)["Location"].startswith(ENROL)
+
+
+def test_a_code_longer_than_any_is_a_form_error(root):
+    authenticator(root)
+    client = password_signed_in(root)
+    response = client.post(VERIFY, {"code": "7" * 5000})
+    assert response.status_code == 400
+    assert "at most 32 characters" in response.content.decode()
+    assert not events("second_factor.failed").exists()
