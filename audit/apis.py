@@ -25,6 +25,9 @@ from billing_console.api import (
     paged,
 )
 
+# \A and \Z, never ^ and $: Python's $ also matches before a final newline.
+AMOUNT = RegexValidator(r"\A([0-9]+(\.[0-9]+)?)?\Z", "An amount such as 12.50.")
+
 
 def _text(help_text, **options):
     return serializers.CharField(required=False, allow_blank=True, help_text=help_text,
@@ -51,9 +54,9 @@ class AuditQuery(QuerySerializer):
     ticket = serializers.IntegerField(required=False, min_value=0, max_value=10**18 - 1,
                                       help_text="A Zendesk ticket number.")
     amount_min = _text("In the currency's major unit, such as 12.50.",
-                       max_length=32, validators=[RegexValidator(r"^([0-9]+(\.[0-9]+)?)?$")])
+                       max_length=32, validators=[AMOUNT])
     amount_max = _text("In the currency's major unit, such as 12.50.",
-                       max_length=32, validators=[RegexValidator(r"^([0-9]+(\.[0-9]+)?)?$")])
+                       max_length=32, validators=[AMOUNT])
     currency = _text("An ISO 4217 code.", validators=[CURRENCY_CODE])
     source = serializers.ChoiceField(choices=Source.values, required=False, allow_blank=True)
 

@@ -15,16 +15,19 @@ Every endpoint is written with the pieces here, so that all of them read alike:
   a path parameter; 400 with query parameters; 400, 409 and 415 with a request body), so an
   endpoint names only its own (409 for a read a rule can refuse; 503 when it reads Stripe).
 - `page_of(Serializer)`, `paged(...)` and `keyset_page(...)`: the one shape of every list,
-  `{"results": [...], "next": <absolute URL or null>}`, keyset-paged.
+  `{"results": [...], "next": <absolute URL or null>}`, keyset-paged, with cursors that
+  only their own list reads.
+- `IDEMPOTENCY_KEY_PARAMETER`: the `Idempotency-Key` header of a create of a money action
+  (`money_actions.idempotency` keeps the answers).
 """
 
-import base64
 import functools
-import json
+import re
 import uuid
+from datetime import date, datetime
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
 from django.db.models import Q
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
@@ -36,8 +39,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing_console.access import SIGNED_IN
-from billing_console.exceptions import ApplicationError
+from billing_console.dates import DAY_FORMAT
+from billing_console.exceptions import UnknownCursor
 from billing_console.money import ABSURD_AMOUNT
+from billing_console.parsing import cursor_for, cursor_values, whole_number
 from billing_console.text import REFUSED_IN_WORDS, refuses
 
 # --- errors ----------------------------------------------------------------------------------
@@ -58,13 +63,14 @@ class ErrorSerializer(serializers.Serializer):
 
 
 ERROR_DESCRIPTIONS = {
-    400: "The request does not match its schema; `errors` says, for each field of a body, "
-         "why.",
+    400: "The request does not match its schema (`errors` says, for each field of a body, "
+         "why), or its body is not JSON nested at most 64 deep (code `parse_error`).",
     401: "No valid token or session.",
     403: "The role does not include this part of the console.",
     404: "Nothing of that id, or nothing this role may see (in the console or in Stripe).",
     409: "A rule of the console refuses it as things stand (the amount left, the state of the "
          "case or of the Stripe object, a reason code…); `code` names the rule.",
+    406: "The `Accept` header asks for a type this endpoint does not answer in.",
     415: "The body is not JSON.",
     503: "Stripe, Zendesk or the database is busy or unavailable; nothing has changed, try "
          "again.",
@@ -91,6 +97,14 @@ class ApiSchema(AutoSchema):
         for status in self._shared_errors(operation):
             responses.setdefault(str(status), {"description": ERROR_DESCRIPTIONS[status],
                                                **error})
+        if any(p["in"] == "header" and p["name"] == IDEMPOTENCY_KEY
+               for p in operation.get("parameters", [])):
+            for status, response in responses.items():
+                if status.startswith("2"):
+                    response["headers"] = {IDEMPOTENT_REPLAYED: {
+                        "description": f"`true` when this is the answer kept for the "
+                                       f"{IDEMPOTENCY_KEY} of an earlier request.",
+                        "schema": {"type": "string", "enum": ["true"]}}}
         return operation
 
     def get_operation_id(self):
@@ -106,7 +120,7 @@ class ApiSchema(AutoSchema):
         return operation_id
 
     def _shared_errors(self, operation):
-        statuses = [401]
+        statuses = [401, 406]
         if getattr(self.view, "required_capability", SIGNED_IN) != SIGNED_IN:
             statuses.append(403)
         parameters = operation.get("parameters", [])
@@ -131,10 +145,40 @@ class ApiSchema(AutoSchema):
         return schema
 
 
+    def _insert_field_validators(self, field, schema):
+        """A blank-allowed string is `oneOf: [its schema, {maxLength: 0}]` to
+        drf-spectacular, under which "" is invalid, since it matches both: the blank is
+        folded into the field's schema when that accepts "" already (a pattern of no NUL),
+        or else offered by `anyOf`."""
+        super()._insert_field_validators(field, schema)
+        if schema.get("oneOf", [])[1:] != [BLANK]:
+            return
+        inner = schema["oneOf"][0]
+        if "minLength" not in inner and re.search(inner.get("pattern", ""), ""):
+            del schema["oneOf"]
+            schema.update(inner)
+        else:
+            schema["anyOf"] = schema.pop("oneOf")
+
+
 NO_NUL = "^[^\\u0000]*$"
+BLANK = {"type": "string", "maxLength": 0}
 
 
 # --- request bodies --------------------------------------------------------------------------
+
+# The header of an idempotent create (`money_actions.idempotency` keeps the answers), and
+# the one that says an answer is a replay.
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENT_REPLAYED = "Idempotent-Replayed"
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_KEY, {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+    OpenApiParameter.HEADER, required=False,
+    description="Any printable text of yours, such as a UUID: a request sent again with "
+                "the same key and body gets the first answer (with `Idempotent-Replayed: "
+                "true`) and does nothing more; with another body, a 409. A request refused "
+                "(400, 404, 409) keeps nothing: the same key may try again.")
 
 
 class InputSerializer(serializers.Serializer):
@@ -191,6 +235,9 @@ def _type_error(field, value):
             else f"Must be {expected[0]}."
     if isinstance(value, str) and refuses(value):
         return f"Holds a character no record can contain ({REFUSED_IN_WORDS})."
+    if isinstance(value, str) and isinstance(field, serializers.DateField
+                                             | serializers.DateTimeField):
+        return _loosely_spelt(field, value)
     return None
 
 
@@ -206,7 +253,9 @@ def amount_field(**options):
 
 # An ISO 4217 code as a request gives it (either case); whether the console knows it is a
 # rule (409).
-CURRENCY_CODE = RegexValidator(r"^[A-Za-z]{3}$", "An ISO 4217 currency code has three letters.")
+# \A and \Z, never ^ and $: Python's $ also matches before a final newline, so "usd\n" would
+# pass (the schema says ^ and $, which mean the same in its regular expressions).
+CURRENCY_CODE = RegexValidator(r"\A[A-Za-z]{3}\Z", "An ISO 4217 currency code has three letters.")
 
 
 class QuerySerializer(serializers.Serializer):
@@ -221,6 +270,28 @@ class QuerySerializer(serializers.Serializer):
         query = cls(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         return query.validated_data
+
+    def to_internal_value(self, data):
+        errors = {name: [message] for name, field in self.fields.items()
+                  if isinstance(data.get(name), str)
+                  and (message := _loosely_spelt(field, data[name]))}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+def _loosely_spelt(field, text):
+    """Why `text` is not how `field`'s value is written, or None. DRF reads "١٣", "1_3",
+    "13.0" and " 13 " as 13, and Python's parsers read "２０２６-1-5" as a day and a
+    moment with a final newline: a program that sends them has a bug it should hear of."""
+    if isinstance(field, serializers.IntegerField) and whole_number(text) is None:
+        return "Must be a whole number in the digits 0-9."
+    if isinstance(field, serializers.DateField) and not DAY_FORMAT.fullmatch(text):
+        return "Must be a day, YYYY-MM-DD."
+    if isinstance(field, serializers.DateTimeField) and not (
+            text.isascii() and text.isprintable() and text == text.strip()):
+        return "Must be a moment in ISO 8601, such as 2026-11-30T10:00:00Z."
+    return None
 
 
 def _is_int(value):
@@ -290,26 +361,26 @@ def keyset_list(request, rows, serializer_class, *, order, size=PAGE_SIZE):
 def keyset_page(rows, *, order, cursor, size):
     """(rows of one page, cursor of the next or None) of the queryset `rows` in `order`
     (field names, "-" for descending; the last one unique, such as "id"). A page costs the
-    same however deep it is. A cursor that is not one of ours is a 400."""
+    same however deep it is. A cursor this list did not give, or whose values do not fit
+    its fields, is refused (`UnknownCursor`, a 409) before any query."""
+    list_name = f"{rows.model._meta.label_lower}:{','.join(order)}"
     if cursor:
-        try:
-            rows = rows.filter(_after(order, _decode(cursor)))
-        except (DjangoValidationError, ValueError, TypeError) as error:
-            raise _bad_cursor() from error  # values that do not fit the fields
+        values = cursor_values(cursor, list_name)
+        if values is None or len(values) != len(order):
+            raise UnknownCursor()
+        rows = rows.filter(_after(order, [_key_value(rows.model, field.lstrip("-"), value)
+                                          for field, value in zip(order, values, strict=True)]))
     page = list(rows.order_by(*order)[: size + 1])
     if len(page) <= size:
         return page, None
     last = page[size - 1]
-    return page[:size], _encode([_cursor_value(getattr(last, field.lstrip("-")))
-                                 for field in order])
+    return page[:size], cursor_for(list_name, [_cursor_value(getattr(last, field.lstrip("-")))
+                                               for field in order])
 
 
 def _after(order, values):
     """Rows after `values` in `order`: the first field beyond it, or equal and the rest
     beyond."""
-    if not isinstance(values, list) or len(values) != len(order) or not all(
-            isinstance(value, str | int) and not isinstance(value, bool) for value in values):
-        raise _bad_cursor()
     field, *rest = order
     name = field.lstrip("-")
     descending = field.startswith("-")
@@ -330,17 +401,34 @@ def _cursor_value(value):
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
-def _encode(values):
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
-
-
-def _decode(cursor):
+def _key_value(model, name, value):
+    """The value of the field `name` a cursor's `value` spells (as `_cursor_value` wrote
+    it); `UnknownCursor` for one that does not fit the field: text the database refuses
+    (NUL, a lone surrogate), a number for text, a time without its zone or a number beyond
+    bigint would each fail in the query, or be read as something else (50 as a UUID)."""
+    field = model._meta.get_field(name)
+    if isinstance(field, models.IntegerField):  # ids too
+        if _is_int(value) and -BIGINT_MAX - 1 <= value <= BIGINT_MAX:
+            return value
+        raise UnknownCursor()
+    if not isinstance(value, str) or refuses(value):
+        raise UnknownCursor()
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError) as error:
-        raise _bad_cursor() from error
+        return _text_key(field, value)
+    except ValueError as error:
+        raise UnknownCursor() from error
 
 
-def _bad_cursor():
-    return ApplicationError("That cursor is not one this list gave; start from the first "
-                            "page.", "cursor")
+def _text_key(field, text):
+    if isinstance(field, models.CharField | models.TextField):
+        return text
+    if isinstance(field, models.UUIDField):
+        return uuid.UUID(text)
+    if isinstance(field, models.DateTimeField):
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            raise ValueError("A time without its zone.")
+        return moment
+    if isinstance(field, models.DateField):
+        return date.fromisoformat(text)
+    raise TypeError(f"No keyset reads a {type(field).__name__} ({field}).")

@@ -1,7 +1,7 @@
 """Domain errors, and how the API turns any error into `{"message": ..., "code": ...}`."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -21,6 +21,16 @@ class ApplicationError(Exception):
         self.message = message
         self.code = code
         self.status = status
+
+
+class UnknownCursor(ApplicationError):
+    """A cursor that is not one this list gave (`billing_console.parsing.cursor_values`),
+    or holds what its fields cannot: refused by the API, while a page starts from its
+    first page."""
+
+    def __init__(self):
+        super().__init__("That cursor is not one this list gave; start from the first page.",
+                         "cursor")
 
 
 def error_body(message, code):
@@ -93,3 +103,19 @@ def _as_api_exception(exc):
     if isinstance(exc, DjangoPermissionDenied):
         return drf_exceptions.PermissionDenied(str(exc) or None)
     return exc
+
+
+class ApiNotFound:
+    """Middleware: under `/api/`, a path that names no endpoint (`/api/v1/refunds/zzz/`,
+    whose id is no UUID) is the API's 404 body, with DEBUG on too, where Django would
+    answer its HTML page of the URL patterns."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 404 and request.path_info.startswith("/api/") \
+                and response.get("Content-Type", "").split(";")[0] != "application/json":
+            return JsonResponse(error_body("Not found.", "not_found"), status=404)
+        return response

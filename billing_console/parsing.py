@@ -1,7 +1,13 @@
-"""Reading numbers out of text that came from outside: query strings, headers, payloads."""
+"""Reading what came from outside: numbers in query strings, headers and payloads, JSON
+documents (the API's request bodies, webhooks) and the cursors of keyset-paged lists."""
 
+import base64
+import json
 import re
 import uuid
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 
 # At most 18 digits: anything longer would overflow PostgreSQL's bigint.
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
@@ -9,7 +15,8 @@ WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 
 def whole_number(value):
     """The non-negative integer `value` spells in ASCII digits, or None. `str.isdigit`
-    also accepts "²", which `int()` refuses, and a longer number overflows the database."""
+    also accepts "²", `int()` reads "١٣", "1_3" and " 13 ", and a longer number overflows
+    the database."""
     text = "" if value is None else str(value)
     return int(text) if WHOLE_NUMBER.fullmatch(text) else None
 
@@ -21,3 +28,80 @@ def uuid_or_none(value):
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
+
+
+# No request or webhook of ours comes near it: Stripe's deepest events are about 10 deep.
+MAX_JSON_DEPTH = 64
+
+
+def json_document(text):
+    """The value the JSON `text` (str, or bytes in UTF-8) holds. `ValueError` for anything
+    else: text that is not JSON (NaN and Infinity are not), or arrays and objects nested
+    deeper than `MAX_JSON_DEPTH`, which Python's parser, and any code walking the value,
+    would exhaust the stack on (a RecursionError, a 500)."""
+    try:
+        value = json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        value = None
+    else:
+        if not _deeper_than(value, MAX_JSON_DEPTH):
+            return value
+    raise ValueError(f"Arrays and objects nested more than {MAX_JSON_DEPTH} deep.")
+
+
+def _not_json(constant):
+    raise ValueError(f"{constant} is not a JSON value.")
+
+
+def _deeper_than(value, limit):
+    """Whether `value` nests arrays and objects more than `limit` deep (without recursion,
+    which is what a deep value must not meet)."""
+    waiting = [(value, 1)]
+    while waiting:
+        node, depth = waiting.pop()
+        children = node.values() if isinstance(node, dict) else \
+            node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        waiting.extend((child, depth + 1) for child in children)
+    return False
+
+
+class JsonParser(JSONParser):
+    """The API's parser of every request body (`DEFAULT_PARSER_CLASSES`): DRF's, reading
+    through `json_document`, so that a body nested past any sense is a 400 `parse_error`,
+    not a RecursionError. (DRF imports it as its views load: nothing here imports them.)"""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", "utf-8")
+        try:
+            return json_document(stream.read().decode(encoding))
+        except ValueError as error:  # UnicodeDecodeError is one
+            raise ParseError(f"JSON parse error - {error}") from error
+
+
+# --- cursors ---------------------------------------------------------------------------------
+# A keyset cursor holds the key of the last row of a page and the name of its list, so that
+# a cursor given by one list is never read by another (whose key may have the same shape).
+
+
+def cursor_for(list_name, values):
+    """The cursor of the page after the row whose key is `values` (JSON values) in the list
+    `list_name`."""
+    return base64.urlsafe_b64encode(
+        json.dumps({"list": list_name, "after": values}).encode()).decode()
+
+
+def cursor_values(cursor, list_name):
+    """The key `cursor` holds, a list of JSON values, if the list `list_name` gave it, or
+    None. The caller checks each value before it reaches a query."""
+    try:
+        opened = json_document(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):  # not base64, not JSON, not text
+        return None
+    if isinstance(opened, dict) and opened.get("list") == list_name \
+            and isinstance(opened.get("after"), list):
+        return opened["after"]
+    return None

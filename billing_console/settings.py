@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Inside CommonMiddleware, whose redirect to the address with a slash comes first.
+    "billing_console.exceptions.ApiNotFound",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Marks the user verified when the session holds a second factor they gave
@@ -290,7 +292,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["billing_console.access.CapabilityPermission"],
     "DEFAULT_SCHEMA_CLASS": "billing_console.api.ApiSchema",
     # Request bodies are JSON, typed as the schema says; a form cannot say 0 from "0".
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's parser, but a body nested past any sense is a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["billing_console.parsing.JsonParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "billing_console.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -1,9 +1,7 @@
 """Reading cases: the queue (filters, search, keyset paging, counts) and its health; the case
 page (timeline, SLA clocks, write-back problems, reply templates, the Stripe snapshot)."""
 
-import base64
 import functools
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,10 +13,11 @@ from django.db.models import Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from billing_console.access import Capability, has_capability
+from billing_console.exceptions import UnknownCursor
 from billing_console.integrations.stripe import gateway as stripe_gateway
 from billing_console.models import ZendeskIdentity
 from billing_console.names import ticket_name
-from billing_console.parsing import whole_number
+from billing_console.parsing import cursor_for, cursor_values, whole_number
 from cases.models import (
     OPEN_STATES,
     Case,
@@ -156,19 +155,18 @@ def _search(text):
 # sort orders by a column and then id, so the key is unique and paging never skips a row.
 
 
-def _encode(values):
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+def _list_name(sort):
+    return f"cases.queue:{sort}"
 
 
 def _decode(cursor, sort):
-    """The sort key a cursor holds, or None (the first page) for one this queue did not
-    give: the cursor comes back from the browser or a program, so its shape is checked
-    before any of it reaches a query."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
-        return None
-    return key if _fits(key, sort) else None
+    """The sort key a cursor holds; `UnknownCursor` for one this queue did not give for
+    `sort`: the cursor comes back from the browser or a program, so its shape is checked
+    before any of it reaches a query. (The API refuses it; the page starts over.)"""
+    key = cursor_values(cursor, _list_name(sort))
+    if key is None or not _fits(key, sort):
+        raise UnknownCursor()
+    return key
 
 
 def _fits(key, sort):
@@ -247,7 +245,8 @@ def case_queue(*, viewer, filters, cursor=None, size=PAGE_SIZE, now=None, fields
     the rest of a case (its description above all) can be long, and the page never shows
     it. Given `fields`, each case is a dict of those (`assignee__username` follows the
     assignee) and of what the sort's cursor reads, not a model instance: a page of 50
-    instances costs more to build than its query costs to run."""
+    instances costs more to build than its query costs to run. A `cursor` this queue did
+    not give for the sort is `UnknownCursor`."""
     now = now or timezone.now()
     # What the filters do not read stays out of the view's key, so that views share it.
     viewer_id = viewer.pk if filters.assignee == "me" else None
@@ -257,7 +256,8 @@ def case_queue(*, viewer, filters, cursor=None, size=PAGE_SIZE, now=None, fields
         rows = list(cases.select_related("assignee")[: size + 1])
     else:
         rows = _value_rows(_queue_sql(filters, viewer_id, now, cursor, size, tuple(fields)))
-    next_cursor = _encode(_sort_key(rows[size - 1], filters.sort)) if len(rows) > size else None
+    next_cursor = cursor_for(_list_name(filters.sort), _sort_key(rows[size - 1], filters.sort)) \
+        if len(rows) > size else None
     return QueuePage(cases=rows[:size], next_cursor=next_cursor)
 
 

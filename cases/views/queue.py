@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from billing_console.access import Capability, Role, has_capability, requires
-from billing_console.exceptions import ApplicationError
+from billing_console.exceptions import ApplicationError, UnknownCursor
 from cases.models import Category, Priority, State
 from cases.selectors import (
     ASSIGNEES,
@@ -112,8 +112,11 @@ def _urls():
 
 def _queue_context(request):
     filters = QueueFilters.from_query(request.GET)
-    page = case_queue(viewer=request.user, filters=filters, cursor=request.GET.get("after"),
-                      fields=ROW_FIELDS)
+    try:
+        page = case_queue(viewer=request.user, filters=filters,
+                          cursor=request.GET.get("after"), fields=ROW_FIELDS)
+    except UnknownCursor:  # an old link, an address edited by hand: the first page
+        page = case_queue(viewer=request.user, filters=filters, fields=ROW_FIELDS)
     now = timezone.now()
     tz = timezone.get_current_timezone()
     urls = _urls()

@@ -11,7 +11,6 @@ stops a captured delivery being replayed later.
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_POST
 from billing_console.access import PUBLIC, requires
 from billing_console.integrations import inbox
 from billing_console.integrations.models import InboundEvent
-from billing_console.parsing import whole_number
+from billing_console.parsing import json_document, whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ def receive(request):
 
 
 def _event(body):
-    event = json.loads(body)
+    event = json_document(body)
     if not isinstance(event, dict) or not all(
             isinstance(event.get(field), str) and 0 < len(event[field]) <= MAX_FIELD_LENGTH
             for field in ("id", "type")):

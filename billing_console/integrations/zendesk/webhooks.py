@@ -13,7 +13,6 @@ run from Celery; they re-read the ticket through the gateway rather than trust t
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_POST
 from billing_console.access import PUBLIC, requires
 from billing_console.integrations import inbox
 from billing_console.integrations.models import InboundEvent
+from billing_console.parsing import json_document
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ def parse(body, headers):
     if not event_id or len(event_id) > MAX_ID_LENGTH:
         raise InvalidDelivery(f"{INVOCATION_HEADER} is missing")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = json_document(body)
+    except ValueError:  # UnicodeDecodeError is one
         raise InvalidDelivery("The webhook body is not JSON") from None
     if not isinstance(payload, dict):
         raise InvalidDelivery("The webhook body is not a JSON object")
