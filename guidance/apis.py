@@ -86,6 +86,38 @@ class QuestionSerializer(serializers.ModelSerializer):
                   "answered_by", "answered_at"]
 
 
+class CaseSummarySerializer(serializers.ModelSerializer):
+    """What Tier 2 may read of a case itself."""
+
+    resolution_code = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = ["id", "zendesk_ticket_id", "subject", "state", "category",
+                  "resolution_code", "resolution_summary"]
+
+    def get_resolution_code(self, case) -> str | None:
+        return case.resolution_code or None
+
+
+class FactSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="duplicate_charge, dispute, refund, subscription, "
+                                           "invoice_status…")
+    text = serializers.CharField(help_text="In words, for Tier 2.")
+
+
+class CaseForTier2Serializer(serializers.Serializer):
+    """What Tier 2 may know about a case: its summary, guidance, questions and the billing
+    facts of its customer (never card or payment details)."""
+
+    case = CaseSummarySerializer()
+    guidance = CaseGuidanceSerializer(many=True)
+    questions = QuestionSerializer(many=True)
+    facts = FactSerializer(many=True)
+    facts_error = serializers.CharField(
+        allow_null=True, help_text="Why the facts cannot be shown now (Stripe down), or null.")
+
+
 class QuestionInput(InputSerializer):
     body = serializers.CharField(max_length=NOTE_MAX_CHARS)
     case_id = serializers.IntegerField(required=False, default=None, allow_null=True)
@@ -153,14 +185,12 @@ class PlaybookSaveApi(APIView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         existing = _playbook(fields["playbook"]) if fields["playbook"] is not None else None
-        latest = existing.versions.first() if existing else None
         saved = services.playbook_save(
             playbook=existing, title=fields["title"], category=fields["category"],
             body=fields["body"], author=request.user, origin=Origin.of(request))
-        saved = _playbook(saved.slug)
-        added = latest is None or saved.versions.first().pk != latest.pk
-        return Response(PlaybookDetailSerializer(saved).data,
-                        status=status.HTTP_201_CREATED if added else status.HTTP_200_OK)
+        return Response(PlaybookDetailSerializer(_playbook(saved.slug)).data,
+                        status=status.HTTP_201_CREATED if saved.version_added
+                        else status.HTTP_200_OK)
 
 
 def _playbook(slug):
@@ -195,21 +225,14 @@ class CaseGuidanceApi(APIView):
 
     required_capability = Capability.READ_GUIDANCE
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=CaseForTier2Serializer)
     def get(self, request, pk):
         case = get_object_or_404(cases_visible_to(request.user), pk=pk)
         facts, facts_error = selectors.case_facts(case)
-        return Response({
-            "case": {"id": case.pk, "zendesk_ticket_id": case.zendesk_ticket_id,
-                     "subject": case.subject, "state": case.state, "category": case.category,
-                     "resolution_code": case.resolution_code or None,
-                     "resolution_summary": case.resolution_summary},
-            "guidance": CaseGuidanceSerializer(selectors.case_guidance(case), many=True).data,
-            "questions": QuestionSerializer(selectors.questions_on(case, viewer=request.user),
-                                            many=True).data,
-            "facts": [{"kind": fact.kind, "text": fact.text} for fact in facts],
-            "facts_error": facts_error or None,
-        })
+        return Response(CaseForTier2Serializer({
+            "case": case, "guidance": selectors.case_guidance(case),
+            "questions": selectors.questions_on(case, viewer=request.user),
+            "facts": facts, "facts_error": facts_error or None}).data)
 
 
 class QuestionListApi(APIView):

@@ -4,7 +4,7 @@ answers. What reaches a Zendesk ticket goes through the case's write-back queue.
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -32,21 +32,27 @@ def audit_actions():
 @transaction.atomic
 def playbook_save(*, title, category, body, author, playbook=None, origin=None):
     """Create a playbook, or change one; either way a new version is kept, with its
-    `guidance.playbook_saved` audit event. Returns the `Playbook`; one whose title,
-    category and text are already those given is returned unchanged, with no new version.
+    `guidance.playbook_saved` audit event. Returns the `Playbook`, whose `version_added`
+    says whether this save kept a new version: one whose title, category and text are
+    already those given (by a save a moment before, it may be) is returned unchanged.
     `origin` says where the request came from (the pages unless given)."""
     title, body = _required(title, "title"), _required(body, "text")
     if category not in Category.values:
         raise ApplicationError("Choose a category.", "category")
+    now = timezone.now()
     if playbook is None:
-        playbook = Playbook(slug=_free_slug(title))
+        playbook = Playbook(title=title, category=category, body=body, updated_at=now,
+                            updated_by=author)
+        _insert_with_free_slug(playbook)
     else:
         playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)
         if (playbook.title, playbook.category, playbook.body) == (title, category, body):
+            playbook.version_added = False
             return playbook
-    playbook.title, playbook.category, playbook.body = title, category, body
-    playbook.updated_at, playbook.updated_by = timezone.now(), author
-    playbook.save()
+        playbook.title, playbook.category, playbook.body = title, category, body
+        playbook.updated_at, playbook.updated_by = now, author
+        playbook.save()
+    playbook.version_added = True
     number = (playbook.versions.order_by("-number").values_list("number", flat=True).first()
               or 0) + 1
     PlaybookVersion.objects.create(playbook=playbook, number=number, title=title, body=body,
@@ -56,6 +62,22 @@ def playbook_save(*, title, category, body, author, playbook=None, origin=None):
            object_type="playbook", object_id=playbook.slug,
            after={"version": number, "title": title, "category": category})
     return playbook
+
+
+def _insert_with_free_slug(playbook):
+    """Insert `playbook` under the first slug of its title no playbook has. Another save
+    of the same title may take that slug between the look and the insert (it waits for
+    that save's commit): the insert then tries the next one."""
+    while True:
+        playbook.slug = _free_slug(playbook.title)
+        try:
+            with transaction.atomic():
+                playbook.save(force_insert=True)
+        except IntegrityError:
+            if not Playbook.objects.filter(slug=playbook.slug).exists():
+                raise  # not the slug's conflict
+        else:
+            return
 
 
 def _free_slug(title):

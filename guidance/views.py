@@ -87,7 +87,9 @@ def playbook_edit(request, slug=None):
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, f"“{saved.title}” saved as a new version.")
+            messages.success(request, f"“{saved.title}” saved as a new version."
+                             if saved.version_added else f"“{saved.title}” already says this; "
+                             "no new version.")
             return redirect("guidance:playbook", slug=saved.slug)
     status = 400 if request.method == "POST" else 200
     return render(request, "guidance/playbook_edit.html",
