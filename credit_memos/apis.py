@@ -10,14 +10,20 @@ header (see `money_actions.idempotency`).
 import time
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
-from billing_console.api import CURRENCY_CODE, InputSerializer, amount_field, error_responses
+from billing_console.api import (
+    CURRENCY_CODE,
+    IDEMPOTENCY_KEY_PARAMETER,
+    InputSerializer,
+    amount_field,
+    error_responses,
+)
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.gateway import PRORATION_BEHAVIORS
 from billing_console.integrations.stripe.types import CreditLine
@@ -46,8 +52,8 @@ from credit_memos.services import (
     validate_against_invoice,
     validate_spec,
 )
-from money_actions.apis import MoneyActionSerializer
-from money_actions.idempotency import HEADER, Answer, run_idempotently
+from money_actions.apis import MoneyActionSerializer, VerdictSerializer
+from money_actions.idempotency import Answer, run_idempotently
 from money_actions.models import MoneyAction
 from money_actions.policy import validate_reason
 
@@ -80,6 +86,34 @@ class CreditMemoInput(InputSerializer):
 class VoidInput(InputSerializer):
     reason_code = serializers.CharField()
     note = serializers.CharField(max_length=NOTE_MAX_CHARS)
+
+
+class CreditMemoPreviewSerializer(serializers.Serializer):
+    """Stripe's preview of the credit note and the policy's verdicts
+    (`credit_memos.selectors.credit_memo_preview`); amounts in the invoice currency's minor
+    unit."""
+
+    invoice_id = serializers.CharField()
+    invoice_status = serializers.CharField()
+    currency = serializers.CharField()
+    creditable_remainder = serializers.IntegerField(
+        help_text="What the invoice can still be credited, credits not yet in Stripe "
+                  "counted.")
+    amount = serializers.IntegerField()
+    subtotal = serializers.IntegerField()
+    tax = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="The credit, tax included.")
+    tax_names = serializers.ListField(child=serializers.CharField(),
+                                      help_text="The rates, as people name them (20% VAT).")
+    tax_included = serializers.BooleanField(help_text="All the tax is inside the amounts.")
+    pre_payment_amount = serializers.IntegerField(
+        help_text="What the invoice no longer owes.")
+    post_payment_amount = serializers.IntegerField(help_text="What goes back of what was paid.")
+    refund_amount = serializers.IntegerField(help_text="Of that, back to the card.")
+    credit_amount = serializers.IntegerField(help_text="Of that, to the customer's balance.")
+    out_of_band_amount = serializers.IntegerField(help_text="Of that, settled outside Stripe.")
+    needs_approval = serializers.BooleanField()
+    verdicts = VerdictSerializer(many=True)
 
 
 def _spec(fields):
@@ -115,11 +149,13 @@ def _memos():
 class CreditMemoPreviewApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=CreditMemoInput, responses={200: dict, **error_responses(404, 503)})
+    @extend_schema(request=CreditMemoInput,
+                   responses={200: CreditMemoPreviewSerializer, **error_responses(404, 503)})
     def post(self, request):
         _, spec, case, invoice, _, amount = _prepared(request)
-        return Response(credit_memo_preview(case=case, invoice=invoice, spec=spec,
-                                            amount=amount, requester=request.user))
+        return Response(CreditMemoPreviewSerializer(credit_memo_preview(
+            case=case, invoice=invoice, spec=spec, amount=amount,
+            requester=request.user)).data)
 
 
 class CreditMemoCreateApi(APIView):
@@ -127,7 +163,7 @@ class CreditMemoCreateApi(APIView):
 
     @extend_schema(request=CreditMemoInput,
                    responses={201: MoneyActionSerializer, **error_responses(404, 503)},
-                   parameters=[OpenApiParameter(HEADER, location="header", required=False)])
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, request):
         def commit(prepared):
             fields, spec, case, invoice, paid, _ = prepared
@@ -204,7 +240,7 @@ class InvoiceAdjustmentApi(APIView):
 
     @extend_schema(request=InvoiceAdjustmentInput,
                    responses={201: MoneyActionSerializer, **error_responses(404, 503)},
-                   parameters=[OpenApiParameter(HEADER, location="header", required=False)])
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, request):
         def prepare():
             data = InvoiceAdjustmentInput(data=request.data)
@@ -263,6 +299,33 @@ class SubscriptionChangeInput(InputSerializer):
     note = serializers.CharField(max_length=NOTE_MAX_CHARS)
 
 
+class PreviewLineSerializer(serializers.Serializer):
+    description = serializers.CharField(allow_null=True)
+    amount = serializers.IntegerField(help_text="Before exclusive taxes.")
+    proration = serializers.BooleanField()
+    period_start = serializers.IntegerField(allow_null=True, help_text="Unix seconds (UTC).")
+    period_end = serializers.IntegerField(allow_null=True, help_text="Unix seconds (UTC).")
+
+
+class SubscriptionChangePreviewSerializer(serializers.Serializer):
+    """Stripe's invoice preview of the change at its own proration date
+    (`credit_memos.selectors.subscription_change_preview`); amounts in minor units."""
+
+    subscription_id = serializers.CharField()
+    currency = serializers.CharField()
+    proration_behavior = serializers.CharField()
+    proration_total = serializers.IntegerField(
+        help_text="The prorations with the tax on top: above zero the customer pays, below "
+                  "zero they are credited.")
+    proration_tax = serializers.IntegerField()
+    invoice_total = serializers.IntegerField()
+    amount_due = serializers.IntegerField()
+    next_invoice_total = serializers.IntegerField(help_text="The next renewal's invoice.")
+    next_invoice_date = serializers.IntegerField(allow_null=True,
+                                                 help_text="Unix seconds (UTC).")
+    lines = PreviewLineSerializer(many=True)
+
+
 def _subscription_change(request):
     """The input checked, the subscription read, and for a price or quantity change,
     Stripe's preview of it (all outside any transaction): the preview answers for exactly
@@ -290,13 +353,14 @@ class SubscriptionChangePreviewApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
     @extend_schema(request=SubscriptionChangeInput,
-                   responses={200: dict, **error_responses(404, 503)})
+                   responses={200: SubscriptionChangePreviewSerializer,
+                              **error_responses(404, 503)})
     def post(self, request):
         preview = _subscription_change(request)[-1]
         if preview is None:
             raise ApplicationError("Only a price or quantity change has a proration preview.",
                                    "kind")
-        return Response(preview)
+        return Response(SubscriptionChangePreviewSerializer(preview).data)
 
 
 class SubscriptionChangeApi(APIView):
@@ -304,7 +368,7 @@ class SubscriptionChangeApi(APIView):
 
     @extend_schema(request=SubscriptionChangeInput,
                    responses={201: MoneyActionSerializer, **error_responses(404, 503)},
-                   parameters=[OpenApiParameter(HEADER, location="header", required=False)])
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, request):
         def commit(prepared):
             fields, case, subscription, kind, change, preview = prepared

@@ -55,6 +55,16 @@ class MoneyActionSerializer(serializers.ModelSerializer):
                   "created_at", "updated_at"]
 
 
+class VerdictSerializer(serializers.Serializer):
+    """One rule of the money policy on an action (`money_actions.policy.Verdict`)."""
+
+    rule = serializers.CharField()
+    needs_approval = serializers.BooleanField()
+    explanation = serializers.CharField(help_text="In words, for a person.")
+    warning = serializers.BooleanField(help_text="Worth a look, whether or not it needs "
+                                                 "approval.")
+
+
 class DecisionInput(InputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, default="",
                                  max_length=NOTE_MAX_CHARS)

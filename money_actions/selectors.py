@@ -123,14 +123,18 @@ def actions_on(case):
 
 def read_from_stripe(read, object_id, *, noun, missing):
     """The object a money action acts on, as Stripe has it now: `read(object_id)` through
-    the gateway. No id (`missing` says what to do) or one Stripe does not know is the
-    caller's mistake; Stripe being down stays a `TransientStripeError`."""
+    the gateway. No id (`missing` says what to do) or one Stripe refuses is the caller's
+    mistake, one Stripe does not have a 404 (code `not_found`), as any id that names
+    nothing; Stripe being down stays a `TransientStripeError`."""
     if not isinstance(object_id, str) or not object_id.strip():
         raise ApplicationError(missing, noun)
     try:
         return read(object_id.strip())
     except PermanentStripeError as error:
-        raise ApplicationError(f"Stripe cannot find {noun} {object_id}: {error.message}",
+        if error.http_status == 404 or error.code == "resource_missing":
+            raise ApplicationError(f"Stripe has no {noun} {object_id}: {error.message}",
+                                   "not_found", status=404) from error
+        raise ApplicationError(f"Stripe cannot read {noun} {object_id}: {error.message}",
                                noun) from error
 
 

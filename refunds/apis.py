@@ -6,17 +6,24 @@ Amounts are integers in the charge currency's minor unit. `POST /refunds/` takes
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import Origin
 from billing_console.access import Capability
-from billing_console.api import CURRENCY_CODE, InputSerializer, amount_field, error_responses
+from billing_console.api import (
+    CURRENCY_CODE,
+    IDEMPOTENCY_KEY_PARAMETER,
+    InputSerializer,
+    amount_field,
+    error_responses,
+)
 from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Case
-from money_actions.idempotency import HEADER, Answer, run_idempotently
+from money_actions.apis import VerdictSerializer
+from money_actions.idempotency import Answer, run_idempotently
 from money_actions.models import MoneyAction, State
 from refunds.kinds import REFUND
 from refunds.models import StripeReason
@@ -71,6 +78,26 @@ class RefundInput(InputSerializer):
         help_text="A public reply posted to the ticket once the refund succeeds.")
 
 
+class RefundPreviewSerializer(serializers.Serializer):
+    """What requesting the refund would do (`refunds.selectors.refund_preview`); amounts
+    in the charge currency's minor unit."""
+
+    charge_id = serializers.CharField()
+    currency = serializers.CharField()
+    captured = serializers.IntegerField()
+    refundable_remainder = serializers.IntegerField(
+        help_text="What the charge can still give back, requests not yet in Stripe counted.")
+    amount = serializers.IntegerField()
+    customer_gets = serializers.CharField(help_text="In words, for the customer.")
+    needs_approval = serializers.BooleanField()
+    verdicts = VerdictSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+    duplicate_charges = serializers.ListField(
+        child=serializers.CharField(), help_text="The customer's charges that look like "
+                                                 "duplicates of this one.")
+    suggested_stripe_reason = serializers.CharField(allow_null=True)
+
+
 class AmountInput(InputSerializer):
     amount = amount_field()
 
@@ -100,7 +127,7 @@ class RefundCreateApi(APIView):
 
     @extend_schema(request=RefundInput,
                    responses={201: RefundSerializer, **error_responses(404, 503)},
-                   parameters=[OpenApiParameter(HEADER, location="header", required=False)])
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, request):
         def prepare():
             return _checked_request(request)
@@ -121,12 +148,13 @@ class RefundCreateApi(APIView):
 class RefundPreviewApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
-    @extend_schema(request=RefundInput, responses={200: dict, **error_responses(404, 503)})
+    @extend_schema(request=RefundInput,
+                   responses={200: RefundPreviewSerializer, **error_responses(404, 503)})
     def post(self, request):
         fields, case, charge = _checked_request(request)
-        return Response(refund_preview(charge=charge, amount=fields["amount"],
-                                       stripe_reason=fields["stripe_reason"],
-                                       requester=request.user))
+        return Response(RefundPreviewSerializer(refund_preview(
+            charge=charge, amount=fields["amount"], stripe_reason=fields["stripe_reason"],
+            requester=request.user)).data)
 
 
 class RefundDetailApi(APIView):

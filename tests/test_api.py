@@ -125,3 +125,49 @@ def test_every_operation_has_its_own_id_and_a_list_is_named_one(api, specialist)
     assert operations["get", "/api/v1/cases/"] == "v1_cases_list"
     assert operations["get", "/api/v1/cases/{id}/"] == "v1_cases_retrieve"
     assert operations["get", "/api/v1/money-actions/"] == "v1_money_actions_list"
+
+
+def test_every_answer_is_typed_in_the_schema(api, specialist):
+    """No operation answers a free object: the previews and Tier 2's view of a case have
+    their fields."""
+    api.force_authenticate(specialist)
+    schema = api.get("/api/schema/?format=json").json()
+    free = []
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            for status, response in operation["responses"].items():
+                for content in response.get("content", {}).values():
+                    typed = content["schema"]
+                    if "$ref" not in typed and typed.get("type") in ("object", None):
+                        free.append((method, path, status))
+
+    assert free == []
+    components = schema["components"]["schemas"]
+    assert {"proration_total", "lines"} <= set(components["SubscriptionChangePreview"]
+                                               ["properties"])
+    assert {"case", "guidance", "questions", "facts", "facts_error"} == set(
+        components["CaseForTier2"]["properties"])
+
+
+def test_the_schema_documents_the_idempotency_key_and_its_replay_header(api, specialist):
+    api.force_authenticate(specialist)
+    schema = api.get("/api/schema/?format=json").json()
+
+    for path in ("/api/v1/refunds/", "/api/v1/credit-memos/", "/api/v1/invoice-adjustments/",
+                 "/api/v1/subscription-changes/"):
+        operation = schema["paths"][path]["post"]
+        [key] = [p for p in operation["parameters"] if p["in"] == "header"]
+        assert (key["name"], key["schema"]["maxLength"]) == ("Idempotency-Key", 255)
+        assert "Idempotent-Replayed" in operation["responses"]["201"]["headers"]
+
+
+def test_an_accept_header_the_api_cannot_answer_is_a_documented_406(api, specialist):
+    api.force_authenticate(specialist)
+    schema = api.get("/api/schema/?format=json").json()
+
+    response = api.get("/api/v1/me", HTTP_ACCEPT="application/xml")
+
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
+    assert all("406" in operation["responses"] for methods in schema["paths"].values()
+               for operation in methods.values())

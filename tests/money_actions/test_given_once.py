@@ -194,5 +194,5 @@ def test_an_idempotency_key_with_a_control_character_is_refused(charged, special
     case, charge_id = charged
     response = post_refund(specialist, refund_body(case, charge_id), key="abc\x00def")
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "idempotency_key"
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"]
