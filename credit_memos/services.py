@@ -63,7 +63,7 @@ def validate_against_invoice(*, case, invoice, spec, paid):
     """The checks that need the invoice (and `paid`, `rules.paid_by`'s answer): Stripe's
     rules, the console's credits and refunds not yet in Stripe, and the invoice given back
     once. Returns the credit's amount in minor units."""
-    money_actions.check_customer(case, invoice.customer)
+    money_actions.check_customer(case, invoice.customer, noun="invoice")
     amount = credit_amount(invoice, spec)
     validate_amount(amount)
     rules.check_credit_note(invoice, spec, amount, basis=split_basis(invoice), paid=paid)
@@ -161,7 +161,7 @@ def invoice_adjustment_request(*, case, kind, invoice, reason_code, note, actor,
     finalize). Refused, in Stripe's words, where the invoice's status does not allow it."""
     validate_reason(reason_code=reason_code, note=note)
     money_actions.lock_target(invoice.id, customer_id=invoice.customer)
-    money_actions.check_customer(case, invoice.customer)
+    money_actions.check_customer(case, invoice.customer, noun="invoice")
     rules.check_invoice_allows(kind.slug, invoice)
     _refuse_if_in_flight(invoice.id, list(rules.INVOICE_RULES))
     if kind == INVOICE_EDIT:
@@ -247,7 +247,7 @@ def subscription_change_request(*, case, subscription, kind, reason_code, note, 
     undo that."""
     validate_reason(reason_code=reason_code, note=note)
     money_actions.lock_target(subscription.id, customer_id=subscription.customer)
-    money_actions.check_customer(case, subscription.customer)
+    money_actions.check_customer(case, subscription.customer, noun="subscription")
     rules.check_subscription_allows(kind.slug, subscription)
     _refuse_if_in_flight(subscription.id, slugs(family=Family.CHANGES_PLAN))
     amount, gives_back = subscription_stake(kind, subscription, change or {}, proration)

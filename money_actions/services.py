@@ -9,6 +9,7 @@ submission task calls it between `money_action_begin_submission` and
 `money_action_record_outcome`, each its own transaction.
 """
 
+import functools
 import logging
 
 from django.db import transaction
@@ -99,8 +100,13 @@ def check_customer(case, customer_id, *, noun="customer"):
         raise ApplicationError("Link this case to the requester's Stripe customer first.",
                                "customer")
     if customer_id != case.stripe_customer_id:
-        raise ApplicationError(f"That {noun} belongs to another customer than this case's.",
-                               noun)
+        wrong, instead = ("That Stripe customer is not", "Act for the case's customer") \
+            if noun == "customer" else \
+            (f"That {noun} belongs to another Stripe customer than",
+             f"Choose one of the case's customer's {noun}s")
+        raise ApplicationError(
+            f"{wrong} the one this case is linked to. {instead}, or, if the case is linked to "
+            "the wrong customer, correct the link on its Stripe panel first.", noun)
 
 
 def _locked(action_id):
@@ -150,6 +156,31 @@ def _route_by_policy(action, verdicts, actor, origin=None):
     _queue_submission(action)
 
 
+def _refusal_of_who_asks_recorded(service):
+    """`service`, with its refusal of who asks (a 403: a decision on one's own request, a
+    change or withdrawal of someone else's) kept as an `access.denied` audit event, as
+    every refusal is; written once the service's transaction has rolled back, so that it
+    stays."""
+
+    @functools.wraps(service)
+    def run(*, action_id, actor, origin=None, **kwargs):
+        try:
+            return service(action_id=action_id, actor=actor, origin=origin, **kwargs)
+        except ApplicationError as refusal:
+            if refusal.status == 403:
+                origin = origin or Origin()
+                case_id, ticket_id = MoneyAction.objects.filter(pk=action_id).values_list(
+                    "case_id", "case__zendesk_ticket_id").first() or (None, None)
+                record(action="access.denied", actor=actor, ip=origin.ip,
+                       source=origin.source, object_type="money_action", object_id=action_id,
+                       case_id=case_id, zendesk_ticket_id=ticket_id, reason=refusal.message,
+                       outcome=AuditOutcome.DENIED)
+            raise
+
+    return run
+
+
+@_refusal_of_who_asks_recorded
 @transaction.atomic
 def money_action_approve(*, action_id, actor, note="", expected_amount=None, origin=None):
     """Approve what the approver saw: with `expected_amount`, an amount changed since
@@ -172,6 +203,7 @@ def money_action_approve(*, action_id, actor, note="", expected_amount=None, ori
     return action
 
 
+@_refusal_of_who_asks_recorded
 @transaction.atomic
 def money_action_reject(*, action_id, actor, note, origin=None):
     action = _locked(action_id)
@@ -186,6 +218,7 @@ def money_action_reject(*, action_id, actor, note, origin=None):
     return action
 
 
+@_refusal_of_who_asks_recorded
 @transaction.atomic
 def money_action_withdraw(*, action_id, actor, note="", origin=None):
     """The requester takes a request back before it reaches Stripe (a queued submission
@@ -205,6 +238,7 @@ def money_action_withdraw(*, action_id, actor, note="", origin=None):
     return action
 
 
+@_refusal_of_who_asks_recorded
 @transaction.atomic
 def money_action_amend(*, action_id, amount, evaluate, actor, validate, origin=None):
     """Change the amount before submission. Any approval is void: policy decides again,
