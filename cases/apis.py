@@ -99,7 +99,8 @@ class QueueQuery(QuerySerializer):
 class CaseListApi(APIView):
     required_capability = Capability.VIEW_QUEUE
 
-    @extend_schema(parameters=[QueueQuery], responses=page_of(CaseSerializer))
+    @extend_schema(parameters=[QueueQuery],
+                   responses={200: page_of(CaseSerializer), **error_responses(409)})
     def get(self, request):
         query = QueueQuery.read(request)
         page = case_queue(viewer=request.user, filters=QueueFilters.from_query(query),
