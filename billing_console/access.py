@@ -3,17 +3,22 @@
 A role is a Django group whose name is one of `Role`. What a role may do is listed here, in
 code, and nowhere else: the groups in the database hold only membership. Every page and API
 view declares one `Capability` (or `PUBLIC` / `SIGNED_IN`), and a test walks every route to
-check that the declaration is there and enforced. The admin pages also need a second factor
-(`SECOND_FACTOR_DECLARATIONS`).
+check that the declaration is there and enforced. A person who holds the admin role, or is
+a superuser, also gives a second factor before anything but the pages that take it: their
+sessions open nothing else until they have, and their API tokens open nothing at all
+(`lacks_second_factor`).
 """
 
 import functools
+import hashlib
 from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from rest_framework import exceptions as drf_exceptions
 from rest_framework.permissions import BasePermission
 
 from billing_console.signals import access_denied
@@ -64,6 +69,8 @@ class Open(StrEnum):
 
     PUBLIC = "public"  # anyone, signed in or not: login, health checks, signed webhooks
     SIGNED_IN = "signed_in"  # any signed-in user, whatever their role
+    # Any signed-in user, an admin before giving their second factor: the pages that take it.
+    BEFORE_SECOND_FACTOR = "before_second_factor"
     # Django's own admin: raw rows, for the few who fix data by hand. It is no role's;
     # admins manage the console in its own pages (MANAGE_CONSOLE).
     SUPERUSER = "superuser"
@@ -77,6 +84,7 @@ class AnyOf(frozenset):
 
 PUBLIC = Open.PUBLIC
 SIGNED_IN = Open.SIGNED_IN
+BEFORE_SECOND_FACTOR = Open.BEFORE_SECOND_FACTOR
 SUPERUSER = Open.SUPERUSER
 
 ROLE_CAPABILITIES = {
@@ -167,7 +175,7 @@ def allows(user, declared):
     """Whether a view that declared `declared` lets this user in."""
     if declared == PUBLIC:
         return True
-    if declared == SIGNED_IN:
+    if declared in (SIGNED_IN, BEFORE_SECOND_FACTOR):
         return user.is_authenticated and user.is_active
     if declared == SUPERUSER:
         return user.is_authenticated and user.is_active and user.is_superuser
@@ -176,29 +184,42 @@ def allows(user, declared):
     return has_capability(user, declared)
 
 
-# Declarations whose pages change who may do what, or rows by hand: the admin role's pages
-# and Django's admin. A password or a provider's sign-in alone does not open them; the
-# session must also hold a second factor the user gave (see `second_factor`).
-SECOND_FACTOR_DECLARATIONS = frozenset({Capability.MANAGE_CONSOLE, SUPERUSER})
+# --- The second factor ---------------------------------------------------------------------
+#
+# An admin changes who may do what, approves money and reads the whole trail; a superuser
+# edits rows by hand. Neither opens anything with a password or a provider's sign-in alone:
+# the session must also hold a second factor the person gave (see `second_factor`). A
+# token cannot carry one, so an admin's token opens nothing; programs use the token of a
+# user without the admin role.
 
-SECOND_FACTOR_NEEDED = ("Admin pages need your second factor: enter a code from your "
-                        "authenticator app first.")
-SECOND_FACTOR_NEEDED_API = ("This call needs a second factor, which an API token does not "
-                            "carry: use the console's pages, signed in with it.")
+SECOND_FACTOR_NEEDED = ("An admin gives their second factor before anything else in the "
+                        "console: enter a code from your authenticator app first.")
+SECOND_FACTOR_NEEDED_API = ("This session has not given its second factor: an admin enters "
+                            "a code from their authenticator app in the console's pages "
+                            "first.")
+ADMIN_TOKEN_REFUSED = ("An admin's API token is refused: an admin needs a second factor, "  # noqa: S105
+                       "which a token cannot carry. Programs use the token of a user "
+                       "without the admin role.")
+# An unverified admin's refusals go into the trail at most once a minute per session (or
+# token): a walk through the pages, or a page's polling, would otherwise add one a request.
+REFUSAL_RECORD_SECONDS = 60
 
 
 def second_factor_needed(user):
-    """Whether this user may open some page that needs a second factor (they hold the
-    admin role, or are a superuser): such a user enrols one."""
-    return any(allows(user, declared) for declared in SECOND_FACTOR_DECLARATIONS)
+    """Whether this user gives a second factor before using the console: they hold the
+    admin role, or are a superuser. Such a user enrols one."""
+    return Role.ADMIN in roles_of(user) or (
+        user.is_authenticated and user.is_active and user.is_superuser)
 
 
 def lacks_second_factor(user, declared):
-    """Whether `declared` needs a second factor that this request's user has not given.
+    """Whether this request's user must give a second factor before a view that declared
+    `declared` lets them in: they need one, have not given it, and the view is neither
+    public nor one of the pages that take it (`BEFORE_SECOND_FACTOR`).
 
     django-otp's middleware gives the session's user `is_verified()`; a user authenticated
-    otherwise (an API token) has none, and so never opens such a view."""
-    if declared not in SECOND_FACTOR_DECLARATIONS:
+    otherwise (an API token) has none, and so never gets in."""
+    if declared in (PUBLIC, BEFORE_SECOND_FACTOR) or not second_factor_needed(user):
         return False
     is_verified = getattr(user, "is_verified", None)
     return not (is_verified is not None and is_verified())
@@ -206,10 +227,27 @@ def lacks_second_factor(user, declared):
 
 def refuse_for_second_factor(request):
     """The answer to a page that needs a second factor the user has not given: the refusal
-    goes into the audit trail, and the user to the page that asks for the code."""
-    access_denied.send(sender=refuse_for_second_factor, request=request,
-                       reason=SECOND_FACTOR_NEEDED)
+    goes into the audit trail (`record_second_factor_refusal`), and the user to the page
+    that asks for the code."""
+    record_second_factor_refusal(request, SECOND_FACTOR_NEEDED)
     return redirect_to_login(request.get_full_path(), settings.SECOND_FACTOR_URL)
+
+
+def record_second_factor_refusal(request, reason):
+    """Send `access_denied` for a refusal for want of the second factor, unless one went
+    for the same session (or API token) less than `REFUSAL_RECORD_SECONDS` ago: the first
+    refusal is always in the trail, then at most one a minute. The cache says when the
+    last went (in each process, with the default in-memory cache)."""
+    if cache.add(_refusal_key(request), True, REFUSAL_RECORD_SECONDS):
+        access_denied.send(sender=record_second_factor_refusal, request=request,
+                           reason=reason)
+
+
+def _refusal_key(request):
+    token = getattr(request, "auth", None)
+    holder = (getattr(token, "key", None) or request.session.session_key
+              or f"user:{request.user.pk}")
+    return "second-factor-refused:" + hashlib.sha256(holder.encode()).hexdigest()
 
 
 def home_url_name(user):
@@ -228,9 +266,9 @@ NOT_YOUR_ROLE = "Your role does not include this part of the console."
 def requires(declared):
     """Decorate a page view (function, or `as_view()` result) with what it needs.
 
-    Anonymous visitors are sent to the login page; signed-in users without the capability
-    get the 403 page; a user who has it, on a page that needs a second factor they have
-    not given this session, goes to give it (`refuse_for_second_factor`).
+    Anonymous visitors are sent to the login page; an admin who has not given their second
+    factor this session goes to give it (`refuse_for_second_factor`); signed-in users
+    without the capability get the 403 page.
     """
 
     def decorate(view):
@@ -240,11 +278,11 @@ def requires(declared):
                 return view(request, *args, **kwargs)
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
+            if lacks_second_factor(request.user, declared):
+                return refuse_for_second_factor(request)
             if not allows(request.user, declared):
                 # People read the refusal: the capability's name is the code's, not theirs.
                 raise PermissionDenied(NOT_YOUR_ROLE)
-            if lacks_second_factor(request.user, declared):
-                return refuse_for_second_factor(request)
             return view(request, *args, **kwargs)
 
         wrapper.required_capability = declared
@@ -253,10 +291,19 @@ def requires(declared):
     return decorate
 
 
+class SecondFactorMissing(drf_exceptions.PermissionDenied):
+    """403 for an admin's call without the second factor; its trail event is recorded
+    already (`record_second_factor_refusal`), so the API's error handler adds none."""
+
+    recorded = True
+
+
 class CapabilityPermission(BasePermission):
     """DRF permission reading the view's `required_capability`.
 
     The default for every API view; a view without a declaration is refused, never open.
+    An admin's call is refused (`SecondFactorMissing`) from a session that has not given
+    the second factor, and with an API token, which cannot carry one.
     """
 
     message = "You do not have permission to perform this action."
@@ -265,12 +312,12 @@ class CapabilityPermission(BasePermission):
         declared = getattr(view, "required_capability", None)
         if declared is None:
             return False
-        if not allows(request.user, declared):
-            return False
         if lacks_second_factor(request.user, declared):
-            self.message = SECOND_FACTOR_NEEDED_API
-            return False
-        return True
+            reason = ADMIN_TOKEN_REFUSED if request.auth is not None else \
+                SECOND_FACTOR_NEEDED_API
+            record_second_factor_refusal(request, reason)
+            raise SecondFactorMissing(reason)
+        return allows(request.user, declared)
 
 
 def declared_capability(callback):

@@ -34,7 +34,7 @@ class ConsoleAdminSite(admin.AdminSite):
         def inner(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if allows(request.user, SUPERUSER) and lacks_second_factor(request.user, SUPERUSER):
+            if lacks_second_factor(request.user, SUPERUSER):
                 return refuse_for_second_factor(request)
             if not self.has_permission(request):
                 raise PermissionDenied("Django's admin is for superusers only. Admins manage "

@@ -11,9 +11,10 @@ Every endpoint is written with the pieces here, so that all of them read alike:
   documented error responses of an endpoint. 400 is a request that does not match its
   schema; 409 one that does, but that a rule of the console refuses as things stand
   (`api_exception_handler` answers every `ApplicationError` so). `ApiSchema` adds to every
-  operation the errors every endpoint shares (401; 403 for a role-bound endpoint; 404 with
-  a path parameter; 400 with query parameters; 400, 409 and 415 with a request body), so an
-  endpoint names only its own (409 for a read a rule can refuse; 503 when it reads Stripe).
+  operation the errors every endpoint shares (401; 403, for a role or an admin's second
+  factor; 404 with a path parameter; 400 with query parameters; 400, 409 and 415 with a
+  request body), so an endpoint names only its own (409 for a read a rule can refuse; 503
+  when it reads Stripe).
 - `page_of(Serializer)`, `paged(...)` and `keyset_page(...)`: the one shape of every list,
   `{"results": [...], "next": <absolute URL or null>}`, keyset-paged, with cursors that
   only their own list reads.
@@ -38,7 +39,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing_console.access import SIGNED_IN
 from billing_console.dates import DAY_FORMAT
 from billing_console.exceptions import UnknownCursor
 from billing_console.money import ABSURD_AMOUNT
@@ -66,7 +66,9 @@ ERROR_DESCRIPTIONS = {
     400: "The request does not match its schema (`errors` says, for each field of a body, "
          "why), or its body is not JSON nested at most 64 deep (code `parse_error`).",
     401: "No valid token or session.",
-    403: "The role does not include this part of the console.",
+    403: "The role does not include this part of the console, or the caller is an admin "
+         "without their second factor: a session that has not given it, or an API token "
+         "(which cannot carry one).",
     404: "Nothing of that id, or nothing this role may see (in the console or in Stripe).",
     409: "A rule of the console refuses it as things stand (the amount left, the state of the "
          "case or of the Stripe object, a reason code…); `code` names the rule.",
@@ -120,9 +122,8 @@ class ApiSchema(AutoSchema):
         return operation_id
 
     def _shared_errors(self, operation):
-        statuses = [401, 406]
-        if getattr(self.view, "required_capability", SIGNED_IN) != SIGNED_IN:
-            statuses.append(403)
+        # 403 even where every role may call: an admin calls only with their second factor.
+        statuses = [401, 403, 406]
         parameters = operation.get("parameters", [])
         if any(p["in"] == "path" for p in parameters):
             statuses.append(404)

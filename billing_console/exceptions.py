@@ -64,7 +64,7 @@ def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handler answers it
-    if isinstance(exc, drf_exceptions.PermissionDenied):
+    if isinstance(exc, drf_exceptions.PermissionDenied) and not getattr(exc, "recorded", False):
         access_denied.send(sender=api_exception_handler, request=context["request"],
                            reason=str(exc.detail))
     if isinstance(exc, drf_exceptions.ValidationError):

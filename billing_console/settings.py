@@ -284,9 +284,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 REST_FRAMEWORK = {
     # Token first: DRF answers an unauthenticated call with the first class's challenge,
-    # so programs get 401 + WWW-Authenticate rather than a bare 403.
+    # so programs get 401 + WWW-Authenticate rather than a bare 403. DRF's tokens, but
+    # while single sign-on is on only a local service user's (oidc/authentication.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "oidc.authentication.TokenOfServiceUsers",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["billing_console.access.CapabilityPermission"],

@@ -177,8 +177,8 @@ def _check(device, code, wrong):
 def _throttled(details):
     if (details or {}).get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
         wait = max(1, int((details["locked_until"] - timezone.now()).total_seconds()) + 1)
-        return ApplicationError(f"Too many wrong codes: try again in {wait} seconds.",
-                                "throttled")
+        return ApplicationError(f"Too many wrong codes: try again in {wait} "
+                                f"second{'' if wait == 1 else 's'}.", "throttled")
     return ApplicationError("Codes cannot be checked right now: try again shortly.",
                             "throttled")
 

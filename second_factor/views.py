@@ -1,7 +1,8 @@
 """The second factor's pages, under /accounts/second-factor/: enrol an authenticator app,
 give a code after signing in, and replace the app or the recovery codes once verified.
 
-They are open to any signed-in user, but only those who need a second factor
+They are open to any signed-in user, before the second factor (`BEFORE_SECOND_FACTOR`: the
+only pages an admin's session opens until then), but only those who need one
 (`access.second_factor_needed`: admins and superusers) use them; anyone else is sent home.
 A user who has an authenticator is never shown a new key before giving a code from it:
 otherwise whoever knew the password could enrol an app of their own.
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from audit.services import Origin
-from billing_console.access import SIGNED_IN, requires, second_factor_needed
+from billing_console.access import BEFORE_SECOND_FACTOR, requires, second_factor_needed
 from billing_console.exceptions import ApplicationError
 from second_factor import services
 from second_factor.forms import CodeForm
@@ -59,7 +60,7 @@ def _verified_with(request, device):
     django_otp.login(request, device)
 
 
-@requires(SIGNED_IN)
+@requires(BEFORE_SECOND_FACTOR)
 @_for_those_who_need_it
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
@@ -87,7 +88,7 @@ def verify(request):
                   status=400 if form.errors else 200)
 
 
-@requires(SIGNED_IN)
+@requires(BEFORE_SECOND_FACTOR)
 @_for_those_who_need_it
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
@@ -118,7 +119,7 @@ def enrol(request):
     }, status=400 if form.errors else 200)
 
 
-@requires(SIGNED_IN)
+@requires(BEFORE_SECOND_FACTOR)
 @_for_those_who_need_it
 @require_POST
 @never_cache

@@ -19,8 +19,8 @@ from django.conf import settings
 
 from bench import demo_ready
 
-# The demo admin has no authenticator app yet: their home waits until they set one up.
-HOMES = {"admin": "/accounts/second-factor/enrol/?next=%2Fmanage%2F", "specialist": "/cases/",
+# The demo admin has no authenticator app yet: nothing opens until they set one up.
+HOMES = {"admin": "/accounts/second-factor/enrol/?next=%2F", "specialist": "/cases/",
          "specialist2": "/cases/", "tier2": "/guidance/", "finance": "/approvals/"}
 
 

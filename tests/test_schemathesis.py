@@ -4,6 +4,10 @@ generates from the document, valid and invalid, as each role, through Django's W
 content type and body the document gives; invalid input refused and valid input
 accepted; authentication not ignored; unsupported methods answered 405.
 
+Each role calls with a token, as programs do, but an admin, whose token is refused
+everywhere (it cannot carry a second factor), calls as a browser does: with the session
+cookie of a sign-in that gave the second factor, and the CSRF token its pages carry.
+
 Its engine runs as its command line does (examples, coverage, fuzzing and stateful
 phases), in a thread of its own, so the data it reads is committed (`transactional_db`).
 Stripe and Zendesk are the project's sandboxes. The run is bounded by `MAX_EXAMPLES`, the
@@ -11,6 +15,7 @@ examples of each operation in the fuzzing phase (given a time limit instead, the
 would go round its phases until the time is up)."""
 
 import re
+import secrets
 import uuid
 
 import pytest
@@ -23,7 +28,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.transport.wsgi import WSGITransport
 
-from billing_console.access import allows, declared_capability
+from billing_console.access import allows, declared_capability, second_factor_needed
 from billing_console.integrations.stripe.sandbox.builders import (
     charge,
     create_customer,
@@ -34,6 +39,7 @@ from billing_console.integrations.stripe.sandbox.builders import (
 from cases.models import StripeLink
 from guidance.services import question_ask
 from tests.cases.factories import make_case
+from tests.conftest import make_user, signed_in
 
 ROLES = ("specialist", "tier2", "finance", "admin")
 MAX_EXAMPLES = 8
@@ -43,18 +49,45 @@ REFUSED_EXAMPLES = 2
 SCHEMA_PATH = "/api/schema/?format=json"
 
 
-def config_for(token, *, refused=False):
+def config_for(auth, *, refused=False):
+    """The engine's configuration, with `auth` (`credentials_of`'s) on every request."""
     phases = {"examples": {"enabled": not refused}, "coverage": {"enabled": not refused}}
     return SchemathesisConfig.from_dict({
         "generation": {"max-examples": REFUSED_EXAMPLES if refused else MAX_EXAMPLES,
                        "deterministic": True},
         "phases": phases,
-        "auth": {"openapi": {"tokenAuth": {"api_key": f"Token {token}"}}},
+        "auth": {"openapi": auth},
         "workers": 1,
         # No cache of earlier runs' findings (it would be written at the checkout's root, and
         # replayed): every run starts from the schema alone, as CI's clean clone does.
         "cache": {"enabled": False},
     })
+
+
+def credentials_of(user, app):
+    """The schema's security scheme with the value `user` calls with: a token; for an
+    admin, the session cookie of a browser that gave the second factor, `app` adding the
+    CSRF cookie and header its pages would (`ConsoleApp.csrf_token`)."""
+    if not second_factor_needed(user):
+        return {"tokenAuth": {"api_key": f"Token {Token.objects.create(user=user).key}"}}
+    browser = signed_in(user)
+    assert browser.get("/api/v1/me").status_code == 200  # the session holds the factor
+    app.csrf_token = secrets.token_hex(16)
+    return {"cookieAuth": {"api_key": browser.cookies["sessionid"].value}}
+
+
+def document(app):
+    """The OpenAPI document, as the console serves it (to anyone signed in; the same to
+    every role)."""
+    token = Token.objects.create(user=make_user("schema-reader")).key
+    return schemathesis.openapi.from_wsgi(
+        SCHEMA_PATH, app, headers={"Authorization": f"Token {token}"}).raw_schema
+
+
+def schema_of(raw, app, config):
+    schema = schemathesis.openapi.from_dict(raw, config=config)
+    schema.app = app
+    return schema
 
 
 def view_of(path):
@@ -96,14 +129,20 @@ def findings(schema):
 class ConsoleApp:
     """Django's WSGI app, keeping the database connection of each thread the engine calls
     it from: those threads end without closing them, and `close()` does once the run is
-    over (else the test database could not be dropped)."""
+    over (else the test database could not be dropped). With a `csrf_token`, each request
+    carries it as the console's pages make a browser send it (cookie and header)."""
 
     def __init__(self):
         self.handler = WSGIHandler()
         self.connections = set()
+        self.csrf_token = None
 
     def __call__(self, environ, start_response):
         self.connections.add(connections["default"])
+        if self.csrf_token:
+            cookies = [environ.get("HTTP_COOKIE"), f"csrftoken={self.csrf_token}"]
+            environ["HTTP_COOKIE"] = "; ".join(filter(None, cookies))
+            environ["HTTP_X_CSRFTOKEN"] = self.csrf_token
         return self.handler(environ, start_response)
 
     def close(self):
@@ -154,12 +193,10 @@ def world(transactional_db, stripe_sandbox, zendesk_sandbox, refund_policy, acto
 @pytest.mark.parametrize("role", ROLES)
 def test_every_answer_is_as_the_schema_says(role, world, actors, console_app):
     user = actors[role]
-    token = Token.objects.create(user=user).key
+    auth, raw = credentials_of(user, console_app), document(console_app)
 
     def schema(**options):
-        return schemathesis.openapi.from_wsgi(SCHEMA_PATH, console_app,
-                                              config=config_for(token, **options),
-                                              headers={"Authorization": f"Token {token}"})
+        return schema_of(raw, console_app, config_for(auth, **options))
 
     found, tested = findings(schema().include(may_call(user)))
     refused_found, refused = findings(schema(refused=True).exclude(may_call(user)))
@@ -170,14 +207,10 @@ def test_every_answer_is_as_the_schema_says(role, world, actors, console_app):
 
 def test_a_field_typed_wrongly_in_the_schema_fails_the_run(transactional_db, specialist,
                                                            console_app):
-    token = Token.objects.create(user=specialist).key
-    app = console_app
-    document = schemathesis.openapi.from_wsgi(
-        SCHEMA_PATH, app, headers={"Authorization": f"Token {token}"}).raw_schema
-    document["components"]["schemas"]["Me"]["properties"]["username"]["type"] = "integer"
-    schema = schemathesis.openapi.from_dict(document, config=config_for(token)) \
+    raw = document(console_app)
+    raw["components"]["schemas"]["Me"]["properties"]["username"]["type"] = "integer"
+    schema = schema_of(raw, console_app, config_for(credentials_of(specialist, console_app))) \
         .include(path="/api/v1/me")
-    schema.app = app
 
     found, tested = findings(schema)
 

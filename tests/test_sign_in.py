@@ -91,8 +91,9 @@ def test_each_role_lands_on_its_home_page(client, actors):
     homes = {"specialist": "/cases/", "tier2": "/guidance/", "finance": "/approvals/",
              "admin": "/manage/"}
     for name, home in homes.items():
-        client.force_login(actors[name])
-        assert client.get("/").url == home
+        assert signed_in(actors[name]).get("/").url == home  # an admin with the factor
+    client.force_login(actors["admin"])
+    assert client.get("/").url == "/accounts/second-factor/?next=/"  # before it
     client.force_login(actors["outsider"])
     assert b"no role yet" in client.get("/").content
 

@@ -6,13 +6,15 @@ session that gave one is answered, an API token never."""
 import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from audit.models import AuditEvent, Source
 from billing_console.integrations import inbox, set_aside
 from billing_console.integrations.models import InboundEvent, SetAsideRecord
 from cases import services as case_services
 from cases.sync import TICKET, ZENDESK, sync_state
-from tests.conftest import api_client, signed_in
+from tests.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -169,7 +171,8 @@ def test_no_other_role_reads_or_retries(actors, role, queued):
 
 def test_an_api_token_cannot_carry_the_second_factor_admins_need(admin_user, queued):
     event = gave_up()
-    client = api_client(admin_user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
     for method, path in [*PATHS, ("post", f"{EVENTS}{event.pk}/retry/")]:
         response = getattr(client, method)(path)
         assert response.status_code == 403, path

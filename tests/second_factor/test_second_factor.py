@@ -1,44 +1,53 @@
-"""Admins need a second factor on every admin page: they enrol an authenticator app, give a
-code after each sign-in, and may use each recovery code once. All of it is in the trail."""
+"""Admins and superusers give a second factor before anything else: they enrol an
+authenticator app, give a code after each sign-in, and may use each recovery code once;
+until then their session opens only the pages that take the code, and their API token
+opens nothing. All of it is in the trail, the refusals at most once a minute."""
 
+import html
 import re
 import time
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.test import APIRequestFactory, force_authenticate
-from rest_framework.views import APIView
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from audit.models import AuditEvent, Outcome
+from billing_console import access
 from billing_console.access import (
-    SECOND_FACTOR_DECLARATIONS,
+    ADMIN_TOKEN_REFUSED,
+    BEFORE_SECOND_FACTOR,
+    PUBLIC,
     SECOND_FACTOR_NEEDED,
     SECOND_FACTOR_NEEDED_API,
-    CapabilityPermission,
     Role,
+    allows,
     declared_capability,
 )
-from tests.conftest import PASSWORD, authenticator, authenticator_code, make_user
-from tests.test_access_routes import ROUTES
+from money_actions.models import State
+from tests.conftest import PASSWORD, api_client, authenticator, authenticator_code, make_user
+from tests.refunds.conftest import charged, pending  # noqa: F401 (fixtures)
+from tests.test_access_routes import ROUTES, _get
 
 VERIFY = "/accounts/second-factor/"
 ENROL = "/accounts/second-factor/enrol/"
 
-# Every route that needs a second factor: the admin role's pages (/manage/, the Zendesk
-# sync page), Django's admin, and the admin role's API endpoints.
-ADMIN_ROUTES = [path for path, pattern in ROUTES
-                if declared_capability(pattern.callback) in SECOND_FACTOR_DECLARATIONS]
-ADMIN_PAGES = [path for path in ADMIN_ROUTES if not path.startswith("/api/")]
-ADMIN_API = [path for path in ADMIN_ROUTES if path.startswith("/api/")]
+# Every route but the public ones and the pages that take the code: an admin's session
+# opens none of them before giving the second factor.
+GUARDED = [(path, declared_capability(pattern.callback)) for path, pattern in ROUTES
+           if declared_capability(pattern.callback) not in (PUBLIC, BEFORE_SECOND_FACTOR)]
+GUARDED_PAGES = [path for path, _ in GUARDED if not path.startswith("/api/")]
+GUARDED_API = [path for path, _ in GUARDED if path.startswith("/api/")]
 
 
-def password_signed_in(user):
+def password_signed_in(user, **client_options):
     """A client signed in through the sign-in page, as a browser is."""
-    client = Client()
+    client = Client(**client_options)
     response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
     assert response.status_code == 302, response.content
     return client
@@ -58,32 +67,80 @@ def root(db):
     return user
 
 
-def test_the_admin_routes_are_the_admin_roles_pages_and_djangos_admin():
-    assert "/manage/" in ADMIN_ROUTES and "/manage/users/1/" in ADMIN_ROUTES
-    assert "/admin/" in ADMIN_ROUTES and "/admin/auth/user/" in ADMIN_ROUTES
-    assert "/cases/sync/" in ADMIN_ROUTES
+def test_only_the_pages_that_take_the_code_open_before_it():
+    before = sorted(path for path, pattern in ROUTES
+                    if declared_capability(pattern.callback) == BEFORE_SECOND_FACTOR)
+    assert before == [VERIFY, ENROL, "/accounts/second-factor/recovery-codes/"]
+    guarded = {path for path, _ in GUARDED}
+    for path in ("/manage/", "/admin/", "/cases/sync/", "/approvals/", "/audit/",
+                 "/audit/exports/", "/api/v1/me", "/api/v1/audit-events/",
+                 "/api/v1/money-actions/00000000-0000-0000-0000-000000000001/approve/"):
+        assert path in guarded, path
 
 
-def test_an_admin_without_a_second_factor_reaches_no_admin_page(root):
+def test_an_admin_without_a_second_factor_opens_nothing_but_the_pages_that_take_it(root):
     client = password_signed_in(root)
-    for path in ADMIN_PAGES:
-        for response in (client.get(path), client.post(path, {})):
+    for path in GUARDED_PAGES:
+        for response in (client.get(path), client.head(path), client.post(path, {})):
             assert response.status_code == 302, path
             assert response["Location"] == f"{VERIFY}?next={_quoted(path)}", path
     # The API answers, to the same session, what a program can read.
-    for path in ADMIN_API:
+    for path in GUARDED_API:
         for response in (client.get(path), client.post(path, {})):
             assert response.status_code == 403, path
-            assert response.json()["message"] == SECOND_FACTOR_NEEDED_API, path
-    denials = events("access.denied", root)
-    assert denials.count() == 2 * len(ADMIN_ROUTES)
-    assert {event.reason for event in denials if event.source != "api"} == {
-        SECOND_FACTOR_NEEDED}
-    assert {event.reason for event in denials if event.source == "api"} == (
-        {SECOND_FACTOR_NEEDED_API} if ADMIN_API else set())
-    assert {event.outcome for event in denials} == {Outcome.DENIED}
+            assert _says(response, SECOND_FACTOR_NEEDED_API), path
+    # The first refusal is in the trail; the walk's others, within the minute, are not.
+    denial = events("access.denied", root).get()
+    assert (denial.reason, denial.outcome) == (SECOND_FACTOR_NEEDED, Outcome.DENIED)
+    assert denial.object_id == f"GET {GUARDED_PAGES[0]}"
     # With nothing enrolled, the page that asks for the code sends them to enrol.
     assert client.get(f"{VERIFY}?next=/manage/")["Location"] == f"{ENROL}?next=%2Fmanage%2F"
+
+
+def test_an_admin_without_a_second_factor_approves_no_money_action(pending, admin_user):  # noqa: F811
+    client = password_signed_in(admin_user)
+    api = client.post(f"/api/v1/money-actions/{pending.pk}/approve/")
+    page = client.post(f"/approvals/{pending.pk}/approve/", {"note": "ok"})
+    program = APIClient()
+    program.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    token = program.post(f"/api/v1/money-actions/{pending.pk}/approve/")
+
+    assert (api.status_code, api.json()["message"]) == (403, SECOND_FACTOR_NEEDED_API)
+    assert page.status_code == 302 and page["Location"].startswith(VERIFY)
+    assert (token.status_code, token.json()["message"]) == (403, ADMIN_TOKEN_REFUSED)
+    pending.refresh_from_db()
+    assert pending.state == State.PENDING_APPROVAL
+    # With the second factor, the same admin approves it.
+    approved = api_client(admin_user).post(f"/api/v1/money-actions/{pending.pk}/approve/")
+    assert approved.status_code == 200 and approved.json()["state"] == State.APPROVED
+
+
+def test_refusals_for_want_of_the_factor_are_recorded_once_a_minute_per_session(
+        root, monkeypatch):
+    monkeypatch.setattr(access, "REFUSAL_RECORD_SECONDS", 1)
+    first = password_signed_in(root, REMOTE_ADDR="192.0.2.1")
+    for _ in range(3):
+        first.get("/approvals/")
+        first.get("/api/v1/me")
+    second = password_signed_in(root, REMOTE_ADDR="192.0.2.2")
+    second.get("/audit/")
+    assert [(event.object_id, event.ip_address) for event in events("access.denied")] == [
+        ("GET /approvals/", "192.0.2.1"), ("GET /audit/", "192.0.2.2")]
+    time.sleep(1.1)
+    first.get("/api/v1/me")
+    assert events("access.denied").last().object_id == "GET /api/v1/me"
+    assert events("access.denied").count() == 3
+
+
+def _says(response, words):
+    """Whether the refusal says `words`: in JSON, in the schema's own format
+    (`/api/schema/`), or on the page of the API's docs (`/api/docs/`)."""
+    kind = response["Content-Type"].split(";")[0]
+    if kind == "application/json":
+        return response.json()["message"] == words
+    if kind == "application/vnd.oai.openapi":
+        return yaml.safe_load(response.content)["message"] == words
+    return words in html.unescape(response.content.decode())
 
 
 def _quoted(path):
@@ -102,11 +159,11 @@ def test_with_a_code_from_their_app_every_admin_page_opens(root):
 
     assert response.status_code == 302 and response["Location"] == "/manage/"
     assert client.cookies["sessionid"].value != session_before  # a new key for new trust
-    for path in ADMIN_ROUTES:
-        response = client.get(path)
+    for path, declared in GUARDED:
+        response = _get(client, path)
         assert not (response.status_code == 302 and response["Location"].startswith(VERIFY)), \
             path
-        assert response.status_code != 403, path
+        assert (response.status_code == 403) == (not allows(root, declared)), path
     assert client.get("/manage/").status_code == 200
     assert client.get("/admin/").status_code == 200
     verified = events("second_factor.verified", root).get()
@@ -171,7 +228,7 @@ def test_a_recovery_code_works_once(root):
 
 def test_an_admin_enrols_confirms_with_a_code_and_gets_recovery_codes_once(admin_user):
     client = password_signed_in(admin_user)
-    assert client.get("/", follow=True).redirect_chain[-1][0] == f"{ENROL}?next=%2Fmanage%2F"
+    assert client.get("/", follow=True).redirect_chain[-1][0] == f"{ENROL}?next=%2F"
     page = client.get(f"{ENROL}?next=/manage/")
     text = page.content.decode()
     secret = re.search(r'<code id="secret">([A-Z2-7 ]+)</code>', text).group(1)
@@ -248,36 +305,29 @@ def test_other_roles_need_no_second_factor(actors, role):
     assert not TOTPDevice.objects.exists()
 
 
-def test_an_api_token_never_opens_a_view_that_needs_a_second_factor(root):
-    """Any API view that needs one is refused to tokens, which cannot carry a second
-    factor: a view declared so, and the admin role's endpoints."""
-    from rest_framework.response import Response
-
-    authenticator(root)
-    for declared in SECOND_FACTOR_DECLARATIONS:
-
-        class AdminApi(APIView):
-            required_capability = declared
-
-            def get(self, request):
-                return Response({"ok": True})
-
-        assert AdminApi.permission_classes == [CapabilityPermission]
-        request = APIRequestFactory().get("/api/v1/anything")
-        force_authenticate(request, root)
-        response = AdminApi.as_view()(request)
-        assert response.status_code == 403, declared
-        assert response.data["message"] == SECOND_FACTOR_NEEDED_API
-    # And the admin role's own endpoints, called with the admin's token.
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
-
+@pytest.mark.parametrize("roles,superuser", [((Role.ADMIN,), False), ((), True),
+                                              ((Role.FINANCE, Role.ADMIN), False)])
+def test_an_admins_api_token_opens_nothing(db, roles, superuser):
+    """A token cannot carry a second factor: an admin's or a superuser's is refused on
+    every endpoint, whatever it asks, saying why."""
+    user = make_user("holder", *roles)
+    user.is_superuser = superuser
+    user.save()
+    authenticator(user)
     program = APIClient()
-    program.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=root).key}")
-    for path in ADMIN_API:
+    program.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    for path in GUARDED_API:
         response = program.get(path)
         assert response.status_code == 403, path
-        assert response.json()["message"] == SECOND_FACTOR_NEEDED_API, path
+        assert _says(response, ADMIN_TOKEN_REFUSED), path
+    assert events("access.denied").get().reason == ADMIN_TOKEN_REFUSED
+
+
+def test_a_token_of_a_role_without_admin_works(finance):
+    program = APIClient()
+    program.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=finance).key}")
+    assert program.get("/api/v1/me").status_code == 200
+    assert program.get("/api/v1/audit-events/").status_code == 200
 
 
 def test_resetting_a_lost_second_factor_is_audited(admin_user):
