@@ -6,12 +6,15 @@ opens nothing. All of it is in the trail, the refusals at most once a minute."""
 import html
 import re
 import time
+from datetime import timedelta
 
 import pytest
 import yaml
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
@@ -30,6 +33,7 @@ from billing_console.access import (
     declared_capability,
 )
 from money_actions.models import State
+from second_factor.services import _throttled
 from tests.conftest import PASSWORD, api_client, authenticator, authenticator_code, make_user
 from tests.refunds.conftest import charged, pending  # noqa: F401 (fixtures)
 from tests.test_access_routes import ROUTES, _get
@@ -350,3 +354,11 @@ def test_a_code_longer_than_any_is_a_form_error(root):
     assert response.status_code == 400
     assert "at most 32 characters" in response.content.decode()
     assert not events("second_factor.failed").exists()
+
+
+@pytest.mark.parametrize("left,words", [(0.4, "try again in 1 second."),
+                                        (10.4, "try again in 11 seconds.")])
+def test_the_wait_after_wrong_codes_is_said_in_words(left, words):
+    refusal = _throttled({"reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
+                          "locked_until": timezone.now() + timedelta(seconds=left)})
+    assert refusal.message == f"Too many wrong codes: {words}"
