@@ -51,6 +51,6 @@ def chosen_ids(data):
 
 
 class DecisionForm(forms.Form):
-    note = forms.CharField(required=False, max_length=NOTE_MAX_CHARS)
+    note = forms.CharField(label="Note", required=False, max_length=NOTE_MAX_CHARS)
     # The amount the page showed: an approval covers that amount and no other.
-    amount = forms.IntegerField(required=False, min_value=0)
+    amount = forms.IntegerField(label="Amount shown", required=False, min_value=0)

@@ -43,7 +43,12 @@ def _decision(service, done, *, for_amount_shown=False):
     def decide(request, pk):
         action = get_object_or_404(MoneyAction, pk=pk)
         form = DecisionForm(request.POST)
-        data = form.cleaned_data if form.is_valid() else {"note": "", "amount": None}
+        if not form.is_valid():
+            # Nothing is decided on a form that did not hold: deciding with its values
+            # dropped would approve without the check that the amount shown has not moved.
+            messages.error(request, _form_refusal(form))
+            return redirect("finance:approvals")
+        data = form.cleaned_data
         shown = {"expected_amount": data["amount"]} if for_amount_shown else {}
         try:
             service(action_id=action.pk, actor=request.user, note=data["note"],
@@ -56,6 +61,13 @@ def _decision(service, done, *, for_amount_shown=False):
         return redirect("finance:approvals")
 
     return decide
+
+
+def _form_refusal(form):
+    """The first of the form's errors, named by its field's label, and nothing decided."""
+    name, errors = next(iter(form.errors.items()))
+    label = form.fields[name].label or name.capitalize()
+    return f"{label}: {errors[0]} Nothing was decided; correct it and decide again."
 
 
 approve = _decision(services.money_action_approve, "approved; it is on its way to Stripe",

@@ -113,3 +113,18 @@ def test_an_amount_changed_after_finance_looked_is_not_approved_unseen(pending, 
     assert "The amount is now 90.00 USD, not what you saw" in response.content.decode()
     assert api.status_code == 409 and api.json()["code"] == "amount_changed"
     assert MoneyAction.objects.get(pk=pending.pk).state == State.PENDING_APPROVAL
+
+
+@pytest.mark.parametrize("decision,form", [
+    ("approve", {"note": "x" * 5_001, "amount": "999"}),
+    ("approve", {"note": "Checked.", "amount": "-1"}),
+    ("reject", {"note": "x" * 5_001}),
+])
+def test_a_decision_on_a_form_that_does_not_hold_decides_nothing(pending, finance, decision,
+                                                                 form):
+    response = signed_in(finance).post(f"/approvals/{pending.pk}/{decision}/", form,
+                                       follow=True)
+
+    assert "Nothing was decided" in response.content.decode()
+    pending.refresh_from_db()
+    assert pending.state == State.PENDING_APPROVAL and pending.decided_at is None
