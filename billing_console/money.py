@@ -4,6 +4,7 @@ Nothing here uses float. Amounts typed by people are parsed from text with Decim
 refused when they carry more precision than the currency has.
 """
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from billing_console.exceptions import ApplicationError
@@ -23,6 +24,8 @@ THREE_DECIMAL_CURRENCIES = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 
 # No amount the console handles has more digits than this, before or after the point.
 MAX_DIGITS = 15
+# An amount with its thousands grouped by commas: "1,000" and "12,345.67", never "750,00".
+THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)
 
 
 def normalise_currency(currency):
@@ -44,7 +47,13 @@ def decimal_places(currency):
 def to_minor_units(text, currency):
     """Parse "12.34" in USD into 1234. Refuses negatives, junk and extra decimals."""
     places = decimal_places(currency)
-    cleaned = str(text).strip().replace(",", "")
+    stripped = str(text).strip()
+    if "," in stripped and not THOUSANDS.fullmatch(stripped):
+        # "750,00" means 750 to whoever writes a decimal comma; read as grouping it was 75,000.
+        raise ApplicationError(
+            f"“{text}” is not an amount: use a point for decimals (750.00) and commas only "
+            "between groups of three digits (1,000.00).", "amount")
+    cleaned = stripped.replace(",", "")
     try:
         if not cleaned.isascii():  # Decimal also reads "١٢", which no one types as money
             raise InvalidOperation

@@ -6,7 +6,8 @@ from billing_console.money import format_amount, to_minor_units
 
 @pytest.mark.parametrize("text,currency,minor", [
     ("12.34", "usd", 1234), ("1,000", "USD", 100000), ("5000", "jpy", 5000),
-    ("1.234", "kwd", 1234), ("0.1", "eur", 10),
+    ("1.234", "kwd", 1234), ("0.1", "eur", 10), ("12,345.67", "usd", 1234567),
+    ("1,000,000", "jpy", 1000000),
 ])
 def test_it_parses_amounts_into_minor_units(text, currency, minor):
     assert to_minor_units(text, currency) == minor
@@ -19,6 +20,13 @@ def test_it_parses_amounts_into_minor_units(text, currency, minor):
 def test_it_refuses_bad_amounts_with_a_clear_error(text, currency):
     with pytest.raises(ApplicationError):
         to_minor_units(text, currency)
+
+
+# A decimal comma was read as grouping: "750,00" set a limit of 75,000.00, "4,9" 49.00.
+@pytest.mark.parametrize("text", ["750,00", "7,5", "4,9", "1,0000", "1,000,00", ",5"])
+def test_a_comma_that_does_not_group_thousands_is_refused_saying_how_to_write_it(text):
+    with pytest.raises(ApplicationError, match="use a point for decimals"):
+        to_minor_units(text, "gbp")
 
 
 @pytest.mark.parametrize("minor,currency,shown", [
