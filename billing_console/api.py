@@ -42,7 +42,7 @@ from rest_framework.response import Response
 from billing_console.dates import DAY_FORMAT
 from billing_console.exceptions import UnknownCursor
 from billing_console.money import ABSURD_AMOUNT
-from billing_console.parsing import cursor_for, cursor_values, whole_number
+from billing_console.parsing import BIGINT_MAX, cursor_for, cursor_values, is_bigint, whole_number
 from billing_console.text import REFUSED_IN_WORDS, refuses
 
 # --- errors ----------------------------------------------------------------------------------
@@ -218,9 +218,6 @@ def _within_bigint(field):
     if field.min_value is None:
         field.min_value = -BIGINT_MAX - 1
         field.validators.append(MinValueValidator(-BIGINT_MAX - 1))
-
-
-BIGINT_MAX = 2**63 - 1
 
 
 def _type_error(field, value):
@@ -409,7 +406,7 @@ def _key_value(model, name, value):
     bigint would each fail in the query, or be read as something else (50 as a UUID)."""
     field = model._meta.get_field(name)
     if isinstance(field, models.IntegerField):  # ids too
-        if _is_int(value) and -BIGINT_MAX - 1 <= value <= BIGINT_MAX:
+        if is_bigint(value):
             return value
         raise UnknownCursor()
     if not isinstance(value, str) or refuses(value):

@@ -21,6 +21,17 @@ def whole_number(value):
     return int(text) if WHOLE_NUMBER.fullmatch(text) else None
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+def is_bigint(value):
+    """Whether the JSON value `value` is a whole number PostgreSQL's bigint holds (a
+    cursor's id, a number in a body): True and False are not numbers here, though Python
+    counts them as ints."""
+    return isinstance(value, int) and not isinstance(value, bool) \
+        and -BIGINT_MAX - 1 <= value <= BIGINT_MAX
+
+
 def uuid_or_none(value):
     """The UUID `value` spells (a money action's id in Stripe metadata or an audit event),
     or None for anything else."""

@@ -17,7 +17,7 @@ from billing_console.exceptions import UnknownCursor
 from billing_console.integrations.stripe import gateway as stripe_gateway
 from billing_console.models import ZendeskIdentity
 from billing_console.names import ticket_name
-from billing_console.parsing import cursor_for, cursor_values, whole_number
+from billing_console.parsing import cursor_for, cursor_values, is_bigint, whole_number
 from cases.models import (
     OPEN_STATES,
     Case,
@@ -171,14 +171,10 @@ def _decode(cursor, sort):
 
 def _fits(key, sort):
     """Whether `key` has the shape `_sort_key` gives for `sort`."""
-    shape = {"sla": (_due, _whole), "priority": (_whole, _due, _whole),
-             "updated": (_moment, _whole)}[sort]
+    shape = {"sla": (_due, is_bigint), "priority": (is_bigint, _due, is_bigint),
+             "updated": (_moment, is_bigint)}[sort]
     return (isinstance(key, list) and len(key) == len(shape)
             and all(fits(value) for fits, value in zip(shape, key, strict=True)))
-
-
-def _whole(value):
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
 
 
 def _moment(value):
