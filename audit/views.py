@@ -9,7 +9,7 @@ from dataclasses import fields
 from types import SimpleNamespace
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -27,7 +27,7 @@ from audit.selectors import (
 from audit.services import audit_export_request
 from audit.words import action_choices, event_rows, kind_choices
 from billing_console.access import Capability, Role, has_capability, requires
-from billing_console.exceptions import ApplicationError
+from billing_console.exceptions import ApplicationError, PageNotFound
 from billing_console.names import console_reasons
 
 # Up to this many rows an export streams straight away; above, a task writes it.
@@ -63,7 +63,8 @@ def _choices():
 def event_detail(request, pk):
     event, action = audit_event_detail(viewer=request.user, pk=pk)
     if event is None:
-        raise Http404("No such audit event.")
+        raise PageNotFound("There is no such audit event, or it is not one your role sees. "
+                           "Find it on the audit trail.")
     [row] = event_rows([event])
     return render(request, "audit/event.html", {"event": event, "row": row, "action": action})
 

@@ -1,7 +1,9 @@
 """Domain errors, and how the API turns any error into `{"message": ..., "code": ...}`."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404
+from django.urls import Resolver404, get_resolver, get_urlconf
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -105,17 +107,35 @@ def _as_api_exception(exc):
     return exc
 
 
-class ApiNotFound:
-    """Middleware: under `/api/`, a path that names no endpoint (`/api/v1/refunds/zzz/`,
-    whose id is no UUID) is the API's 404 body, with DEBUG on too, where Django would
-    answer its HTML page of the URL patterns."""
+class PageNotFound(Http404):
+    """What a page names is not there, or not the viewer's to see, said for the person who
+    followed the link: the console's 404 page shows the message. A plain `Http404`'s
+    message (`get_object_or_404`'s "No Case matches the given query.") is for developers,
+    and the page never shows it."""
+
+
+class ConsoleNotFound:
+    """Middleware: with DEBUG on too, a path that names no page and an `Http404` a view
+    raises answer the console's own 404 (`handler404`: the page with the console's
+    navigation, saying what to do; under `/api/` the API's JSON body), where Django would
+    answer its technical page for developers (the URL patterns, the query's model). With
+    DEBUG off Django calls the same handler, and this changes nothing."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code == 404 and request.path_info.startswith("/api/") \
-                and response.get("Content-Type", "").split(";")[0] != "application/json":
-            return JsonResponse(error_body("Not found.", "not_found"), status=404)
+        # No view was resolved: Django's resolver raised before any view could answer.
+        if settings.DEBUG and response.status_code == 404 and request.resolver_match is None:
+            return _console_not_found(request, Resolver404())
         return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Http404):
+            return _console_not_found(request, exception)
+        return None
+
+
+def _console_not_found(request, exception):
+    return get_resolver(get_urlconf()).resolve_error_handler(404)(request, exception=exception)

@@ -16,10 +16,10 @@ import urllib.request
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
-from django.http import Http404
 from django.shortcuts import render
 
 from billing_console.access import Capability, requires
+from billing_console.exceptions import PageNotFound
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 LIVE_DASHBOARD = "https://dashboard.stripe.com"
@@ -62,7 +62,9 @@ def stripe_resource(object_id):
 def stripe_object(request, object_id):
     resource = stripe_resource(object_id)
     if not viewing(settings.STRIPE_API_BASE) or resource is None:
-        raise Http404("No sandbox page for this Stripe id.")
+        raise PageNotFound("There is no sandbox page for this Stripe object: the demo shows "
+                           "the kinds its Stripe sandbox keeps, and outside the demo a "
+                           "link opens Stripe's Dashboard.")
     url = f"{settings.STRIPE_API_BASE.rstrip('/')}/v1/{resource}/{quote(object_id, safe='')}"
     authorization = f"Bearer {settings.STRIPE_API_KEY}"
     return _page(request, "Stripe sandbox", object_id,
@@ -75,7 +77,8 @@ def stripe_object(request, object_id):
 @requires(Capability.READ_GUIDANCE)  # every role has it
 def zendesk_ticket(request, ticket_id):
     if not viewing(settings.ZENDESK_API_URL):
-        raise Http404("No sandbox page for Zendesk tickets.")
+        raise PageNotFound("Zendesk tickets open in Zendesk itself: only the demo shows its "
+                           "sandbox's tickets here.")
     base = f"{settings.ZENDESK_API_URL.rstrip('/')}/api/v2/tickets/{ticket_id}"
     login = base64.b64encode(
         f"{settings.ZENDESK_EMAIL}/token:{settings.ZENDESK_API_TOKEN}".encode()).decode()
@@ -118,7 +121,8 @@ def _get_json(url, authorization):
             return json.loads(response.read())
     except urllib.error.HTTPError as error:
         if error.code == 404:
-            raise Http404("The sandbox has no such object.") from error
+            raise PageNotFound("The sandbox has no such object: it may be from an earlier run "
+                               "of the demo, whose sandboxes start empty.") from error
         raise SandboxUnavailable(f"The sandbox answered {error.code}.") from error
     except OSError as error:
         raise SandboxUnavailable("The sandbox did not answer.") from error

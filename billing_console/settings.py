@@ -91,7 +91,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Inside CommonMiddleware, whose redirect to the address with a slash comes first.
-    "billing_console.exceptions.ApiNotFound",
+    "billing_console.exceptions.ConsoleNotFound",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Marks the user verified when the session holds a second factor they gave

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from billing_console.access import PUBLIC, SIGNED_IN, home_url_name, requires
+from billing_console.exceptions import PageNotFound
 from billing_console.forms import SignInForm
 from billing_console.health import readiness
 from billing_console.signals import access_denied
@@ -73,9 +74,11 @@ def permission_denied(request, exception):
 
 
 def page_not_found(request, exception):
+    """The console's 404, with the navigation; `PageNotFound`'s words say what is missing."""
     if _wants_json(request):
         return JsonResponse({"message": "Not found.", "code": "not_found"}, status=404)
-    return render(request, "404.html", status=404)
+    reason = str(exception) if isinstance(exception, PageNotFound) else None
+    return render(request, "404.html", {"reason": reason}, status=404)
 
 
 def server_error(request):

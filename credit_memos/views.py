@@ -5,11 +5,11 @@ money-action page flow (`money_actions.pages`)."""
 import time
 from datetime import UTC, datetime
 
-from django.http import Http404
 from django.utils.text import capfirst
 from django.views.decorators.http import require_http_methods
 
 from billing_console.access import Capability, requires
+from billing_console.exceptions import PageNotFound
 from billing_console.money import format_amount
 from billing_console.names import in_sentence, stripe_name, stripe_status
 from credit_memos import kinds, rules, services
@@ -154,7 +154,8 @@ class InvoiceAdjustmentPage(ActionPage):
 
     def __init__(self, slug):
         if slug not in INVOICE_PAGES:
-            raise Http404("No such invoice adjustment.")
+            raise PageNotFound("The console has no such change to an invoice. Go back to the case "
+                               "and choose one beside the invoice in its Stripe panel.")
         self.kind, self.title = INVOICE_PAGES[slug]
 
     def form(self, invoice, data=None):
@@ -251,7 +252,9 @@ class SubscriptionPage(ActionPage):
 
     def __init__(self, slug):
         if slug not in SUBSCRIPTION_PAGES:
-            raise Http404("No such subscription change.")
+            raise PageNotFound("The console has no such change to a subscription. Go back to the "
+                               "case and choose one beside the subscription in its Stripe "
+                               "panel.")
         self.kind, self.title, self.form_class = SUBSCRIPTION_PAGES[slug]
 
     def form(self, subscription, data=None):

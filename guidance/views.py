@@ -6,13 +6,12 @@ Bad input and a service's refusal are messages on the page, never a 500.
 """
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from billing_console.access import Capability, has_capability, requires
-from billing_console.exceptions import ApplicationError
+from billing_console.exceptions import ApplicationError, PageNotFound
 from billing_console.parsing import whole_number
 from cases.forms import first_error
 from cases.models import Case, Category
@@ -68,7 +67,8 @@ def version(request, slug, number):
         shown, base, lines = selectors.version_diff(
             playbook, number, whole_number(against))
     except playbook.versions.model.DoesNotExist:
-        raise Http404("No such version.") from None
+        raise PageNotFound("This playbook has no such version. Its page lists the versions "
+                           "it has.") from None
     return render(request, "guidance/version.html", {
         "playbook": playbook, "version": shown, "base": base, "lines": lines})
 
@@ -134,7 +134,8 @@ def question(request, pk):
     question = get_object_or_404(Question.objects.select_related("asker", "case"), pk=pk)
     can_answer = has_capability(request.user, Capability.WRITE_GUIDANCE)
     if not can_answer and not selectors.questions_of(request.user).filter(pk=pk).exists():
-        raise Http404("No such question.")
+        raise PageNotFound("There is no such question, or it is not yours to see: its case may "
+                           "no longer be one you escalated.")
     # Who may read money actions sees the case's unsettled ones: what the question may be
     # about. Tier 2 never sees them.
     can_read_money = has_capability(request.user, Capability.VIEW_MONEY_ACTIONS)

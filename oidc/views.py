@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from authlib.common.errors import AuthlibBaseError
 from django.contrib import auth, messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,6 +21,7 @@ from joserfc.errors import (
 
 from audit.services import client_ip
 from billing_console.access import PUBLIC, requires
+from billing_console.exceptions import PageNotFound
 from oidc import client
 from oidc.config import enabled, provider_config
 from oidc.services import (
@@ -31,6 +31,8 @@ from oidc.services import (
     user_sign_in_from_claims,
 )
 
+SSO_OFF = ("Single sign-on is off: sign in with your username and password on the sign-in "
+           "page.")
 # What a provider answers to `prompt=none` when it would have to ask the person something:
 # they are no longer signed in there, or must choose or consent again.
 ASKS_SOMETHING = {"login_required", "interaction_required", "consent_required",
@@ -55,7 +57,7 @@ def sign_in(request):
     """Send the browser to the provider. `next` is where to land afterwards; `renew=1`
     (from RenewSingleSignOn) asks the provider not to prompt, for a renewal."""
     if not enabled():
-        raise Http404("Single sign-on is off.")
+        raise PageNotFound(SSO_OFF)
     renewing = request.GET.get("renew") == "1" and SESSION_KEY in request.session
     try:
         url, _ = client.start(
@@ -78,7 +80,7 @@ def callback(request):
     refuse with no session. A renewal the provider will not make silently ends the
     session."""
     if not enabled():
-        raise Http404("Single sign-on is off.")
+        raise PageNotFound(SSO_OFF)
     ip = client_ip(request)
     malformed = _malformed(request)
     if malformed:

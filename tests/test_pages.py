@@ -5,6 +5,9 @@ import re
 import pytest
 from django.conf import settings
 
+from tests.cases.factories import make_case
+from tests.conftest import TIER2_ZENDESK_USER_ID, signed_in
+
 
 def test_every_page_carries_a_csp_without_unsafe_inline_scripts(client, specialist):
     client.force_login(specialist)
@@ -41,6 +44,54 @@ def test_an_unknown_page_is_the_styled_404(client):
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert b"There is nothing here" in response.content
+
+
+# With DEBUG on, as in the demo, Django would answer its technical page for developers.
+DJANGOS_TECHNICAL_404 = ("URLconf", "Raised by", "matches the given query",
+                         "DEBUG = True")
+
+
+def _the_consoles_404(response, *, says):
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert "There is nothing here" in html and says in html
+    assert 'nav aria-label="Sections"' in html  # the console's navigation, to go on from
+    assert not [words for words in DJANGOS_TECHNICAL_404 if words in html], html
+
+
+def test_with_debug_on_a_case_tier2_may_not_see_is_the_consoles_404(settings, tier2):
+    settings.DEBUG = True
+    others = make_case(escalated_by_zendesk_id=TIER2_ZENDESK_USER_ID + 1)
+    response = signed_in(tier2).get(f"/cases/{others.pk}/", follow=True)
+    _the_consoles_404(response, says="Find yours by its ticket number")
+
+
+def test_with_debug_on_an_unknown_object_or_path_is_the_consoles_404(settings, specialist):
+    settings.DEBUG = True
+    settings.SANDBOX_VIEWER = True
+    settings.STRIPE_API_BASE = "http://127.0.0.1:12111"
+    client = signed_in(specialist)
+    _the_consoles_404(client.get("/sandbox/stripe/zz_unknown/"),
+                      says="There is no sandbox page for this Stripe object")
+    _the_consoles_404(client.get("/no/such/page/"), says="Choose a section above")
+    # get_object_or_404's words are for developers: the page says its own.
+    _the_consoles_404(client.get("/cases/999999/"), says="may be mistyped")
+
+
+def test_with_debug_on_an_unknown_api_path_is_still_json(settings, specialist):
+    settings.DEBUG = True
+    response = signed_in(specialist).get("/api/v1/nothing-here/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_a_refused_request_is_the_styled_400(rf, specialist):
+    from billing_console.views import bad_request
+
+    request = rf.get("/cases/")
+    request.user = specialist
+    html = bad_request(request, None).content.decode()
+    assert "The request could not be understood" in html
+    assert "console.css" in html and 'nav aria-label="Sections"' in html
 
 
 def test_flash_messages_are_shown(client, specialist):

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from billing_console.access import AnyOf, Capability, has_capability, requires
-from billing_console.exceptions import ApplicationError
+from billing_console.exceptions import ApplicationError, PageNotFound
 from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
 from billing_console.parsing import whole_number
 from cases import services
@@ -53,6 +53,11 @@ from money_actions.selectors import actions_on
 
 # --- Pages ----------------------------------------------------------------------------------
 
+# Whether the case exists is not said: it may be another team's.
+NOT_YOUR_CASE = ("This case is not one you can open: Tier 2 sees the cases it or its "
+                 "Zendesk group escalated. Find yours by its ticket number on the Guidance "
+                 "page.")
+
 
 @requires(AnyOf({Capability.VIEW_QUEUE, Capability.VIEW_CASE_SUMMARY}))
 @require_safe
@@ -67,9 +72,12 @@ def case_page(request, pk):
 @requires(Capability.VIEW_CASE_SUMMARY)
 @require_safe
 def case_summary(request, pk):
-    case = get_object_or_404(cases_visible_to(request.user).only(
+    case = cases_visible_to(request.user).only(
         "zendesk_ticket_id", "subject", "state", "category", "resolution_code",
-        "resolution_summary", "resolved_at", "stripe_customer_id", "stripe_link"), pk=pk)
+        "resolution_summary", "resolved_at", "stripe_customer_id", "stripe_link",
+    ).filter(pk=pk).first()
+    if case is None:
+        raise PageNotFound(NOT_YOUR_CASE)
     facts, facts_error = case_facts(case)
     return render(request, "cases/case_readonly.html", {
         "case": case, "guidance": case_guidance(case),
