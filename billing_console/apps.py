@@ -7,7 +7,15 @@ class BillingConsoleConfig(AppConfig):
     verbose_name = "Billing Console"
 
     def ready(self):
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from billing_console import request_log
         from billing_console.db import roles  # noqa: F401  (the database role's deploy check)
+
+        # A refused sign-in is said on its request's line (Axes' own lines are off).
+        user_login_failed.connect(request_log.sign_in_refused)
+        user_locked_out.connect(request_log.locked_out)
 
 
 class ConsoleAdminConfig(admin_apps.AdminConfig):

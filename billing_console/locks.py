@@ -22,7 +22,7 @@ from django.http import HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
 from django.template import loader
 
-logger = logging.getLogger(__name__)
+from billing_console import request_log
 
 # deadlock_detected, serialization_failure, lock_not_available
 LOCK_CONFLICT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
@@ -70,10 +70,12 @@ class RetryLockConflictsMiddleware:
             request._lock_conflict = False
             if not replayable or attempt == REQUEST_TRIES:
                 break
-            logger.warning("Lock conflict on %s %s; running it again (try %s)",
-                           request.method, request.path, attempt + 1)
+            # Said on the request's one line, as is the giving up below.
+            request_log.note(request, f"lock conflict, run again: try {attempt + 1}",
+                             logging.WARNING)
             pause_before_retry(attempt)
-        logger.error("Lock conflict on %s %s; answered 503", request.method, request.path)
+        request_log.note(request, "lock conflict on " + (
+            "its one try" if attempt == 1 else f"all {attempt} tries"))
         return _try_again(request)
 
     def process_exception(self, request, exception):

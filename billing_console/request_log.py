@@ -2,8 +2,12 @@
 runserver (the demo), gunicorn (production) and the tests: method, path (never the query
 string, which may carry a customer's email), status, milliseconds taken, and who asked.
 
-Django's own lines that would repeat it (runserver's request line, `django.request`'s
-warning for a 4xx with its traceback) are kept for server errors only: see LOGGING.
+What else is said of a request goes on that line too, not on lines of its own (`note`):
+the console's words (a sign-in refused, an account locked, a parameter the database cannot
+store, a lock conflict run again) and Django's (a CSRF refusal, too many fields, a host it
+does not serve: `OnTheRequestLine`). Django's lines that would repeat it (runserver's
+request line, `django.request`'s line for a 4xx or 5xx answer) are dropped; the traceback
+of an unexpected error is kept. See LOGGING.
 
 A task is one short line too: Celery's line for a task that succeeded, without the value
 the task returned (`ShortTaskLine`, a filter LOGGING puts on Celery's logger).
@@ -13,6 +17,7 @@ import logging
 import time
 
 from celery.app import trace
+from django.http import HttpRequest
 
 logger = logging.getLogger("billing_console.requests")
 
@@ -22,6 +27,19 @@ def level_for(status):
     if status >= 500:
         return logging.ERROR
     return logging.WARNING if status >= 400 else logging.INFO
+
+
+# A note quotes what was sent at times (a parameter's name, a Host header): never a page of it.
+NOTE_MAX_CHARS = 200
+
+
+def note(request, words, level=logging.INFO):
+    """Say `words` (why the request was refused, or what became of it) on the request's one
+    line, which is logged at `level` when that is above the status's level. A later note
+    replaces an earlier one: an account locked says more than the failed sign-in before."""
+    if len(words) > NOTE_MAX_CHARS:
+        words = words[:NOTE_MAX_CHARS] + "…"
+    request.log_note = (words, level)
 
 
 class LogEachRequest:
@@ -34,9 +52,48 @@ class LogEachRequest:
         started = time.perf_counter()
         response = self.get_response(request)
         milliseconds = (time.perf_counter() - started) * 1000
-        logger.log(level_for(response.status_code), "%s %s %s %.0f ms %s", request.method,
-                   request.path, response.status_code, milliseconds, _who(request))
+        words, level = getattr(request, "log_note", ("", logging.NOTSET))
+        logger.log(max(level_for(response.status_code), level), "%s %s %s %.0f ms %s%s",
+                   request.method, request.path, response.status_code, milliseconds,
+                   _who(request), f" ({words})" if words else "")
+        request.log_line_written = True
         return response
+
+
+class OnTheRequestLine(logging.Filter):
+    """On the log's handler: a record of Django's that carries the request it is about
+    (`django.request`, `django.security.*`, which name each refusal of tampered input after
+    its exception: csrf, TooManyFieldsSent, DisallowedHost…) becomes that request's note,
+    or is dropped when the request's line is written already (a 503's). A record with the
+    traceback of an unexpected error (a 500) stays."""
+
+    def filter(self, record):
+        request = getattr(record, "request", None)
+        if not isinstance(request, HttpRequest) or (
+                record.exc_info and getattr(record, "status_code", 0) >= 500):
+            return True
+        if not getattr(request, "log_line_written", False):
+            # Its status says the level: a refusal of tampered input is no server error.
+            note(request, record.getMessage())
+        return False
+
+
+LOCKED_OUT = "account locked: too many failed sign-ins"
+
+
+def sign_in_refused(sender, request=None, **kwargs):
+    """Receives `user_login_failed` (connected by the app's `ready`): a wrong password, or
+    any password while the account is locked (Axes marks the request). Without the
+    username: the audit trail keeps it, and people type passwords there too."""
+    if request is not None:
+        note(request, LOCKED_OUT if getattr(request, "axes_locked_out", False)
+             else "sign-in refused", logging.WARNING)
+
+
+def locked_out(sender, request=None, **kwargs):
+    """Receives Axes' `user_locked_out`: this failure locked the account."""
+    if request is not None:
+        note(request, LOCKED_OUT, logging.WARNING)
 
 
 def _who(request):

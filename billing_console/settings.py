@@ -386,22 +386,26 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"short_task_line": {"()": "billing_console.request_log.ShortTaskLine"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"short_task_line": {"()": "billing_console.request_log.ShortTaskLine"},
+                "on_the_request_line": {"()": "billing_console.request_log.OnTheRequestLine"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["on_the_request_line"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     # At INFO the log is one line per request (billing_console.request_log) and one short
     # line per task (Celery's outcome line, without the task's return value). The lines
     # that would repeat them are kept for errors: runserver's request line,
     # django.request's 4xx warning and its traceback, the worker's "received" line and
-    # beat's "sending" line. The HTTP clients' chatter (a
-    # line or two per call to Stripe or Zendesk) and Axes' per-sign-in lines start at
-    # WARNING, where lockouts are.
+    # beat's "sending" line, and Axes' lines for each failed sign-in and lockout (the
+    # request's line says "sign-in refused" or "account locked"). What Django's loggers
+    # say of a request they answered (a CSRF refusal, too many fields, a 503) goes on its
+    # line (`OnTheRequestLine`), but for a 500's traceback. The HTTP clients' chatter (a
+    # line or two per call to Stripe or Zendesk) starts at WARNING.
     "loggers": {
         name: {"level": level} for name, level in (
             ("django.server", "ERROR"), ("django.request", "ERROR"),
             ("celery.worker.strategy", "WARNING"), ("celery.beat", "WARNING"),
             ("stripe", "WARNING"), ("zenpy", "WARNING"), ("urllib3", "WARNING"),
-            ("axes", "WARNING"),
+            ("axes", "ERROR"),
             # Authlib would log a sign-in's PKCE verifier at DEBUG.
             ("authlib", "WARNING"),
         )

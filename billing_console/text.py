@@ -25,6 +25,7 @@ from functools import cache
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.template import loader
 
+from billing_console import request_log
 from billing_console.signals import text_cleaned
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,18 @@ REPLACEMENT = "\ufffd"
 REFUSED_IN_WORDS = "NUL (U+0000) or a lone surrogate"
 UNSTORABLE_CODE = "unstorable_character"
 MAX_PLACES_NAMED = 20
+
+
+# A refusal quotes at most this much of what was sent: enough to recognise a typo, never a
+# page of tampered input (a 10 kB value posted for a choice, a 10,000-digit number).
+QUOTE_MAX_CHARS = 40
+
+
+def quoted(value):
+    """`value` (what was sent, as text) in quotes for a refusal: “4821”, or its first
+    `QUOTE_MAX_CHARS` characters and an ellipsis when longer, “xxxx…”."""
+    text = str(value)
+    return f"“{text[:QUOTE_MAX_CHARS]}…”" if len(text) > QUOTE_MAX_CHARS else f"“{text}”"
 
 
 def refuses(text):
@@ -143,10 +156,9 @@ class RefuseUnstorableInput:
         name = unstorable_parameter(request)
         if name is None:
             return self.get_response(request)
-        logger.warning("Refused %s %s: parameter %r holds %s", request.method, request.path,
-                       name, REFUSED_IN_WORDS)
-        message = (f"“{name}” holds a character no record can contain ({REFUSED_IN_WORDS}); "
-                   "remove it and try again.")
+        request_log.note(request, f"parameter {quoted(name)} holds {REFUSED_IN_WORDS}")
+        message = (f"{quoted(name)} holds a character no record can contain "
+                   f"({REFUSED_IN_WORDS}); remove it and try again.")
         if request.path.startswith("/api/"):
             return JsonResponse({"message": message, "code": UNSTORABLE_CODE}, status=400)
         return _bad_request_page(request, message)

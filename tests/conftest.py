@@ -54,6 +54,23 @@ def _empty_cache():
     forget_reason_labels()
 
 
+@pytest.fixture
+def console_log():
+    """What the log's handler, as LOGGING sets it up, writes from now on: a function giving
+    its lines (caplog sees records before the handler's filters do)."""
+    import io
+    import logging
+
+    from billing_console.request_log import OnTheRequestLine
+
+    [handler] = [handler for handler in logging.getLogger().handlers
+                 if any(isinstance(f, OnTheRequestLine) for f in handler.filters)]
+    written = io.StringIO()
+    previous = handler.setStream(written)
+    yield lambda: written.getvalue().splitlines()
+    handler.setStream(previous)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Real hashing costs half a second a user; tests make hundreds."""

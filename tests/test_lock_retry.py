@@ -1,6 +1,7 @@
 """A lock conflict is retried, never a 500: requests run again (then 503 to try again), and
 Celery tasks retry."""
 
+import re
 import threading
 import uuid
 
@@ -95,6 +96,20 @@ def test_a_request_whose_transaction_lost_a_lock_conflict_runs_again_with_its_bo
 
     assert response.status_code == 200 and response.content == b"done after 2"
     assert attempts == [b'{"amount": 100}'] * 2
+
+
+@pytest.mark.django_db
+def test_a_request_run_again_is_one_log_line_saying_so(console_log):
+    Client().post("/api/once/", b"{}", content_type="application/json")
+    attempts.clear()
+    Client().post("/api/always/", b"{}", content_type="application/json")
+
+    # Django's own line for the 503 is not a second one.
+    assert [re.sub(r"^\S+ \S+ | \d+ ms", "", line) for line in console_log()] == [
+        "WARNING billing_console.requests POST /api/once/ 200 - (lock conflict, run again: "
+        "try 2)",
+        "ERROR billing_console.requests POST /api/always/ 503 - (lock conflict on all "
+        f"{REQUEST_TRIES} tries)"]
 
 
 @pytest.mark.django_db

@@ -1,21 +1,24 @@
 """The console's log at INFO: one line per request, one short line per task; the HTTP clients
-of Stripe and Zendesk say nothing below WARNING; a refused request (403) is one line, no
-traceback."""
+of Stripe and Zendesk say nothing below WARNING; a refused request (403, a wrong password, a
+locked account, a NUL) is one line, no traceback, saying why."""
 
 import logging
 import os
+import re
 import time
 
 import pytest
 from celery.app import trace
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.test import Client
 
 from billing_console.celery import app
 from billing_console.integrations.models import InboundEvent
 from billing_console.integrations.stripe import gateway as stripe_gateway
 from billing_console.integrations.tasks import process_inbound_event
 from billing_console.integrations.zendesk import gateway as zendesk_gateway
-from tests.conftest import signed_in
+from tests.conftest import PASSWORD, signed_in
 
 
 @pytest.fixture
@@ -57,6 +60,67 @@ def test_a_refused_api_call_is_one_line_too(tier2, log):
     assert client.post("/api/v1/invoice-adjustments/", {}, format="json").status_code == 403
     [(name, level, message, exc_info)] = _lines(log)
     assert (name, level, exc_info) == ("billing_console.requests", logging.WARNING, None)
+
+
+def _sign_in(client, password):
+    return client.post("/accounts/login/", {"username": "specialist", "password": password})
+
+
+def test_a_wrong_password_is_one_warning_line_saying_so(specialist, log):
+    client = Client()
+    log.clear()
+    _sign_in(client, "wrong password")
+    [(name, level, message, exc_info)] = _lines(log)
+    assert (name, level) == ("billing_console.requests", logging.WARNING)
+    assert message.startswith("POST /accounts/login/ 200 ")
+    assert message.endswith(" ms - (sign-in refused)")
+
+
+def test_a_locked_account_is_one_warning_line_saying_so(specialist, log):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        _sign_in(client, "wrong password")
+    for password in ("wrong password", PASSWORD):  # the lock, then a try while locked
+        log.clear()
+        assert _sign_in(client, password).status_code == 429
+        [(name, level, message, exc_info)] = _lines(log)
+        assert (name, level) == ("billing_console.requests", logging.WARNING)
+        assert message.endswith(" ms - (account locked: too many failed sign-ins)")
+
+
+def test_a_refused_nul_is_one_warning_line_naming_the_parameter_briefly(specialist, log):
+    client = signed_in(specialist)
+    log.clear()
+    assert client.get("/cases/", {"q": "a\x00b", "x" * 5000: "\x00"}).status_code == 400
+    [(name, level, message, exc_info)] = _lines(log)
+    assert (name, level) == ("billing_console.requests", logging.WARNING)
+    assert message.endswith(" ms specialist (parameter “q” holds NUL (U+0000) or a lone "
+                            "surrogate)")
+    log.clear()
+    client.get("/cases/", {"x" * 5000: "\x00"})
+    [(_, _, message, _)] = _lines(log)
+    assert len(message) < 200 and "“xxxxxxxxxx" in message
+
+
+def test_a_request_django_refuses_is_one_line_saying_why_without_a_traceback(
+        specialist, console_log):
+    no_csrf = Client(enforce_csrf_checks=True)
+    no_csrf.force_login(specialist)
+    no_csrf.post("/cases/", {"q": "x"})
+    signed_in(specialist).post("/cases/", {f"field{i}": "1" for i in range(
+        settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)})
+    Client(HTTP_HOST="x" * 1000 + ".example").get("/accounts/login/")
+
+    lines = [re.sub(r"^\S+ \S+ | \d+ ms", "", line) for line in console_log()]
+    assert lines[:2] == [
+        "WARNING billing_console.requests POST /cases/ 403 specialist (Forbidden (CSRF cookie "
+        "not set.): /cases/)",
+        "WARNING billing_console.requests POST /cases/ 400 specialist (The number of GET/POST "
+        "parameters exceeded settings.DATA_UPLOAD_MAX_NUMBER_FIELDS.)"]
+    [host] = lines[2:]
+    assert host.startswith("WARNING billing_console.requests GET /accounts/login/ 400 - "
+                           "(Invalid HTTP_HOST header: 'xxx")
+    assert len(host) < 300
 
 
 def test_stripe_calls_say_nothing_at_info(stripe_sandbox, log):
