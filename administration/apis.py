@@ -1,5 +1,5 @@
-"""The integrations' health API, for admins, as on `/cases/sync/` and through the same
-services: the Zendesk sync's state, the records the database refused (set aside), the
+"""The integrations' health API, for admins, as on `/manage/integrations/` and through the
+same services: the Zendesk sync's state, the records the database refused (set aside), the
 webhook events that gave up after their retries, and a retry of one.
 
 Like every admin page, these need the admin role and a second factor, which an API token

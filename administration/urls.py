@@ -20,4 +20,5 @@ urlpatterns = [
     path("intake/", views.intake, name="intake"),
     path("intake/rule/", views.intake_rule, name="intake-rule"),
     path("intake/sla/", views.sla_targets, name="sla-targets"),
+    path("integrations/", views.integrations, name="integrations"),
 ]

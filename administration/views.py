@@ -1,22 +1,32 @@
 """The admin role's pages, under /manage/: the money policy in the currency's own units,
 users with their roles, lock state and Zendesk tie, the intake rule and SLA targets, and
-the integrations' health. Only `MANAGE_CONSOLE` opens them. Every change goes through a
+the integrations' health (the Zendesk sync, run now; tickets set aside and webhook events
+that gave up, each retried). Only `MANAGE_CONSOLE` opens them. Every change goes through a
 service (`administration.services`) and is audited; bad input is the form's error on the
 page (400), never a 500."""
+
+import logging
 
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from kombu.exceptions import OperationalError
 
 from administration import forms, selectors, services
 from audit.services import Origin
 from billing_console.access import Capability, Role, requires
 from billing_console.exceptions import ApplicationError
+from billing_console.integrations import inbox, set_aside
 from billing_console.money import format_amount, normalise_currency
+from billing_console.parsing import whole_number
+from cases.services import inbound_event_retry, set_aside_ticket_retry
+from cases.sync import sync_health
+from cases.tasks import sync_zendesk
 from money_actions.models import CurrencyLimit, ReasonCode
 
+logger = logging.getLogger(__name__)
 manages = requires(Capability.MANAGE_CONSOLE)
 
 
@@ -295,3 +305,74 @@ def sla_targets(request):
                                   "follow them.")
         return redirect("administration:intake")
     return _intake_page(request, status=400, sla_form=form)
+
+
+# --- Integrations --------------------------------------------------------------------------
+
+
+@manages
+@require_http_methods(["GET", "POST"])
+def integrations(request):
+    """The Zendesk sync's state with "Sync now"; the tickets the database refused (set
+    aside) and the webhook events that gave up after their retries, each with a retry."""
+    if request.method == "POST":
+        if "retry_event" in request.POST:
+            return _retry_event(request)
+        if "retry_ticket" in request.POST:
+            return _retry_ticket(request)
+        return _sync_now(request)
+    return render(request, "administration/integrations.html", {
+        "health": sync_health(),
+        "rule": selectors.intake_rule(),
+        "gave_up": inbox.gave_up(),
+        "gave_up_count": inbox.gave_up_count(),
+        "max_attempts": inbox.MAX_ATTEMPTS,
+        "set_aside": set_aside.listed(),
+        "set_aside_count": set_aside.count(),
+    })
+
+
+def _sync_now(request):
+    try:
+        sync_zendesk.delay()
+    except OperationalError:
+        logger.exception("Could not queue a Zendesk sync")
+        messages.error(request, "The task queue is unreachable; the sync was not started. "
+                                "The console tries again by itself every minute once the "
+                                "queue is back.")
+    else:
+        messages.success(request, "Zendesk sync queued; it runs within seconds.")
+    return redirect("administration:integrations")
+
+
+def _retry_event(request):
+    event_id = whole_number(request.POST["retry_event"])
+    # The event is pending again: if the queue is down, the inbox's sweeper queues it.
+    return _queue_again(
+        request, lambda: inbound_event_retry(event_id=event_id, actor=request.user),
+        unreachable="The task queue is unreachable; the event will run once it is back.",
+        done=lambda event: f"{event.get_source_display()} event {event.event_id} queued to "
+                           "run again.")
+
+
+def _retry_ticket(request):
+    ticket_id = whole_number(request.POST["retry_ticket"])
+    return _queue_again(
+        request, lambda: set_aside_ticket_retry(ticket_id=ticket_id, actor=request.user),
+        unreachable="The task queue is unreachable; retry the ticket once it is back.",
+        done=lambda _: f"Ticket {ticket_id} queued to be fetched again; it leaves this list "
+                       "once it is stored.")
+
+
+def _queue_again(request, retry, *, unreachable, done):
+    """Run an admin's retry and say how it went, back on the integrations page."""
+    try:
+        retried = retry()
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    except OperationalError:
+        logger.exception("Could not queue a retry from the integrations page")
+        messages.error(request, unreachable)
+    else:
+        messages.success(request, done(retried))
+    return redirect("administration:integrations")

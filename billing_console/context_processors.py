@@ -33,8 +33,8 @@ NAVIGATION = (
     ("Guidance", "guidance:index", Capability.READ_GUIDANCE),
     ("Questions", "guidance:questions", Capability.WRITE_GUIDANCE),
     ("Handover", "handover:page", Capability.WORK_CASES),
-    ("Zendesk sync", "cases:sync", Capability.MANAGE_CONSOLE, _gave_up_events),
-    ("Admin", "administration:index", Capability.MANAGE_CONSOLE),
+    # Webhook events that gave up wait for an admin on the administration's integrations page.
+    ("Admin", "administration:index", Capability.MANAGE_CONSOLE, _gave_up_events),
 )
 
 

@@ -41,7 +41,8 @@ Zendesk content (subjects, descriptions, comments, names) is untrusted: it is st
 received and escaped wherever it is shown, except the characters the database refuses
 (NUL, lone surrogates), which are replaced and audited (`billing_console.text`). A ticket
 the database still refuses is set aside with the reason (`integrations.set_aside`), so one
-bad ticket never stops a page or the cursor; admins see it, and retry it, on `/cases/sync/`.
+bad ticket never stops a page or the cursor; admins see it, and retry it, on
+`/manage/integrations/`.
 """
 
 import fcntl

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases.views import case, queue, sync
+from cases.views import case, queue
 
 app_name = "cases"
 urlpatterns = [
@@ -19,5 +19,4 @@ urlpatterns = [
     path("rows/", queue.queue_rows, name="rows"),
     path("health/", queue.health, name="health"),
     path("assign/", queue.assign, name="assign"),
-    path("sync/", sync.sync_status, name="sync"),
 ]

@@ -52,7 +52,7 @@ class SetAsideRecord(models.Model):
     """A record from Stripe or Zendesk that could not be stored (a Zendesk ticket the
     database refused), set aside with the reason so that the batch it came in, and the
     export's cursor, go on without it. Storing it later removes the row; admins see the
-    rows, and retry them, on `/cases/sync/` (see `set_aside.py`)."""
+    rows, and retry them, on `/manage/integrations/` (see `set_aside.py`)."""
 
     source = models.CharField(max_length=16, choices=InboundEvent.Source.choices)
     kind = models.CharField(max_length=32)  # "ticket"

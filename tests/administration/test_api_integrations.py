@@ -1,6 +1,6 @@
-"""The integrations' health through the API, for admins as on `/cases/sync/`: the sync's
-state, the records set aside and the webhook events that gave up, and a retry of one,
-audited with the API as its source. Like every admin page, it needs a second factor: a
+"""The integrations' health through the API, for admins as on `/manage/integrations/`: the
+sync's state, the records set aside and the webhook events that gave up, and a retry of
+one, audited with the API as its source. Like every admin page, it needs a second factor: a
 session that gave one is answered, an API token never."""
 
 import pytest

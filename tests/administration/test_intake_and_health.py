@@ -1,6 +1,8 @@
 """The intake rule and SLA targets, edited and audited; the integrations' health at a
 glance, with the way to the page that retries."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -80,4 +82,32 @@ def test_the_overview_counts_what_waits_and_links_to_where_it_is_retried(admin_u
     health = page.split('id="integrations"')[1].split("</section>")[0]
     assert "<dt>Tickets set aside</dt><dd>1</dd>" in health
     assert "<dt>Webhook events that gave up</dt><dd>1</dd>" in health
-    assert 'href="/cases/sync/"' in health
+    assert 'href="/manage/integrations/"' in health
+
+
+def _tabs(page):
+    """(label, current) of each tab of the administration's navigation on `page`."""
+    tabs = page.split('<nav class="tabs" aria-label="Administration">')[1].split("</nav>")[0]
+    return [(label, "aria-current" in attributes)
+            for attributes, label in re.findall(r"<a ([^>]*)>([^<]+)</a>", tabs)]
+
+
+def test_the_integrations_page_is_a_tab_of_the_administration_with_sync_now(admin_user):
+    page = signed_in(admin_user).get("/manage/").content.decode()
+    assert re.search(r'<a href="/manage/integrations/"[^>]*>Integrations</a>', page)
+
+    page = signed_in(admin_user).get("/manage/integrations/").content.decode()
+
+    assert ("Integrations", True) in _tabs(page)
+    assert re.search(r'<a href="/manage/"[^>]*aria-current="page">Admin', page)
+    assert '<button type="submit">Sync now</button>' in page
+
+
+def test_every_tab_of_the_administration_keeps_its_navigation(admin_user):
+    client = signed_in(admin_user)
+    tabs = re.findall(r'<nav class="tabs" aria-label="Administration">(.*?)</nav>',
+                      client.get("/manage/").content.decode(), re.DOTALL)[0]
+    for href, label in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', tabs):
+        page = client.get(href).content.decode()
+        assert (label, True) in _tabs(page), href
+        assert re.search(r'<a href="/manage/"[^>]*aria-current="page">Admin', page), href

@@ -1,4 +1,4 @@
-"""`/cases/sync/`: admins see the sync's health and can start a run."""
+"""`/manage/integrations/`: admins see the sync's health and can start a run."""
 
 import re
 from datetime import timedelta
@@ -20,7 +20,7 @@ def test_admins_see_the_last_run_the_lag_and_the_last_error(client, admin_user):
     client.force_login(admin_user)
     with_second_factor(client, admin_user)
 
-    page = client.get("/cases/sync/").content.decode()
+    page = client.get("/manage/integrations/").content.decode()
 
     assert "The last run failed" in page
     assert "&lt;b&gt;rate limit&lt;/b&gt;" in page  # Zendesk's words, escaped
@@ -31,7 +31,7 @@ def test_sync_now_queues_a_run_and_says_so(client, admin_user):
     client.force_login(admin_user)
     with_second_factor(client, admin_user)
     with mock.patch.object(tasks.sync_zendesk, "delay") as queued:
-        response = client.post("/cases/sync/", follow=True)
+        response = client.post("/manage/integrations/", follow=True)
 
     assert queued.call_count == 1
     assert "Zendesk sync queued" in response.content.decode()
@@ -40,7 +40,7 @@ def test_sync_now_queues_a_run_and_says_so(client, admin_user):
 def test_specialists_cannot_start_a_sync(client, specialist):
     client.force_login(specialist)
     with mock.patch.object(tasks.sync_zendesk, "delay") as queued:
-        assert client.post("/cases/sync/").status_code == 403
+        assert client.post("/manage/integrations/").status_code == 403
     assert queued.call_count == 0
 
 
@@ -50,7 +50,7 @@ def test_the_page_speaks_to_an_admin_of_zendesk_and_stripe(client, admin_user):
     client.force_login(admin_user)
     with_second_factor(client, admin_user)
 
-    page = client.get("/cases/sync/").content.decode()
+    page = client.get("/manage/integrations/").content.decode()
 
     assert "<h1>Integrations: Zendesk and Stripe</h1>" in page
     assert "Changes from Zendesk and Stripe not taken in" in page

@@ -1,5 +1,6 @@
-"""`/cases/sync/`, the admins' integrations page: webhook events that gave up after their
-retries, with a "retry now" that is audited, and their count in the admins' navigation."""
+"""`/manage/integrations/`, the admins' integrations page: webhook events that gave up
+after their retries, with a "retry now" that is audited, and their count in the admins'
+navigation."""
 
 from datetime import timedelta
 
@@ -36,7 +37,7 @@ def test_admins_see_the_events_that_gave_up_with_their_last_error(admin_user):
                                 status=InboundEvent.Status.FAILED, attempts=2,
                                 next_attempt_at=timezone.now() + timedelta(minutes=2))
 
-    page = signed_in(admin_user).get("/cases/sync/").content.decode()
+    page = signed_in(admin_user).get("/manage/integrations/").content.decode()
 
     assert "Changes from Zendesk and Stripe not taken in (1)" in page
     assert "evt_gave_up" in page and "refund.updated" in page
@@ -46,7 +47,7 @@ def test_admins_see_the_events_that_gave_up_with_their_last_error(admin_user):
 
 
 def test_the_page_says_so_when_no_event_gave_up(admin_user):
-    page = signed_in(admin_user).get("/cases/sync/").content.decode()
+    page = signed_in(admin_user).get("/manage/integrations/").content.decode()
     assert "every change Zendesk and Stripe sent was taken in" in page
 
 
@@ -55,7 +56,7 @@ def test_retry_now_queues_the_event_again_and_audits_who_asked(
     event = gave_up()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = signed_in(admin_user).post("/cases/sync/", {"retry_event": event.pk},
+        response = signed_in(admin_user).post("/manage/integrations/", {"retry_event": event.pk},
                                               follow=True)
 
     assert "Stripe event evt_gave_up queued to run again." in response.content.decode()
@@ -72,7 +73,7 @@ def test_retry_now_queues_the_event_again_and_audits_who_asked(
 
 @pytest.mark.parametrize("value", ["12345", "abc", ""])
 def test_retrying_an_event_that_is_not_waiting_says_so(admin_user, queued, value):
-    response = signed_in(admin_user).post("/cases/sync/", {"retry_event": value},
+    response = signed_in(admin_user).post("/manage/integrations/", {"retry_event": value},
                                           follow=True)
     assert response.status_code == 200
     assert "no longer waiting for a retry" in response.content.decode()
@@ -83,14 +84,15 @@ def test_retrying_an_event_that_is_not_waiting_says_so(admin_user, queued, value
 def test_only_admins_retry_events(specialist, finance, queued):
     event = gave_up()
     for user in (specialist, finance):
-        assert signed_in(user).post("/cases/sync/", {"retry_event": event.pk}).status_code == 403
+        response = signed_in(user).post("/manage/integrations/", {"retry_event": event.pk})
+        assert response.status_code == 403
     assert InboundEvent.objects.get(pk=event.pk).status == InboundEvent.Status.GAVE_UP
     assert queued == []
 
 
 def test_retry_now_answers_only_to_post(admin_user, queued):
     event = gave_up()
-    signed_in(admin_user).get("/cases/sync/", {"retry_event": event.pk})
+    signed_in(admin_user).get("/manage/integrations/", {"retry_event": event.pk})
     assert InboundEvent.objects.get(pk=event.pk).status == InboundEvent.Status.GAVE_UP
 
 
@@ -98,6 +100,6 @@ def test_the_admins_navigation_counts_the_events_that_gave_up(admin_user):
     gave_up("evt_1")
     gave_up("evt_2")
 
-    page = signed_in(admin_user).get("/cases/sync/").content.decode()
+    page = signed_in(admin_user).get("/manage/integrations/").content.decode()
 
-    assert 'Zendesk sync <span class="count" aria-label="2 open">2</span>' in page
+    assert 'Admin <span class="count" aria-label="2 open">2</span>' in page

@@ -92,12 +92,12 @@ def test_a_ticket_postgresql_refuses_is_set_aside_listed_and_retried_by_an_admin
     assert SyncState.objects.get().cursor  # the cursor moved past the page
     client.force_login(admin_user)
     with_second_factor(client, admin_user)
-    page = client.get("/cases/sync/").content.decode()
+    page = client.get("/manage/integrations/").content.decode()
     assert f"#{poisoned['id']}" in page and 'name="retry_ticket"' in page
 
     without_cleaning.undo()  # the fix is deployed; the admin retries the ticket
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/cases/sync/", {"retry_ticket": poisoned["id"]},
+        response = client.post("/manage/integrations/", {"retry_ticket": poisoned["id"]},
                                follow=True)
 
     assert "queued to be fetched again" in response.content.decode()
@@ -189,7 +189,7 @@ def test_only_admins_retry_a_ticket_set_aside(db, client, specialist):
                                   reason="DataError", last_set_aside_at=datetime.now(UTC))
     client.force_login(specialist)
 
-    assert client.post("/cases/sync/", {"retry_ticket": "42"}).status_code == 403
+    assert client.post("/manage/integrations/", {"retry_ticket": "42"}).status_code == 403
     assert not AuditEvent.objects.filter(action="integrations.set_aside_retried").exists()
 
 
@@ -197,6 +197,6 @@ def test_retrying_a_ticket_no_longer_set_aside_says_so(db, client, admin_user):
     client.force_login(admin_user)
     with_second_factor(client, admin_user)
 
-    response = client.post("/cases/sync/", {"retry_ticket": "42"}, follow=True)
+    response = client.post("/manage/integrations/", {"retry_ticket": "42"}, follow=True)
 
     assert "That ticket is no longer set aside." in response.content.decode()

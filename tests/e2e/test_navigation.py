@@ -6,8 +6,7 @@ NAVIGATION = {
     "specialist": ["Queue", "Audit", "Guidance", "Questions", "Handover"],
     "tier2": ["Guidance"],
     "finance": ["Queue", "Approvals", "Audit", "Summary", "Reconciliation", "Guidance"],
-    "admin": ["Approvals", "Audit", "Summary", "Reconciliation", "Guidance", "Zendesk sync",
-              "Admin"],
+    "admin": ["Approvals", "Audit", "Summary", "Reconciliation", "Guidance", "Admin"],
 }
 HOMES = {"specialist": "/cases/", "tier2": "/guidance/", "finance": "/approvals/",
          "admin": "/manage/"}

@@ -76,7 +76,7 @@ def test_only_the_pages_that_take_the_code_open_before_it():
                     if declared_capability(pattern.callback) == BEFORE_SECOND_FACTOR)
     assert before == [VERIFY, ENROL, "/accounts/second-factor/recovery-codes/"]
     guarded = {path for path, _ in GUARDED}
-    for path in ("/manage/", "/admin/", "/cases/sync/", "/approvals/", "/audit/",
+    for path in ("/manage/", "/admin/", "/manage/integrations/", "/approvals/", "/audit/",
                  "/audit/exports/", "/api/v1/me", "/api/v1/audit-events/",
                  "/api/v1/money-actions/00000000-0000-0000-0000-000000000001/approve/"):
         assert path in guarded, path
