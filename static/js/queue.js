@@ -1,5 +1,6 @@
-// The queue from the keyboard: j/k move, Enter opens, a assigns to me, / searches.
-// The selection survives htmx's quiet refresh of the rows.
+// The queue from the keyboard: j/k move, Enter opens (the only case a search found is
+// selected already), a assigns to me, / searches. The selection survives htmx's quiet
+// refresh of the rows.
 (function () {
   "use strict";
   var table = document.getElementById("queue");
@@ -13,6 +14,13 @@
 
   function current() {
     return rows().find(function (row) { return row.dataset.caseId === selectedId; });
+  }
+
+  // The one case on the page, when there is exactly one (a search that found it): selected
+  // from the start, so Enter opens it.
+  function onlyOne() {
+    var list = rows();
+    return list.length === 1 ? list[0] : undefined;
   }
 
   function mark(row, focus) {
@@ -70,5 +78,5 @@
     if (row) { mark(row, hadFocus); }
   });
 
-  mark(current(), false);
+  mark(current() || onlyOne(), false);
 }());

@@ -41,3 +41,21 @@ def test_slash_focuses_the_search_and_results_are_escaped(actors, page, sign_in)
     page.wait_for_url("**q=refund**")
     assert "<img src=x onerror=alert(1)> refund" in page.locator("#queue-rows").inner_text()
     assert dialogs == []
+
+
+def test_enter_opens_the_only_case_a_search_found(actors, page, sign_in):
+    """The only result is the case to open: no `j` before Enter, whatever was selected."""
+    make_case(subject="Charged twice for March")
+    found = make_case(subject="Seat removed, still billed")
+    sign_in("specialist")
+    page.locator("body").press("j")
+    page.keyboard.press("/")
+    page.keyboard.type("Seat removed")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=Seat+removed**")
+
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    assert page.url.endswith(f"/cases/{found.pk}/")
+    assert page.console_errors == []
