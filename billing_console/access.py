@@ -18,6 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.urls import Resolver404, resolve
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.permissions import BasePermission
 
@@ -321,8 +322,21 @@ class CapabilityPermission(BasePermission):
 
 
 def declared_capability(callback):
-    """What a resolved URL callback declared, or None: used by the route-walk test."""
+    """What a resolved URL callback declared, or None: used by `may_open` and the
+    route-walk test."""
     if hasattr(callback, "required_capability"):
         return callback.required_capability
     view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
     return getattr(view_class, "required_capability", None)
+
+
+def may_open(user, path):
+    """Whether `user` may open the console's page at `path` (a path without its query), by
+    what its view declared: a page links only to what its reader may follow (the
+    `viewer_url` template tag). False for a path that names no page."""
+    try:
+        callback = resolve(path).func
+    except Resolver404:
+        return False
+    declared = declared_capability(callback)
+    return declared is not None and allows(user, declared)

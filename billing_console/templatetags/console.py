@@ -1,7 +1,9 @@
 import json
 
 from django import template
+from django.urls import reverse
 
+from billing_console.access import may_open
 from billing_console.integrations.stripe.types import tax_included, tax_names
 from billing_console.money import format_amount
 from billing_console.names import (
@@ -14,6 +16,16 @@ from billing_console.names import (
 )
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def viewer_url(context, url_name, *args):
+    """`{% viewer_url 'cases:case' case_id as url %}`: the page's address when the page's
+    reader may open it (`access.may_open`), else "", so that a page shows the rest as text
+    rather than a link to a refusal (an admin reads an approval's case but may not open
+    case pages)."""
+    url = reverse(url_name, args=args)
+    return url if may_open(context["request"].user, url) else ""
 
 
 @register.filter
