@@ -18,6 +18,7 @@ from billing_console.access import ROLE_CAPABILITIES, Capability, Role
 from billing_console.exceptions import ApplicationError
 from billing_console.models import ZendeskIdentity
 from billing_console.money import ABSURD_AMOUNT, format_amount, normalise_currency
+from billing_console.parsing import WHOLE_NUMBER_MAX, WHOLE_NUMBER_MAX_DIGITS
 from cases.models import IntakeRule, Priority, SlaTarget
 from cases.sync import SINGLETON_PK
 from money_actions.models import CurrencyLimit, MoneyPolicy, ReasonCode, RoleLimit
@@ -214,8 +215,8 @@ def user_change(*, user_id, first_name, last_name, email, is_active, roles,
                                "own account; ask another admin.", "own_account")
     for name, value in (("zendesk_user_id", zendesk_user_id),
                         ("zendesk_group_id", zendesk_group_id)):
-        if value is not None and not 0 < value < 2**63:
-            raise ApplicationError("A Zendesk id is a positive whole number.", name)
+        if value is not None:
+            _check_zendesk_id(value, name, "A Zendesk id is a positive whole number.")
     identity = ZendeskIdentity.objects.select_for_update().filter(user=user).first()
     before = _user_state(user, identity)
     user.first_name, user.last_name, user.email, user.is_active = (
@@ -303,6 +304,16 @@ def _check_password(password, user):
         raise ApplicationError(" ".join(error.messages), "password") from None
 
 
+def _check_zendesk_id(value, field, not_positive):
+    """Refuse `value` for `field` unless it can be a Zendesk id: a whole number above zero
+    (else the words `not_positive`), of at most 18 digits, which the database keeps."""
+    if value > WHOLE_NUMBER_MAX:
+        raise ApplicationError(f"No Zendesk id is that long: Zendesk's ids have at most "
+                               f"{WHOLE_NUMBER_MAX_DIGITS} digits.", field)
+    if value <= 0:
+        raise ApplicationError(not_positive, field)
+
+
 # --- Intake and SLA ------------------------------------------------------------------------
 
 
@@ -316,9 +327,9 @@ def intake_rule_set(*, match, tag, group_id, actor, origin=None):
     tag = (tag or "").strip()
     if match == IntakeRule.Match.TAG and (not tag or len(tag) > 80 or " " in tag):
         raise ApplicationError("Give the Zendesk tag (up to 80 characters, no spaces).", "tag")
-    if match == IntakeRule.Match.GROUP and not (group_id and 0 < group_id < 2**63):
-        raise ApplicationError("Give the Zendesk group's id, a positive whole number.",
-                               "group_id")
+    if match == IntakeRule.Match.GROUP:
+        _check_zendesk_id(group_id or 0, "group_id",
+                          "Give the Zendesk group's id, a positive whole number.")
     IntakeRule.objects.get_or_create(pk=SINGLETON_PK)
     rule = IntakeRule.objects.select_for_update().get(pk=SINGLETON_PK)
     fields = ("match", "tag", "group_id")

@@ -25,7 +25,8 @@ from billing_console.access import Role
 from billing_console.dates import parse_day, start_of_day
 from billing_console.exceptions import ApplicationError
 from billing_console.money import normalise_currency, to_minor_units
-from billing_console.parsing import whole_number
+from billing_console.parsing import WHOLE_NUMBER_MAX_DIGITS, too_many_digits, whole_number
+from billing_console.text import quoted
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,11 @@ class AuditFilters:
                          "currency": normalise_currency(values["currency"])
                          if values["currency"] else ""})
         # A value the page's lists do not offer (a hand-made link, an API call) is named
-        # back as it was typed.
+        # back as it was typed (its start, if long).
         if values["source"] and values["source"] not in Source.values:
-            raise ApplicationError(f"There is no source “{values['source']}”.", "source")
+            raise ApplicationError(f"There is no source {quoted(values['source'])}.", "source")
         if values["role"] and values["role"] not in set(Role):
-            raise ApplicationError(f"There is no role “{values['role']}”.", "role")
+            raise ApplicationError(f"There is no role {quoted(values['role'])}.", "role")
         if filters.since and filters.until and filters.until < filters.since:
             raise ApplicationError("The period ends before it starts.", "until")
         low, high = filters.amount_range()  # now, so a bad amount is named before any query
@@ -144,16 +145,24 @@ def before_id(query):
     """The keyset cursor `before` of a query: the id of the last event of the page shown,
     None when absent; raises `ApplicationError` when it is not one."""
     value = query.get("before", "").strip()
-    number = whole_number(value) if value else None
+    number = _int(value, "event", parameter="before")
     if value and not number:
-        raise ApplicationError(f"“{value}” is not an event number.", "before")
+        raise ApplicationError(f"{quoted(value)} is not an event number.", "before")
     return number
 
 
-def _int(value, name):
+def _int(value, noun, parameter=None):
+    """The number `value` gives for the parameter named `parameter` (`noun` unless said),
+    None when blank; raises `ApplicationError` when it is no number, or too long for one
+    (`noun`: "case", "ticket", "event")."""
+    parameter = parameter or noun
     if not value:
         return None
+    if too_many_digits(value):
+        raise ApplicationError(f"No {noun} number is that long: {noun} numbers have at most "
+                               f"{WHOLE_NUMBER_MAX_DIGITS} digits.", parameter)
     number = whole_number(value)
     if number is None:
-        raise ApplicationError(f"“{value}” is not a {name} number.", name)
+        article = "an" if noun[0] in "aeiou" else "a"
+        raise ApplicationError(f"{quoted(value)} is not {article} {noun} number.", parameter)
     return number

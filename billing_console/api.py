@@ -42,7 +42,15 @@ from rest_framework.response import Response
 from billing_console.dates import DAY_FORMAT
 from billing_console.exceptions import UnknownCursor
 from billing_console.money import ABSURD_AMOUNT
-from billing_console.parsing import BIGINT_MAX, cursor_for, cursor_values, is_bigint, whole_number
+from billing_console.parsing import (
+    BIGINT_MAX,
+    WHOLE_NUMBER_MAX_DIGITS,
+    cursor_for,
+    cursor_values,
+    is_bigint,
+    too_many_digits,
+    whole_number,
+)
 from billing_console.text import REFUSED_IN_WORDS, refuses
 
 # --- errors ----------------------------------------------------------------------------------
@@ -198,6 +206,7 @@ class InputSerializer(serializers.Serializer):
         return fields
 
     def to_internal_value(self, data):
+        _choices_in_words(self.fields)
         if isinstance(data, dict):
             errors = {name: [message] for name, field in self.fields.items()
                       if not field.read_only and name in data
@@ -218,6 +227,23 @@ def _within_bigint(field):
     if field.min_value is None:
         field.min_value = -BIGINT_MAX - 1
         field.validators.append(MinValueValidator(-BIGINT_MAX - 1))
+
+
+def _choices_in_words(fields):
+    """Each choice field of `fields` (a serializer's, as validation finds them: some set
+    their choices after `get_fields`) refuses a value by naming the values it takes: DRF's
+    words quote the value sent, whatever its length (a 10 kB string came back whole)."""
+    for field in fields.values():
+        field = getattr(field, "child", field)
+        if isinstance(field, serializers.ChoiceField):
+            values = [f'"{value}"' for value in field.choices]
+            field.error_messages["invalid_choice"] = (
+                f"Must be one of {', '.join(values)}." if len(values) <= MAX_CHOICES_NAMED
+                else "Must be one of the values the schema lists.")
+
+
+# Every list of choices of the API's is shorter; a longer one is left to its schema.
+MAX_CHOICES_NAMED = 20
 
 
 def _type_error(field, value):
@@ -270,6 +296,7 @@ class QuerySerializer(serializers.Serializer):
         return query.validated_data
 
     def to_internal_value(self, data):
+        _choices_in_words(self.fields)
         errors = {name: [message] for name, field in self.fields.items()
                   if isinstance(data.get(name), str)
                   and (message := _loosely_spelt(field, data[name]))}
@@ -282,6 +309,10 @@ def _loosely_spelt(field, text):
     """Why `text` is not how `field`'s value is written, or None. DRF reads "١٣", "1_3",
     "13.0" and " 13 " as 13, and Python's parsers read "２０２６-1-5" as a day and a
     moment with a final newline: a program that sends them has a bug it should hear of."""
+    if isinstance(field, serializers.IntegerField) and too_many_digits(text):
+        # A number all the same: what is wrong is its size.
+        return (f"Must be at most {field.max_value}." if field.max_value is not None
+                else f"Must have at most {WHOLE_NUMBER_MAX_DIGITS} digits.")
     if isinstance(field, serializers.IntegerField) and whole_number(text) is None:
         return "Must be a whole number in the digits 0-9."
     if isinstance(field, serializers.DateField) and not DAY_FORMAT.fullmatch(text):

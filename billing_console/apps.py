@@ -12,6 +12,9 @@ class BillingConsoleConfig(AppConfig):
 
         from billing_console import request_log
         from billing_console.db import roles  # noqa: F401  (the database role's deploy check)
+        from billing_console.forms import refuse_choices_briefly
+
+        refuse_choices_briefly()
 
         # A refused sign-in is said on its request's line (Axes' own lines are off).
         user_login_failed.connect(request_log.sign_in_refused)

@@ -5,6 +5,7 @@ import re
 from datetime import UTC, date, datetime, time
 
 from billing_console.exceptions import ApplicationError
+from billing_console.text import quoted
 
 # The console's records start well after the first, and the last keeps a day's end (the
 # next midnight) a valid date.
@@ -25,7 +26,7 @@ def parse_day(value, name):
             raise ValueError(value)
         day = date.fromisoformat(value)
     except ValueError:
-        raise ApplicationError(f"“{value}” is not a date; write it as YYYY-MM-DD.",
+        raise ApplicationError(f"{quoted(value)} is not a date; write it as YYYY-MM-DD.",
                                name) from None
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise ApplicationError(f"{value} is out of range. Choose a date between "

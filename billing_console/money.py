@@ -8,6 +8,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from billing_console.exceptions import ApplicationError
+from billing_console.text import quoted
 
 # No single action comes near this many minor units; anything above is a typo or an attack,
 # refused before anything else is looked at.
@@ -31,7 +32,8 @@ THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)
 def normalise_currency(currency):
     code = str(currency or "").strip().upper()
     if len(code) != 3 or not (code.isascii() and code.isalpha()):
-        raise ApplicationError(f"“{currency}” is not an ISO 4217 currency code.", "currency")
+        raise ApplicationError(f"{quoted(currency)} is not an ISO 4217 currency code.",
+                               "currency")
     return code
 
 
@@ -51,7 +53,7 @@ def to_minor_units(text, currency):
     if "," in stripped and not THOUSANDS.fullmatch(stripped):
         # "750,00" means 750 to whoever writes a decimal comma; read as grouping it was 75,000.
         raise ApplicationError(
-            f"“{text}” is not an amount: use a point for decimals (750.00) and commas only "
+            f"{quoted(text)} is not an amount: use a point for decimals (750.00) and commas only "
             "between groups of three digits (1,000.00).", "amount")
     cleaned = stripped.replace(",", "")
     try:
@@ -59,12 +61,16 @@ def to_minor_units(text, currency):
             raise InvalidOperation
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise ApplicationError(f"“{text}” is not an amount.", "amount") from None
+        raise ApplicationError(f"{quoted(text)} is not an amount.", "amount") from None
     if not value.is_finite() or value < 0:
         raise ApplicationError("Enter a positive amount.", "amount")
-    if value and abs(value.adjusted()) > MAX_DIGITS:
+    if value and value.adjusted() > MAX_DIGITS:
         # "1e999999" is a number, but scaling it would overflow or take all the CPU.
-        raise ApplicationError(f"“{text}” is not a plausible amount.", "amount")
+        raise ApplicationError("That amount is too large for any one action: write at most "
+                               f"{MAX_DIGITS} digits before the point.", "amount")
+    if value and value.adjusted() < -MAX_DIGITS:
+        raise ApplicationError(f"{quoted(text)} has more decimal places than any currency.",
+                               "amount")
     minor = value.scaleb(places)
     if minor != minor.to_integral_value():
         raise ApplicationError(

@@ -9,16 +9,26 @@ import uuid
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-# At most 18 digits: anything longer would overflow PostgreSQL's bigint.
-WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+# At most 18 digits: anything longer could overflow PostgreSQL's bigint. Every id the
+# console keeps (its own, Zendesk's tickets, users and groups) is a bigint.
+WHOLE_NUMBER_MAX_DIGITS = 18
+WHOLE_NUMBER_MAX = 10**WHOLE_NUMBER_MAX_DIGITS - 1
+WHOLE_NUMBER = re.compile(rf"[0-9]{{1,{WHOLE_NUMBER_MAX_DIGITS}}}")
 
 
 def whole_number(value):
     """The non-negative integer `value` spells in ASCII digits, or None. `str.isdigit`
     also accepts "²", `int()` reads "١٣", "1_3" and " 13 ", and a longer number overflows
-    the database."""
+    the database: `too_many_digits` tells that one apart, to be refused for its size."""
     text = "" if value is None else str(value)
     return int(text) if WHOLE_NUMBER.fullmatch(text) else None
+
+
+def too_many_digits(value):
+    """Whether `value` is ASCII digits, more of them than `whole_number` reads: a number,
+    but too large for any the console keeps (a refusal says so, not that it is no number)."""
+    text = "" if value is None else str(value)
+    return len(text) > WHOLE_NUMBER_MAX_DIGITS and text.isascii() and text.isdigit()
 
 
 BIGINT_MAX = 2**63 - 1
@@ -43,15 +53,19 @@ def uuid_or_none(value):
 
 # No request or webhook of ours comes near it: Stripe's deepest events are about 10 deep.
 MAX_JSON_DEPTH = 64
+# Far beyond any number the console holds (a bigint has 19 digits), and far below the 4,300
+# digits past which Python refuses to read one (in words for its programmers).
+MAX_JSON_NUMBER_DIGITS = 100
 
 
 def json_document(text):
     """The value the JSON `text` (str, or bytes in UTF-8) holds. `ValueError` for anything
     else: text that is not JSON (NaN and Infinity are not), or arrays and objects nested
     deeper than `MAX_JSON_DEPTH`, which Python's parser, and any code walking the value,
-    would exhaust the stack on (a RecursionError, a 500)."""
+    would exhaust the stack on (a RecursionError, a 500), or a whole number of more than
+    `MAX_JSON_NUMBER_DIGITS` digits."""
     try:
-        value = json.loads(text, parse_constant=_not_json)
+        value = json.loads(text, parse_constant=_not_json, parse_int=_json_int)
     except RecursionError:
         value = None
     else:
@@ -62,6 +76,13 @@ def json_document(text):
 
 def _not_json(constant):
     raise ValueError(f"{constant} is not a JSON value.")
+
+
+def _json_int(text):
+    if len(text.lstrip("-")) > MAX_JSON_NUMBER_DIGITS:
+        raise ValueError(f"A number of {len(text.lstrip('-')):,} digits; no number here has "
+                         f"more than {len(str(BIGINT_MAX))}.")
+    return int(text)
 
 
 def _deeper_than(value, limit):

@@ -180,6 +180,7 @@ AUTHENTICATION_BACKENDS = [
     "oidc.backends.ProviderSessionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "billing_console.passwords.MaximumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": 12}},

@@ -22,6 +22,7 @@ from billing_console.api import (
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import tax_names
 from billing_console.notes import NOTE_MAX_CHARS
+from billing_console.text import quoted
 from cases import services
 from cases.models import Case, CaseEvent, Category, Priority, ResolutionCode, State, StripeLink
 from cases.selectors import (
@@ -282,7 +283,7 @@ def _reply(case, data):
                                "not both.", "reply_twice")
     reply = dict(reply_templates_for(case=case)).get(name)
     if reply is None:
-        raise ApplicationError(f"There is no active reply template named “{name}”.",
+        raise ApplicationError(f"There is no active reply template named {quoted(name)}.",
                                "reply_template")
     return reply
 

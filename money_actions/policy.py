@@ -23,6 +23,7 @@ from billing_console.access import roles_of
 from billing_console.exceptions import ApplicationError
 from billing_console.money import ABSURD_AMOUNT, format_amount
 from billing_console.notes import check_note_length
+from billing_console.text import quoted
 from money_actions.kinds import Family
 from money_actions.ledger import customer_given_back
 from money_actions.models import CurrencyLimit, MoneyPolicy, ReasonCode, RoleLimit
@@ -63,7 +64,7 @@ def validate_amount(amount):
 def validate_reason(*, reason_code, note):
     """The console's reason code, and the note every money action carries."""
     if not ReasonCode.objects.filter(code=reason_code, active=True).exists():
-        raise ApplicationError(f"“{reason_code}” is not an internal reason code.",
+        raise ApplicationError(f"{quoted(reason_code)} is not an internal reason code.",
                                "reason_code")
     if not (note or "").strip():
         raise ApplicationError("A note is required.", "note_required")

@@ -71,6 +71,18 @@ def test_a_username_longer_than_any_account_is_a_form_error(client, specialist, 
     assert _sign_in(client, "specialist", PASSWORD).status_code == 302
 
 
+@pytest.mark.parametrize("password", ["x" * 129, "Ab1!" * 2500])
+def test_a_password_longer_than_any_is_a_form_error_that_locks_no_one(client, specialist,
+                                                                      password):
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        response = _sign_in(client, "specialist", password)
+        assert response.status_code == 200
+        assert "A password has at most 128 characters." in response.content.decode()
+    assert not AccessAttempt.objects.exists()
+    assert not AuditEvent.objects.filter(action="auth.login_failed").exists()
+    assert _sign_in(client, "specialist", PASSWORD).status_code == 302
+
+
 def test_sign_in_and_sign_out_are_audited(client, specialist):
     assert _sign_in(client, "specialist", PASSWORD).status_code == 302
     client.post(reverse("logout"))

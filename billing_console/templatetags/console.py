@@ -14,6 +14,7 @@ from billing_console.names import (
     stripe_status,
     ticket_name,
 )
+from billing_console.text import quoted
 
 register = template.Library()
 
@@ -78,6 +79,13 @@ def ids_named(text, names=None):
     """{{ event.body|ids_named:stripe_names }}: text the console wrote with Stripe ids in
     it, each named (`names`: {id: name}) or said as what it is ("an invoice")."""
     return stripe_ids_named(text, names)
+
+
+@register.filter(name="quoted")
+def quoted_filter(value):
+    """{{ query|quoted }}: what someone typed, quoted in a sentence, cut to its first 40
+    characters when longer (`billing_console.text.quoted`)."""
+    return quoted(value)
 
 
 @register.filter

@@ -20,7 +20,8 @@ from django.views.decorators.http import require_POST, require_safe
 from billing_console.access import AnyOf, Capability, has_capability, requires
 from billing_console.exceptions import ApplicationError, PageNotFound
 from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
-from billing_console.parsing import whole_number
+from billing_console.parsing import WHOLE_NUMBER_MAX_DIGITS, too_many_digits, whole_number
+from billing_console.text import QUOTE_MAX_CHARS, quoted
 from cases import services
 from cases.forms import (
     AssignForm,
@@ -90,12 +91,15 @@ def case_summary(request, pk):
 @requires(Capability.VIEW_CASE_SUMMARY)
 @require_safe
 def find_case(request):
-    """Tier 2 knows the Zendesk ticket they escalated: its number opens the case summary."""
+    """Tier 2 knows the Zendesk ticket they escalated: its number opens the case summary.
+    A refusal gives what was typed back cut short, in the field too."""
     ticket = request.GET.get("ticket", "").strip().lstrip("#")
     ticket_id = whole_number(ticket)
     if ticket and ticket_id is None:
-        return render(request, "cases/find_case.html",
-                      {"ticket": ticket, "not_a_number": True}, status=400)
+        return render(request, "cases/find_case.html", {
+            "ticket": ticket[:QUOTE_MAX_CHARS], "quoted_ticket": quoted(ticket),
+            "too_long": too_many_digits(ticket), "max_digits": WHOLE_NUMBER_MAX_DIGITS,
+        }, status=400)
     case_id = (cases_visible_to(request.user).filter(zendesk_ticket_id=ticket_id)
                .values_list("pk", flat=True).first() if ticket_id is not None else None)
     if case_id is not None:

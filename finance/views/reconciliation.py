@@ -14,6 +14,7 @@ from audit.csv import csv_lines
 from audit.services import Origin, record_for_request
 from billing_console.access import Capability, has_capability, requires
 from billing_console.exceptions import ApplicationError
+from billing_console.text import quoted
 from finance.forms import ExplainForm, PeriodForm, chosen_ids
 from finance.models import Match, ReconciliationItem, ReconciliationRun
 from finance.periods import Period
@@ -80,7 +81,7 @@ def report(request, pk):
     shown = request.GET.get("class", "")
     error = ""
     if shown and shown not in Match.values:
-        error, shown = f"There is no class “{shown}”; every item is shown.", ""
+        error, shown = f"There is no class {quoted(shown)}; every item is shown.", ""
     total = run.count_of(shown) if shown else run.total_count
     items = list(report_items(run, shown)[:REPORT_ROWS])
     template = ("finance/_reconciliation_live.html" if request.headers.get("HX-Request")

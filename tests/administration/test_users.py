@@ -157,6 +157,8 @@ def test_an_admin_adds_a_user_who_then_signs_in(admin_user):
     ("specialist", PASSWORD, "already exists"),
     ("new person", PASSWORD, "Enter a valid username"),
     ("maya", "short", "too short"),
+    ("maya", "Ab1!" * 2500, "A password has at most 128 characters."),
+    ("maya", "x" * 129, "A password has at most 128 characters."),
 ])
 def test_a_new_user_is_refused_in_words(admin_user, specialist, username, password, message):
     response = signed_in(admin_user).post("/manage/users/add/", {
@@ -175,3 +177,8 @@ def test_an_admin_gives_a_user_a_new_password(admin_user, specialist):
     weak = signed_in(admin_user).post(f"/manage/users/{specialist.pk}/password/",
                                       {"password": "password"})
     assert weak.status_code == 400
+    overlong = signed_in(admin_user).post(f"/manage/users/{specialist.pk}/password/",
+                                          {"password": "a brand new passphrase" * 500})
+    assert overlong.status_code == 400
+    assert "A password has at most 128 characters." in overlong.content.decode()
+    assert User.objects.get(pk=specialist.pk).check_password(new_password)
