@@ -162,7 +162,10 @@ class StateInput(InputSerializer):
     state = serializers.ChoiceField(
         choices=State.choices,
         help_text="Where the case may go from its state, as on the case page; a case is "
-                  "resolved through `resolve/`, with a code and a summary.")
+                  "resolved through `resolve/`, with a code and a summary. While a money "
+                  "action on the case waits for finance or is on its way to Stripe, the "
+                  "case is not closed, nor taken off waiting on finance while finance "
+                  "decides (409 `money_waiting`, saying what waits).")
 
 
 class CaseStateApi(APIView):
@@ -260,7 +263,9 @@ class ResolveInput(InputSerializer):
 
 class CaseResolveApi(APIView):
     """Resolve the case with a resolution code and a summary; Zendesk hears of it (the
-    ticket solved, an internal note), and of the public reply if there is one."""
+    ticket solved, an internal note), and of the public reply if there is one. Refused
+    (409 `money_waiting`, saying what waits) while a money action on the case waits for
+    finance or is on its way to Stripe."""
 
     required_capability = Capability.WORK_CASES
 

@@ -280,6 +280,8 @@ class WriteBack(models.Model):
     note_html = models.TextField(blank=True)
     public = models.BooleanField(default=False)
     add_tags = models.JSONField(default=list, blank=True)
+    # Tags taken off the ticket in the same update (the console's other state tags).
+    remove_tags = models.JSONField(default=list, blank=True)
     zendesk_status = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)

@@ -20,6 +20,7 @@ from billing_console.integrations import inbox
 from billing_console.integrations.models import InboundEvent, SetAsideRecord
 from billing_console.integrations.outbox import Outbox
 from billing_console.markdown import render_markdown
+from billing_console.names import in_sentence
 from billing_console.notes import check_note_length
 from cases.models import (
     Case,
@@ -32,6 +33,7 @@ from cases.models import (
     StripeLink,
     WriteBack,
 )
+from cases.money_waiting import money_waiting_on, names_of, refusal
 from cases.sync import TICKET, ZENDESK
 
 # Where a case may go from each state by hand. Resolving has its own service (it needs a
@@ -47,9 +49,11 @@ TRANSITIONS = {
     State.CLOSED: {State.IN_PROGRESS},
 }
 
-# Tags the console sets on the Zendesk ticket, so Zendesk views can follow the case.
-RESOLVED_TAG = "billing_console_resolved"
-STATE_TAG_PREFIX = "billing_console_"
+# Tags the console sets on the Zendesk ticket, one per state, so Zendesk views can follow
+# the case (`state_tags`).
+STATE_TAGS = {state: f"billing_console_{state.value}" for state in State}
+# How the console signs what it tells a ticket's agents.
+NOTE_BY = "Billing Console:"
 
 # The Zendesk status each console state implies for the ticket.
 ZENDESK_STATUS = {
@@ -58,6 +62,13 @@ ZENDESK_STATUS = {
     State.WAITING_FINANCE: "hold",
     State.RESOLVED: "solved",
 }
+
+
+def state_tags(state):
+    """(tags to add, tags to remove) for the ticket of a case now in `state`: its state's
+    tag on and every other state's off, so the ticket carries one, and whatever else it is
+    tagged with stays."""
+    return [STATE_TAGS[state]], [tag for other, tag in STATE_TAGS.items() if other != state]
 
 
 def sla_deadlines(priority, opened_at):
@@ -88,24 +99,26 @@ def _audit(case, action, actor, *, before=None, after=None, reason="", origin=No
            zendesk_ticket_id=case.zendesk_ticket_id, before=before, after=after, reason=reason)
 
 
-def write_back_queue(case, *, note="", public=False, add_tags=(), zendesk_status="",
-                     markdown=False):
+def write_back_queue(case, *, note="", public=False, add_tags=(), remove_tags=(),
+                     zendesk_status="", markdown=False):
     """Keep what Zendesk should hear; a task sends it once the transaction commits. A note
     written in Markdown in the console (`markdown=True`) reaches Zendesk as sanitised HTML
-    (`html_body`), the same HTML the console shows."""
+    (`html_body`), the same HTML the console shows. Tags are added and removed, never
+    replaced, so the ticket keeps the tags others set."""
     from cases.tasks import send_write_back
 
     note_html = str(render_markdown(note)) if markdown and note else ""
     write_back = WriteBack.objects.create(case=case, note=note, note_html=note_html,
                                           public=public, add_tags=list(add_tags),
+                                          remove_tags=list(remove_tags),
                                           zendesk_status=zendesk_status)
     transaction.on_commit(lambda: send_write_back.delay(write_back.pk))
     return write_back
 
 
 # Zendesk answers a ticket update within its 20 s timeout; a claim older than this was
-# left by a lost worker. The comment it carried may have landed, but a rare second copy
-# is better than a note Zendesk never hears.
+# left by a lost worker. The comment it carried may have landed: the next attempt looks
+# for it on the ticket before sending it again (`cases.tasks`).
 WRITE_BACK_CLAIM_TIMEOUT = timedelta(minutes=5)
 WRITE_BACKS = Outbox(
     model=WriteBack,
@@ -207,6 +220,9 @@ def write_back_record_undeliverable(*, write_back, error):
 
 @transaction.atomic
 def case_transition(*, case, to_state, actor, origin=None):
+    """Move a case by hand (or by the console, `actor` None) along `TRANSITIONS`.
+    ApplicationError: `resolution_required` (400) for "resolved", `invalid_transition` and
+    `money_waiting` (409) for a move the case's state or its money does not allow."""
     case = _locked(case)
     to_state = State(to_state)
     if to_state == State.RESOLVED:
@@ -216,12 +232,32 @@ def case_transition(*, case, to_state, actor, origin=None):
         raise ApplicationError(
             f"A case that is {case.get_state_display().lower()} cannot move to "
             f"{to_state.label.lower()}.", "invalid_transition", status=409)
+    _check_money_allows(case, to_state)
     return _change_state(case, to_state, actor, origin=origin)
+
+
+def _check_money_allows(case, to_state):
+    """Money on its way holds the locked case: it is not resolved or closed while a money
+    action on it waits for finance or for Stripe (the money would move on a finished
+    case), nor taken off "waiting on finance" while finance has yet to decide (following
+    approvals moves it on once they are decided). ApplicationError `money_waiting` (409)
+    names what waits and says what to do."""
+    if to_state in (State.RESOLVED, State.CLOSED):
+        held_by = money_waiting_on(case)
+        to_do = f"{'resolve' if to_state == State.RESOLVED else 'close'} the case"
+    elif case.state == State.WAITING_FINANCE:
+        held_by = [item for item in money_waiting_on(case) if item.for_finance]
+        to_do = f"move the case to {in_sentence(to_state.label)}"
+    else:
+        return
+    if held_by:
+        raise ApplicationError(refusal(held_by, to_do), "money_waiting", status=409)
 
 
 def _change_state(case, to_state, actor, reason="", *, origin=None, **data):
     """Move the locked case to `to_state`, with its timeline entry (`data` added to the
-    entry's), its audit event and what Zendesk hears: the ticket's status and a tag."""
+    entry's), its audit event and what Zendesk hears: a note, the ticket's status and the
+    state's tag."""
     before = case.state
     case.state = to_state
     case.save(update_fields=["state", "updated_at"])
@@ -230,10 +266,23 @@ def _change_state(case, to_state, actor, reason="", *, origin=None, **data):
            **data)
     _audit(case, "case.state_changed", actor, before={"state": before},
            after={"state": to_state.value}, reason=reason, origin=origin)
-    write_back_queue(case, note=f"Billing Console: case is now {to_state.label.lower()}.",
-                     add_tags=[STATE_TAG_PREFIX + to_state.value],
-                     zendesk_status=ZENDESK_STATUS.get(to_state, ""))
+    add_tags, remove_tags = state_tags(to_state)
+    write_back_queue(case, note=_state_note(case, to_state), add_tags=add_tags,
+                     remove_tags=remove_tags, zendesk_status=ZENDESK_STATUS.get(to_state, ""))
     return case
+
+
+def _state_note(case, state):
+    """What the ticket's agents read of the case's new state, as a sentence: "Billing
+    Console: this case is in progress."; waiting on finance names what finance decides:
+    "Billing Console: this case is waiting on finance's approval of a refund of 1,188.00
+    USD." """
+    if state == State.WAITING_FINANCE:
+        waiting = [item for item in money_waiting_on(case) if item.for_finance]
+        if waiting:
+            return f"{NOTE_BY} this case is waiting on finance's approval of " \
+                   f"{names_of(waiting)}."
+    return f"{NOTE_BY} this case is {in_sentence(state.label)}."
 
 
 # The states a case leaves for "waiting on finance" when one of its money actions needs
@@ -380,6 +429,10 @@ def case_confirm_stripe_customer(*, case, customer_id, actor, origin=None):
 
 @transaction.atomic
 def case_resolve(*, case, code, summary, actor, public_reply="", origin=None):
+    """Resolve the case with a resolution code and a summary (and a public reply to the
+    customer, if given). ApplicationError: 400 for a missing or too long code, summary or
+    reply; 409 `already_resolved`, and `money_waiting` while a money action on the case
+    waits for finance or for Stripe."""
     summary = (summary or "").strip()
     if code not in ResolutionCode.values:
         raise ApplicationError("Choose a resolution code.", "resolution_code")
@@ -391,6 +444,7 @@ def case_resolve(*, case, code, summary, actor, public_reply="", origin=None):
     if case.state in (State.RESOLVED, State.CLOSED):
         raise ApplicationError("This case is already resolved.", "already_resolved",
                                status=409)
+    _check_money_allows(case, State.RESOLVED)
     before = case.state
     case.state = State.RESOLVED
     case.resolution_code = code
@@ -404,8 +458,11 @@ def case_resolve(*, case, code, summary, actor, public_reply="", origin=None):
     _audit(case, "case.resolved", actor, before={"state": before},
            after={"state": State.RESOLVED.value, "code": code}, reason=summary,
            origin=origin)
-    write_back_queue(case, note=f"Billing Console resolved this case ({label}): {summary}",
-                     add_tags=[RESOLVED_TAG], zendesk_status=ZENDESK_STATUS[State.RESOLVED])
+    add_tags, remove_tags = state_tags(State.RESOLVED)
+    write_back_queue(case, note=f"{NOTE_BY} this case is resolved ({in_sentence(label)}). "
+                                f"{summary}",
+                     add_tags=add_tags, remove_tags=remove_tags,
+                     zendesk_status=ZENDESK_STATUS[State.RESOLVED])
     if public_reply.strip():
         write_back_queue(case, note=public_reply.strip(), public=True)
     return case

@@ -3,7 +3,11 @@ one ticket's refresh, matching a Stripe customer).
 
 Write-back follows the one outbox rule (`billing_console/integrations/outbox.py`): the
 task claims the `WriteBack` row as `sending` under a row lock before calling Zendesk, and
-the sweeper queues only rows nobody holds a live claim on."""
+the sweeper queues only rows nobody holds a live claim on. Zendesk takes no idempotency
+key on a ticket update, so each update carries its write-back's id as the custom metadata
+of its audit (`WRITE_BACK_KEY`); an attempt after the first looks for it on the ticket
+before sending, so an update Zendesk took, whose worker was lost or whose answer never
+came, is not sent (and its note not posted) again."""
 
 import logging
 from datetime import timedelta
@@ -29,6 +33,8 @@ from cases.models import Case, StripeLink, WriteBack
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# The custom metadata key of the ticket update that carries a write-back, its id the value.
+WRITE_BACK_KEY = "billing_console_write_back"
 
 
 def _backoff(attempt, retry_after=None):
@@ -65,14 +71,34 @@ def send_write_back(self, write_back_id):
 def _deliver(write_back):
     """One ticket update carries the note, the tags and the status together, so a retry
     after a failure never finds half of it already applied."""
-    zendesk.update_ticket(
-        write_back.case.zendesk_ticket_id,
+    _update_once(
+        write_back.case.zendesk_ticket_id, write_back,
         note=write_back.note or None,
         note_html=write_back.note_html or None,
         note_public=write_back.public,
         add_tags=write_back.add_tags,
+        remove_tags=write_back.remove_tags,
         status=write_back.zendesk_status or None,
     )
+
+
+def _mark(write_back):
+    return {WRITE_BACK_KEY: str(write_back.pk)}
+
+
+def _maybe_taken(write_back):
+    """An earlier attempt may have reached Zendesk: its worker was lost after the call, or
+    the call failed without an answer. (The claim counts this attempt.)"""
+    return write_back.attempts > 1
+
+
+def _update_once(ticket_id, write_back, **changes):
+    """Update ticket `ticket_id` with `changes`, marked as the write-back's, unless an
+    earlier attempt's update is on the ticket already."""
+    if _maybe_taken(write_back) and zendesk.ticket_has_update(ticket_id, _mark(write_back)):
+        logger.info("Write-back %s: Zendesk had it already", write_back.pk)
+        return
+    zendesk.update_ticket(ticket_id, metadata=_mark(write_back), **changes)
 
 
 def _deliver_to_closed_ticket(task, write_back, refusal):
@@ -86,7 +112,7 @@ def _deliver_to_closed_ticket(task, write_back, refusal):
         services.write_back_record_undeliverable(write_back=write_back, error=refusal)
         return
     try:
-        follow_up = _carry_note(case, write_back)
+        follow_up_id = _carry_note(case, write_back)
     except ZendeskTransientError as error:
         services.write_back_record_failure(write_back=write_back, error=error)
         raise task.retry(countdown=_backoff(write_back.attempts, error.retry_after)) from error
@@ -96,20 +122,26 @@ def _deliver_to_closed_ticket(task, write_back, refusal):
         services.write_back_record_undeliverable(write_back=write_back, error=error)
         return
     services.write_back_record_followed_up(write_back=write_back,
-                                           follow_up_ticket_id=follow_up.id)
+                                           follow_up_ticket_id=follow_up_id)
 
 
 def _carry_note(case, write_back):
-    """The ticket that takes a note its own closed ticket would not."""
+    """The id of the ticket that takes a note its own closed ticket would not: the one it
+    was merged into, or a follow-up, made once however often this runs."""
     if case.merged_into_ticket_id:
-        return zendesk.update_ticket(case.merged_into_ticket_id, note=write_back.note,
-                                     note_html=write_back.note_html or None,
-                                     note_public=write_back.public)
+        _update_once(case.merged_into_ticket_id, write_back, note=write_back.note,
+                     note_html=write_back.note_html or None, note_public=write_back.public)
+        return case.merged_into_ticket_id
+    made = _maybe_taken(write_back) and zendesk.follow_up_made(case.zendesk_ticket_id,
+                                                               _mark(write_back))
+    if made:
+        return made
     return zendesk.create_follow_up_ticket(
         case.zendesk_ticket_id, body=write_back.note, html_body=write_back.note_html or None,
         public=write_back.public, requester_id=case.requester_zendesk_id,
         subject=f"Follow-up: {case.subject}"[:150] if case.subject else None,
-        add_tags=[*write_back.add_tags, lifecycle.FOLLOW_UP_TAG])
+        add_tags=[*write_back.add_tags, lifecycle.FOLLOW_UP_TAG],
+        remove_tags=write_back.remove_tags, metadata=_mark(write_back)).id
 
 
 def unsent_write_backs(*, now=None):

@@ -254,8 +254,11 @@ class InvoiceEditExecutor:
 
     def success_note(self, action):
         params = action.params
+        changes = [f"{count} item{'' if count == 1 else 's'} {done}"
+                   for count, done in ((len(params["add"]), "added"),
+                                       (len(params["remove"]), "removed")) if count]
         return (f"{named_target(action, sentence_start=True)} changed: "
-                f"{len(params['add'])} item(s) added, {len(params['remove'])} removed"
+                f"{' and '.join(changes) or 'no item added or removed'}"
                 f"{', then finalized' if params['finalize'] else ''} "
                 f"({reason_words(action)}).")
 

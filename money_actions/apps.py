@@ -10,6 +10,7 @@ class MoneyActionsConfig(AppConfig):
 
         from audit.subjects import register_names, register_subject
         from billing_console.names import register_audit_actions, register_console_reasons
+        from cases.money_waiting import register_money_waiting
         from money_actions import webhooks  # noqa: F401
         from money_actions.kinds import audit_vocabulary
         from money_actions.models import ReasonCode
@@ -17,6 +18,7 @@ class MoneyActionsConfig(AppConfig):
             action_for_audit,
             action_names,
             forget_reason_labels,
+            money_waiting_on,
             reason_labels,
         )
 
@@ -28,6 +30,9 @@ class MoneyActionsConfig(AppConfig):
         register_audit_actions(audit_vocabulary)
         # Every page labels the console's reason codes as admins named them.
         register_console_reasons(reason_labels)
+        # A case is not resolved, closed or taken off "waiting on finance" while its money
+        # waits, and its note to Zendesk names what finance decides.
+        register_money_waiting(money_waiting_on)
         for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
             signal.connect(forget_reason_labels, sender=ReasonCode,
                            dispatch_uid=f"reason_code_{name}")

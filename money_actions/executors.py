@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.utils.text import capfirst
 
-from billing_console.names import reason_label
+from billing_console.names import in_sentence, reason_label
 from money_actions.models import State
 
 
@@ -75,5 +75,6 @@ def named_target(action, *, sentence_start=False):
 
 
 def reason_words(action):
-    """The action's reason inside a sentence: "duplicate charge"."""
-    return reason_label(action.reason_code).lower()
+    """The action's reason inside a sentence: "duplicate charge", "SLA breach credit" (its
+    proper names and abbreviations kept)."""
+    return in_sentence(reason_label(action.reason_code))

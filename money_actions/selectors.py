@@ -12,7 +12,9 @@ from billing_console.dates import parse_day, start_of_day
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.money import format_amount
+from billing_console.names import in_sentence
 from billing_console.parsing import uuid_or_none
+from cases.money_waiting import MoneyWaiting
 from money_actions.models import COMMITTED_STATES, MoneyAction, ReasonCode, State
 
 APPROVALS_SHOWN = 200
@@ -90,6 +92,29 @@ def action_names(object_ids):
 def label_of(action):
     """"Refund of 30.00 USD": the action's kind and amount."""
     return f"{action.get_kind_display()} of {format_amount(action.amount, action.currency)}"
+
+
+def in_a_sentence(action):
+    """The action inside a sentence: "a refund of 1,188.00 USD", "an invoice void of 30.00
+    USD", "a cancellation at period end" (a change that moves no money by itself)."""
+    kind = in_sentence(action.get_kind_display())
+    amount = f" of {format_amount(action.amount, action.currency)}" if action.amount else ""
+    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}{amount}"
+
+
+# The states in which an action holds its case's state (`cases.money_waiting`): waiting
+# for finance, or approved and not yet through Stripe.
+HOLDING_CASE_STATES = (State.PENDING_APPROVAL, State.APPROVED, State.SUBMITTING)
+
+
+def money_waiting_on(case_id):
+    """[MoneyWaiting] of the case's actions that hold its state, oldest first (one query,
+    on the index by case)."""
+    actions = (MoneyAction.objects.filter(case_id=case_id, state__in=HOLDING_CASE_STATES)
+               .only("kind", "state", "amount", "currency").order_by("created_at", "id"))
+    return [MoneyWaiting(name=in_a_sentence(action),
+                         for_finance=action.state == State.PENDING_APPROVAL)
+            for action in actions]
 
 
 # The labels as last read, and when (time.monotonic()); a change to a reason code empties it.

@@ -290,7 +290,7 @@ def test_resolving_tells_zendesk_and_replies_publicly(specialist, case):
     notes = list(WriteBack.objects.filter(case=case).order_by("pk")
                  .values_list("public", "note", "zendesk_status"))
     assert notes == [
-        (False, "Billing Console resolved this case (Explained, no change needed): "
+        (False, "Billing Console: this case is resolved (explained, no change needed). "
                 "Explained the proration.", "solved"),
         (True, "Hi Ava, the charge is the proration of your upgrade.", "")]
     event = _api_event("case.resolved")

@@ -116,7 +116,7 @@ def test_one_case_from_intake_to_resolution_through_the_api_only(
     assert (False, NOTE) in comments
     assert (True, f"Hi Ava Okafor, we refunded the duplicate charge on ticket "
                   f"#{ticket['id']}.") in comments
-    assert any(not public and body.startswith("Billing Console resolved this case (Refunded)")
+    assert any(not public and body.startswith("Billing Console: this case is resolved (refunded).")
                for public, body in comments)
     status, body = zendesk_sandbox.call("GET", f"/api/v2/tickets/{ticket['id']}.json")
     assert body["ticket"]["status"] == "solved"

@@ -31,7 +31,7 @@ def conversation(db, zendesk_sandbox):
     store.update_ticket(ticket["id"], {"comment": {"body": "Checked usage: near zero.",
                                                    "public": False, "author_id": agent["id"]}},
                         agent["id"])
-    zendesk.update_ticket(ticket["id"], note="Billing Console: case is now in progress.")
+    zendesk.update_ticket(ticket["id"], note="Billing Console: this case is in progress.")
     sync.sync_zendesk_once()
     case = sync.refresh_ticket(ticket["id"])
     return case, customer, agent

@@ -321,7 +321,7 @@ def test_an_update_no_follow_up_can_carry_is_flagged_on_the_case_and_not_retried
         WriteBack.Status.UNDELIVERABLE}
     case.refresh_from_db()
     assert "internal note: Refund of 16.00 USD issued." in case.undelivered
-    assert "internal note: Billing Console: case is now in progress." in case.undelivered
+    assert "internal note: Billing Console: this case is in progress." in case.undelivered
     WriteBack.objects.update(created_at=timezone.now() - timedelta(minutes=10))
     assert tasks.resend_unsent_write_backs() == 0
     assert AuditEvent.objects.filter(action="case.write_back_undeliverable",

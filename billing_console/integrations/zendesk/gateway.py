@@ -59,6 +59,8 @@ TIMEOUT_SECONDS = 20
 COMMENTS_PER_PAGE = 100
 # A ticket with more comments than this is read up to here (10,000 comments).
 COMMENT_MAX_PAGES = 100
+# A ticket's updates (audits) read when looking for one, at 100 a page (10,000 updates).
+AUDIT_MAX_PAGES = 100
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
 EXPORT_MAX_PER_PAGE = 1000
 # zenpy insists on a subdomain even when ZENDESK_API_URL makes it irrelevant.
@@ -185,13 +187,17 @@ def update_ticket(
     note=None,
     note_public=False,
     note_html=None,
+    metadata=None,
 ):
     """Change what is given and nothing else, in one request. Tags are added and removed
     rather than replaced, so a tag someone else set meanwhile survives. `custom_fields`
     maps field id to value; `assignee_id=None` unassigns; `note` adds a comment (internal
     unless `note_public`) in the same update, so it cannot land without the rest. With
     `note_html` (HTML the caller has sanitised) the comment is sent as Zendesk's
-    `html_body`, which Zendesk shows formatted and takes over `body`."""
+    `html_body`, which Zendesk shows formatted and takes over `body`. `metadata` ({key:
+    text}, under Zendesk's 1 KB) is kept as the custom metadata of the update's audit,
+    where `ticket_has_update` finds it; Zendesk keeps it only on an update that changes
+    the ticket (a note always does)."""
     changes = ZenpyTicket(id=ticket_id)
     if note_html:
         changes.comment = ZenpyComment(html_body=note_html, public=note_public)
@@ -209,15 +215,48 @@ def update_ticket(
         changes.assignee_id = assignee_id
     if group_id is not _UNSET:
         changes.group_id = group_id
+    if metadata:
+        changes.metadata = dict(metadata)
     return _save(ticket_id, changes)
 
 
+def ticket_has_update(ticket_id, metadata):
+    """Whether one of the ticket's updates (its audits, oldest first, cursor-paged up to
+    `AUDIT_MAX_PAGES`) carries `metadata` ({key: text}) in its custom metadata: an update
+    sent with it (`update_ticket`, `create_follow_up_ticket`) that Zendesk took, though
+    its answer never came back."""
+    ticket_id = _valid_id(ticket_id)
+    wanted = {key: str(value) for key, value in metadata.items()}
+    base = f"{_zendesk_origin()}/api/v2/tickets/{ticket_id}/audits.json"
+    client, after = _client(), None
+    with _translated_errors(f"updates of ticket {ticket_id}"):
+        for _ in range(AUDIT_MAX_PAGES):
+            query = {"page[size]": COMMENTS_PER_PAGE, **({"page[after]": after} if after else {})}
+            body = client.tickets._get(f"{base}?{urlencode(query, quote_via=quote)}",
+                                       raw_response=True).json()
+            if any(_carries(audit, wanted) for audit in body.get("audits") or ()):
+                return True
+            meta = body.get("meta") or {}
+            after = meta.get("after_cursor")
+            if not (meta.get("has_more") and after):
+                return False
+    return False
+
+
+def _carries(audit, wanted):
+    custom = ((audit.get("metadata") or {}).get("custom") or {}) if isinstance(audit, dict) \
+        else {}
+    return all(str(custom.get(key)) == value for key, value in wanted.items())
+
+
 def create_follow_up_ticket(source_ticket_id, *, body, html_body=None, public=False,
-                            requester_id=None, subject=None, add_tags=()):
+                            requester_id=None, subject=None, add_tags=(), remove_tags=(),
+                            metadata=None):
     """A new ticket following up the closed ticket `source_ticket_id` (Zendesk's
     `via_followup_source_id`), its first comment `body` (or `html_body`, HTML the caller
-    has sanitised). It inherits the closed ticket's tags but the merge's, plus `add_tags`.
-    Returns the new ticket."""
+    has sanitised). It inherits the closed ticket's tags but the merge's and
+    `remove_tags`, plus `add_tags`. `metadata` is kept on its first audit, as by
+    `update_ticket` (`follow_up_made` finds it). Returns the new ticket."""
     _valid_id(source_ticket_id)
     comment = ZenpyComment(html_body=html_body, public=public) if html_body else \
         ZenpyComment(body=body, public=public)
@@ -226,13 +265,28 @@ def create_follow_up_ticket(source_ticket_id, *, body, html_body=None, public=Fa
         ticket.requester_id = requester_id
     if subject:
         ticket.subject = subject
+    if metadata:
+        ticket.metadata = dict(metadata)
     client = _client()
     with _translated_errors(f"follow-up of ticket {source_ticket_id}"):
-        if add_tags:
+        if add_tags or remove_tags:
             source = client.tickets(id=source_ticket_id)
-            inherited = [tag for tag in source.tags or () if tag != MERGE_TAG]
+            dropped = {MERGE_TAG, *remove_tags}
+            inherited = [tag for tag in source.tags or () if tag not in dropped]
             ticket.tags = list(dict.fromkeys([*inherited, *add_tags]))
         return _ticket(client.tickets.create(ticket).ticket.to_dict())
+
+
+def follow_up_made(source_ticket_id, metadata):
+    """The follow-up of the closed ticket `source_ticket_id` made with `metadata`
+    (`create_follow_up_ticket`), or None: Zendesk took the request though its answer never
+    came back."""
+    source_ticket_id = _valid_id(source_ticket_id)
+    client = _client()
+    with _translated_errors(f"follow-ups of ticket {source_ticket_id}"):
+        follow_up_ids = client.tickets(id=source_ticket_id).to_dict().get("followup_ids")
+    return next((int(ticket_id) for ticket_id in follow_up_ids or ()
+                 if ticket_has_update(int(ticket_id), metadata)), None)
 
 
 def merge_tickets(target_id, source_ids, *, target_comment=None, source_comment=None,

@@ -14,7 +14,8 @@ Endpoints (all under `/api/v2/`):
 - tickets: `POST tickets.json`, `GET tickets/{id}.json`, `GET tickets/show_many.json?ids=`,
   `PUT tickets/{id}.json` (comment with `public: false` for an internal note, status,
   priority, type, subject, `tags` / `additional_tags` / `remove_tags`, `custom_fields`,
-  assignee_id, group_id; every update records an audit), `DELETE tickets/{id}.json`
+  assignee_id, group_id; every update records an audit, with the request's `metadata` as
+  its custom metadata, as on create), `DELETE tickets/{id}.json`
   (the ticket then shows as `status: deleted` in the export only)
 - a closed ticket refuses every update, a comment included, with Zendesk's 422
   `RecordInvalid` ("Status: closed prevents ticket update"); `POST tickets.json` with

@@ -202,13 +202,13 @@ def new_attachment(attachment_id, *, file_name, content_type, size, token, base_
     }
 
 
-def new_audit(audit_id, *, ticket_id, author_id, events, now):
+def new_audit(audit_id, *, ticket_id, author_id, events, now, custom=None):
     return {
         "id": audit_id,
         "ticket_id": ticket_id,
         "created_at": now,
         "author_id": author_id,
-        "metadata": {"system": {"client": "billing-console-sandbox"}, "custom": {}},
+        "metadata": {"system": {"client": "billing-console-sandbox"}, "custom": custom or {}},
         "events": events,
         "via": API_VIA,
     }

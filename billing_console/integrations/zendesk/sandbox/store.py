@@ -235,7 +235,8 @@ class Store:
                 ticket["via"] = resources.follow_up_via(followed_up)
                 self._state["tickets"][followed_up["id"]] = {
                     **followed_up, "followup_ids": [*followed_up["followup_ids"], ticket["id"]]}
-            audit = self._record_audit(ticket, author_id, [comment_event, *events])
+            audit = self._record_audit(ticket, author_id, [comment_event, *events],
+                                       custom=_custom_metadata(data))
             self._state["tickets"][ticket["id"]] = ticket
             self._touch(ticket)
         return ticket, audit
@@ -263,7 +264,8 @@ class Store:
                 events.insert(0, comment_event)
                 if "status" not in data:
                     events += _reopened_by_requester(ticket, status_before, comment_event)
-            audit = self._record_audit(ticket, author_id, events)
+            audit = self._record_audit(ticket, author_id, events,
+                                       custom=_custom_metadata(data))
             self._state["tickets"][ticket_id] = ticket
             self._touch(ticket)
         return ticket, audit
@@ -310,7 +312,10 @@ class Store:
         return {k: entry[k] for k in ("id", "type", "author_id", "body", "html_body",
                                       "plain_body", "public", "attachments", "audit_id")}
 
-    def _record_audit(self, ticket, author_id, events):
+    def _record_audit(self, ticket, author_id, events, custom=None):
+        """The audit of one create or update; `custom`, the request's `metadata`, is kept
+        as its custom metadata (Zendesk keeps none on an update that changes nothing, and
+        the sandbox keeps it regardless)."""
         audit_id = next(
             (e["audit_id"] for e in events if e.get("type") == "Comment"),
             None,
@@ -318,7 +323,7 @@ class Store:
         numbered = [{"id": self._next_id("event"), **event} for event in events]
         audit = resources.new_audit(
             audit_id, ticket_id=ticket["id"], author_id=author_id, events=numbered,
-            now=resources.now_iso(),
+            now=resources.now_iso(), custom=custom,
         )
         audits = self._state["audits"]
         audits[ticket["id"]] = [*audits.get(ticket["id"], []), audit]
@@ -531,6 +536,22 @@ def _new_tags(current, data):
     tags += [t for t in _tag_list(data.get("additional_tags", [])) if t not in tags]
     removed = set(_tag_list(data.get("remove_tags", [])))
     return [t for t in dict.fromkeys(tags) if t not in removed]
+
+
+# Zendesk keeps up to 1 kilobyte of custom metadata on each audit.
+CUSTOM_METADATA_BYTES = 1024
+
+
+def _custom_metadata(data):
+    """A ticket request's `metadata` (an object of at most 1 KB), for its audit."""
+    metadata = data.get("metadata")
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise invalid("metadata", "must be an object")
+    if len(json.dumps(metadata).encode()) > CUSTOM_METADATA_BYTES:
+        raise invalid("metadata", f"must be at most {CUSTOM_METADATA_BYTES} bytes")
+    return metadata
 
 
 def _tag_list(value):
