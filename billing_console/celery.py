@@ -38,9 +38,12 @@ app.conf.beat_schedule = {
         "task": "billing_console.integrations.tasks.requeue_stale_inbound_events",
         "schedule": 300.0,
     },
+    # Warns of money actions stuck on their way to Stripe within a minute of their becoming
+    # stuck (MONEY_ACTION_STUCK_MINUTES), and settles or resends those no worker is sending.
     "reconcile-money-actions": {
         "task": "money_actions.tasks.reconcile_money_actions",
-        "schedule": 300.0,
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
     "sweep-approved-money-actions": {
         "task": "money_actions.tasks.sweep_approved_money_actions",

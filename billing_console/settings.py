@@ -364,6 +364,18 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
+# A money action on its way to Stripe (approved, or sent with no answer recorded) for
+# longer than this is stuck: the approvals page, the handover and its case show it, the log
+# warns once, and the reconciler looks for it in Stripe and, once no worker has tried it for
+# as long, sends it again with the same key. Five minutes: a healthy action is in Stripe
+# within seconds, and a task retrying an error Stripe calls passing tries again at most
+# 128 s after its last try, which takes at most a minute (3 tries of 20 s), so a row no
+# worker has touched for five minutes has lost its worker; waiting longer only keeps a
+# customer's money, and the people who promised it, waiting unseen.
+MONEY_ACTION_STUCK_MINUTES = env_int("MONEY_ACTION_STUCK_MINUTES", 5)
+if MONEY_ACTION_STUCK_MINUTES < 1:
+    raise ImproperlyConfigured("MONEY_ACTION_STUCK_MINUTES must be a whole number of minutes, "
+                               "1 or more (5 unless set).")
 # Unset: the live Dashboard, or its test mode for a test key (billing_console.sandbox_viewer).
 STRIPE_DASHBOARD_URL = env("STRIPE_DASHBOARD_URL")
 # The demo's: links to Stripe and Zendesk open the console's read-only page of the

@@ -62,6 +62,23 @@ class ActionOutcomeSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(source="event.created_at")
 
 
+class StuckSerializer(serializers.Serializer):
+    """A money action stuck on its way to Stripe now (`MONEY_ACTION_STUCK_MINUTES`)."""
+
+    id = serializers.UUIDField(source="action.pk")
+    kind = serializers.CharField(source="action.kind")
+    state = serializers.CharField(source="action.state", help_text="approved or submitting.")
+    amount = serializers.IntegerField(source="action.amount",
+                                      help_text="In the currency's minor unit.")
+    currency = serializers.CharField(source="action.currency")
+    case_id = serializers.IntegerField(source="action.case_id")
+    zendesk_ticket_id = serializers.IntegerField(source="action.case.zendesk_ticket_id")
+    since = serializers.DateTimeField(help_text="When it set off for Stripe: sent first, or "
+                                                "approved when no worker has taken it.")
+    next_step = serializers.CharField(help_text="What the console does about it, and whom "
+                                                "to tell, in words.")
+
+
 class DifferenceSerializer(serializers.Serializer):
     """A reconciliation difference nobody has explained yet (the report has the rest)."""
 
@@ -103,6 +120,7 @@ class HandoverSerializer(serializers.Serializer):
     waiting_on_finance = _listing("WaitingOnFinance", CaseSerializer)
     due_soon = _listing("DueSoon", CaseSerializer)
     money_actions = _listing("MoneyActions", ActionOutcomeSerializer, source="actions")
+    money_actions_stuck = _listing("MoneyActionsStuck", StuckSerializer, source="stuck")
     questions_answered = _listing("QuestionsAnswered", QuestionSerializer, source="answered")
     questions_waiting = _listing("QuestionsWaiting", QuestionSerializer,
                                  source="waiting_questions")

@@ -7,6 +7,8 @@ Each list is one query that an index answers, newest (or most urgent) first, cut
 - cases reopened, and money actions approved, rejected or failed, since: the audit trail
   from the first event at or after the moment (`audit.filters.first_id_at`), by its
   (action, id) indexes;
+- money actions stuck on their way to Stripe now (`money_actions.selectors
+  .stuck_on_the_way`): (state, submitted_at) and (state, updated_at);
 - cases waiting on finance now: (state, resolution_due, id);
 - open cases whose resolution falls due in the next `SLA_HORIZON`: the queue's index of
   open cases by due time;
@@ -30,6 +32,7 @@ from guidance.models import Question
 from guidance.selectors import open_questions
 from handover.models import HandoverNote
 from money_actions.kinds import Event, all_kinds
+from money_actions.selectors import stuck_actions, stuck_on_the_way
 
 LIST_SIZE = 20
 # Three shifts a day: with no earlier shift of the person's to start from, one shift back.
@@ -129,6 +132,7 @@ class Handover:
     waiting_on_finance: Listing
     due_soon: Listing
     actions: Listing
+    stuck: Listing  # of money_actions.selectors.StuckAction, stuck longest first
     answered: Listing
     waiting_questions: Listing
     differences: Listing
@@ -152,6 +156,7 @@ def handover(*, since, now):
             OPEN_CASE, resolution_due__gte=now, resolution_due__lt=now + SLA_HORIZON)
             .order_by("resolution_due", "id")),
         actions=_action_outcomes(first_event),
+        stuck=_stuck(now),
         answered=_listing(Question.objects.filter(answered_at__gte=since.at)
                           .select_related("asker", "answered_by", "case")
                           .order_by("-answered_at")),
@@ -181,6 +186,11 @@ def _action_outcomes(first_event):
     listing = _listing(_events_from(first_event).filter(action__in=names))
     return Listing([ActionOutcome(event, action_label(event.action)) for event in listing.rows],
                    listing.more)
+
+
+def _stuck(now):
+    listing = _listing(stuck_on_the_way(now=now))
+    return Listing(stuck_actions(listing.rows), listing.more)
 
 
 def _differences():

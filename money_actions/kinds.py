@@ -49,6 +49,7 @@ class Event(StrEnum):
     CANCELED = "canceled"
     AMENDED = "amended"
     SUBMITTED = "submitted"
+    RESENT = "resent"  # lost on its way: sent again by the reconciler, with the same key
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REQUIRES_ACTION = "requires_action"
@@ -69,6 +70,7 @@ EVENT_WORDS = {
     Event.CANCELED: "withdrawn",
     Event.AMENDED: "amount changed",
     Event.SUBMITTED: "sent to Stripe",
+    Event.RESENT: "sent to Stripe again",
     Event.SUCCEEDED: "succeeded",
     Event.FAILED: "failed",
     Event.REQUIRES_ACTION: "needs action",

@@ -84,11 +84,16 @@ class MoneyAction(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
+    # When the log last warned that it was stuck on its way to Stripe
+    # (`money_actions.tasks.warn_of_stuck_actions`): once per time it sets off.
+    stuck_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["state", "updated_at"]),
+            # Stuck on the way to Stripe (`selectors.stuck_on_the_way`): sent before a time.
+            models.Index(fields=["state", "submitted_at"], name="money_action_by_submitted"),
             # The list (`selectors.money_actions_filtered`, newest first): each filter with
             # the time, so a page under any one filter, or a period, walks one index.
             models.Index(fields=["created_at", "id"], name="money_action_by_created"),

@@ -5,7 +5,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing_console.dates import parse_day, start_of_day
@@ -140,10 +143,78 @@ def forget_reason_labels(**_signal):
     _REASON_LABELS["labels"] = None
 
 
-def actions_on(case):
-    """The case's money actions, newest first, for its page."""
-    return (MoneyAction.objects.filter(case=case).select_related("requested_by")
-            .order_by("-created_at")[:CASE_ACTIONS_SHOWN])
+def actions_on(case, *, now=None):
+    """The case's money actions, newest first, for its page; each has `stuck`, its
+    `StuckAction` when it is stuck on the way to Stripe, else None."""
+    actions = list(MoneyAction.objects.filter(case=case).select_related("requested_by")
+                   .order_by("-created_at")[:CASE_ACTIONS_SHOWN])
+    stuck = {}
+    if any(action.state in ON_THE_WAY for action in actions):
+        stuck = {row.action.pk: row for row in stuck_actions(
+            stuck_on_the_way(now=now).filter(case=case))}
+    for action in actions:
+        action.stuck = stuck.get(action.pk)
+    return actions
+
+
+# Stuck on the way to Stripe -----------------------------------------------------------------
+# Approved and waiting for a worker, or sent with no answer recorded yet: Stripe may not
+# have the action, and nobody has said it failed.
+ON_THE_WAY = (State.APPROVED, State.SUBMITTING)
+
+
+def stuck_after():
+    """How long an action may be on its way to Stripe before it is stuck (a timedelta,
+    `MONEY_ACTION_STUCK_MINUTES`; why five minutes, the setting says)."""
+    return timedelta(minutes=settings.MONEY_ACTION_STUCK_MINUTES)
+
+
+def stuck_on_the_way(*, now=None):
+    """The one definition of stuck: actions on their way to Stripe since longer than
+    `stuck_after()` before `now`, oldest first, each annotated with `stuck_since` (aware,
+    UTC): when it was sent first, or, approved and never taken by a worker, when it was
+    approved (nothing saves an approved row until a worker takes it). Two index ranges,
+    (state, submitted_at) and (state, updated_at), however many actions there are."""
+    cutoff = (now or timezone.now()) - stuck_after()
+    return (MoneyAction.objects
+            .filter(Q(state=State.SUBMITTING, submitted_at__lt=cutoff)
+                    | Q(state=State.APPROVED, updated_at__lt=cutoff))
+            .annotate(stuck_since=models.Case(
+                models.When(state=State.SUBMITTING, then=F("submitted_at")),
+                default=F("updated_at")))
+            .select_related("case").order_by("stuck_since", "id"))
+
+
+@dataclass(frozen=True)
+class StuckAction:
+    """An action of `stuck_on_the_way`, with what happens next in words: what the console
+    does about it, and whom to tell."""
+
+    action: MoneyAction
+    since: object  # datetime, aware: when it set off for Stripe
+    next_step: str
+
+
+WHOM_TO_TELL = ("If it is still stuck an hour after it set off, tell an admin: the console's "
+                "worker or its connection to Stripe needs someone to look.")
+
+
+def stuck_actions(actions):
+    """[StuckAction] of actions from `stuck_on_the_way`, in their order."""
+    return [StuckAction(action, action.stuck_since, _next_step(action)) for action in actions]
+
+
+def _next_step(action):
+    if action.state == State.APPROVED:
+        return ("No worker has taken it to Stripe yet. The console puts it back on the "
+                f"workers' queue every few minutes. {WHOM_TO_TELL}")
+    if action.finance_flag and not action.finance_flag_cleared_at:
+        return ("It never reached Stripe in a day of tries and is no longer sent: finance "
+                "closes it under “Needs finance's attention” on the approvals page.")
+    return ("Stripe's answer never came back. The console looks for it in Stripe and "
+            "records what Stripe did; if Stripe never got it, the console sends it again "
+            "with the same key, so it is never made twice. Do not make it again, here or "
+            f"in Stripe. {WHOM_TO_TELL}")
 
 
 def read_from_stripe(read, object_id, *, noun, missing):

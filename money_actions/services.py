@@ -338,6 +338,21 @@ def money_action_begin_submission(*, action_id):
 
 
 @transaction.atomic
+def money_action_resend(*, action_id, idle_since, reason):
+    """Claim an action lost on its way to Stripe for sending again (`reason`, in words),
+    when it is still `submitting` and no worker has touched it since `idle_since` (aware):
+    True when the caller is to queue `submit_money_action` once this returns, committed.
+    The task sends the same parameters with the same idempotency key, so Stripe acts on it
+    once. Claiming touches the row, so it is not claimed again for as long."""
+    action = _locked(action_id)
+    if action.state != State.SUBMITTING or action.updated_at >= idle_since:
+        return False  # settled, or a worker took it, since the reconciler looked
+    action.save(update_fields=["updated_at"])
+    _audit(action, Event.RESENT, None, reason=reason)
+    return True
+
+
+@transaction.atomic
 def money_action_record_outcome(*, action_id, outcome, source=Source.SYSTEM,
                                 learnt_from=LedgerEntry.Learnt.CONSOLE):
     """Record what Stripe said, and the Stripe money it moved in the ledger, attributed to

@@ -3,8 +3,10 @@
 `submit_money_action` runs with acks_late and reject_on_worker_lost (the settings'
 defaults, repeated here because money depends on them): a worker lost mid-task leaves the
 message to run again, and the row's idempotency key makes the second run harmless. The
-reconciler settles rows a lost task left in `submitting`; the sweeper re-queues approved
-rows whose queue message was lost (`on_commit` is not an outbox: the row is).
+reconciler, every minute, warns once of each action stuck on its way to Stripe
+(`selectors.stuck_on_the_way`) and settles rows a lost task left in `submitting`; the
+sweeper re-queues approved rows whose queue message was lost (`on_commit` is not an
+outbox: the row is).
 """
 
 import logging
@@ -12,6 +14,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing_console.integrations.stripe.errors import (
@@ -19,9 +22,11 @@ from billing_console.integrations.stripe.errors import (
     StripeGatewayError,
     TransientStripeError,
 )
+from billing_console.names import in_sentence, ticket_name
 from money_actions import services
 from money_actions.executors import Outcome
 from money_actions.models import LedgerEntry, MoneyAction, State
+from money_actions.selectors import label_of, stuck_after, stuck_on_the_way
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +35,6 @@ MAX_SUBMIT_RETRIES = 8
 # idempotency key (about 24 hours); after that a resend could act twice, so the action
 # waits for finance instead.
 RESUBMIT_WINDOW = timedelta(hours=20)
-STUCK_AFTER = timedelta(minutes=10)
 LOST_AFTER = timedelta(minutes=2)
 
 
@@ -79,22 +83,48 @@ def _send(action):
     return executor.submit(action)
 
 
-def reconcile_stuck_submissions(*, now=None):
-    """Settle rows `submitting` for too long from what Stripe has. One Stripe never saw
-    is submitted again, with the same key and parameters, within `RESUBMIT_WINDOW`; then
-    it waits for finance. A row Stripe cannot be asked about now is left for next time."""
+def warn_of_stuck_actions(*, now=None):
+    """One WARNING line for each action stuck on its way to Stripe, the first time it is
+    seen stuck after it set off (not at every beat); how many it warned of. The row keeps
+    when (`stuck_warned_at`, written without touching `updated_at`, which dates an
+    approved row), and only the process that changes it warns."""
     now = now or timezone.now()
-    stuck = MoneyAction.objects.filter(state=State.SUBMITTING,
-                                       submitted_at__lt=now - STUCK_AFTER, finance_flag="")
-    for action in stuck:
+    unwarned = stuck_on_the_way(now=now).filter(
+        Q(stuck_warned_at__isnull=True) | Q(stuck_warned_at__lt=F("stuck_since")))
+    warned = 0
+    for action in unwarned:
+        if not MoneyAction.objects.filter(pk=action.pk, stuck_warned_at=action.stuck_warned_at
+                                          ).update(stuck_warned_at=now):
+            continue  # another run warned of it
+        warned += 1
+        minutes = int((now - action.stuck_since).total_seconds() // 60)
+        logger.warning("%s on %s stuck on its way to Stripe for %s minutes: %s since %s "
+                       "UTC (money action %s)", label_of(action),
+                       ticket_name(action.case.zendesk_ticket_id), minutes,
+                       in_sentence(action.get_state_display()),
+                       f"{action.stuck_since:%Y-%m-%d %H:%M}", action.pk)
+    return warned
+
+
+def reconcile_stuck_submissions(*, now=None):
+    """Settle, from what Stripe has, the actions stuck `submitting` (`stuck_on_the_way`)
+    that no worker has touched for `stuck_after()` either (a task retrying Stripe touches
+    its row at each try). One Stripe never saw is sent again, with the same key and
+    parameters, within `RESUBMIT_WINDOW`; then it waits for finance. A row Stripe cannot be
+    asked about now is left for next time. Returns how many it looked at."""
+    now = now or timezone.now()
+    idle_since = now - stuck_after()
+    lost = list(stuck_on_the_way(now=now).filter(state=State.SUBMITTING, finance_flag="",
+                                                 updated_at__lt=idle_since))
+    for action in lost:
         try:
-            _reconcile(action, now)
+            _reconcile(action, now, idle_since)
         except StripeGatewayError as error:
             logger.warning("Could not reconcile %s this time: %s", action, error)
-    return len(stuck)
+    return len(lost)
 
 
-def _reconcile(action, now):
+def _reconcile(action, now, idle_since):
     outcome = action.kind_def.executor.find(action)
     if outcome is not None:
         services.money_action_record_outcome(action_id=action.pk, outcome=outcome,
@@ -105,7 +135,11 @@ def _reconcile(action, now):
             reason=f"{services.label_of(action)} never reached Stripe in "
                    f"{action.submit_attempts} attempts over a day; it is no longer sent. "
                    "Marking it handled closes it as failed.")
-    else:
+    elif services.money_action_resend(
+            action_id=action.pk, idle_since=idle_since,
+            reason=f"Not in Stripe {int((now - action.submitted_at).total_seconds() // 60)} "
+                   "minutes after it was first sent, and no worker was sending it: sent "
+                   "again with the same key, so Stripe acts on it once."):
         submit_money_action.delay(str(action.pk))
 
 
@@ -120,6 +154,7 @@ def requeue_lost_submissions(*, now=None):
 
 @shared_task
 def reconcile_money_actions():
+    warn_of_stuck_actions()
     return reconcile_stuck_submissions()
 
 

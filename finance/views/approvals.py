@@ -1,7 +1,7 @@
 """The approvals page: finance (or an admin) approves or rejects money actions that policy
 sent to a second person, and handles those flagged to them (money that moved back), beside
-the reconciliation's differences waiting for an explanation. The services refuse a decision
-on one's own request."""
+the reconciliation's differences waiting for an explanation and the actions stuck on their
+way to Stripe. The services refuse a decision on one's own request."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,15 +21,21 @@ from money_actions.selectors import (
     approval_rows,
     awaiting_approval,
     flagged_for_finance,
+    stuck_actions,
+    stuck_after,
+    stuck_on_the_way,
 )
 
 
 @requires(Capability.APPROVE_MONEY_ACTION)
 @require_safe
 def approvals(request):
+    stuck = stuck_on_the_way()
     return render(request, "finance/approvals.html", {
         "rows": approval_rows(), "waiting": awaiting_approval().count(),
         "shown_at_most": APPROVALS_SHOWN, "flagged": flagged_for_finance(),
+        "stuck": stuck_actions(stuck[:APPROVALS_SHOWN]), "stuck_count": stuck.count(),
+        "stuck_minutes": int(stuck_after().total_seconds() // 60),
         "history_days": HISTORY_DAYS, **reconciliation_flags(request.user)})
 
 

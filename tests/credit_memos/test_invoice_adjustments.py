@@ -191,6 +191,7 @@ def test_the_reconciler_sends_a_lost_draft_change_again_and_it_is_done_once(
     from django.utils import timezone
 
     from money_actions import tasks
+    from money_actions.selectors import stuck_after
     from money_actions.services import money_action_begin_submission
 
     invoice = invoices["draft"]
@@ -200,7 +201,8 @@ def test_the_reconciler_sends_a_lost_draft_change_again_and_it_is_done_once(
     action = money_action_begin_submission(action_id=action.pk)
     action.kind_def.executor.submit(action)  # Stripe acted; the worker died before saying so
     MoneyAction.objects.filter(pk=action.pk).update(
-        submitted_at=timezone.now() - tasks.STUCK_AFTER - timedelta(minutes=1))
+        submitted_at=timezone.now() - stuck_after() - timedelta(minutes=1),
+        updated_at=timezone.now() - stuck_after() - timedelta(minutes=1))
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("money_actions.tasks.submit_money_action.delay",

@@ -9,6 +9,7 @@ from django.utils import timezone
 from billing_console.integrations.stripe.sandbox.builders import recurring_price, subscribe
 from money_actions import tasks
 from money_actions.models import MoneyAction, State
+from money_actions.selectors import stuck_after
 from money_actions.services import money_action_begin_submission
 from tests.credit_memos.conftest import credit_notes, memo_body, post_memo
 
@@ -27,7 +28,8 @@ def acted_then_lost(action):
     action = money_action_begin_submission(action_id=action.pk)
     action.kind_def.executor.submit(action)
     MoneyAction.objects.filter(pk=action.pk).update(
-        submitted_at=timezone.now() - tasks.STUCK_AFTER - timedelta(minutes=1))
+        submitted_at=timezone.now() - stuck_after() - timedelta(minutes=1),
+        updated_at=timezone.now() - stuck_after() - timedelta(minutes=1))
 
 
 def settle(action):
@@ -101,7 +103,8 @@ def test_an_invoice_change_stripe_never_saw_is_sent_again_once(invoices, case, s
                                         "note": "x"}, "/api/v1/invoice-adjustments/")
     money_action_begin_submission(action_id=action.pk)
     MoneyAction.objects.filter(pk=action.pk).update(
-        submitted_at=timezone.now() - tasks.STUCK_AFTER - timedelta(minutes=1))
+        submitted_at=timezone.now() - stuck_after() - timedelta(minutes=1),
+        updated_at=timezone.now() - stuck_after() - timedelta(minutes=1))
 
     tasks.reconcile_stuck_submissions()
 

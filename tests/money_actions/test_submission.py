@@ -80,8 +80,9 @@ def test_a_charge_refunded_elsewhere_since_the_request_goes_back_to_a_person(
 
 
 def _stuck(action, minutes=11):
-    MoneyAction.objects.filter(pk=action.pk).update(
-        submitted_at=timezone.now() - timedelta(minutes=minutes))
+    """Sent `minutes` ago, and no worker has touched it since."""
+    then = timezone.now() - timedelta(minutes=minutes)
+    MoneyAction.objects.filter(pk=action.pk).update(submitted_at=then, updated_at=then)
 
 
 def test_the_reconciler_settles_a_stuck_submission_found_by_metadata(
@@ -105,7 +106,7 @@ def test_the_reconciler_leaves_recent_submissions_alone(charged, sandbox, specia
     action = MoneyAction.objects.get(pk=post_refund(
         specialist, refund_body(case, charge_id)).json()["id"])
     money_action_begin_submission(action_id=action.pk)
-    _stuck(action, minutes=5)
+    _stuck(action, minutes=4)
 
     assert tasks.reconcile_stuck_submissions() == 0
 

@@ -24,6 +24,7 @@ from audit.models import AuditEvent
 from billing_console.celery import app
 from money_actions import tasks
 from money_actions.models import MoneyAction, State
+from money_actions.selectors import stuck_after
 from tests.contract.stripe.conftest import API_KEY
 from tests.refunds.conftest import post_refund, refund_body, refunds_created, stripe_refunds
 
@@ -113,7 +114,7 @@ def test_a_worker_killed_before_the_outcome_commits_leaves_one_refund_once_recon
     [refund] = stripe_refunds(sandbox, charge_id)
     assert refund.metadata["console_money_action_id"] == action_id
 
-    later = timezone.now() + tasks.STUCK_AFTER + timedelta(minutes=1)
+    later = timezone.now() + stuck_after() + timedelta(minutes=1)
     assert tasks.reconcile_stuck_submissions(now=later) == 1
 
     action = MoneyAction.objects.get(pk=action_id)
