@@ -68,7 +68,8 @@ def sign_in(request):
         sso_refusal_record(reason=f"The identity provider could not be reached: "
                                   f"{_in_words(error)}", ip=client_ip(request))
         return _refused(request, "The company sign-in cannot be reached just now. Try again "
-                                 "in a minute; if it stays down, an admin can help.", status=503)
+                                 "in a minute; if it stays down, an admin can help.", status=503,
+                        next=_next(request))
     return redirect(url)
 
 
@@ -104,12 +105,12 @@ def callback(request):
                                   f"{_in_words(error)}", ip=ip,
                            actor=request.user if renewing else None)
         auth.logout(request)
-        return _refused(request, DID_NOT_GO_THROUGH)
+        return _refused(request, DID_NOT_GO_THROUGH, next=started.get("next"))
     config = provider_config()
     outcome = user_sign_in_from_claims(claims=claims, config=config, ip=ip)
     if outcome.refusal:
         auth.logout(request)
-        return _refused(request, outcome.refusal, no_access=True)
+        return _refused(request, outcome.refusal, no_access=True, next=started.get("next"))
     if not (renewing and request.user.pk == outcome.user.pk):
         auth.login(request, outcome.user, backend=SSO_BACKEND)
     request.session[SESSION_KEY] = {"renew_at": time.time() + config.renew_seconds}
@@ -139,9 +140,12 @@ def _renewal_refused(request, started):
     return redirect(f"{reverse('login')}?{urlencode({'next': started.get('next') or '/'})}")
 
 
-def _refused(request, reason, *, status=403, no_access=False):
-    return render(request, "oidc/refused.html", {"reason": reason, "no_access": no_access},
-                  status=status)
+def _refused(request, reason, *, status=403, no_access=False, next=""):
+    """The refusal's page; its way back to the sign-in page keeps `next` (checked by
+    `_next` when the sign-in started), so that signing in then lands where they were
+    going."""
+    return render(request, "oidc/refused.html", {"reason": reason, "no_access": no_access,
+                                                 "next": next}, status=status)
 
 
 def _next(request):

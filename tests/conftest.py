@@ -1,7 +1,9 @@
 """Shared fixtures: named actors for every role, and a database flush that the
 append-only audit table allows."""
 
+import html
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -123,6 +125,15 @@ def with_second_factor(client, user):
     session[DEVICE_ID_SESSION_KEY] = authenticator(user).persistent_id
     session.save()
     return client
+
+
+def form_action(response, path):
+    """The address `response`'s form posting to `path` sends to, as a browser reads it
+    (query included): a refused form's page must keep what its address carries."""
+    found = re.search(rf'<form method="post" action="({re.escape(path)}[^"]*)"',
+                      response.content.decode())
+    assert found, f"no form posting to {path}"
+    return html.unescape(found.group(1))
 
 
 def api_client(user):

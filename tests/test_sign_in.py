@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, Outcome
 from billing_console import sessions
-from tests.conftest import PASSWORD, signed_in
+from tests.conftest import PASSWORD, form_action, signed_in
 
 LOGIN = "/accounts/login/"
 
@@ -185,3 +185,24 @@ def test_a_session_cookie_django_could_not_have_made_is_no_session(client, cooki
         response = client.get(path)
         assert response.status_code in (200, 302), (path, response.status_code)
     assert client.get("/cases/").url.startswith("/accounts/login/")
+
+
+def test_a_refused_sign_in_keeps_where_they_were_going(client, specialist):
+    """A wrong password's page keeps `next` in its address, so that the right password,
+    from it or from a reload of it, lands where the person was going."""
+    page = client.get("/audit/", follow=True)
+    refused = client.post(form_action(page, LOGIN), {"username": "specialist",
+                                                     "password": "wrong password"})
+    assert refused.status_code == 200 and b"Please enter a correct" in refused.content
+    reloaded = client.get(form_action(refused, LOGIN))  # the refused page's own address
+
+    signed_in_now = client.post(form_action(reloaded, LOGIN), {"username": "specialist",
+                                                               "password": PASSWORD})
+
+    assert signed_in_now.status_code == 302 and signed_in_now["Location"] == "/audit/"
+
+
+def test_a_next_elsewhere_is_dropped_after_a_refusal_too(client, specialist):
+    refused = client.post(f"{LOGIN}?next=https://evil.example/", {
+        "username": "specialist", "password": "wrong password"})
+    assert "evil.example" not in form_action(refused, LOGIN)

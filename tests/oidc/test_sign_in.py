@@ -154,6 +154,24 @@ def test_the_provider_unreachable_is_a_clear_page_not_a_500(provider, client):
     assert AuditEvent.objects.get().action == "auth.sso_refused"
 
 
+# A refusal's way back to the sign-in page keeps `next`, as the sign-in page keeps it
+# through its own refusals.
+BACK_WITH_NEXT = 'href="/accounts/login/?next=/cases/"'
+
+
+def test_a_refused_company_sign_in_leads_back_to_where_they_were_going(provider, client):
+    provider.tamper_next_id_token("forged")
+    _, refused = sign_in_through(client, ProviderBrowser(provider), "alex", "alex-password",
+                                 start="/sso/login/?next=/cases/")
+    assert refused.status_code == 403 and BACK_WITH_NEXT in refused.content.decode()
+
+
+def test_the_provider_unreachable_leads_back_to_where_they_were_going(provider, client):
+    provider.stop()
+    unreachable = client.get("/sso/login/?next=/cases/")
+    assert unreachable.status_code == 503 and BACK_WITH_NEXT in unreachable.content.decode()
+
+
 def test_the_sign_in_page_offers_the_company_sign_in(provider, client):
     page = client.get("/accounts/login/?next=/cases/").content.decode()
     assert 'href="/sso/login/?next=%2Fcases%2F"' in page

@@ -34,7 +34,14 @@ from billing_console.access import (
 )
 from money_actions.models import State
 from second_factor.services import _throttled
-from tests.conftest import PASSWORD, api_client, authenticator, authenticator_code, make_user
+from tests.conftest import (
+    PASSWORD,
+    api_client,
+    authenticator,
+    authenticator_code,
+    form_action,
+    make_user,
+)
 from tests.refunds.conftest import charged, pending  # noqa: F401 (fixtures)
 from tests.test_access_routes import ROUTES, _get
 
@@ -200,6 +207,34 @@ def test_a_wrong_code_is_refused_and_in_the_trail(root):
     time.sleep(1.1)
     assert client.post(VERIFY, {"code": authenticator_code(device)}).status_code == 302
     assert client.get("/manage/").status_code == 200
+
+
+def test_a_refused_code_keeps_where_the_admin_was_going(root):
+    """A wrong code's page keeps `next` in its address: the right code, from it or from a
+    reload of it, lands on the page the admin asked for, not on their start page."""
+    device = authenticator(root)
+    client = password_signed_in(root)
+    page = client.get("/audit/", follow=True)
+    right = int(authenticator_code(device))
+    refused = client.post(form_action(page, VERIFY), {"code": f"{(right + 1) % 1_000_000:06d}"})
+    assert refused.status_code == 400
+    reloaded = client.get(form_action(refused, VERIFY))  # the refused page's own address
+    time.sleep(1.1)  # the wait a wrong code costs
+
+    response = client.post(form_action(reloaded, VERIFY), {"code": authenticator_code(device)})
+
+    assert response.status_code == 302 and response["Location"] == "/audit/"
+
+
+def test_a_refused_code_at_enrolment_keeps_where_the_admin_was_going(root):
+    client = password_signed_in(root)
+    page = client.get("/audit/", follow=True)
+    assert page.redirect_chain[-1][0] == f"{ENROL}?next=%2Faudit%2F"
+
+    refused = client.post(form_action(page, ENROL), {"code": "000000"})
+
+    assert refused.status_code == 400
+    assert form_action(refused, ENROL) == f"{ENROL}?next=/audit/"
 
 
 def test_a_code_works_once(root):
