@@ -5,6 +5,9 @@ locked account, a NUL) is one line, no traceback, saying why."""
 import logging
 import os
 import re
+import socket
+import struct
+import threading
 import time
 
 import pytest
@@ -16,8 +19,10 @@ from django.test import Client
 from billing_console.celery import app
 from billing_console.integrations.models import InboundEvent
 from billing_console.integrations.stripe import gateway as stripe_gateway
+from billing_console.integrations.stripe.sandbox import build_server as build_stripe_sandbox
 from billing_console.integrations.tasks import process_inbound_event
 from billing_console.integrations.zendesk import gateway as zendesk_gateway
+from billing_console.integrations.zendesk.sandbox import build_server as build_zendesk_sandbox
 from tests.conftest import PASSWORD, signed_in
 
 
@@ -121,6 +126,32 @@ def test_a_request_django_refuses_is_one_line_saying_why_without_a_traceback(
     assert host.startswith("WARNING billing_console.requests GET /accounts/login/ 400 - "
                            "(Invalid HTTP_HOST header: 'xxx")
     assert len(host) < 300
+
+
+def _went_away(address, sent):
+    """A client that sends `sent` and goes away with a reset, as a killed worker does."""
+    client = socket.create_connection(address)
+    client.sendall(sent)
+    time.sleep(0.1)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()
+
+
+@pytest.mark.parametrize("build", [build_stripe_sandbox, build_zendesk_sandbox])
+def test_a_client_that_goes_away_is_no_traceback_in_a_sandbox(build, log, capsys):
+    server = build("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # Mid-body, and mid-request line: the server's read meets the reset either way.
+        _went_away(server.server_address, b"POST /v1/customers HTTP/1.1\r\n"
+                                          b"Content-Length: 100\r\n\r\nname=")
+        _went_away(server.server_address, b"GET /v1/cust")
+        time.sleep(0.5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in capsys.readouterr().err
+    assert [line for line in _lines(log) if line[1] >= logging.INFO] == []
 
 
 def test_stripe_calls_say_nothing_at_info(stripe_sandbox, log):

@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -115,11 +116,13 @@ def _finance_has_a_refund_to_approve(base_url, password):
 
 
 def _quiet_at_info(output):
-    """No HTTP client's chatter and no traceback: the seed's calls to Stripe, the signed-in
-    pages and the worker's tasks each say at most their one line."""
+    """No HTTP client's chatter, no traceback and no warning of the worker's (the demo may
+    run as root): the seed's calls to Stripe, the signed-in pages and the worker's tasks
+    each say at most their one line."""
     lines = output.splitlines()
     chatter = ["\n".join(lines[at:at + 25]) for at, line in enumerate(lines)
-               if re.search(r" INFO (stripe|zenpy|urllib3)\b", line) or "Traceback" in line]
+               if re.search(r" INFO (stripe|zenpy|urllib3)\b", line) or "Traceback" in line
+               or "Warning:" in line]
     assert chatter == [], "\n\n".join(chatter[:3])
 
 
@@ -207,3 +210,49 @@ def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console, t
     while _processes_in_session(process.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _processes_in_session(process.pid) == []
+
+
+# --- The supervisor's words, without running the demo ------------------------------------
+
+
+def test_a_process_that_stops_is_named_with_its_exit_code_or_signal():
+    from billing_console.management.commands.demo import _stopped
+
+    failed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        failed.wait(timeout=30)
+        killed.kill()
+        killed.wait(timeout=30)
+        assert _stopped({"web server": running, "worker": failed}, "unexpectedly") == (
+            "The worker stopped unexpectedly (exit code 3)")
+        assert _stopped({"worker": failed, "Stripe and Zendesk sandboxes": killed},
+                        "as it started") == (
+            "The worker stopped as it started (exit code 3), and the Stripe and Zendesk "
+            "sandboxes stopped as it started (killed by SIGKILL)")
+    finally:
+        running.kill()
+        running.wait(timeout=30)
+
+
+def test_the_workers_root_warning_alone_is_silenced():
+    from celery.platforms import ROOT_DISCOURAGED
+
+    from billing_console.management.commands.demo import (
+        CELERY_ROOT_WARNING,
+        WORKER_WARNING_FILTERS,
+    )
+
+    assert ROOT_DISCOURAGED.startswith(CELERY_ROOT_WARNING)
+    warns = ("import warnings\n"
+             "from celery.exceptions import SecurityWarning\n"
+             "from celery.platforms import ROOT_DISCOURAGED\n"
+             "warnings.warn(SecurityWarning(ROOT_DISCOURAGED.format(uid=0, euid=0, gid=0, "
+             "egid=0)))\n"
+             "warnings.warn(SecurityWarning('another security warning'))\n"
+             "warnings.warn(UserWarning('any other warning'))\n")
+    stderr = subprocess.run([sys.executable, *WORKER_WARNING_FILTERS, "-c", warns],
+                            capture_output=True, text=True, check=True).stderr
+    assert "superuser" not in stderr and "Invalid -W option" not in stderr
+    assert "another security warning" in stderr and "any other warning" in stderr

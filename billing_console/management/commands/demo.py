@@ -43,6 +43,13 @@ WORKER_ANSWER_SECONDS = 2
 DEMO_STRIPE_KEY = "sk_test_billing_console_demo"
 DEMO_ZENDESK_EMAIL = "console@example.com"
 DEMO_ZENDESK_TOKEN = "billing-console-demo"  # noqa: S105 - the sandbox accepts any token
+# How Celery's warning of a worker run as root begins (celery.platforms.ROOT_DISCOURAGED).
+CELERY_ROOT_WARNING = "You're running the worker with superuser privileges"
+# The demo may run as root (a container's shell), which Celery warns of in seven lines
+# before the worker starts: that warning alone is silenced, by its words (a -W filter cannot
+# name Celery's SecurityWarning, which is not importable yet when Python reads it). A worker
+# in production runs as a user of its own.
+WORKER_WARNING_FILTERS = ["-W", f"ignore:{CELERY_ROOT_WARNING}"]
 
 
 class Command(BaseCommand):
@@ -76,11 +83,11 @@ class Command(BaseCommand):
             # The web server takes the seed's webhooks as they come; Stripe's wait until
             # the intake has made the cases they belong on (an event taken in before its
             # customer's case exists would be on no case), and the worker starts after it.
-            children["sandboxes"] = _spawn(
+            children["Stripe and Zendesk sandboxes"] = _spawn(
                 ["manage.py", "sandbox", "--stripe-port", str(stripe_port),
                  "--zendesk-port", str(zendesk_port), "--state", str(settings.VAR_DIR / "sandbox"),
                  "--webhook-url", url, "--hold-stripe-webhooks"], env)
-            children["web"] = _spawn(
+            children["web server"] = _spawn(
                 ["manage.py", "runserver", "--noreload", f"{host}:{port}"], env)
             if issuer:
                 children["identity provider"] = _spawn(
@@ -96,8 +103,8 @@ class Command(BaseCommand):
             self._take_in_tickets(env)
             # Quiet: the worker's own banner would be printed under the console's.
             children["worker"] = _spawn(
-                ["-m", "celery", "-A", "billing_console", "--quiet", "worker", "--beat",
-                 "--loglevel", "INFO", "--concurrency", "2",
+                [*WORKER_WARNING_FILTERS, "-m", "celery", "-A", "billing_console", "--quiet",
+                 "worker", "--beat", "--loglevel", "INFO", "--concurrency", "2",
                  "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME], env)
             _post(f"{stripe_url}/_sandbox/webhooks/release")
             self._ask_for_a_refund_to_approve(env)
@@ -105,7 +112,7 @@ class Command(BaseCommand):
             self._print_banner(url, stripe_url, zendesk_url, credentials,
                                sso=(issuer, sso_users_file) if issuer else None)
             _wait_for_any_exit(children)
-            raise CommandError("A console process stopped unexpectedly; stopping the rest.")
+            raise CommandError(f"{_stopped(children, 'unexpectedly')}; stopping the rest.")
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:
@@ -144,7 +151,8 @@ class Command(BaseCommand):
         calm = 0
         while calm < 2:
             if any(child.poll() is not None for child in children.values()):
-                raise CommandError("A console process stopped while the seed went in.")
+                raise CommandError(f"{_stopped(children, 'while the seed went in')}; see "
+                                   "the log above.")
             if time.monotonic() > deadline:
                 self.stderr.write(f"The seed is still going in after {SETTLE_TIMEOUT_SECONDS} "
                                   "s; the console may not show all of it yet.")
@@ -280,7 +288,7 @@ def _wait_until_answering(url, children):
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if any(child.poll() is not None for child in children.values()):
-            raise CommandError("A console process failed to start; see the log above.")
+            raise CommandError(f"{_stopped(children, 'as it started')}; see the log above.")
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
                 return
@@ -289,6 +297,26 @@ def _wait_until_answering(url, children):
         except OSError:
             time.sleep(0.3)
     raise CommandError(f"Nothing answered at {url} within {READY_TIMEOUT_SECONDS} s.")
+
+
+def _stopped(children, when):
+    """Which of `children` ({name: Popen}) stopped, `when`, and how, as the start of a
+    sentence: "The worker stopped unexpectedly (exit code 1)", "The web server stopped as
+    it started (killed by SIGKILL)"."""
+    words = ", and ".join(f"the {name} stopped {when} ({_how(child.returncode)})"
+                          for name, child in children.items() if child.poll() is not None)
+    words = words or f"a console process stopped {when}"
+    return words[0].upper() + words[1:]
+
+
+def _how(returncode):
+    """"exit code 1", or "killed by SIGTERM" for a process a signal ended."""
+    if returncode >= 0:
+        return f"exit code {returncode}"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
 
 
 def _wait_for_any_exit(children):

@@ -9,8 +9,10 @@ import base64
 import json
 import logging
 import re
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from billing_console.integrations.sandbox_http import SandboxHTTPServer
 
 from . import (
     catalog,
@@ -44,8 +46,7 @@ SCHEDULED_ACTIONS = {**payments.SCHEDULED_ACTIONS}
 API_VERSION = "2026-10-28.endive"
 
 
-class SandboxServer(ThreadingHTTPServer):
-    daemon_threads = True
+class SandboxServer(SandboxHTTPServer):
 
     def __init__(self, address, state, sender=None):
         super().__init__(address, SandboxRequestHandler)

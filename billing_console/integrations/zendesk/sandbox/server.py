@@ -10,8 +10,10 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, quote, urlsplit
+
+from billing_console.integrations.sandbox_http import SandboxHTTPServer
 
 from . import export, notifier, search
 from .resources import GROUPS, TICKET_FIELDS, render_ticket, render_user
@@ -78,8 +80,7 @@ class Faults:
         return None
 
 
-class SandboxServer(ThreadingHTTPServer):
-    daemon_threads = True
+class SandboxServer(SandboxHTTPServer):
 
     def __init__(self, address, *, store, replay, notifier_):
         super().__init__(address, SandboxHandler)
