@@ -25,7 +25,7 @@ from billing_console.integrations.stripe.types import tax_names
 from billing_console.money import format_amount
 from billing_console.names import reason_label
 from cases.models import Category
-from money_actions.policy import duplicate_window, same_amount_runs
+from money_actions.policy import duplicate_window, likely_duplicates
 
 # Enough to answer the customer without burying the one fact that matters.
 MAX_PER_KIND = 3
@@ -90,22 +90,30 @@ def suggested_category(facts, case_category):
 
 
 def _duplicate_facts(charges, window):
-    # The snapshot lists newest first; reversed, charges of the same second stay in the
-    # order they were made once the policy's stable sort has put the rest oldest first.
-    runs = [run for run in same_amount_runs(list(reversed(charges)), window) if len(run) > 1]
-    runs.sort(key=lambda run: run[-1].created, reverse=True)
-    return [_duplicate_fact(run) for run in runs[:MAX_PER_KIND]]
+    return [_duplicate_fact(run) for run in likely_duplicates(charges, window)[:MAX_PER_KIND]]
 
 
 def _duplicate_fact(run):
-    first, last = run[0], run[-1]
-    text = (f"{len(run)} charges of {format_amount(first.amount, first.currency)} within "
-            f"{_duration(last.created - first.created)} on {_date(first.created)}: likely "
-            "duplicate")
+    """`run`: newest first, as the Stripe panel's charges list it."""
+    newest, oldest = run[0], run[-1]
+    text = (f"{len(run)} charges of {format_amount(newest.amount, newest.currency)} within "
+            f"{_duration(newest.created - oldest.created)}, {_times(run)}: likely duplicate")
     refunded = sum(charge.amount_refunded for charge in run)
     if refunded:
-        text += f"; {format_amount(refunded, first.currency)} already refunded"
+        text += f"; {format_amount(refunded, newest.currency)} already refunded"
     return Fact("duplicate_charge", text, Category.DUPLICATE_CHARGE)
+
+
+def _times(run):
+    """"at 10:52 and 10:51 UTC on 2026-11-30", each time with its day when they differ."""
+    days = {_date(charge.created) for charge in run}
+    if len(days) == 1:
+        return f"at {_listed([_time(c.created) for c in run])} UTC on {days.pop()}"
+    return f"at {_listed([f'{_time(c.created)} on {_date(c.created)}' for c in run])} (UTC)"
+
+
+def _listed(words):
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _duration(seconds):
@@ -299,6 +307,11 @@ def _day(timestamp):
 
 def _date(timestamp):
     return _day(timestamp).isoformat()
+
+
+def _time(timestamp):
+    """"10:52", in UTC as the dates are."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M")
 
 
 def _on(timestamp, preposition="on"):

@@ -24,6 +24,9 @@ from money_actions.models import State
 from money_actions.policy import needs_approval
 
 INVALID = "Check the fields marked below."
+# The query parameter of a suggested action's address (`guidance.suggestions`): it names
+# what the page is to prepare, never an amount, and the page works it out again from Stripe.
+SUGGESTED = "suggested"
 
 
 @dataclass
@@ -64,6 +67,10 @@ class ActionPage:
     noun = ""  # "refund": the button says "Preview the refund"
     form_class = None
     summary_template = ""
+    # What a suggested action's address asks the blank form to prepare (`SUGGESTED`), ""
+    # for none; a page that knows no such suggestion, or finds it no longer holds, shows
+    # its usual blank form.
+    suggested = ""
 
     def read(self, target_id):
         """The Stripe object the page acts on, as Stripe has it now: its kind's reader."""
@@ -97,6 +104,7 @@ def action_page_view(page, request, case_pk, target_id):
     try:
         target = page.read(target_id)
         if request.method == "GET":
+            page.suggested = request.GET.get(SUGGESTED, "")
             return _form_page(request, page, case, target, page.form(target))
         if "confirm" in request.POST:
             return _confirm(request, page, case, target)

@@ -194,8 +194,9 @@ def same_amount_runs(charges, window):
     """Succeeded charges of one amount and currency, oldest first, in runs that each fit in
     `window` from the run's first charge; a run of two or more is a likely duplicate.
     Measuring from the first, not the previous, keeps a daily charge under a 24-hour window
-    from chaining into one endless run. The one rule for duplicates: the refund page's
-    suggestion and Tier 2's billing facts both use it."""
+    from chaining into one endless run. The one rule for duplicates: the refund page, Tier
+    2's billing facts and the case page's suggestions all read it, through
+    `likely_duplicates`."""
     succeeded = sorted((charge for charge in charges if charge.status == "succeeded"),
                        key=lambda charge: (charge.currency, charge.amount, charge.created))
     runs, run = [], []
@@ -210,9 +211,12 @@ def same_amount_runs(charges, window):
     return runs
 
 
-def duplicates_of(charge, charges, window):
-    """The other charges in `charge`'s run: what looks like a duplicate of it."""
-    for run in same_amount_runs(charges, window):
-        if len(run) > 1 and any(other.id == charge.id for other in run):
-            return [other.id for other in run if other.id != charge.id]
-    return []
+def likely_duplicates(charges, window):
+    """The runs of `same_amount_runs` with two charges or more, in the one order every page
+    shows them in: the newest run first, and in each run the newest charge first, so its
+    last charge is the oldest, the one to keep. `charges` as Stripe lists them, newest
+    first: charges made in the same second keep the order they were made in."""
+    runs = [run[::-1] for run in same_amount_runs(list(reversed(charges)), window)
+            if len(run) > 1]
+    return sorted(runs, key=lambda run: run[0].created, reverse=True)
+

@@ -3,6 +3,7 @@ and the preview shown before confirming. Stripe reads happen here, outside trans
 
 from billing_console.integrations.stripe import gateway
 from billing_console.money import format_amount
+from billing_console.names import moment_name
 from money_actions import policy
 from money_actions.kinds import Family, kind_leaving
 from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES
@@ -46,14 +47,58 @@ def refundable_remainder(charge):
     return max(charge.amount_captured - spoken_for, 0)
 
 
+# What the case page's suggestion to refund a duplicate is called in its address
+# (`money_actions.pages.SUGGESTED`), and the internal reason such a refund gives (seeded by
+# `refunds/migrations/0002_seed_policy.py`).
+SUGGEST_DUPLICATE = "duplicate"
+DUPLICATE_REASON_CODE = "duplicate_charge"
+
+
 def duplicate_charges(charge):
-    """The customer's charges that look like duplicates of this one (the policy's rule).
+    """The ids of the customer's charges that look like duplicates of this one (the
+    policy's rule), newest first. Network: one list of the customer's charges."""
+    return [each.id for each in duplicate_run(charge) if each.id != charge.id]
+
+
+def duplicate_run(charge):
+    """The likely duplicates `charge` is one of, itself included as just read, in the
+    policy's order (`policy.likely_duplicates`: newest first); [] when it is none.
     Network: one list of the customer's charges."""
     if not charge.customer:
         return []
-    others = gateway.list_charges(customer_id=charge.customer).items
-    charges = {each.id: each for each in (charge, *others)}.values()
-    return policy.duplicates_of(charge, list(charges), policy.duplicate_window())
+    listed = gateway.list_charges(customer_id=charge.customer).items
+    charges = [charge if each.id == charge.id else each for each in listed]
+    if charge.id not in {each.id for each in listed}:
+        charges.insert(0, charge)  # made since the list was read: the newest
+    for run in policy.likely_duplicates(charges, policy.duplicate_window()):
+        if any(each.id == charge.id for each in run):
+            return run
+    return []
+
+
+def charge_kept(run, charge=None):
+    """Of a run of likely duplicates (newest first), the charge to keep: the oldest, or
+    the oldest after it when `charge`, the one refunded, is the oldest itself."""
+    others = [each for each in run if charge is None or each.id != charge.id]
+    return others[-1]
+
+
+def refund_in_flight(charge):
+    """Whether a refund of `charge` is on its way: the console's, not yet settled, or one
+    Stripe has not finished."""
+    return (any(refund.status in ("pending", "requires_action") for refund in charge.refunds)
+            or committed_amount(kind=_refund_slug(), stripe_target_id=charge.id,
+                                states=IN_FLIGHT_STATES) > 0)
+
+
+def duplicate_note(charge, kept, amount):
+    """The note drafted for refunding `amount` (minor units) of `charge`, a duplicate of
+    `kept`: "Duplicate of the 17.50 USD charge of 30 Nov 10:51, which is kept; refunded in
+    full." The refund page fills it in; the specialist may change it."""
+    whole = "refunded in full" if amount == charge.amount_captured else \
+        f"{format_amount(amount, charge.currency)} refunded, all that was left of it"
+    return (f"Duplicate of the {format_amount(kept.amount, kept.currency)} charge of "
+            f"{moment_name(kept.created)}, which is kept; {whole}.")
 
 
 def refund_verdicts(*, charge, amount, stripe_reason, requester, excluding=None):

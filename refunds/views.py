@@ -13,7 +13,10 @@ from money_actions.policy import Verdict
 from refunds.forms import RefundForm
 from refunds.kinds import REFUND
 from refunds.selectors import (
-    duplicate_charges,
+    DUPLICATE_REASON_CODE,
+    charge_kept,
+    duplicate_note,
+    duplicate_run,
     refund_preview,
     refundable_remainder,
 )
@@ -27,26 +30,46 @@ class RefundPage(ActionPage):
     form_class = RefundForm
     summary_template = "refunds/_charge_summary.html"
 
+    def __init__(self):
+        self._runs = {}
+
     def form(self, charge, data=None):
         form = super().form(charge, data)
         form.fields["amount"].label = f"Amount ({charge.currency.upper()})"
         return form
 
     def initial(self, charge):
-        """Full refund of what is left, with the `duplicate` reason when one looks likely."""
-        reason = "duplicate" if duplicate_charges(charge) else "requested_by_customer"
-        return {"amount": to_major_units_text(refundable_remainder(charge), charge.currency),
-                "currency": charge.currency, "stripe_reason": reason}
+        """A full refund of what is left. For a likely duplicate, whether a suggestion or
+        the charge's own "Refund…" opened the page, all a duplicate's refund says: Stripe's
+        reason "duplicate", the internal reason and a note naming the charge kept."""
+        remainder = refundable_remainder(charge)
+        initial = {"amount": to_major_units_text(remainder, charge.currency),
+                   "currency": charge.currency, "stripe_reason": "requested_by_customer"}
+        run = self._duplicate_run(charge)
+        if run:
+            initial["stripe_reason"] = "duplicate"
+        if run and remainder:
+            initial.update(reason_code=DUPLICATE_REASON_CODE,
+                           note=duplicate_note(charge, charge_kept(run, charge), remainder))
+        return initial
 
     def context(self, case, charge):
         remainder = refundable_remainder(charge)
         return {"charge": charge, "remainder": remainder,
-                "duplicates": duplicate_charges(charge),
+                "duplicates": [each.id for each in self._duplicate_run(charge)
+                               if each.id != charge.id],
                 "reply_templates": reply_templates_for(case=case),
                 "nothing_to_do": None if remainder else (
                     "Nothing left to refund",
                     "This charge has been refunded in full, or the rest is already "
                     "requested. Its requests are on the case's timeline.")}
+
+    def _duplicate_run(self, charge):
+        """`duplicate_run`, read once for the form and its context (a page serves one
+        request)."""
+        if charge.id not in self._runs:
+            self._runs[charge.id] = duplicate_run(charge)
+        return self._runs[charge.id]
 
     def preview(self, *, case, target, form, user):
         amount = self._checked_amount(case, target, form)

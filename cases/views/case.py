@@ -50,6 +50,7 @@ from guidance.facts import stripe_facts
 from guidance.forms import CaseGuidanceForm, QuestionForm
 from guidance.models import Playbook
 from guidance.selectors import case_facts, case_guidance, questions_on, suggested_playbook
+from guidance.suggestions import charge_rows, duplicate_runs, suggested_actions
 from money_actions.selectors import actions_on
 
 # --- Pages ----------------------------------------------------------------------------------
@@ -174,10 +175,13 @@ def stripe_panel(request, pk):
                                                refused="Stripe refused to show this customer")
         else:
             facts = stripe_facts(snapshot)
-            context.update(snapshot=snapshot, charges=_charges_with_disputes(snapshot),
+            runs = duplicate_runs(snapshot)
+            context.update(snapshot=snapshot, charges=charge_rows(case, snapshot, runs),
                            credit_notes=_credit_notes_with_invoice_numbers(snapshot),
                            voidable_notes=console_credit_note_ids(case.stripe_customer_id),
-                           facts=facts, playbook=suggested_playbook(case, facts))
+                           facts=facts, playbook=suggested_playbook(case, facts),
+                           suggestions=suggested_actions(case, snapshot, runs=runs)
+                           if context["can_move_money"] else [])
     return render(request, "cases/_stripe_panel.html", context)
 
 
@@ -186,12 +190,6 @@ def _credit_notes_with_invoice_numbers(snapshot):
     the number the customer has on it."""
     numbers = {invoice.id: invoice.number for invoice in snapshot.invoices}
     return [(note, numbers.get(note.invoice)) for note in snapshot.credit_notes]
-
-
-def _charges_with_disputes(snapshot):
-    """(charge, its disputes) for each charge, so each row shows what is open against it."""
-    return [(charge, [dispute for dispute in snapshot.disputes if dispute.charge == charge.id])
-            for charge in snapshot.charges]
 
 
 # --- Actions: each a POST that calls one service, then redirects back ------------------------

@@ -1,5 +1,6 @@
-// The case page: reply templates fill the public reply, and the lazily loaded Stripe
-// panel says so when it could not load instead of staying on "Loading…".
+// The case page: reply templates fill the public reply, `s` goes to the first suggested
+// action, and the lazily loaded Stripe panel says so when it could not load instead of
+// staying on "Loading…".
 (function () {
   "use strict";
 
@@ -29,7 +30,19 @@
     panel.removeAttribute("aria-busy");
   }
 
+  // `s` (not while typing in a field) goes to the Stripe panel's first suggested action,
+  // which Enter then opens.
+  function focusFirstSuggestion(event) {
+    if (event.key !== "s" || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (event.target.closest("input, textarea, select, [contenteditable]")) { return; }
+    var first = document.querySelector("#panel-suggestions [data-suggestion]");
+    if (!first) { return; }
+    event.preventDefault();
+    first.focus();
+  }
+
   offerReplyTemplates();
+  document.addEventListener("keydown", focusFirstSuggestion);
   document.body.addEventListener("htmx:responseError", showPanelFailure);
   document.body.addEventListener("htmx:sendError", showPanelFailure);
   document.body.addEventListener("htmx:timeout", showPanelFailure);

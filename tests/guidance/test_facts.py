@@ -20,34 +20,16 @@ from billing_console.integrations.stripe.sandbox.builders import (
     subscribe,
     tax_rate,
 )
-from billing_console.integrations.stripe.sandbox.state import State
 from cases.models import Category
 from guidance.facts import Fact, stripe_facts, suggested_category
 from money_actions.models import MoneyPolicy
+from tests.guidance.conftest import START
 
-START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
 # What no fact may hold: a raw Stripe id (an invoice is named by its number).
 STRIPE_ID = re.compile(r"\b(ch|re|in|cn|cus|sub|price|prod|pi|pm|dp)_[A-Za-z0-9]{6,}")
 WINDOW_HOURS = 24
 EMAIL = "ada@example.com"
 LINES = [("Pro plan, November", 6_000), ("Extra seats × 4", 4_000)]
-
-
-class Clock:
-    def __init__(self):
-        self.now = START
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The sandbox's clock, which only the test moves: every object the sandbox makes is
-    created at `clock.now`."""
-    clock = Clock()
-    monkeypatch.setattr(State, "now", lambda state: int(clock.now.timestamp()))
-    return clock
 
 
 @pytest.fixture
@@ -93,7 +75,8 @@ def test_two_charges_of_one_amount_minutes_apart_are_a_likely_duplicate(sandbox,
 
     assert facts_of(customer)[0] == Fact(
         "duplicate_charge",
-        "2 charges of 16.00 USD within 3 minutes on 2026-11-20: likely duplicate",
+        "2 charges of 16.00 USD within 3 minutes, at 10:02 and 10:00 UTC on 2026-11-20: "
+        "likely duplicate",
         "duplicate_charge")
 
 
@@ -104,7 +87,8 @@ def test_charges_further_apart_than_the_window_are_not_a_duplicate(sandbox, cloc
 
     assert texts(customer, "duplicate_charge", window_hours=24) == []
     assert texts(customer, "duplicate_charge", window_hours=48) == [
-        "2 charges of 16.00 USD within 25 hours on 2026-11-20: likely duplicate"]
+        "2 charges of 16.00 USD within 25 hours, at 11:00 on 2026-11-21 and 10:00 on "
+        "2026-11-20 (UTC): likely duplicate"]
 
 
 def test_a_declined_charge_is_not_a_duplicate(sandbox, clock, customer):
@@ -124,7 +108,8 @@ def test_the_window_is_measured_from_the_first_charge_so_daily_charges_do_not_ch
     charge(sandbox.client, customer=customer, amount=1_600)
 
     assert texts(customer, "duplicate_charge") == [
-        "2 charges of 16.00 USD within 20 hours on 2026-11-20: likely duplicate"]
+        "2 charges of 16.00 USD within 20 hours, at 06:00 on 2026-11-21 and 10:00 on "
+        "2026-11-20 (UTC): likely duplicate"]
 
 
 def test_a_duplicate_already_refunded_says_how_much(sandbox, clock, customer):
@@ -133,8 +118,8 @@ def test_a_duplicate_already_refunded_says_how_much(sandbox, clock, customer):
     refund(sandbox, second, 1_600)
 
     assert texts(customer, "duplicate_charge") == [
-        "2 charges of 16.00 USD within 1 minute on 2026-11-20: likely duplicate; "
-        "16.00 USD already refunded"]
+        "2 charges of 16.00 USD within 1 minute, at 10:00 and 10:00 UTC on 2026-11-20: "
+        "likely duplicate; 16.00 USD already refunded"]
 
 
 def test_the_window_defaults_to_the_refund_policy(sandbox, clock, customer, db):

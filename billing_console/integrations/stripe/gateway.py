@@ -312,14 +312,8 @@ def get_invoice(*, invoice_id):
 def _credited_lines(invoice_id):
     """{invoice line id: what issued credit notes credited on it}, minor units, before
     exclusive tax (as a line's `amount`)."""
-    notes = _all_pages(lambda c, p: c.v1.credit_notes.list(params=p),
-                       {"invoice": invoice_id}, _credit_note)
-    credited = {}
-    for line in (line for note in notes if note.status == "issued" for line in note.lines):
-        if line.invoice_line_item:
-            credited[line.invoice_line_item] = credited.get(line.invoice_line_item, 0) + \
-                line.amount
-    return credited
+    return types.credited_by_line(_all_pages(lambda c, p: c.v1.credit_notes.list(params=p),
+                                             {"invoice": invoice_id}, _credit_note))
 
 
 def list_invoices(*, customer_id=None, status=None, limit=10, starting_after=None):

@@ -309,6 +309,18 @@ class CreditNote:
         return sum(tax.amount for tax in self.taxes)
 
 
+def credited_by_line(credit_notes):
+    """{invoice line id: what the issued ones of `credit_notes` credited on it}, minor
+    units, before exclusive tax (as a line's `amount`): `Invoice.credited_lines`."""
+    credited = {}
+    for line in (line for note in credit_notes if note.status == "issued"
+                 for line in note.lines):
+        if line.invoice_line_item:
+            credited[line.invoice_line_item] = credited.get(line.invoice_line_item, 0) + \
+                line.amount
+    return credited
+
+
 # How people say how often a price bills, by Stripe's `recurring.interval`, shortest first.
 BILLING_PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "annual"}
 

@@ -93,13 +93,19 @@ def demo_tickets(seeded):
             for ticket in tickets if "billing_escalation" in ticket["tags"]]
 
 
-def test_a_charged_twice_escalation_has_a_true_duplicate_behind_it(demo_tickets):
+def test_every_charged_twice_escalation_has_a_true_duplicate_behind_it(demo_tickets):
+    """Two succeeded charges of one amount within the policy's first window (24 hours), so
+    the case page suggests a refund from the first run."""
     def duplicated(charges):
-        paid = [(c["amount"], c["currency"]) for c in charges if c["status"] == "succeeded"]
-        return any(paid.count(charge) > 1 for charge in paid)
+        paid = sorted((c["currency"], c["amount"], c["created"]) for c in charges
+                      if c["status"] == "succeeded")
+        return any(first[:2] == second[:2] and second[2] - first[2] <= 24 * 3600
+                   for first, second in zip(paid, paid[1:], strict=False))
 
-    assert any(duplicated(charges) for ticket, charges in demo_tickets
-               if "duplicate_charge" in ticket["tags"])
+    charged_twice = [charges for ticket, charges in demo_tickets
+                     if "duplicate_charge" in ticket["tags"]]
+    assert len(charged_twice) == 7
+    assert all(duplicated(charges) for charges in charged_twice)
 
 
 def test_a_refund_request_is_for_a_charge_above_the_approval_limit(demo_tickets):

@@ -3,10 +3,11 @@ the same seeder can fill a real Stripe test-mode account as well as the sandbox.
 
 Every demo customer (`demo_customers()`) gets a monthly or annual subscription, paid from
 a test card, and a one-off charge; between them the customers also have paid, open,
-draft, void and uncollectible invoices, a declined charge, two true duplicate charges (one
-behind a "Charged twice" escalation), a charge above the 500.00 approval limit (behind a
-refund request), a disputed charge, a partial refund, a refund that will fail, and a credit
-note. A third of
+draft, void and uncollectible invoices, a declined charge, true duplicate charges (behind
+every "Charged twice" ticket, one with a declined charge between the two), a seat removed
+after it was billed (behind a plan change escalation), a charge above the 500.00 approval
+limit (behind a refund request), a disputed charge, a partial refund, a refund that will
+fail, and a credit note. A third of
 them pay VAT on top of their subscription and invoices, a third pay prices with GST
 included, and a third pay no tax.
 
@@ -85,11 +86,17 @@ def _seed_customer(client, customer, index, prices, tax_rates):
                                       default_tax_rates=tax_rates)
     _seed_invoice(client, customer, INVOICE_STATES[index % len(INVOICE_STATES)], index,
                   tax_rates)
-    builders.charge(client, customer=customer.id, amount=1500 + 250 * (index % 8),
+    add_on = 1500 + 250 * (index % 8)
+    builders.charge(client, customer=customer.id, amount=add_on,
                     description="Add-on: extra seats", metadata=SEED_TAG)
     special = SPECIAL_CASES.get(index)
     if special:
         special(client, customer, subscription)
+    if index in CHARGED_TWICE:
+        # The add-on charged again, seconds later: after the special, so that customer 1's
+        # declined charge comes between the two.
+        builders.charge(client, customer=customer.id, amount=add_on,
+                        description="Add-on: extra seats", metadata=SEED_TAG)
 
 
 def _seed_invoice(client, customer, state, index, tax_rates):
@@ -113,10 +120,13 @@ def _declined_charge(client, customer, subscription):
                     payment_method="pm_card_chargeDeclined", metadata=SEED_TAG)
 
 
-def _duplicate_charge(client, customer, subscription):
-    for _ in range(2):
-        builders.charge(client, customer=customer.id, amount=4900,
-                        description="Order #1042: Console Pro renewal", metadata=SEED_TAG)
+def _seat_removed(client, customer, subscription):
+    """A team plan's fifth seat removed after it was billed, with nothing prorated: the
+    paid invoice bills one seat more than the subscription has."""
+    item = subscription["items"]["data"][0]
+    client.v1.subscriptions.update(subscription.id, params={
+        "items": [{"id": item.id, "quantity": item.quantity - 1}],
+        "proration_behavior": "none"})
 
 
 def _large_charge(client, customer, subscription):
@@ -153,9 +163,14 @@ def _credit_note(client, customer, subscription):
 
 
 # By the customer's place in `demo_customers()`. The Zendesk seed files ticket N + 1 for
-# customer N: customer 8's is a "Charged twice" escalation, customer 14's a refund request.
+# customer N (and ticket N + 41 too, while there are tickets): customer 14's is a refund
+# request, customer 17's a plan change.
 SPECIAL_CASES = {
-    1: _declined_charge, 3: _duplicate_charge, 5: _disputed_charge, 7: _partial_refund,
-    8: _duplicate_charge, 9: _failing_refund, 11: _credit_note, 13: _declined_charge,
-    14: _large_charge, 15: _partial_refund,
+    1: _declined_charge, 5: _disputed_charge, 7: _partial_refund, 9: _failing_refund,
+    11: _credit_note, 13: _declined_charge, 14: _large_charge, 15: _partial_refund,
+    17: _seat_removed,
 }
+# The customers behind the Zendesk seed's "Charged twice" tickets (ticket 37 is the
+# mailbox customer 0 shares): each has a true duplicate. tests/contract/stripe/test_seed.py
+# holds the two seeds to it.
+CHARGED_TWICE = (0, 1, 3, 8, 10, 15, 17, 22, 29)

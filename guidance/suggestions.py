@@ -1,0 +1,185 @@
+"""What the case page offers to do, worked out from the billing facts it shows: each
+suggestion is one link to the usual form of a money action, prepared.
+
+- **A duplicate.** In each run of likely duplicate charges (`policy.likely_duplicates`,
+  the rule and the order of Tier 2's facts too), the oldest is kept and each later one
+  with something left to refund and no refund on its way is to be refunded in full.
+- **Overbilled seats.** A subscription's latest open or paid invoice bills more seats of a
+  plan than the subscription has now, and no credit is on its way: credit the difference.
+- **Cancel at period end.** The case asks for a plan change or cancellation and a
+  subscription runs with nothing set to end it.
+
+A suggestion's address names the suggestion (`money_actions.pages.SUGGESTED`), never an
+amount: the form reads Stripe again and fills in what still holds, or shows its usual blank
+form, and the preview and the policy follow as for any action. The Stripe panel shows the
+suggestions to those who may move money, and lists a run's charges together
+(`charge_rows`), the one kept and those to refund marked.
+
+Reads: the snapshot, and the console's requests in flight on the objects concerned (a few
+queries per duplicate and per subscription); no Stripe call.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from billing_console.integrations.stripe.types import Charge, credited_by_line
+from billing_console.money import format_amount
+from billing_console.names import moment_name, stripe_name
+from cases.models import Category
+from credit_memos import kinds as credit_kinds
+from credit_memos.selectors import (
+    SUGGEST_CANCEL_AT_PERIOD_END,
+    SUGGEST_OVERBILLED_SEATS,
+    cancellable_at_period_end,
+    latest_billed_invoice,
+    overbilled_seats,
+    pending_credit,
+    seats_words,
+)
+from money_actions.pages import SUGGESTED
+from money_actions.policy import duplicate_window, likely_duplicates
+from refunds.selectors import (
+    SUGGEST_DUPLICATE,
+    charge_kept,
+    refund_in_flight,
+    refundable_remainder,
+)
+
+# The words of the Charges table's marks.
+KEEP, REFUND_THIS, DUPLICATE = "Keep", "Refund this", "Duplicate"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str  # the name its address gives it: SUGGEST_DUPLICATE, SUGGEST_OVERBILLED_SEATS…
+    text: str  # "Refund the duplicate 17.50 USD charge of 30 Nov 10:52 (keep the one of 10:51)"
+    url: str  # the prepared form
+
+
+@dataclass(frozen=True)
+class DuplicateRun:
+    """A run of likely duplicate charges, newest first; `to_refund`, those of them worth
+    refunding: not the one kept, not disputed, something left, no refund on its way."""
+
+    charges: tuple[Charge, ...]
+    kept: Charge
+    to_refund: tuple[Charge, ...]
+
+
+@dataclass(frozen=True)
+class ChargeRow:
+    """A row of the Stripe panel's Charges table: the charge, its disputes, its mark
+    (KEEP, REFUND_THIS, DUPLICATE or "") and, to refund, the suggestion's address."""
+
+    charge: Charge
+    disputes: tuple
+    mark: str = ""
+    refund_url: str = ""
+
+
+def duplicate_runs(snapshot, *, window=None):
+    """The snapshot's runs of likely duplicates (`DuplicateRun`), newest first; `window`,
+    a timedelta, defaults to the money policy's."""
+    runs = []
+    for run in likely_duplicates(snapshot.charges, window or duplicate_window()):
+        kept = charge_kept(run)
+        runs.append(DuplicateRun(charges=tuple(run), kept=kept, to_refund=tuple(
+            charge for charge in run if charge is not kept and not charge.disputed
+            and refundable_remainder(charge) and not refund_in_flight(charge))))
+    return runs
+
+
+def suggested_actions(case, snapshot, *, runs=None):
+    """The actions to offer on `case`, whose Stripe customer's `snapshot` the panel shows,
+    most pressing first: refunds of duplicates, credits of overbilled seats, cancellations
+    at period end. `runs`: `duplicate_runs(snapshot)`, when the caller has them."""
+    runs = duplicate_runs(snapshot) if runs is None else runs
+    return [
+        *(_duplicate_suggestion(case, run, charge) for run in runs for charge in run.to_refund),
+        *_overbilled_seats_suggestions(case, snapshot),
+        *_cancel_suggestions(case, snapshot),
+    ]
+
+
+def charge_rows(case, snapshot, runs):
+    """The Charges table: newest first, as Stripe lists them, but each run of duplicates
+    together at its newest charge's place, in the run's order (the facts' order), even when
+    another charge (one that failed) came between them."""
+    runs_by_charge = {charge.id: run for run in runs for charge in run.charges}
+    disputes = {}
+    for dispute in snapshot.disputes:
+        disputes.setdefault(dispute.charge, []).append(dispute)
+    rows, shown = [], set()
+    for charge in snapshot.charges:
+        if charge.id in shown:
+            continue
+        run = runs_by_charge.get(charge.id)
+        for each in run.charges if run else (charge,):
+            rows.append(_charge_row(case, each, tuple(disputes.get(each.id, ())), run))
+            shown.add(each.id)
+    return rows
+
+
+def _charge_row(case, charge, disputes, run):
+    if run is None:
+        return ChargeRow(charge, disputes)
+    if charge is run.kept:
+        return ChargeRow(charge, disputes, KEEP)
+    if charge in run.to_refund:
+        return ChargeRow(charge, disputes, REFUND_THIS, _refund_url(case, charge))
+    return ChargeRow(charge, disputes, DUPLICATE)
+
+
+# Each suggestion ----------------------------------------------------------------------------
+
+
+def _duplicate_suggestion(case, run, charge):
+    kept = run.kept
+    same_day = _day(kept.created) == _day(charge.created)
+    kept_when = datetime.fromtimestamp(kept.created, UTC).strftime("%H:%M") if same_day \
+        else moment_name(kept.created)
+    return Suggestion(
+        SUGGEST_DUPLICATE,
+        f"Refund the duplicate {format_amount(charge.amount, charge.currency)} charge of "
+        f"{moment_name(charge.created)} (keep the one of {kept_when})",
+        _refund_url(case, charge))
+
+
+def _overbilled_seats_suggestions(case, snapshot):
+    credited = credited_by_line(snapshot.credit_notes)
+    for subscription in snapshot.subscriptions:
+        invoice = latest_billed_invoice(subscription, snapshot.invoices)
+        found = invoice and overbilled_seats(invoice, subscription, credited)
+        if found and not pending_credit(invoice):
+            yield Suggestion(
+                SUGGEST_OVERBILLED_SEATS,
+                f"Credit {seats_words(found.seats)} on {stripe_name(invoice)}",
+                _prepared("credit_memos:credit-memo", SUGGEST_OVERBILLED_SEATS, case.pk,
+                          invoice.id))
+
+
+def _cancel_suggestions(case, snapshot):
+    if case.category != Category.PLAN_CHANGE:
+        return
+    for subscription in snapshot.subscriptions:
+        if cancellable_at_period_end(subscription):
+            yield Suggestion(
+                SUGGEST_CANCEL_AT_PERIOD_END,
+                f"Cancel {stripe_name(subscription)} at period end",
+                _prepared("credit_memos:subscription", SUGGEST_CANCEL_AT_PERIOD_END, case.pk,
+                          subscription.id, credit_kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END.slug))
+
+
+def _refund_url(case, charge):
+    return _prepared("refunds:new", SUGGEST_DUPLICATE, case.pk, charge.id)
+
+
+def _prepared(view, suggestion, *args):
+    return f"{reverse(view, args=args)}?{urlencode({SUGGESTED: suggestion})}"
+
+
+def _day(timestamp):
+    return datetime.fromtimestamp(timestamp, UTC).date()
