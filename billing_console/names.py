@@ -13,7 +13,9 @@ code `reason_label`; both show a code nobody named as its words ("a_b" → "A b"
 reason already written out (a failure's message) as it is.
 
 A Stripe object is named as people know it (`stripe_name`): an invoice by its number, a
-charge by its amount and day, a subscription by its plans. Its id stays in a Stripe-id
+charge by its amount and day, a subscription by its plans, and a plan change by both its
+sides (`plan_change_name`: "Console Team monthly × 5 → Console Pro annual × 3", on its
+preview and wherever the change is read after). Its id stays in a Stripe-id
 column or a link's address; text written with ids in it is read with them named
 (`stripe_ids_named`). Stripe's statuses have words too (`stripe_status`, the `status`
 filter), and a label set inside a sentence keeps its proper names (`in_sentence`).
@@ -166,12 +168,6 @@ def day_name(timestamp):
     return datetime.fromtimestamp(timestamp, UTC).strftime("%-d %b %Y")
 
 
-def moment_name(timestamp):
-    """Unix seconds as people say a moment of a recent day: "30 Nov 10:52" (UTC), which
-    tells apart two charges of one day."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%-d %b %H:%M")
-
-
 def stripe_name(obj):
     """How people name a gateway object (`integrations.stripe.types`), lower case to go
     inside a sentence: "invoice ACME-0012", "the draft invoice of 30 Nov 2026", "the charge
@@ -193,6 +189,15 @@ def stripe_name(obj):
     if isinstance(obj, types.Customer):
         return obj.name or obj.email or "the customer"
     raise TypeError(f"No name for a {type(obj).__name__}.")
+
+
+def plan_change_name(item, price=None, quantity=None):
+    """A plan change as people say it, each side with its quantity: "Console Team monthly ×
+    5 → Console Pro annual × 3". `item` is the `types.SubscriptionItem` that changes,
+    `price` the `types.Price` it moves to and `quantity` its new quantity; None keeps the
+    item's own."""
+    plan = price.plan_name if price is not None else item.plan_name
+    return f"{item.plan_name} × {item.quantity} → {plan} × {quantity or item.quantity}"
 
 
 # Stripe ids in text ---------------------------------------------------------------------

@@ -37,6 +37,7 @@ from credit_memos.selectors import (
     CreditSpec,
     check_item_change,
     credit_memo_preview,
+    plans_for,
     read_credit_note,
     read_customer,
     read_invoice,
@@ -318,6 +319,12 @@ class SubscriptionChangePreviewSerializer(serializers.Serializer):
         help_text="The prorations with the tax on top: above zero the customer pays, below "
                   "zero they are credited.")
     proration_tax = serializers.IntegerField()
+    restarts_period = serializers.BooleanField(
+        help_text="The new plan bills at another interval: Stripe starts its first full "
+                  "period now and invoices it at once, whatever the proration behavior.")
+    invoiced_now = serializers.BooleanField(
+        help_text="The change makes an invoice at once (`always_invoice`, or "
+                  "`restarts_period`); `invoice_total` is then what it charges.")
     invoice_total = serializers.IntegerField()
     amount_due = serializers.IntegerField()
     next_invoice_total = serializers.IntegerField(help_text="The next renewal's invoice.")
@@ -337,16 +344,16 @@ def _subscription_change(request):
     case = get_object_or_404(Case, pk=fields["case_id"])
     subscription = read_subscription(fields["subscription_id"])
     kind = SUBSCRIPTION_KINDS[fields["kind"]]
-    change, preview = {}, None
+    change, price, preview = {}, None, None
     if kind == kinds.SUBSCRIPTION_CHANGE:
         change = {key: fields[key] for key in ("item_id", "price_id", "quantity",
                                                "proration_behavior")}
         change["proration_date"] = int(time.time())
-        check_item_change(subscription, change)
-        preview = subscription_change_preview(subscription, change)
+        price = check_item_change(subscription, change, plans_for(subscription))
+        preview = subscription_change_preview(subscription, change, price)
     elif kind == kinds.SUBSCRIPTION_CANCEL:
         change = {"prorate": fields["prorate"], "invoice_now": fields["invoice_now"]}
-    return fields, case, subscription, kind, change, preview
+    return fields, case, subscription, kind, change, price, preview
 
 
 class SubscriptionChangePreviewApi(APIView):
@@ -371,9 +378,9 @@ class SubscriptionChangeApi(APIView):
                    parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, request):
         def commit(prepared):
-            fields, case, subscription, kind, change, preview = prepared
+            fields, case, subscription, kind, change, price, preview = prepared
             action = subscription_change_request(
-                case=case, subscription=subscription, kind=kind, change=change,
+                case=case, subscription=subscription, kind=kind, change=change, price=price,
                 proration=preview["proration_total"] if preview else 0,
                 reason_code=fields["reason_code"], note=fields["note"], actor=request.user,
                 origin=Origin.of(request))

@@ -332,7 +332,8 @@ BALANCE_DEBIT = register(ActionKind(
 
 
 class SubscriptionExecutor:
-    """One Stripe call on a subscription; found by the state it leaves the subscription in."""
+    """One Stripe call on a subscription; found by the state it leaves the subscription in.
+    `describe(action)` is what the ticket's note says was done."""
 
     def __init__(self, call, is_done, describe, tag):
         self.call, self.is_done, self.describe = call, is_done, describe
@@ -354,8 +355,7 @@ class SubscriptionExecutor:
         return None
 
     def success_note(self, action):
-        return (f"{named_target(action, sentence_start=True)}: "
-                f"{self.describe(action.params)} ({reason_words(action)}).")
+        return f"{self.describe(action)} ({reason_words(action)})."
 
 
 def _item_changed(subscription, change):
@@ -364,10 +364,14 @@ def _item_changed(subscription, change):
         and (change.get("quantity") is None or item.quantity == change["quantity"])
 
 
+# What a plan change's params send to Stripe (`gateway.update_subscription_item`).
+CHANGE_SENT = ("item_id", "price_id", "quantity", "proration_behavior", "proration_date")
+
+
 def _change_call(action):
-    return gateway.update_subscription_item(subscription_id=action.stripe_target_id,
-                                            idempotency_key=action.idempotency_key,
-                                            **action.params)
+    return gateway.update_subscription_item(
+        subscription_id=action.stripe_target_id, idempotency_key=action.idempotency_key,
+        **{key: value for key, value in action.params.items() if key in CHANGE_SENT})
 
 
 def _cancel_call(action):
@@ -388,33 +392,50 @@ PRORATION_WORDS = {"create_prorations": "prorated on the next invoice",
                    "none": "not prorated"}
 
 
-def _describe_change(change):
-    parts = ["a new plan" if change.get("price_id") else "",
-             f"quantity {change['quantity']}" if change.get("quantity") is not None else ""]
-    return (f"changed to {' and '.join(part for part in parts if part)}, "
-            f"{PRORATION_WORDS[change['proration_behavior']]}")
+def _describe_change(action):
+    """"Plan changed: Console Team monthly × 5 → Console Pro annual × 3, prorated on the
+    next invoice"; a change requested before plan changes were named by both sides names
+    its subscription."""
+    behavior = action.params["proration_behavior"]
+    when = PRORATION_WORDS[behavior]
+    if action.params.get("restarts_period"):
+        # Another billing interval: Stripe invoices the new plan's first period at once.
+        when = "its first period invoiced now, " + \
+            ("not prorated" if behavior == "none" else "less the unused time")
+    return f"Plan changed: {named_target(action)}, {when}"
 
 
-def _subscription_kind(slug, label, executor):
+def _describe_subscription(words):
+    """`words(params)` after the subscription's name: "The subscription to Console Pro
+    monthly × 3: canceled now"."""
+    return lambda action: (f"{named_target(action, sentence_start=True)}: "
+                           f"{words(action.params)}")
+
+
+def _subscription_kind(slug, label, executor, **named):
     return register(ActionKind(
         slug=slug, label=label, family=Family.CHANGES_PLAN, executor=executor,
         read_target=read_subscription, target_noun="subscription",
-        stripe_rules=rules.SUBSCRIPTION_RULES[slug]))
+        stripe_rules=rules.SUBSCRIPTION_RULES[slug], **named))
 
 
 SUBSCRIPTION_CHANGE = _subscription_kind(
     "subscription_change", "Plan change", SubscriptionExecutor(
-        _change_call, _item_changed, _describe_change, "billing_plan_changed"))
+        _change_call, _item_changed, _describe_change, "billing_plan_changed"),
+    names_change=True)
 SUBSCRIPTION_CANCEL = _subscription_kind(
     "subscription_cancel", "Cancellation", SubscriptionExecutor(
         _cancel_call, lambda subscription, _: subscription.status == "canceled",
-        lambda change: "canceled now" + (", prorated" if change["prorate"] else "")
-        + (", invoiced now" if change["invoice_now"] else ""), "billing_canceled"))
+        _describe_subscription(
+            lambda change: "canceled now" + (", prorated" if change["prorate"] else "")
+            + (", invoiced now" if change["invoice_now"] else "")), "billing_canceled"))
 SUBSCRIPTION_CANCEL_AT_PERIOD_END = _subscription_kind(
     "subscription_cancel_at_end", "Cancellation at period end", SubscriptionExecutor(
         _schedule_call(True), lambda subscription, _: subscription.cancel_at_period_end,
-        lambda _: "cancels at the end of the current period", "billing_cancel_scheduled"))
+        _describe_subscription(lambda _: "cancels at the end of the current period"),
+        "billing_cancel_scheduled"))
 SUBSCRIPTION_RESUME = _subscription_kind(
     "subscription_resume", "Scheduled cancellation undone", SubscriptionExecutor(
         _schedule_call(False), lambda subscription, _: not subscription.cancel_at_period_end,
-        lambda _: "scheduled cancellation undone", "billing_cancel_undone"))
+        _describe_subscription(lambda _: "scheduled cancellation undone"),
+        "billing_cancel_undone"))

@@ -5,7 +5,6 @@ any transaction."""
 from dataclasses import asdict, dataclass
 
 from django.db.models import Sum
-from django.utils.text import capfirst
 
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
@@ -13,8 +12,6 @@ from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.integrations.stripe.types import (
     BILLING_PERIODS,
     CreditLine,
-    Invoice,
-    InvoiceLine,
     Price,
     exclusive_tax,
     tax_included,
@@ -22,7 +19,7 @@ from billing_console.integrations.stripe.types import (
     tax_on_top,
 )
 from billing_console.money import format_amount
-from billing_console.names import CREDIT_NOTE_REASONS, day_name, stripe_name
+from billing_console.names import CREDIT_NOTE_REASONS
 from money_actions.kinds import Family, kind_leaving
 from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
 from money_actions.policy import needs_approval, verdicts_for
@@ -274,9 +271,13 @@ def plans_for(subscription):
         price.unit_amount or 0))
 
 
-def check_item_change(subscription, change):
-    """A change names one of the subscription's items and a new price or quantity."""
-    if change.get("item_id") not in {item.id for item in subscription.items}:
+def check_item_change(subscription, change, plans):
+    """A change names one of the subscription's items and a new price among `plans`
+    (`plans_for`) or a new quantity. Returns the `Price` the item moves to: its own when
+    only its quantity changes."""
+    item = next((item for item in subscription.items if item.id == change.get("item_id")),
+                None)
+    if item is None:
         raise ApplicationError("Choose an item of this subscription to change.", "item_id")
     quantity = change.get("quantity")
     if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)
@@ -288,35 +289,66 @@ def check_item_change(subscription, change):
     if change.get("proration_behavior") not in gateway.PRORATION_BEHAVIORS:
         raise ApplicationError(f"Proration is one of {', '.join(gateway.PRORATION_BEHAVIORS)}.",
                                "proration_behavior")
+    price = {plan.id: plan for plan in plans}.get(change.get("price_id") or item.price)
+    if price is None:
+        raise ApplicationError(
+            "That price is not a plan this subscription can move to: choose an active "
+            f"recurring price in {subscription.currency.upper()}.", "price_id")
+    return price
 
 
-def subscription_change_preview(subscription, change):
-    """Stripe's invoice preview of the change, at the change's own proration date, so
-    that the change made later prorates exactly as shown. Amounts in minor units; the
-    proration's total includes the exclusive tax on it (`proration_tax`)."""
+def restarts_period(item, price):
+    """Whether moving `item` to `price` changes its billing interval (monthly to annual):
+    Stripe then resets the billing cycle anchor to now, so the new price's first full
+    period starts at once and is invoiced at once, whatever the proration behavior."""
+    return (price.interval, price.interval_count or 1) != \
+        (item.interval, item.interval_count or 1)
+
+
+def subscription_change_preview(subscription, change, price):
+    """Stripe's invoice preview of the change to `price` (`check_item_change`), at the
+    change's own proration date, so that the change made later prorates exactly as shown.
+    Amounts in minor units; the proration's total includes the exclusive tax on it
+    (`proration_tax`). `invoiced_now`: the change makes an invoice at once (`invoice_total`,
+    whose lines are `lines`), as `always_invoice` does and a new billing interval does
+    (`restarts_period`); the next invoice is the renewal after that invoice."""
+    item = next(item for item in subscription.items if item.id == change["item_id"])
+    restarts = restarts_period(item, price)
     invoice = _preview_invoice(subscription, change)
     prorations = [line for line in invoice.lines if line.proration]
     tax = sum(exclusive_tax(line.taxes) for line in prorations)
-    renewal = invoice
-    if change["proration_behavior"] == "always_invoice":
-        # The preview is then the invoice made at once; the renewal after it is Stripe's
-        # preview of the same change without prorations.
-        renewal = _preview_invoice(subscription, {**change, "proration_behavior": "none"})
+    next_total, next_date = _next_invoice(subscription, change, invoice, restarts)
     return {
         "subscription_id": subscription.id, "currency": invoice.currency,
         "proration_behavior": change["proration_behavior"],
         # With the tax added on top, as the customer is charged or credited it.
         "proration_total": sum(line.amount for line in prorations) + tax,
         "proration_tax": tax,
+        "restarts_period": restarts,
+        "invoiced_now": restarts or change["proration_behavior"] == "always_invoice",
         "invoice_total": invoice.total, "amount_due": invoice.amount_due,
-        # The next renewal's invoice, with the prorations it carries, and when it comes.
-        "next_invoice_total": renewal.total,
-        "next_invoice_date": min((line.period_start for line in renewal.lines
-                                  if not line.proration and line.period_start), default=None),
+        "next_invoice_total": next_total, "next_invoice_date": next_date,
         "lines": [{"description": line.description, "amount": line.amount,
                    "proration": line.proration, "period_start": line.period_start,
                    "period_end": line.period_end} for line in invoice.lines],
     }
+
+
+def _next_invoice(subscription, change, invoice, restarts):
+    """(total with tax, Unix seconds or None) of the renewal that follows the change."""
+    if restarts:
+        # The invoice made now bills the new price's first full period; the next one
+        # renews it when that period ends, at the same price.
+        periods = [line for line in invoice.lines if not line.proration]
+        return (sum(line.amount + exclusive_tax(line.taxes) for line in periods),
+                min((line.period_end for line in periods if line.period_end), default=None))
+    renewal = invoice
+    if change["proration_behavior"] == "always_invoice":
+        # The preview is then the invoice made at once; the renewal after it is Stripe's
+        # preview of the same change without prorations.
+        renewal = _preview_invoice(subscription, {**change, "proration_behavior": "none"})
+    return renewal.total, min((line.period_start for line in renewal.lines
+                               if not line.proration and line.period_start), default=None)
 
 
 def _preview_invoice(subscription, change):
@@ -325,85 +357,3 @@ def _preview_invoice(subscription, change):
     except PermanentStripeError as error:
         raise ApplicationError(f"Stripe refuses this change: {error.message}",
                                "subscription") from error
-
-
-# What the case page suggests (`guidance.suggestions`) and these pages prepare ------------
-
-# The names of the suggestions in their addresses (`money_actions.pages.SUGGESTED`).
-SUGGEST_OVERBILLED_SEATS = "overbilled_seats"
-SUGGEST_CANCEL_AT_PERIOD_END = "cancel_at_period_end"
-# The internal reasons (seeded by `refunds/migrations/0002_seed_policy.py`) and Stripe's
-# credit note reason they give.
-OVERBILLED_REASON_CODE = "billing_error"
-OVERBILLED_STRIPE_REASON = "order_change"
-CANCELLATION_REASON_CODE = "cancellation"
-
-
-@dataclass(frozen=True)
-class OverbilledSeats:
-    """`seats` units that line `line_index` (`line`) of `invoice` billed of a plan of which
-    the subscription has `now` units left: seats removed after the invoice was made."""
-
-    invoice: Invoice
-    line_index: int
-    line: InvoiceLine
-    seats: int
-    now: int
-
-
-def latest_billed_invoice(subscription, invoices):
-    """The subscription's latest open or paid invoice among `invoices`; None for none."""
-    billed = [invoice for invoice in invoices if invoice.subscription == subscription.id
-              and invoice.status in CREDITABLE_STATUSES]
-    return max(billed, key=lambda invoice: invoice.created, default=None)
-
-
-def overbilled_seats(invoice, subscription, credited):
-    """The first line of `invoice` that bills more units of a plan than `subscription` has
-    of it now, less the units credit notes have credited on it already (`credited`: by
-    line id, the amount credited, as `Invoice.credited_lines`); None when there is none.
-    A proration line bills part of a period, not seats, and is left out."""
-    if invoice.subscription != subscription.id or invoice.status not in CREDITABLE_STATUSES:
-        return None
-    items = {item.price: item for item in subscription.items}
-    for index, line in enumerate(invoice.lines):
-        item = items.get(line.price)
-        if item is None or line.proration or not line.quantity:
-            continue
-        unit = line.amount // line.quantity
-        credited_units = credited.get(line.id, 0) // unit if unit else 0
-        seats = line.quantity - item.quantity - credited_units
-        if seats > 0:
-            return OverbilledSeats(invoice=invoice, line_index=index, line=line, seats=seats,
-                                   now=item.quantity)
-    return None
-
-
-def seats_words(seats):
-    """"the overbilled seat", "the 2 overbilled seats"."""
-    return "the overbilled seat" if seats == 1 else f"the {seats} overbilled seats"
-
-
-def overbilled_seats_note(found):
-    """The note drafted for crediting `found` (`OverbilledSeats`): "Invoice W9GW-0002
-    billed 5 seats; the subscription has 4 since seats were removed, so the overbilled
-    seat is credited."."""
-    verb = "is" if found.seats == 1 else "are"
-    return (f"{capfirst(stripe_name(found.invoice))} billed {found.line.quantity} seats; "
-            f"the subscription has {found.now} since seats were removed, so "
-            f"{seats_words(found.seats)} {verb} credited.")
-
-
-def cancellable_at_period_end(subscription):
-    """Whether the subscription runs and nothing is set to end it yet."""
-    return subscription.status == "active" and not subscription.cancel_at_period_end \
-        and not subscription.cancel_at
-
-
-def cancel_at_period_end_note(subscription):
-    """The note drafted for cancelling `subscription` at the end of its period."""
-    ends = min((item.current_period_end for item in subscription.items
-                if item.current_period_end), default=None)
-    until = f", on {day_name(ends)}" if ends else ""
-    return (f"The customer asked to cancel: {stripe_name(subscription)} runs to the end of "
-            f"the period paid for{until}, and does not renew.")

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from billing_console.exceptions import ApplicationError
 from billing_console.money import normalise_currency
-from billing_console.names import stripe_name
+from billing_console.names import plan_change_name, stripe_name
 from credit_memos import rules
 from credit_memos.kinds import (
     CREDIT_MEMO,
@@ -25,6 +25,7 @@ from credit_memos.selectors import (
     SETTLEMENTS,
     STRIPE_REASONS,
     credit_amount,
+    restarts_period,
     split_basis,
 )
 from money_actions import services as money_actions
@@ -241,20 +242,27 @@ def _request(*, kind, case, customer_id, target, target_name, amount, currency, 
 
 @transaction.atomic
 def subscription_change_request(*, case, subscription, kind, reason_code, note, actor,
-                                change=None, proration=0, origin=None):
-    """Change a price or quantity (`change`, with `proration` the signed total Stripe's
-    preview gave), cancel now (`change`: prorate, invoice_now), cancel at period end, or
-    undo that."""
+                                change=None, price=None, proration=0, origin=None):
+    """Change a price or quantity (`change`, to `price`, the `Price` that
+    `selectors.check_item_change` found, with `proration` the signed total Stripe's preview
+    gave), cancel now (`change`: prorate, invoice_now), cancel at period end, or undo
+    that. A plan change is named by both its sides (`names.plan_change_name`)."""
     validate_reason(reason_code=reason_code, note=note)
     money_actions.lock_target(subscription.id, customer_id=subscription.customer)
     money_actions.check_customer(case, subscription.customer, noun="subscription")
     rules.check_subscription_allows(kind.slug, subscription)
     _refuse_if_in_flight(subscription.id, slugs(family=Family.CHANGES_PLAN))
     amount, gives_back = subscription_stake(kind, subscription, change or {}, proration)
+    target_name, params = stripe_name(subscription), change or {}
+    if kind == SUBSCRIPTION_CHANGE:
+        item = next(item for item in subscription.items if item.id == change["item_id"])
+        target_name = plan_change_name(item, price, change.get("quantity"))
+        # Not sent to Stripe: the ticket's note says when the customer is invoiced.
+        params = {**change, "restarts_period": restarts_period(item, price)}
     return _request(kind=kind, case=case, customer_id=subscription.customer,
-                    target=subscription.id, target_name=stripe_name(subscription),
+                    target=subscription.id, target_name=target_name,
                     amount=amount, currency=subscription.currency,
-                    params=change or {}, reason_code=reason_code, note=note, actor=actor,
+                    params=params, reason_code=reason_code, note=note, actor=actor,
                     origin=origin, gives_back=gives_back)
 
 

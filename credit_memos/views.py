@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from billing_console.access import Capability, requires
 from billing_console.exceptions import PageNotFound
 from billing_console.money import format_amount
-from billing_console.names import in_sentence, stripe_name, stripe_status
+from billing_console.names import in_sentence, plan_change_name, stripe_name, stripe_status
 from credit_memos import kinds, rules, services
 from credit_memos.forms import (
     SETTLEMENT_LABELS,
@@ -22,24 +22,13 @@ from credit_memos.forms import (
     SubscriptionChangeForm,
 )
 from credit_memos.selectors import (
-    CANCELLATION_REASON_CODE,
-    OVERBILLED_REASON_CODE,
-    OVERBILLED_STRIPE_REASON,
-    SUGGEST_CANCEL_AT_PERIOD_END,
-    SUGGEST_OVERBILLED_SEATS,
-    cancel_at_period_end_note,
-    cancellable_at_period_end,
     check_item_change,
     console_memo,
     credit_memo_preview,
     creditable_remainder,
-    overbilled_seats,
-    overbilled_seats_note,
-    pending_credit,
     plans_for,
     read_credit_note,
     read_customer,
-    read_subscription,
     subscription_change_preview,
 )
 from money_actions.forms import ReasonForm
@@ -59,23 +48,7 @@ class CreditMemoPage(ActionPage):
     summary_template = "credit_memos/_invoice_summary.html"
 
     def form(self, invoice, data=None):
-        return CreditMemoForm(data=data, invoice=invoice,
-                              initial=self.initial(invoice) if data is None else {})
-
-    def initial(self, invoice):
-        """Suggested, the seats the invoice billed that its subscription no longer has:
-        the line's seat count, the reasons and a note; blank when that no longer holds
-        (a seat added back, a credit already given or on its way)."""
-        if self.suggested != SUGGEST_OVERBILLED_SEATS or not invoice.subscription \
-                or pending_credit(invoice):
-            return {}
-        found = overbilled_seats(invoice, read_subscription(invoice.subscription),
-                                 invoice.credited_lines)
-        if found is None:
-            return {}
-        return {f"line_{found.line_index}_quantity": found.seats,
-                "stripe_reason": OVERBILLED_STRIPE_REASON,
-                "reason_code": OVERBILLED_REASON_CODE, "note": overbilled_seats_note(found)}
+        return CreditMemoForm(data=data, invoice=invoice)
 
     def context(self, case, invoice):
         return {"invoice": invoice, "remainder": creditable_remainder(invoice)}
@@ -289,18 +262,7 @@ class SubscriptionPage(ActionPage):
             return SubscriptionChangeForm(data=data, subscription=subscription,
                                           prices=plans_for(subscription),
                                           initial={"proration_date": int(time.time())})
-        return self.form_class(data=data,
-                               initial=self.initial(subscription) if data is None else {})
-
-    def initial(self, subscription):
-        """Suggested, a cancellation at period end: its reason and a note; blank when the
-        subscription no longer runs or already ends."""
-        if self.kind != kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END or \
-                self.suggested != SUGGEST_CANCEL_AT_PERIOD_END or \
-                not cancellable_at_period_end(subscription):
-            return {}
-        return {"reason_code": CANCELLATION_REASON_CODE,
-                "note": cancel_at_period_end_note(subscription)}
+        return self.form_class(data=data)
 
     def context(self, case, subscription):
         return {"subscription": subscription}
@@ -318,14 +280,18 @@ class SubscriptionPage(ActionPage):
     def _plan_change(self, subscription, form, user):
         shown = self._plan_change_preview(subscription, form)
         phrase = _proration_phrase(shown)
+        restarts = shown["restarts_period"]
+        confirm = _invoiced_now_phrase(shown) if restarts else phrase
         return Preview(
             verdicts=self._verdicts(subscription, form, shown["proration_total"], user),
             rows=_plan_change_rows(form, shown, phrase),
-            confirm_label=f"Confirm plan change: customer {phrase}" if phrase
+            confirm_label=f"Confirm plan change: customer {confirm}" if confirm
             else "Confirm plan change: no proration",
-            lines_caption="Proration lines",
+            # A new billing period is invoiced now: every line of that invoice, not only
+            # the prorations, is what the customer pays.
+            lines_caption="Invoiced now" if restarts else "Proration lines",
             lines=[{**line, "currency": shown["currency"]}
-                   for line in shown["lines"] if line["proration"]])
+                   for line in shown["lines"] if restarts or line["proration"]])
 
     def _verdicts(self, subscription, form, proration, user):
         amount, gives_back = services.subscription_stake(
@@ -341,10 +307,11 @@ class SubscriptionPage(ActionPage):
 
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data
+        price = form.price() if self.kind == kinds.SUBSCRIPTION_CHANGE else None
         return services.subscription_change_request(
             case=case, subscription=target, kind=self.kind, change=self._change(form),
-            proration=prepared, reason_code=data["reason_code"], note=data["note"],
-            actor=user, origin=origin)
+            price=price, proration=prepared, reason_code=data["reason_code"],
+            note=data["note"], actor=user, origin=origin)
 
     def _change(self, form):
         if self.kind == kinds.SUBSCRIPTION_CHANGE:
@@ -356,8 +323,8 @@ class SubscriptionPage(ActionPage):
     def _plan_change_preview(self, subscription, form):
         """Stripe's preview of a plan or quantity change (`subscription_change_preview`)."""
         change = form.change()
-        check_item_change(subscription, change)
-        return subscription_change_preview(subscription, change)
+        price = check_item_change(subscription, change, form.prices.values())
+        return subscription_change_preview(subscription, change, price)
 
 
 # When the proration of a plan change is billed, by its proration behavior.
@@ -365,33 +332,65 @@ PRORATION_WHEN = {"always_invoice": "now", "create_prorations": "on the next inv
 
 
 def _plan_change_rows(form, shown, phrase):
-    """What a plan change does, in the words the customer would use."""
+    """What a plan change does, in the words the customer would use: what they pay now and
+    what next, and when."""
     item, price, quantity = form.item(), form.price(), form.cleaned_data["quantity"]
     currency, tax = shown["currency"], shown["proration_tax"]
     proration = "None: the change is not prorated"
     if phrase:
-        back_now = shown["proration_total"] < 0 and \
-            shown["proration_behavior"] == "always_invoice"
-        proration = (f"The customer {phrase}"
-                     + (" as credit on their balance" if back_now else "")
+        credit_now = shown["proration_total"] < 0 and shown["invoiced_now"]
+        settled = ", taken off the new plan's first invoice" if shown["restarts_period"] \
+            else " as credit on their balance"
+        proration = (f"The customer {phrase}" + (settled if credit_now else "")
                      + (f", including tax {_money(tax, currency)}" if tax else ""))
+    rows = [("Plan", plan_change_name(item, price, quantity)), ("Proration", proration)]
+    if shown["restarts_period"]:
+        rows.append(("Invoiced now", _restarted_period(shown, price, quantity, phrase)))
     next_invoice = _money(shown["next_invoice_total"], currency)
     if shown["next_invoice_date"]:
-        next_invoice += f" on {datetime.fromtimestamp(shown['next_invoice_date'], UTC):%Y-%m-%d}"
-    if phrase and shown["proration_behavior"] == "create_prorations":
+        next_invoice += f" on {_day(shown['next_invoice_date'])}"
+    if phrase and not shown["invoiced_now"] and \
+            shown["proration_behavior"] == "create_prorations":
         next_invoice += ", the proration included"
-    return [("Plan", f"{item.plan_name} × {item.quantity} → {price.plan_name} × {quantity}"),
-            ("Proration", proration), ("Next invoice", next_invoice)]
+    return [*rows, ("Next invoice", next_invoice)]
+
+
+def _restarted_period(shown, price, quantity, phrase):
+    """A new billing interval: "The customer pays 1,421.00 USD now: Console Pro annual × 3
+    from 2026-12-01 to 2027-12-01, less the unused time. …"."""
+    period = next(line for line in shown["lines"] if not line["proration"])
+    return (f"The customer {_invoiced_now_phrase(shown)}: {price.plan_name} × {quantity} "
+            f"from {_day(period['period_start'])} to {_day(period['period_end'])}"
+            + (", less the unused time" if phrase else "")
+            + ". The new plan bills at another interval, so its first period starts today "
+              "and is invoiced at once.")
+
+
+def _invoiced_now_phrase(shown):
+    """What the invoice made at once asks of the customer: "pays 1,421.00 USD now", "gets
+    5.00 USD back now as credit on their balance", "pays nothing now"."""
+    total = shown["invoice_total"]
+    amount = _money(abs(total), shown["currency"])
+    if total > 0:
+        return f"pays {amount} now"
+    return f"gets {amount} back now as credit on their balance" if total else "pays nothing now"
 
 
 def _proration_phrase(shown):
-    """What the customer pays or gets for a plan change, and when: "pays 12.34 USD now",
-    "gets 5.00 USD back on the next invoice"; None when nothing is prorated."""
-    total, when = shown["proration_total"], PRORATION_WHEN.get(shown["proration_behavior"])
+    """What the customer pays or gets for a plan change's proration, and when: "pays 12.34
+    USD now", "gets 5.00 USD back on the next invoice"; None when nothing is prorated.
+    Prorations are invoiced now whenever the change makes an invoice at once."""
+    when = "now" if shown["invoiced_now"] else PRORATION_WHEN.get(shown["proration_behavior"])
+    total = shown["proration_total"]
     if when is None or not total:
         return None
     amount = _money(abs(total), shown["currency"])
     return f"pays {amount} {when}" if total > 0 else f"gets {amount} back {when}"
+
+
+def _day(timestamp):
+    """Unix seconds as the preview writes a day: "2027-12-01" (UTC)."""
+    return f"{datetime.fromtimestamp(timestamp, UTC):%Y-%m-%d}"
 
 
 def _view(page_for):

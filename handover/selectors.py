@@ -32,7 +32,7 @@ from guidance.models import Question
 from guidance.selectors import open_questions
 from handover.models import HandoverNote
 from money_actions.kinds import Event, all_kinds
-from money_actions.selectors import stuck_actions, stuck_on_the_way
+from money_actions.selectors import action_names, stuck_actions, stuck_on_the_way
 
 LIST_SIZE = 20
 # Three shifts a day: with no earlier shift of the person's to start from, one shift back.
@@ -113,6 +113,7 @@ class ActionOutcome:
 
     event: AuditEvent
     label: str  # "Refund failed"
+    about: str  # the action's name (`money_actions.selectors.name_of`), "" when gone
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,10 @@ def _events_from(first_id):
 def _action_outcomes(first_event):
     names = [kind.audit_action(event) for kind in all_kinds() for event in OUTCOMES]
     listing = _listing(_events_from(first_event).filter(action__in=names))
-    return Listing([ActionOutcome(event, action_label(event.action)) for event in listing.rows],
-                   listing.more)
+    about = action_names({event.object_id for event in listing.rows})
+    return Listing([ActionOutcome(event, action_label(event.action),
+                                  about.get(event.object_id, ""))
+                    for event in listing.rows], listing.more)
 
 
 def _stuck(now):

@@ -100,6 +100,8 @@ class ActionKind:
       console after the kind that makes the same one; reconciliation matches by them.
     - `settling_events`: the Stripe webhook events that settle or revise it.
     - `stripe_rules`: what Stripe imposes on it, in words; each is checked up front.
+    - `names_change`: its `MoneyAction.target_name` names the change itself, both sides
+      ("Console Team monthly × 5 → Console Pro annual × 3"), not the object acted on.
     """
 
     slug: str
@@ -113,6 +115,7 @@ class ActionKind:
     settling_events: tuple[str, ...] = ()
     stripe_rules: tuple[str, ...] = ()
     chart: bool = False  # shown on finance's summary chart
+    names_change: bool = False
 
     def audit_action(self, event):
         return f"{self.slug}.{Event(event)}"

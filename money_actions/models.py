@@ -45,7 +45,8 @@ class MoneyAction(models.Model):
     stripe_target_id = models.CharField(max_length=255, db_index=True)
     # The target as people name it ("invoice ACME-0012", "the charge of 30.00 USD on 30 Nov
     # 2026"; `billing_console.names.stripe_name`), read when requested: what pages and the
-    # ticket's notes say instead of its id.
+    # ticket's notes say instead of its id. A kind that `names_change` keeps the change
+    # itself ("Console Team monthly × 5 → Console Pro annual × 3").
     target_name = models.CharField(max_length=255, blank=True)
     # In the currency's minor unit: what the action gives back or lets the customer off,
     # or, for a change that takes money (a debit, an added item), what it takes. Zero for
@@ -120,6 +121,14 @@ class MoneyAction(models.Model):
 
     def get_kind_display(self):
         return self.kind_def.label
+
+    @property
+    def name(self):
+        """How people name the action (`selectors.name_of`): "Plan change of 49.00 USD
+        (Console Team monthly × 5 → Console Pro annual × 3)"."""
+        from money_actions.selectors import name_of  # the selectors read this module
+
+        return name_of(self)
 
     @property
     def idempotency_key(self):

@@ -82,19 +82,30 @@ def action_for_audit(object_id):
 
 def action_names(object_ids):
     """{id as text: name} of the money actions among `object_ids` (the audit trail's
-    object ids, one query for a page of events): "Refund of 800.00 USD on the charge of
-    900.00 USD on 30 Nov 2026", its kind, amount and target as named when requested."""
+    object ids, one query for a page of events), each by `name_of`."""
     ids = {found for object_id in object_ids if (found := uuid_or_none(object_id))}
     actions = MoneyAction.objects.filter(pk__in=ids).only(
         "id", "kind", "amount", "currency", "target_name")
-    return {str(action.pk): label_of(action) + (f" on {action.target_name}"
-                                                if action.target_name else "")
-            for action in actions}
+    return {str(action.pk): name_of(action) for action in actions}
 
 
 def label_of(action):
     """"Refund of 30.00 USD": the action's kind and amount."""
     return f"{action.get_kind_display()} of {format_amount(action.amount, action.currency)}"
+
+
+def name_of(action):
+    """The action as people name it, by its kind, amount (none when it moves no money by
+    itself) and target as named when requested: "Refund of 800.00 USD on the charge of
+    900.00 USD on 30 Nov 2026", "Cancellation at period end on the subscription to Console
+    Pro monthly"; a kind that names its change, by the change: "Plan change of 49.00 USD
+    (Console Team monthly × 5 → Console Pro annual × 3)"."""
+    name = label_of(action) if action.amount else action.get_kind_display()
+    if not action.target_name:
+        return name
+    if action.kind_def.names_change:
+        return f"{name} ({action.target_name})"
+    return f"{name} on {action.target_name}"
 
 
 def in_a_sentence(action):

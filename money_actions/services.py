@@ -26,7 +26,6 @@ from billing_console.notes import check_note_length
 from cases.models import CaseEvent, StripeLink
 from cases.models import State as CaseState
 from cases.selectors import forget_stripe_snapshot
-from money_actions.executors import named_target
 from money_actions.kinds import Event
 from money_actions.ledger import ledger_record
 from money_actions.models import LedgerEntry, MoneyAction, State, TargetLock
@@ -142,7 +141,7 @@ def money_action_request(*, kind, case, stripe_customer_id, stripe_target_id, am
 def _route_by_policy(action, verdicts, actor, origin=None):
     if needs_approval(verdicts):
         _move(action, State.PENDING_APPROVAL)
-        _timeline(action, actor, f"{label_of(action)} requested; waiting for approval.")
+        _timeline(action, actor, f"{action.name} requested; waiting for approval.")
         _case_follows_approvals(action, f"{label_of(action)} waits for approval")
         return
     action.approved_amount = action.amount
@@ -151,7 +150,7 @@ def _route_by_policy(action, verdicts, actor, origin=None):
     # the trail never reads as someone approving their own request.
     _audit(action, Event.AUTO_APPROVED, None, actor_role=POLICY_ROLE,
            reason="Within policy: no approval needed.")
-    _timeline(action, actor, f"{label_of(action)} requested; within policy, submitting.")
+    _timeline(action, actor, f"{action.name} requested; within policy, submitting.")
     _case_follows_approvals(action, f"{label_of(action)} is within policy now")
     _queue_submission(action)
 
@@ -395,7 +394,7 @@ def _back_to_a_person(action, rule, reason):
     action.policy_verdicts = [*action.policy_verdicts, Verdict(rule, True, reason).as_json()]
     _move(action, State.PENDING_APPROVAL)
     _audit(action, Event.SENT_BACK, None, reason=reason, outcome=AuditOutcome.FAILURE)
-    _timeline(action, None, f"{label_of(action)} not sent: {reason}")
+    _timeline(action, None, f"{action.name} not sent: {reason}")
     _case_follows_approvals(action, f"{label_of(action)} waits for approval again")
 
 
@@ -408,7 +407,7 @@ def money_action_refresh_params(*, action_id, params, why):
     action.params = params
     action.save(update_fields=["params", "updated_at"])
     _audit(action, Event.REFRESHED, None, reason=why)
-    _timeline(action, None, f"{label_of(action)}: {why}")
+    _timeline(action, None, f"{action.name}: {why}")
     logger.info("Refreshed %s: %s -> %s", action, before, params)
     return action
 
@@ -462,9 +461,9 @@ def _remember_stripe_ids(action, outcome):
 def _after_outcome(action, was_succeeded):
     from cases.services import case_transition, write_back_queue
 
-    label = label_of(action)
+    name = action.name
     if action.state == State.SUCCEEDED:
-        _timeline(action, None, f"{label} on {named_target(action)} succeeded.")
+        _timeline(action, None, f"{name} succeeded.")
         kind = action.kind_def
         write_back_queue(action.case, note=kind.success_note(action),
                          add_tags=kind.success_tags)
@@ -472,11 +471,11 @@ def _after_outcome(action, was_succeeded):
             write_back_queue(action.case, note=action.customer_reply, public=True)
         return
     reason = f": {reason_label(action.failure_reason)}" if action.failure_reason else ""
-    _timeline(action, None, f"{label} {action.get_state_display().lower()}{reason}.")
+    _timeline(action, None, f"{name} {action.get_state_display().lower()}{reason}.")
     if not was_succeeded:
         return
     # The customer was told the money was on its way, and it is not.
-    _raise_flag(action, f"{label} failed after it had succeeded{reason}.")
+    _raise_flag(action, f"{name} failed after it had succeeded{reason}.")
     if action.case.state in (CaseState.RESOLVED, CaseState.CLOSED):
         # The case was likely resolved on it, and needs work again.
         case_transition(case=action.case, to_state=CaseState.IN_PROGRESS, actor=None)

@@ -12,6 +12,7 @@ from billing_console.names import (
     audit_actions,
     audit_kinds,
     in_sentence,
+    plan_change_name,
     reason_label,
     stripe_ids_named,
     stripe_name,
@@ -76,6 +77,19 @@ def test_stripe_objects_are_named_as_people_know_them():
     assert stripe_name(_invoice("ACME-0012")) == "invoice ACME-0012"
     assert stripe_name(_invoice(None)) == "the draft invoice of 30 Nov 2026"
     assert stripe_name(subscription) == "the subscription to Console Pro monthly × 3"
+
+
+def test_a_plan_change_names_both_its_sides_each_with_its_quantity():
+    item = types.SubscriptionItem(
+        id="si_1", price="price_1Abcdefgh", product="prod_1", unit_amount=1_900,
+        currency="usd", interval="month", interval_count=1, quantity=1,
+        current_period_start=None, current_period_end=None, product_name="Console Team")
+    annual = types.Price(id="price_2Abcdefgh", product="prod_2", product_name="Console Pro",
+                         unit_amount=49_000, currency="usd", interval="year", interval_count=1)
+
+    assert plan_change_name(item, annual, 3) == "Console Team monthly × 1 → Console Pro annual × 3"
+    assert plan_change_name(item, None, 5) == \
+        "Console Team monthly × 1 → Console Team monthly × 5"
 
 
 @pytest.mark.parametrize("status,words", [

@@ -5,10 +5,12 @@ amount on its confirm button."""
 
 import html
 import re
+from datetime import UTC, datetime
 
 import pytest
 
 from billing_console.integrations.stripe.sandbox.builders import subscribe
+from billing_console.money import format_amount
 from money_actions.models import MoneyAction, State
 from tests.refunds.conftest import confirm_key, signed_in
 
@@ -123,6 +125,75 @@ def test_a_quantity_lowered_on_the_next_invoice_gives_back_then(
     assert fact(page, "Next invoice").endswith(", the proration included")
     assert re.search(r'id="confirm-action">Confirm plan change: customer gets [\d.]+ USD back '
                      r"on the next invoice<", page)
+
+
+def _midway(subscription):
+    item = subscription["items"].data[0]
+    return (item.current_period_start + item.current_period_end) // 2
+
+
+def _unused(subscription, when, amount):
+    """What Stripe credits for the time left after `when` of the item's period."""
+    item = subscription["items"].data[0]
+    return round(amount * (item.current_period_end - when)
+                 / (item.current_period_end - item.current_period_start))
+
+
+def _day(timestamp):
+    return f"{datetime.fromtimestamp(timestamp, UTC):%Y-%m-%d}"
+
+
+def test_a_move_to_annual_charges_the_year_now_less_the_unused_month_and_next_a_year_on(
+        url, subscription, plans, sandbox, specialist, eager_tasks):
+    """Stripe starts the annual period at once: the customer pays the year less the unused
+    month now, whatever the proration chosen, and nothing more until a year later."""
+    client = signed_in(specialist)
+    when = _midway(subscription)
+    body = fields(client, url, subscription, price_id=plans["annual"].id, quantity="3",
+                  proration_behavior="create_prorations", proration_date=str(when))
+    unused = _unused(subscription, when, 4_900)
+    now = 3 * 49_000 - unused
+
+    page = client.post(url, {**body, "preview": "1"}).content.decode()
+
+    assert fact(page, "Plan") == "Console Pro monthly × 1 → Console Pro annual × 3"
+    assert fact(page, "Proration") == (f"The customer gets {format_amount(unused, 'usd')} "
+                                       "back now, taken off the new plan's first invoice")
+    invoiced = re.fullmatch(
+        rf"The customer pays {format_amount(now, 'usd')} now: Console Pro annual × 3 from "
+        r"(\S+) to (\S+), less the unused time\. .*", fact(page, "Invoiced now"))
+    assert invoiced, fact(page, "Invoiced now")
+    assert fact(page, "Next invoice") == f"1,470.00 USD on {invoiced.group(2)}"
+    assert re.search(rf'id="confirm-action">Confirm plan change: customer pays '
+                     rf'{format_amount(now, "usd")} now<', page)
+    lines = re.search(r'<table id="preview-lines">.*?</table>', page, re.S).group(0)
+    assert "Invoiced now" in lines and "1,470.00 USD" in lines
+
+    client.post(url, {**body, "request_key": confirm_key(page), "confirm": "1"})
+
+    action = MoneyAction.objects.get()
+    assert (action.state, action.amount) == (State.SUCCEEDED, unused)
+    after = sandbox.client.v1.subscriptions.retrieve(subscription.id)
+    assert sandbox.client.v1.invoices.retrieve(after.latest_invoice).total == now
+    [item] = after["items"].data
+    assert (_day(item.current_period_start), _day(item.current_period_end)) == \
+        invoiced.groups()
+
+
+def test_a_move_to_annual_unprorated_charges_the_whole_year_now(url, subscription, plans,
+                                                                 specialist):
+    client = signed_in(specialist)
+    body = fields(client, url, subscription, price_id=plans["annual"].id, quantity="1",
+                  proration_behavior="none")
+
+    page = client.post(url, {**body, "preview": "1"}).content.decode()
+
+    assert fact(page, "Proration") == "None: the change is not prorated"
+    assert fact(page, "Invoiced now").startswith(
+        "The customer pays 490.00 USD now: Console Pro annual × 1 from ")
+    assert "less the unused time" not in fact(page, "Invoiced now")
+    assert fact(page, "Next invoice").startswith("490.00 USD on ")
+    assert 'id="confirm-action">Confirm plan change: customer pays 490.00 USD now<' in page
 
 
 def test_the_plan_and_quantity_the_customer_has_is_no_change(url, subscription, plans,

@@ -56,6 +56,48 @@ def test_an_upgrade_invoiced_now_charges_what_the_preview_showed(
     assert latest.total == preview.json()["invoice_total"]
 
 
+def test_a_move_from_annual_to_monthly_invoices_the_month_now_against_the_unused_year(
+        case, sandbox, customer, prices, specialist, eager_tasks):
+    """Another interval, so Stripe starts the monthly period now: the unused year, larger
+    than the month, leaves the customer credit at once, and the next invoice is a month
+    on; the API's preview says so, and Stripe's invoice is what it said."""
+    annual = recurring_price(sandbox.client, product_name="Basic", unit_amount=12_000,
+                             interval="year")
+    subscription = subscribe(sandbox.client, customer=customer.id, price=annual.id)
+    body = change(case, subscription, "subscription_change", item_id=item_of(subscription),
+                  price_id=prices["basic"].id, proration_behavior="always_invoice")
+
+    preview = post_memo(specialist, body, PATH + "preview/").json()
+
+    unused = -preview["proration_total"]
+    assert preview["restarts_period"] and preview["invoiced_now"]
+    assert 11_900 <= unused <= 12_000  # a year less the seconds since it started
+    assert preview["invoice_total"] == 1_000 - unused
+    [month] = [line for line in preview["lines"] if not line["proration"]]
+    assert (month["amount"], preview["next_invoice_total"]) == (1_000, 1_000)
+    assert preview["next_invoice_date"] == month["period_end"]
+    assert 28 <= (month["period_end"] - month["period_start"]) // 86_400 <= 31
+    created = post_memo(specialist, body, PATH).json()
+    action = MoneyAction.objects.get(pk=created["id"])
+    assert (action.amount, action.state) == (unused, State.SUCCEEDED)
+    latest = sandbox.client.v1.invoices.retrieve(now(sandbox, subscription).latest_invoice)
+    assert latest.total == preview["invoice_total"]
+
+
+def test_a_plan_no_subscription_can_move_to_is_refused_in_words(case, sandbox, subscription,
+                                                                specialist):
+    one_off = sandbox.client.v1.prices.create(params={
+        "unit_amount": 500, "currency": "usd", "product_data": {"name": "Setup"}})
+    body = change(case, subscription, "subscription_change", item_id=item_of(subscription),
+                  price_id=one_off.id)
+
+    refused = post_memo(specialist, body, PATH + "preview/")
+
+    assert refused.status_code == 409
+    assert refused.json()["message"] == ("That price is not a plan this subscription can move "
+                                         "to: choose an active recurring price in USD.")
+
+
 def test_a_downgrade_gives_credit_back_and_is_under_the_money_policy(
         case, sandbox, subscription, specialist, eager_tasks):
     body = change(case, subscription, "subscription_change", item_id=item_of(subscription),

@@ -1,5 +1,7 @@
 """Subscriptions through the gateway: prorations computed by time, cancellation."""
 
+import time
+
 import pytest
 
 from billing_console.integrations.stripe import gateway
@@ -96,6 +98,54 @@ def test_no_proration_changes_the_price_alone(sandbox, subscription, plans, key)
                                                            "pending": "true"})
     assert updated.items[0].unit_amount == 9000
     assert pending.data == []
+
+
+def _a_year(line):
+    return (line.period_end - line.period_start) // 86_400 in (365, 366)
+
+
+def test_a_move_to_another_interval_previews_a_full_new_period_now_less_the_unused_time(
+        sandbox, subscription):
+    """Stripe resets the billing cycle anchor to now: the invoice made at once credits the
+    unused month and bills the whole first year, with no proration of the annual price."""
+    annual = recurring_price(sandbox.client, product_name="Basic", unit_amount=30_000,
+                             interval="year")
+    when = _midway(subscription)
+
+    preview = gateway.preview_subscription_change(
+        subscription_id=subscription.id, item_id=subscription.items[0].id,
+        price_id=annual.id, quantity=2, proration_behavior="create_prorations",
+        proration_date=when)
+
+    credit, year = preview.lines
+    assert (credit.proration, credit.amount) == (True, -_exact_share(subscription, when, 3000))
+    assert (year.proration, year.amount, year.quantity) == (False, 60_000, 2)
+    assert abs(year.period_start - time.time()) < 60 and _a_year(year)
+    assert preview.total == 60_000 - _exact_share(subscription, when, 3000)
+
+
+def test_a_move_to_another_interval_is_invoiced_at_once_whatever_the_proration(
+        sandbox, subscription, key):
+    """Even `create_prorations` leaves nothing for later: the year is invoiced and paid now,
+    the unused month on the same invoice, and the item's period is the year."""
+    annual = recurring_price(sandbox.client, product_name="Basic", unit_amount=30_000,
+                             interval="year")
+    when = _midway(subscription)
+
+    updated = gateway.update_subscription_item(
+        subscription_id=subscription.id, item_id=subscription.items[0].id, price_id=annual.id,
+        proration_behavior="create_prorations", proration_date=when, idempotency_key=key())
+
+    invoice = gateway.get_invoice(invoice_id=updated.latest_invoice)
+    assert updated.latest_invoice != subscription.latest_invoice
+    assert (invoice.billing_reason, invoice.status, invoice.total) == (
+        "subscription_update", "paid", 30_000 - _exact_share(subscription, when, 3000))
+    pending = sandbox.client.v1.invoice_items.list(params={"customer": subscription.customer,
+                                                           "pending": "true"})
+    assert pending.data == []
+    [item] = updated.items
+    assert item.interval == "year" and abs(item.current_period_start - time.time()) < 60
+    assert (item.current_period_end - item.current_period_start) // 86_400 in (365, 366)
 
 
 def test_cancel_at_period_end_keeps_it_active_until_then(subscription, key):

@@ -6,6 +6,10 @@ default) credits the unused part of the current period at the old price and char
 rest of the period at the new one, each as `remaining / period length` of a full period.
 `proration_behavior`: `none` makes no prorations, `create_prorations` leaves them as
 pending invoice items for the next invoice, `always_invoice` invoices them at once.
+A change to a price of another billing interval (monthly to annual) resets the billing
+cycle anchor to now, as Stripe does: the new price's first full period starts at once and
+is invoiced at once, whatever the proration behavior, with the unused time of the old
+price credited on that invoice (unless `none`) and no proration for the new price.
 Cancelling now can `prorate` (credit unused time) and `invoice_now` (invoice it at once).
 
 Taxes: an item's `tax_rates`, else the subscription's `default_tax_rates`, tax its lines; the
@@ -150,14 +154,20 @@ def _new_subscription(state, subscription_id, customer, items, params):
 def _invoice_first_period(state, subscription, customer):
     invoice = _subscription_invoice(state, subscription, customer, "subscription_create")
     for item in subscription["items"]["data"]:
-        invoices.add_line(
-            state, invoice, amount=item["price"]["unit_amount"] * item["quantity"],
-            description=f"{item['quantity']} × {_product_name(state, item['price'])}",
-            period={"start": item["current_period_start"], "end": item["current_period_end"]},
-            quantity=item["quantity"], price=item["price"], subscription=subscription["id"],
-            subscription_item=item["id"], tax_rates=item["tax_rates"])
+        _period_line(state, invoice, subscription, item, {
+            "start": item["current_period_start"], "end": item["current_period_end"]})
     _finalize_and_collect(state, invoice, subscription, customer)
     return invoice
+
+
+def _period_line(state, invoice, subscription, item, period):
+    """The line billing a full period of the item at its price, not prorated."""
+    invoices.add_line(
+        state, invoice, amount=item["price"]["unit_amount"] * item["quantity"],
+        description=f"{item['quantity']} × {_product_name(state, item['price'])}",
+        period=period, quantity=item["quantity"], price=item["price"],
+        subscription=subscription["id"], subscription_item=item["id"],
+        tax_rates=item["tax_rates"])
 
 
 def _subscription_invoice(state, subscription, customer, billing_reason):
@@ -235,12 +245,13 @@ def update_subscription(state, params, subscription_id):
                                     subscription["default_tax_rates"])
     _apply_simple_fields(subscription, params)
     subscription["default_tax_rates"] = default_tax_rates
+    customer = state.get("customer", subscription["customer"])
     if behavior != "none":
-        customer = state.get("customer", subscription["customer"])
         for old, new in changes:
             _prorate(state, subscription, customer, old, new, when)
-        if behavior == "always_invoice" and changes:
-            _invoice_pending(state, subscription, customer, "subscription_update")
+    restarted = _restart_periods(state, subscription, changes)
+    if restarted or (behavior == "always_invoice" and changes):
+        _invoice_pending(state, subscription, customer, "subscription_update", restarted)
     replaced = {new["id"]: new for _, new in changes}
     subscription["items"] = embedded_list(
         [replaced.get(item["id"], item) for item in subscription["items"]["data"]],
@@ -287,6 +298,28 @@ def _change_item(state, subscription, raw, index):
     return old, new
 
 
+def _restarts_period(old, new):
+    """Whether the change moves the item to a price of another billing interval."""
+    return new is not None and _interval(old) != _interval(new)
+
+
+def _interval(item):
+    recurring = item["price"]["recurring"]
+    return recurring["interval"], recurring["interval_count"]
+
+
+def _restart_periods(state, subscription, changes):
+    """The changed items whose billing interval changes, each with its first full period
+    starting now; the subscription's billing cycle anchor moves to now with them."""
+    restarted = [new for old, new in changes if _restarts_period(old, new)]
+    for item in restarted:
+        period = _period_after(state.now(), item["price"])
+        item.update(current_period_start=period["start"], current_period_end=period["end"])
+    if restarted:
+        subscription["billing_cycle_anchor"] = state.now()
+    return restarted
+
+
 def _remaining_share(item, when):
     start, end = item["current_period_start"], item["current_period_end"]
     when = min(max(when, start), end)
@@ -303,13 +336,16 @@ def proration_amounts(old, new, when):
 
 def _prorations(state, old, new, when):
     """(amount, item, description) for each proration a change at `when` makes: a credit
-    for the old item's unused time and, unless the item goes away, a charge for the new
-    one's remaining time. An item left as it was makes none."""
+    for the old item's unused time and, unless the item goes away or starts a period of
+    another interval now (billed in full, not prorated), a charge for the new one's
+    remaining time. An item left as it was makes none."""
     if new and new["price"]["id"] == old["price"]["id"] and \
             new["quantity"] == old["quantity"]:
         return []
     credit, charge = proration_amounts(old, new, when)
-    made = [(credit, old, "Unused")] + ([(charge, new, "Remaining")] if new else [])
+    made = [(credit, old, "Unused")]
+    if new and not _restarts_period(old, new):
+        made.append((charge, new, "Remaining"))
     return [(amount, item, f"{label} time on {item['quantity']} × "
                            f"{_product_name(state, item['price'])}")
             for amount, item, label in made]
@@ -331,15 +367,20 @@ def _proration_item(state, subscription, customer, amount, period, description, 
     state.emit("invoiceitem.created", invoice_item)
 
 
-def _invoice_pending(state, subscription, customer, billing_reason):
+def _invoice_pending(state, subscription, customer, billing_reason, restarted=()):
+    """Invoice the subscription's pending invoice items now, with the first full period of
+    each `restarted` item; no invoice when there is neither."""
     pending = [item for item in state.all("invoiceitem", customer=customer["id"], invoice=None)
                if (item["parent"] or {}).get("subscription_details", {}).get("subscription")
                == subscription["id"]]
-    if not pending:
+    if not pending and not restarted:
         return None
     invoice = _subscription_invoice(state, subscription, customer, billing_reason)
     for item in reversed(pending):
         invoices.attach_item(state, item, invoice)
+    for item in restarted:
+        _period_line(state, invoice, subscription, item, {
+            "start": item["current_period_start"], "end": item["current_period_end"]})
     invoices.recompute(state, invoice)
     _finalize_and_collect(state, invoice, subscription, customer)
     subscription["latest_invoice"] = invoice["id"]
@@ -415,19 +456,18 @@ def _preview_lines(state, invoice, subscription, changes, behavior, when):
                 price=item["price"], proration=True, subscription=subscription["id"],
                 subscription_item=item["id"], description=description,
                 tax_rates=item["tax_rates"])
-    if behavior == "always_invoice":
-        return
+    restarted = [new for old, new in changes if _restarts_period(old, new)]
+    for item in restarted:
+        _period_line(state, invoice, subscription, item,
+                     _period_after(state.now(), item["price"]))
+    if restarted or behavior == "always_invoice":
+        return  # the preview is the invoice the change makes at once
     # Without an immediate invoice, the preview is the next renewal, prorations included.
     new_items = {new["id"]: new for _, new in changes}
     for item in subscription["items"]["data"]:
         item = new_items.get(item["id"], item)
-        period = _period_after(item["current_period_end"], item["price"])
-        invoices.add_line(
-            state, invoice, amount=item["price"]["unit_amount"] * item["quantity"],
-            description=f"{item['quantity']} × {_product_name(state, item['price'])}",
-            period=period, quantity=item["quantity"], price=item["price"],
-            subscription=subscription["id"], subscription_item=item["id"],
-            tax_rates=item["tax_rates"])
+        _period_line(state, invoice, subscription, item,
+                     _period_after(item["current_period_end"], item["price"]))
 
 
 SUBSCRIPTION = r"/v1/subscriptions/([^/]+)"
