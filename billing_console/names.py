@@ -168,6 +168,12 @@ def day_name(timestamp):
     return datetime.fromtimestamp(timestamp, UTC).strftime("%-d %b %Y")
 
 
+def moment_name(timestamp):
+    """Unix seconds as people say a moment of a recent day: "30 Nov 10:52" (UTC), which
+    tells apart two charges of one day."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%-d %b %H:%M")
+
+
 def stripe_name(obj):
     """How people name a gateway object (`integrations.stripe.types`), lower case to go
     inside a sentence: "invoice ACME-0012", "the draft invoice of 30 Nov 2026", "the charge

@@ -5,6 +5,7 @@ any transaction."""
 from dataclasses import asdict, dataclass
 
 from django.db.models import Sum
+from django.utils.text import capfirst
 
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
@@ -12,6 +13,8 @@ from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.integrations.stripe.types import (
     BILLING_PERIODS,
     CreditLine,
+    Invoice,
+    InvoiceLine,
     Price,
     exclusive_tax,
     tax_included,
@@ -19,7 +22,7 @@ from billing_console.integrations.stripe.types import (
     tax_on_top,
 )
 from billing_console.money import format_amount
-from billing_console.names import CREDIT_NOTE_REASONS
+from billing_console.names import CREDIT_NOTE_REASONS, day_name, stripe_name
 from money_actions.kinds import Family, kind_leaving
 from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
 from money_actions.policy import needs_approval, verdicts_for
@@ -357,3 +360,85 @@ def _preview_invoice(subscription, change):
     except PermanentStripeError as error:
         raise ApplicationError(f"Stripe refuses this change: {error.message}",
                                "subscription") from error
+
+
+# What the case page suggests (`guidance.suggestions`) and these pages prepare ------------
+
+# The names of the suggestions in their addresses (`money_actions.pages.SUGGESTED`).
+SUGGEST_OVERBILLED_SEATS = "overbilled_seats"
+SUGGEST_CANCEL_AT_PERIOD_END = "cancel_at_period_end"
+# The internal reasons (seeded by `refunds/migrations/0002_seed_policy.py`) and Stripe's
+# credit note reason they give.
+OVERBILLED_REASON_CODE = "billing_error"
+OVERBILLED_STRIPE_REASON = "order_change"
+CANCELLATION_REASON_CODE = "cancellation"
+
+
+@dataclass(frozen=True)
+class OverbilledSeats:
+    """`seats` units that line `line_index` (`line`) of `invoice` billed of a plan of which
+    the subscription has `now` units left: seats removed after the invoice was made."""
+
+    invoice: Invoice
+    line_index: int
+    line: InvoiceLine
+    seats: int
+    now: int
+
+
+def latest_billed_invoice(subscription, invoices):
+    """The subscription's latest open or paid invoice among `invoices`; None for none."""
+    billed = [invoice for invoice in invoices if invoice.subscription == subscription.id
+              and invoice.status in CREDITABLE_STATUSES]
+    return max(billed, key=lambda invoice: invoice.created, default=None)
+
+
+def overbilled_seats(invoice, subscription, credited):
+    """The first line of `invoice` that bills more units of a plan than `subscription` has
+    of it now, less the units credit notes have credited on it already (`credited`: by
+    line id, the amount credited, as `Invoice.credited_lines`); None when there is none.
+    A proration line bills part of a period, not seats, and is left out."""
+    if invoice.subscription != subscription.id or invoice.status not in CREDITABLE_STATUSES:
+        return None
+    items = {item.price: item for item in subscription.items}
+    for index, line in enumerate(invoice.lines):
+        item = items.get(line.price)
+        if item is None or line.proration or not line.quantity:
+            continue
+        unit = line.amount // line.quantity
+        credited_units = credited.get(line.id, 0) // unit if unit else 0
+        seats = line.quantity - item.quantity - credited_units
+        if seats > 0:
+            return OverbilledSeats(invoice=invoice, line_index=index, line=line, seats=seats,
+                                   now=item.quantity)
+    return None
+
+
+def seats_words(seats):
+    """"the overbilled seat", "the 2 overbilled seats"."""
+    return "the overbilled seat" if seats == 1 else f"the {seats} overbilled seats"
+
+
+def overbilled_seats_note(found):
+    """The note drafted for crediting `found` (`OverbilledSeats`): "Invoice W9GW-0002
+    billed 5 seats; the subscription has 4 since seats were removed, so the overbilled
+    seat is credited."."""
+    verb = "is" if found.seats == 1 else "are"
+    return (f"{capfirst(stripe_name(found.invoice))} billed {found.line.quantity} seats; "
+            f"the subscription has {found.now} since seats were removed, so "
+            f"{seats_words(found.seats)} {verb} credited.")
+
+
+def cancellable_at_period_end(subscription):
+    """Whether the subscription runs and nothing is set to end it yet."""
+    return subscription.status == "active" and not subscription.cancel_at_period_end \
+        and not subscription.cancel_at
+
+
+def cancel_at_period_end_note(subscription):
+    """The note drafted for cancelling `subscription` at the end of its period."""
+    ends = min((item.current_period_end for item in subscription.items
+                if item.current_period_end), default=None)
+    until = f", on {day_name(ends)}" if ends else ""
+    return (f"The customer asked to cancel: {stripe_name(subscription)} runs to the end of "
+            f"the period paid for{until}, and does not renew.")

@@ -22,13 +22,24 @@ from credit_memos.forms import (
     SubscriptionChangeForm,
 )
 from credit_memos.selectors import (
+    CANCELLATION_REASON_CODE,
+    OVERBILLED_REASON_CODE,
+    OVERBILLED_STRIPE_REASON,
+    SUGGEST_CANCEL_AT_PERIOD_END,
+    SUGGEST_OVERBILLED_SEATS,
+    cancel_at_period_end_note,
+    cancellable_at_period_end,
     check_item_change,
     console_memo,
     credit_memo_preview,
     creditable_remainder,
+    overbilled_seats,
+    overbilled_seats_note,
+    pending_credit,
     plans_for,
     read_credit_note,
     read_customer,
+    read_subscription,
     subscription_change_preview,
 )
 from money_actions.forms import ReasonForm
@@ -48,7 +59,23 @@ class CreditMemoPage(ActionPage):
     summary_template = "credit_memos/_invoice_summary.html"
 
     def form(self, invoice, data=None):
-        return CreditMemoForm(data=data, invoice=invoice)
+        return CreditMemoForm(data=data, invoice=invoice,
+                              initial=self.initial(invoice) if data is None else {})
+
+    def initial(self, invoice):
+        """Suggested, the seats the invoice billed that its subscription no longer has:
+        the line's seat count, the reasons and a note; blank when that no longer holds
+        (a seat added back, a credit already given or on its way)."""
+        if self.suggested != SUGGEST_OVERBILLED_SEATS or not invoice.subscription \
+                or pending_credit(invoice):
+            return {}
+        found = overbilled_seats(invoice, read_subscription(invoice.subscription),
+                                 invoice.credited_lines)
+        if found is None:
+            return {}
+        return {f"line_{found.line_index}_quantity": found.seats,
+                "stripe_reason": OVERBILLED_STRIPE_REASON,
+                "reason_code": OVERBILLED_REASON_CODE, "note": overbilled_seats_note(found)}
 
     def context(self, case, invoice):
         return {"invoice": invoice, "remainder": creditable_remainder(invoice)}
@@ -262,7 +289,18 @@ class SubscriptionPage(ActionPage):
             return SubscriptionChangeForm(data=data, subscription=subscription,
                                           prices=plans_for(subscription),
                                           initial={"proration_date": int(time.time())})
-        return self.form_class(data=data)
+        return self.form_class(data=data,
+                               initial=self.initial(subscription) if data is None else {})
+
+    def initial(self, subscription):
+        """Suggested, a cancellation at period end: its reason and a note; blank when the
+        subscription no longer runs or already ends."""
+        if self.kind != kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END or \
+                self.suggested != SUGGEST_CANCEL_AT_PERIOD_END or \
+                not cancellable_at_period_end(subscription):
+            return {}
+        return {"reason_code": CANCELLATION_REASON_CODE,
+                "note": cancel_at_period_end_note(subscription)}
 
     def context(self, case, subscription):
         return {"subscription": subscription}
