@@ -23,6 +23,7 @@ from billing_console.integrations.stripe.types import (
 )
 from billing_console.money import format_amount
 from billing_console.names import CREDIT_NOTE_REASONS, day_name, stripe_name
+from billing_console.text import quoted
 from money_actions.kinds import Family, kind_leaving
 from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
 from money_actions.policy import needs_approval, verdicts_for
@@ -127,8 +128,8 @@ def _line_amount(by_id, asked, credited):
     `credited`: what earlier credit notes credited on each line, which Stripe counts too."""
     line = by_id.get(asked.invoice_line_item)
     if line is None:
-        raise ApplicationError(f"Invoice line {asked.invoice_line_item} is not on this "
-                               "invoice.", "line")
+        raise ApplicationError(f"Invoice line {quoted(asked.invoice_line_item)} is not on "
+                               "this invoice.", "line")
     if asked.quantity is not None and asked.quantity > (line.quantity or 1):
         raise ApplicationError(f"Line {line.id} has a quantity of {line.quantity or 1}; a "
                                f"credit cannot take back {asked.quantity}.", "line")

@@ -13,6 +13,7 @@ from django.db import transaction
 from billing_console.exceptions import ApplicationError
 from billing_console.money import normalise_currency
 from billing_console.names import plan_change_name, stripe_name
+from billing_console.text import quoted
 from credit_memos import rules
 from credit_memos.kinds import (
     CREDIT_MEMO,
@@ -126,7 +127,8 @@ def draft_changes_params(invoice, *, add, remove, finalize):
     for line_id in remove:
         line = by_id.get(line_id)
         if line is None or not line.invoice_item:
-            raise ApplicationError(f"{line_id} is not an item line of this invoice.", "remove")
+            raise ApplicationError(f"{quoted(line_id)} is not an item line of this invoice.",
+                                   "remove")
         removed.append(line)
     for item in add:
         validate_amount(item["amount"])

@@ -17,6 +17,7 @@ from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.money import format_amount
 from billing_console.names import in_sentence
 from billing_console.parsing import uuid_or_none
+from billing_console.text import quoted
 from cases.money_waiting import MoneyWaiting
 from money_actions.models import COMMITTED_STATES, MoneyAction, ReasonCode, State
 
@@ -239,9 +240,11 @@ def read_from_stripe(read, object_id, *, noun, missing):
         return read(object_id.strip())
     except PermanentStripeError as error:
         if error.http_status == 404 or error.code == "resource_missing":
-            raise ApplicationError(f"Stripe has no {noun} {object_id}: {error.message}",
+            # Stripe's own words would quote the id again, whole.
+            raise ApplicationError(f"Stripe has no {noun} {quoted(object_id)}.",
                                    "not_found", status=404) from error
-        raise ApplicationError(f"Stripe cannot read {noun} {object_id}: {error.message}",
+        raise ApplicationError(f"Stripe cannot read {noun} {quoted(object_id)}: "
+                               f"{error.message[:200]}",
                                noun) from error
 
 

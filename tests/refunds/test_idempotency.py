@@ -61,3 +61,13 @@ def test_a_charge_stripe_does_not_have_is_a_404(charged, sandbox, specialist, pa
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert "ch_NoSuchCharge" in response.json()["message"]
+
+
+def test_a_charge_id_of_10_kb_comes_back_as_its_first_40_characters(charged, sandbox,
+                                                                     specialist):
+    case, _ = charged
+    response = api_client(specialist).post(
+        "/api/v1/refunds/", refund_body(case, "ch_" + "x" * 10_000), format="json")
+
+    assert response.status_code == 404
+    assert response.json()["message"] == f"Stripe has no charge “ch_{'x' * 37}…”."
