@@ -168,10 +168,17 @@ def day_name(timestamp):
     return datetime.fromtimestamp(timestamp, UTC).strftime("%-d %b %Y")
 
 
-def moment_name(timestamp):
+def moment_name(timestamp, *, day=True, seconds=False):
     """Unix seconds as people say a moment of a recent day: "30 Nov 10:52" (UTC), which
-    tells apart two charges of one day."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%-d %b %H:%M")
+    tells apart two charges of one day; "10:52" without its day, and "10:52:07" with its
+    seconds, for moments of one minute (`seconds_needed`)."""
+    said = "%H:%M:%S" if seconds else "%H:%M"
+    return datetime.fromtimestamp(timestamp, UTC).strftime(f"%-d %b {said}" if day else said)
+
+
+def seconds_needed(timestamps):
+    """Whether moments said to the minute would make two different ones (Unix seconds) one."""
+    return len({timestamp // 60 for timestamp in timestamps}) < len(set(timestamps))
 
 
 def stripe_name(obj):

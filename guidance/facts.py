@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from billing_console.integrations.stripe.types import tax_names
 from billing_console.money import format_amount
-from billing_console.names import reason_label
+from billing_console.names import moment_name, reason_label, seconds_needed
 from cases.models import Category
 from money_actions.policy import duplicate_window, likely_duplicates
 
@@ -105,11 +105,15 @@ def _duplicate_fact(run):
 
 
 def _times(run):
-    """"at 10:52 and 10:51 UTC on 2026-11-30", each time with its day when they differ."""
-    days = {_date(charge.created) for charge in run}
-    if len(days) == 1:
-        return f"at {_listed([_time(c.created) for c in run])} UTC on {days.pop()}"
-    return f"at {_listed([f'{_time(c.created)} on {_date(c.created)}' for c in run])} (UTC)"
+    """"at 10:52 and 10:51 UTC on 2026-11-30", each time with its day when they differ,
+    and with its seconds when two are of one minute."""
+    seconds = seconds_needed([charge.created for charge in run])
+    times = [moment_name(charge.created, day=False, seconds=seconds) for charge in run]
+    days = [_date(charge.created) for charge in run]
+    if len(set(days)) == 1:
+        return f"at {_listed(times)} UTC on {days[0]}"
+    each = [f"{time} on {day}" for time, day in zip(times, days, strict=True)]
+    return f"at {_listed(each)} (UTC)"
 
 
 def _listed(words):
@@ -307,11 +311,6 @@ def _day(timestamp):
 
 def _date(timestamp):
     return _day(timestamp).isoformat()
-
-
-def _time(timestamp):
-    """"10:52", in UTC as the dates are."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%H:%M")
 
 
 def _on(timestamp, preposition="on"):

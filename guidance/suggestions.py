@@ -27,7 +27,7 @@ from django.urls import reverse
 
 from billing_console.integrations.stripe.types import Charge, credited_by_line
 from billing_console.money import format_amount
-from billing_console.names import moment_name, stripe_name
+from billing_console.names import moment_name, seconds_needed, stripe_name
 from cases.models import Category
 from credit_memos import kinds as credit_kinds
 from credit_memos.selectors import (
@@ -138,13 +138,13 @@ def _charge_row(case, charge, disputes, run):
 
 def _duplicate_suggestion(case, run, charge):
     kept = run.kept
+    seconds = seconds_needed([charge.created, kept.created])
     same_day = _day(kept.created) == _day(charge.created)
-    kept_when = datetime.fromtimestamp(kept.created, UTC).strftime("%H:%M") if same_day \
-        else moment_name(kept.created)
     return Suggestion(
         SUGGEST_DUPLICATE,
         f"Refund the duplicate {format_amount(charge.amount, charge.currency)} charge of "
-        f"{moment_name(charge.created)} (keep the one of {kept_when})",
+        f"{moment_name(charge.created, seconds=seconds)} (keep the one of "
+        f"{moment_name(kept.created, day=not same_day, seconds=seconds)})",
         _refund_url(case, charge))
 
 

@@ -3,7 +3,7 @@ and the preview shown before confirming. Stripe reads happen here, outside trans
 
 from billing_console.integrations.stripe import gateway
 from billing_console.money import format_amount
-from billing_console.names import moment_name
+from billing_console.names import moment_name, seconds_needed
 from money_actions import policy
 from money_actions.kinds import Family, kind_leaving
 from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES
@@ -97,8 +97,9 @@ def duplicate_note(charge, kept, amount):
     full." The refund page fills it in; the specialist may change it."""
     whole = "refunded in full" if amount == charge.amount_captured else \
         f"{format_amount(amount, charge.currency)} refunded, all that was left of it"
+    seconds = seconds_needed([charge.created, kept.created])
     return (f"Duplicate of the {format_amount(kept.amount, kept.currency)} charge of "
-            f"{moment_name(kept.created)}, which is kept; {whole}.")
+            f"{moment_name(kept.created, seconds=seconds)}, which is kept; {whole}.")
 
 
 def refund_verdicts(*, charge, amount, stripe_reason, requester, excluding=None):

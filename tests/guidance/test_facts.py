@@ -80,6 +80,16 @@ def test_two_charges_of_one_amount_minutes_apart_are_a_likely_duplicate(sandbox,
         "duplicate_charge")
 
 
+def test_charges_of_one_minute_are_told_apart_by_their_seconds(sandbox, clock, customer):
+    charge(sandbox.client, customer=customer, amount=1_600)
+    clock.advance(seconds=20)
+    charge(sandbox.client, customer=customer, amount=1_600)
+
+    assert texts(customer, "duplicate_charge") == [
+        "2 charges of 16.00 USD within 1 minute, at 10:00:20 and 10:00:00 UTC on 2026-11-20: "
+        "likely duplicate"]
+
+
 def test_charges_further_apart_than_the_window_are_not_a_duplicate(sandbox, clock, customer):
     charge(sandbox.client, customer=customer, amount=1_600)
     clock.advance(hours=25)

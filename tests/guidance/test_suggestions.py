@@ -68,6 +68,15 @@ def test_a_run_of_two_equal_charges_suggests_refunding_the_later_one(sandbox, cl
                      "10:00)", refund_link(case, later))]
 
 
+def test_two_charges_of_one_minute_are_told_apart_by_their_seconds(sandbox, clock, case):
+    charge(sandbox.client, customer=case.stripe_customer_id, amount=1_750)
+    clock.advance(seconds=20)
+    charge(sandbox.client, customer=case.stripe_customer_id, amount=1_750)
+
+    assert [suggestion.text for suggestion in suggestions(case)] == [
+        "Refund the duplicate 17.50 USD charge of 20 Nov 10:00:20 (keep the one of 10:00:00)"]
+
+
 def test_charges_further_apart_than_the_window_suggest_nothing(sandbox, clock, case):
     MoneyPolicy.objects.filter(pk=1).update(duplicate_window_hours=2)
     charge(sandbox.client, customer=case.stripe_customer_id, amount=1_750)
