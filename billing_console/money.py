@@ -10,6 +10,11 @@ from decimal import Decimal, InvalidOperation
 from billing_console.exceptions import ApplicationError
 from billing_console.text import quoted
 
+# Stripe tells customers that a refund to a card reaches their statement in 5–10 business
+# days: replies, the ticket's notes, previews and Tier 2's facts all say it in these words.
+REFUND_BUSINESS_DAYS = 10
+REFUND_ARRIVAL = "5–10 business days"
+
 # No single action comes near this many minor units; anything above is a typo or an attack,
 # refused before anything else is looked at.
 ABSURD_AMOUNT = 10**10

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import Origin
-from billing_console.access import Capability, has_capability
+from billing_console.access import Capability
 from billing_console.api import (
     InputSerializer,
     QuerySerializer,
@@ -25,12 +25,13 @@ from billing_console.notes import NOTE_MAX_CHARS
 from billing_console.text import quoted
 from cases import services
 from cases.models import Case, CaseEvent, Category, Priority, ResolutionCode, State, StripeLink
+from cases.replies import may_see_card
 from cases.selectors import (
     FILTER_OPTIONS,
     PAGE_SIZE,
     QueueFilters,
     case_queue,
-    reply_templates_for,
+    case_replies,
     stripe_snapshot,
 )
 
@@ -273,20 +274,21 @@ class CaseResolveApi(APIView):
     def post(self, request, pk):
         def apply(case, data, **who):
             services.case_resolve(case=case, code=data["resolution_code"], summary=data["summary"],
-                                  public_reply=_reply(case, data), **who)
+                                  public_reply=_reply(case, data, who["actor"]), **who)
 
         return _act(request, pk, ResolveInput, apply)
 
 
-def _reply(case, data):
-    """The public reply: as written, or the named template filled in for the case."""
+def _reply(case, data, viewer):
+    """The public reply: as written, or the named template filled in for the case and its
+    newest money action, as `viewer` may read it."""
     name = data["reply_template"]
     if name is None:
         return data["public_reply"]
     if data["public_reply"]:
         raise ApplicationError("Send the reply as `public_reply` or name a `reply_template`, "
                                "not both.", "reply_twice")
-    reply = dict(reply_templates_for(case=case)).get(name)
+    reply = dict(case_replies(case=case, viewer=viewer)[1]).get(name)
     if reply is None:
         raise ApplicationError(f"There is no active reply template named {quoted(name)}.",
                                "reply_template")
@@ -299,8 +301,8 @@ class ReplyTemplateSerializer(serializers.Serializer):
 
 
 class CaseReplyTemplatesApi(APIView):
-    """The reply templates a case can be resolved with, filled in for it, in the order
-    the resolution form offers them."""
+    """The reply templates a case can be resolved with, filled in for it and its newest
+    money action, in the order the resolution form offers them."""
 
     required_capability = Capability.WORK_CASES
 
@@ -308,7 +310,7 @@ class CaseReplyTemplatesApi(APIView):
     def get(self, request, pk):
         case = get_object_or_404(Case, pk=pk)
         templates = [{"name": name, "body": body}
-                     for name, body in reply_templates_for(case=case)]
+                     for name, body in case_replies(case=case, viewer=request.user)[1]]
         return paged(request, ReplyTemplateSerializer(templates, many=True).data, cursor=None)
 
 
@@ -452,7 +454,7 @@ class CaseStripeApi(APIView):
             raise ApplicationError("No Stripe customer is linked to this case.",
                                    "no_stripe_customer")
         snapshot = stripe_snapshot(customer_id=case.stripe_customer_id)
-        context = {"sees_card": has_capability(request.user, Capability.WORK_CASES),
+        context = {"sees_card": may_see_card(request.user),
                    "rates": {line.id: invoice.tax_rates for invoice in snapshot.invoices
                              for line in invoice.lines}}
         return Response(StripeSnapshotSerializer(

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
+from cases.replies import fill, reply_words
+
 
 class Category(models.TextChoices):
     REFUND_REQUEST = "refund_request", "Refund request"
@@ -301,13 +303,18 @@ class WriteBack(models.Model):
 
 
 class ReplyTemplate(models.Model):
-    """A public reply a specialist can start from when resolving; admins edit them.
-
-    `{requester_name}` and `{ticket_id}` in the body are filled in for the case.
-    """
+    """A public reply a specialist starts from, on a money action's form or when resolving;
+    admins edit them. Its placeholders (`cases.replies.PLACEHOLDERS`) are filled in from
+    the case and the money moved on it; `resolution_code` is the resolution it goes with,
+    so that it is the one chosen after such an action."""
 
     name = models.CharField(max_length=120, unique=True)
-    body = models.TextField()
+    body = models.TextField(help_text="Placeholders: {first_name}, {requester_name}, "
+                                      "{ticket_id}, {amount}, {charge}, {card}, {invoice}, "
+                                      "{arrival}.")
+    resolution_code = models.CharField(
+        max_length=32, choices=ResolutionCode.choices, blank=True,
+        help_text="The resolution it is chosen for, after a money action of that kind.")
     active = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)
 
@@ -317,7 +324,7 @@ class ReplyTemplate(models.Model):
     def __str__(self):
         return self.name
 
-    def render_for(self, case):
-        """The body with the case's placeholders filled in (plain text, escaped later)."""
-        return (self.body.replace("{requester_name}", case.requester_name or "there")
-                .replace("{ticket_id}", str(case.zendesk_ticket_id)))
+    def render_for(self, case, money=None, *, sees_card=False):
+        """The body filled in for `case` and `money` (a `cases.replies.MoneyFacts`, or
+        None), the card's digits only when `sees_card` (plain text, escaped later)."""
+        return fill(self.body, reply_words(case, money, sees_card=sees_card))

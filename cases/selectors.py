@@ -27,6 +27,14 @@ from cases.models import (
     State,
     WriteBack,
 )
+from cases.replies import (
+    MoneyFacts,
+    may_see_card,
+    money_facts,
+    reply_held,
+    reply_sent,
+    resolution_draft,
+)
 
 PAGE_SIZE = 50
 
@@ -445,10 +453,57 @@ def case_write_back_problems(*, case, now=None):
     ).order_by("-created_at")[:20])
 
 
-def reply_templates_for(*, case):
-    """(name, body) of each active template, filled in for this case."""
-    return [(template.name, template.render_for(case))
+def reply_templates_for(*, case, money=None, sees_card=False):
+    """(name, body) of each active template, filled in for this case and `money` (a
+    `cases.replies.MoneyFacts`, or None), the card's digits only when `sees_card`."""
+    return [(template.name, template.render_for(case, money, sees_card=sees_card))
             for template in ReplyTemplate.objects.filter(active=True)]
+
+
+def case_replies(*, case, viewer):
+    """(facts, templates) of `case`: its `cases.replies.money_facts`, newest first, and
+    its reply templates, (name, body) filled in for the newest, with the card's digits
+    only when `viewer` may see them."""
+    facts = money_facts(case)
+    return facts, reply_templates_for(case=case, money=facts[0] if facts else None,
+                                      sees_card=may_see_card(viewer))
+
+
+def reply_template_for(code):
+    """The name of the first active template that goes with resolution `code`, or None."""
+    return ReplyTemplate.objects.filter(active=True, resolution_code=code).exclude(
+        resolution_code="").values_list("name", flat=True).first()
+
+
+@dataclass(frozen=True)
+class ResolutionDraft:
+    """What the resolution form starts from: `code` and `summary` drafted from the money
+    moved on the case (`cases.replies.resolution_draft`), the reply `template` chosen for
+    that code (its name, or None) and the `reply` in the box; `held`, the money action
+    whose reply waits for it to succeed (the box holds that reply), or `sent`, the one
+    whose reply the customer already has (the box starts empty). Blank with no money."""
+
+    code: str = ""
+    summary: str = ""
+    template: str | None = None
+    reply: str = ""
+    held: MoneyFacts | None = None
+    sent: MoneyFacts | None = None
+
+
+def resolution_drafted(*, facts, templates):
+    """The `ResolutionDraft` of a case from `facts`, its `cases.replies.money_facts`, and
+    `templates`, its (name, body) filled in for the newest (`reply_templates_for`). One
+    query: the template for the code."""
+    code, summary = resolution_draft(facts)
+    held, sent = reply_held(facts), reply_sent(facts)
+    template = reply_template_for(code) if code and not sent else None
+    if held is not None and held.reply:
+        reply = held.reply
+    else:
+        reply = dict(templates).get(template, "") if template else ""
+    return ResolutionDraft(code=code, summary=summary, template=template, reply=reply,
+                           held=held, sent=None if held else sent)
 
 
 def _snapshot_key(customer_id):

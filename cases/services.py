@@ -34,6 +34,7 @@ from cases.models import (
     WriteBack,
 )
 from cases.money_waiting import money_waiting_on, names_of, refusal
+from cases.replies import hold_reply, money_facts, reply_held, reply_sent
 from cases.sync import TICKET, ZENDESK
 
 # Where a case may go from each state by hand. Resolving has its own service (it needs a
@@ -440,6 +441,8 @@ def case_resolve(*, case, code, summary, actor, public_reply="", origin=None):
         raise ApplicationError("Write a summary of the resolution.", "resolution_summary")
     check_note_length(summary, what="A summary")
     check_note_length(public_reply, what="A reply to the customer")
+    # Money actions are locked before their case, as their own services lock them.
+    money = money_facts(case, lock=True)
     case = _locked(case)
     if case.state in (State.RESOLVED, State.CLOSED):
         raise ApplicationError("This case is already resolved.", "already_resolved",
@@ -463,9 +466,30 @@ def case_resolve(*, case, code, summary, actor, public_reply="", origin=None):
                                 f"{summary}",
                      add_tags=add_tags, remove_tags=remove_tags,
                      zendesk_status=ZENDESK_STATUS[State.RESOLVED])
-    if public_reply.strip():
-        write_back_queue(case, note=public_reply.strip(), public=True)
+    _reply_once(case, money, public_reply.strip())
     return case
+
+
+def _reply_once(case, money, reply):
+    """Send the resolution's public `reply` (none when blank) so that the customer gets one
+    reply: while a money action on the case (of `money`, its `money_facts`) is still on its
+    way, the reply replaces the one it holds and goes once it succeeds; once one has gone
+    with its action, that same reply is not sent again (the form showed it while it
+    waited) and another is refused (ApplicationError `reply_already_sent`, 409)."""
+    if not reply:
+        return
+    held, sent = reply_held(money), reply_sent(money)
+    if held is not None:
+        hold_reply(held, reply)
+    elif sent is not None and reply == sent.reply:
+        return
+    elif sent is not None:
+        raise ApplicationError(
+            f"The customer already has the reply sent with the {in_sentence(sent.label)}. "
+            "Leave the public reply empty, or write to them in Zendesk.",
+            "reply_already_sent", status=409)
+    else:
+        write_back_queue(case, note=reply, public=True)
 
 
 # --- Webhook events that gave up (the integrations page) ----------------------------------

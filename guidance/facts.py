@@ -22,15 +22,13 @@ from operator import attrgetter
 from django.utils import timezone
 
 from billing_console.integrations.stripe.types import tax_names
-from billing_console.money import format_amount
+from billing_console.money import REFUND_ARRIVAL, REFUND_BUSINESS_DAYS, format_amount
 from billing_console.names import moment_name, reason_label, seconds_needed
 from cases.models import Category
 from money_actions.policy import duplicate_window, likely_duplicates
 
 # Enough to answer the customer without burying the one fact that matters.
 MAX_PER_KIND = 3
-# Stripe tells customers a card refund takes 5-10 business days to appear.
-REFUND_BUSINESS_DAYS = 10
 OPEN_DISPUTE_STATUSES = frozenset(
     ["warning_needs_response", "warning_under_review", "needs_response", "under_review"])
 CLOSED_DISPUTE_OUTCOMES = frozenset(["won", "lost"])
@@ -163,7 +161,7 @@ def _refund_arrival(refund, now):
     arrives_by = _add_business_days(_day(refund.created), REFUND_BUSINESS_DAYS)
     if refund.status == "succeeded" and now.astimezone(UTC).date() > arrives_by:
         return f"should have arrived by {arrives_by.isoformat()}"
-    return "arrives in 5–10 business days"
+    return f"arrives in {REFUND_ARRIVAL}"
 
 
 def _add_business_days(day, count):

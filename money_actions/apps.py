@@ -36,3 +36,10 @@ class MoneyActionsConfig(AppConfig):
         for signal, name in ((post_save, "saved"), (post_delete, "deleted")):
             signal.connect(forget_reason_labels, sender=ReasonCode,
                            dispatch_uid=f"reason_code_{name}")
+
+        from cases.replies import register_money_replies
+        from money_actions.replies import hold_reply, money_facts_of
+
+        # The case page and the resolution draft their words from a case's money, and
+        # resolving with a reply replaces the one an action holds, so the customer gets one.
+        register_money_replies(read=money_facts_of, hold=hold_reply)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from billing_console.parsing import uuid_or_none
+from cases.models import ResolutionCode
 
 # One metadata key for every kind: the money action's id on every object the console makes.
 METADATA_KEY = "console_money_action_id"
@@ -83,6 +84,12 @@ EVENT_WORDS = {
 }
 
 
+# How a case that money was given back on is resolved, by the Stripe money given.
+GIVEN_BACK_RESOLUTIONS = {"refund": ResolutionCode.REFUNDED,
+                          "credit_note": ResolutionCode.CREDITED,
+                          "balance_transaction": ResolutionCode.CREDITED}
+
+
 @dataclass(frozen=True)
 class ActionKind:
     """One kind of money action.
@@ -135,6 +142,20 @@ class ActionKind:
     @property
     def success_tags(self):
         return tuple(self.executor.success_tags)
+
+    @property
+    def resolution_code(self):
+        """The `cases.models.ResolutionCode` value a case is resolved with after this
+        kind's work, which the resolution form starts from ("" for none): a plan change
+        "subscription_changed"; money given back, by what it leaves in Stripe (a refund
+        "refunded", a credit note or balance credit "credited", an invoice's status or
+        lines "invoice_adjusted"); money taken, none."""
+        if self.family == Family.CHANGES_PLAN:
+            return ResolutionCode.SUBSCRIPTION_CHANGED.value
+        if self.family == Family.TAKES:
+            return ""
+        return GIVEN_BACK_RESOLUTIONS.get(self.ledger_type,
+                                          ResolutionCode.INVOICE_ADJUSTED).value
 
 
 _kinds: dict[str, ActionKind] = {}

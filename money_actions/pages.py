@@ -19,6 +19,8 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
 from billing_console.money import format_amount
 from cases.models import Case
+from cases.replies import may_see_card
+from cases.selectors import reply_template_for, reply_templates_for
 from money_actions.idempotency import Answer, answer_once
 from money_actions.models import State
 from money_actions.policy import needs_approval
@@ -86,6 +88,11 @@ class ActionPage:
     def context(self, case, target):
         """What the form page shows about the object, beside the form."""
         return {}
+
+    def facts(self, target):
+        """What a blank form offers to do, as a reply to the customer speaks of it (a
+        `cases.replies.MoneyFacts`), for a kind whose form has one; None for none."""
+        return None
 
     def preview(self, *, case, target, form, user):
         raise NotImplementedError
@@ -179,6 +186,20 @@ def _requested_message(answer):
 
 
 def _form_page(request, page, case, target, form, *, status=200):
-    return render(request, "money_actions/action_form.html", {
-        "page": page, "case": case, "target": target, "form": form,
-        **page.context(case, target)}, status=status)
+    context = {"page": page, "case": case, "target": target, "form": form,
+               **page.context(case, target)}
+    if "customer_reply" in form.fields:
+        context.update(_reply_drafted(request.user, page, case, target, form))
+    return render(request, "money_actions/action_form.html", context, status=status)
+
+
+def _reply_drafted(user, page, case, target, form):
+    """{"reply_templates", "chosen_template"} of a form with a reply to the customer: the
+    templates filled in for what it offers to do (`page.facts`), as `user` may read them,
+    and the one that goes with it, whose words a blank form's reply starts from."""
+    money = page.facts(target)
+    templates = reply_templates_for(case=case, money=money, sees_card=may_see_card(user))
+    chosen = reply_template_for(money.resolution_code) if money else None
+    if chosen and not form.is_bound:
+        form.initial["customer_reply"] = dict(templates)[chosen]
+    return {"reply_templates": templates, "chosen_template": chosen}

@@ -2,7 +2,7 @@
 state, and what Stripe imposes on it."""
 
 from billing_console.integrations.stripe import gateway
-from billing_console.money import format_amount
+from billing_console.money import REFUND_ARRIVAL, format_amount
 from money_actions.executors import (
     UNCHANGED,
     Outcome,
@@ -76,7 +76,7 @@ class RefundExecutor:
     def success_note(self, action):
         return (f"Refunded {format_amount(action.amount, action.currency)} of "
                 f"{named_target(action)} ({reason_words(action)}). It reaches the "
-                "customer's account in 5–10 business days.")
+                f"customer's account in {REFUND_ARRIVAL}.")
 
 
 REFUND = register(ActionKind(

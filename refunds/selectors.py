@@ -2,7 +2,7 @@
 and the preview shown before confirming. Stripe reads happen here, outside transactions."""
 
 from billing_console.integrations.stripe import gateway
-from billing_console.money import format_amount
+from billing_console.money import REFUND_ARRIVAL, format_amount
 from billing_console.names import moment_name, seconds_needed
 from money_actions import policy
 from money_actions.kinds import Family, kind_leaving
@@ -124,7 +124,7 @@ def refund_preview(*, charge, amount, stripe_reason, requester):
         "refundable_remainder": refundable_remainder(charge),
         "amount": amount,
         "customer_gets": f"{format_amount(amount, charge.currency)} back on the card used "
-                         "for this charge, in 5–10 business days.",
+                         f"for this charge, in {REFUND_ARRIVAL}.",
         "needs_approval": needs_approval(verdicts),
         "verdicts": [verdict.as_json() for verdict in verdicts],
         "warnings": [verdict.explanation for verdict in verdicts if verdict.warning],

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 from billing_console.access import Capability, requires
 from billing_console.money import format_amount, to_major_units_text
 from billing_console.names import reason_label, stripe_name
-from cases.selectors import reply_templates_for
+from cases.replies import MoneyFacts
 from money_actions.pages import ActionPage, Preview, action_page_view
 from money_actions.policy import Verdict
 from refunds.forms import RefundForm
@@ -58,7 +58,6 @@ class RefundPage(ActionPage):
         return {"charge": charge, "remainder": remainder,
                 "duplicates": [each.id for each in self._duplicate_run(charge)
                                if each.id != charge.id],
-                "reply_templates": reply_templates_for(case=case),
                 "nothing_to_do": None if remainder else (
                     "Nothing left to refund",
                     "This charge has been refunded in full, or the rest is already "
@@ -82,6 +81,8 @@ class RefundPage(ActionPage):
             warnings.append(f"{_count_charges(shown['duplicate_charges'])} of the same "
                             "amount within the duplicate window look like duplicates of "
                             f"this one: consider the reason “{reason_label(suggested)}”.")
+        warnings.extend(self._reply_names_another_amount(target, amount,
+                                                         data["customer_reply"]))
         currency = target.currency
         return Preview(
             verdicts=[Verdict(**verdict) for verdict in shown["verdicts"]], warnings=warnings,
@@ -112,6 +113,23 @@ class RefundPage(ActionPage):
                                 reason_code=data["reason_code"], note=data["note"])
         validate_against_charge(case=case, charge=charge, amount=amount)
         return amount
+
+    def _reply_names_another_amount(self, charge, amount, reply):
+        """The drafted reply names the whole remainder; a partial refund's reply must not."""
+        offered = self.facts(charge).amount
+        whole = format_amount(offered, charge.currency)
+        if amount == offered or whole not in reply:
+            return []
+        return [f"The reply to the customer says {whole}, but this refund is "
+                f"{format_amount(amount, charge.currency)}: edit the reply before you "
+                "confirm."]
+
+    def facts(self, charge):
+        """The whole remainder refunded to the card that paid the charge."""
+        return MoneyFacts(resolution_code=REFUND.resolution_code,
+                          amount=refundable_remainder(charge), currency=charge.currency,
+                          target_name=stripe_name(charge), target_noun=REFUND.target_noun,
+                          card_last4=charge.card_last4)
 
 
 def _count_charges(charge_ids):

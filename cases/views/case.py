@@ -37,12 +37,13 @@ from cases.models import Case, Category, Priority, State, StripeLink
 from cases.selectors import (
     STRIPE_SNAPSHOT_SECONDS,
     case_sla_clocks,
+    case_replies,
     case_stripe_names,
     case_ticket_links,
     case_timeline,
     case_write_back_problems,
     cases_visible_to,
-    reply_templates_for,
+    resolution_drafted,
     stripe_snapshot,
 )
 from credit_memos.selectors import console_credit_note_ids
@@ -115,6 +116,7 @@ def _case(pk):
 def _render_case(request, case, *, note_form=None, resolve_form=None, status=200):
     can_work = has_capability(request.user, Capability.WORK_CASES)
     context = {
+    resolving = _resolving(request.user, case) if can_work and case.is_open else {}
         "case": case,
         "can_work": can_work,
         "transitions": _transitions_from(case.state),
@@ -126,8 +128,9 @@ def _render_case(request, case, *, note_form=None, resolve_form=None, status=200
         "categories": Category.choices,
         "priorities": Priority.choices,
         "note_form": note_form or NoteForm(),
-        "resolve_form": resolve_form or ResolveForm(),
-        "reply_templates": reply_templates_for(case=case) if can_work and case.is_open else [],
+        "resolve_form": resolve_form or ResolveForm(initial=resolving.get("initial")),
+        "reply_templates": resolving.get("templates", []),
+        "resolution_draft": resolving.get("draft"),
         "guidance": case_guidance(case),
         "questions": questions_on(case),
         "money_actions": actions_on(case),
@@ -137,6 +140,17 @@ def _render_case(request, case, *, note_form=None, resolve_form=None, status=200
 
 
 def _guidance_form(case):
+def _resolving(user, case):
+    """What the resolution form starts from, drafted from the money moved on the case:
+    {"templates": the reply templates filled in for its newest action, "draft": the
+    `ResolutionDraft`, "initial": the form's values}."""
+    facts, templates = case_replies(case=case, viewer=user)
+    draft = resolution_drafted(facts=facts, templates=templates)
+    return {"templates": templates, "draft": draft,
+            "initial": {"code": draft.code, "summary": draft.summary,
+                        "public_reply": draft.reply}}
+
+
     """The form, with the playbooks read once: the list to start from, and the one for the
     case's category chosen."""
     choices = list(Playbook.objects.only("pk", "title", "category"))

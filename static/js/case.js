@@ -1,6 +1,6 @@
 // The case page: reply templates fill the public reply, `s` goes to the first suggested
-// action, and the lazily loaded Stripe panel says so when it could not load instead of
-// staying on "Loading…".
+// action and `r` to the resolution form, and the lazily loaded Stripe panel says so when it
+// could not load instead of staying on "Loading…".
 (function () {
   "use strict";
 
@@ -30,19 +30,25 @@
     panel.removeAttribute("aria-busy");
   }
 
-  // `s` (not while typing in a field) goes to the Stripe panel's first suggested action,
-  // which Enter then opens.
-  function focusFirstSuggestion(event) {
-    if (event.key !== "s" || event.ctrlKey || event.metaKey || event.altKey) { return; }
+  // Keys of the case page, not while typing in a field: `s` goes to the Stripe panel's
+  // first suggested action (Enter then opens it), `r` to the resolution form's first field.
+  var places = {
+    s: function () { return document.querySelector("#panel-suggestions [data-suggestion]"); },
+    r: function () { return document.querySelector("#resolve-form select, #resolve-form textarea"); }
+  };
+
+  function goTo(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || !places[event.key]) { return; }
     if (event.target.closest("input, textarea, select, [contenteditable]")) { return; }
-    var first = document.querySelector("#panel-suggestions [data-suggestion]");
-    if (!first) { return; }
+    var place = places[event.key]();
+    if (!place) { return; }
     event.preventDefault();
-    first.focus();
+    place.scrollIntoView({ block: "center" });
+    place.focus();
   }
 
   offerReplyTemplates();
-  document.addEventListener("keydown", focusFirstSuggestion);
+  document.addEventListener("keydown", goTo);
   document.body.addEventListener("htmx:responseError", showPanelFailure);
   document.body.addEventListener("htmx:sendError", showPanelFailure);
   document.body.addEventListener("htmx:timeout", showPanelFailure);

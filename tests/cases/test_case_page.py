@@ -323,8 +323,9 @@ def test_the_timeline_is_newest_first_and_pages_to_older_events(specialist, case
     client = _client(specialist)
     # Session, user, roles, case, events, write-backs, the cases of related tickets (merged
     # or followed up), templates, Tier 2's guidance and questions, the playbooks to start
-    # from, open questions, money actions, and the session's save.
-    with django_assert_max_num_queries(16):
+    # from, open questions, money actions, the money the resolution is drafted from, and
+    # the session's save.
+    with django_assert_max_num_queries(17):
         html = client.get(f"/cases/{case.pk}/").content.decode()
 
     assert html.index("event 000 ago") < html.index("event 001 ago")

@@ -118,3 +118,22 @@ def test_tier2_sees_the_summary_without_stripe_or_controls(actors, page, sign_in
     assert [form.get_attribute("action") for form in page.locator("main form").all()] == [
         "/guidance/questions/ask/"]
     assert dialogs == [] and page.console_errors == []
+
+
+def test_r_goes_to_the_resolution_form_but_types_in_a_field(actors, page, sign_in):
+    case = make_case(subject="Charged twice for March")
+    sign_in("specialist")
+    page.goto(f"/cases/{case.pk}/")
+    resolution = page.locator("#resolve-form select[name=code]")
+    assert "r go to the resolution form" in page.locator(".case-head").inner_text()
+
+    page.locator("#note-form textarea").type("refund")
+    assert page.locator("#note-form textarea").input_value() == "refund"
+    page.keyboard.press("Escape")
+    page.locator("h1").click()
+    page.keyboard.press("r")
+
+    assert resolution.evaluate("field => field === document.activeElement")
+    assert resolution.is_visible() and resolution.evaluate(
+        "field => field.getBoundingClientRect().top < window.innerHeight")
+    assert page.console_errors == []

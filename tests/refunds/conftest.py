@@ -1,11 +1,13 @@
 """Fixtures for refund and money-action tests: a Stripe sandbox with its test controls, a
 customer with a charge, and the case that names the customer."""
 
+import importlib
 import json
 import re
 import uuid
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 
 from billing_console.integrations.stripe.sandbox.builders import charge, create_customer
@@ -22,6 +24,16 @@ needs_postgres = pytest.mark.skipif(
 @pytest.fixture(autouse=True)
 def default_refund_policy(refund_policy):
     """Every refund test runs under the seeded policy."""
+
+
+@pytest.fixture
+def reply_templates(db):
+    """The reply templates the data migrations seed; a transactional test's flush empties
+    them."""
+    importlib.import_module("cases.migrations.0003_reply_templates").create_templates(
+        django_apps, None)
+    importlib.import_module("cases.migrations.0011_reply_template_facts").with_facts(
+        django_apps, None)
 
 
 def refunds_created(sandbox):
