@@ -140,11 +140,13 @@ def _duplicate_suggestion(case, run, charge):
     kept = run.kept
     seconds = seconds_needed([charge.created, kept.created])
     same_day = _day(kept.created) == _day(charge.created)
+    # Charges of one second have one time: the table's marks tell them apart.
+    keep = "the other, made the same second" if kept.created == charge.created else \
+        f"the one of {moment_name(kept.created, day=not same_day, seconds=seconds)}"
     return Suggestion(
         SUGGEST_DUPLICATE,
         f"Refund the duplicate {format_amount(charge.amount, charge.currency)} charge of "
-        f"{moment_name(charge.created, seconds=seconds)} (keep the one of "
-        f"{moment_name(kept.created, day=not same_day, seconds=seconds)})",
+        f"{moment_name(charge.created, seconds=seconds)} (keep {keep})",
         _refund_url(case, charge))
 
 

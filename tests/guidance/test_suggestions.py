@@ -77,6 +77,15 @@ def test_two_charges_of_one_minute_are_told_apart_by_their_seconds(sandbox, cloc
         "Refund the duplicate 17.50 USD charge of 20 Nov 10:00:20 (keep the one of 10:00:00)"]
 
 
+def test_two_charges_of_one_second_are_told_apart_by_the_table_only(sandbox, clock, case):
+    charge(sandbox.client, customer=case.stripe_customer_id, amount=1_750)
+    charge(sandbox.client, customer=case.stripe_customer_id, amount=1_750)
+
+    assert [suggestion.text for suggestion in suggestions(case)] == [
+        "Refund the duplicate 17.50 USD charge of 20 Nov 10:00 (keep the other, made the same "
+        "second)"]
+
+
 def test_charges_further_apart_than_the_window_suggest_nothing(sandbox, clock, case):
     MoneyPolicy.objects.filter(pk=1).update(duplicate_window_hours=2)
     charge(sandbox.client, customer=case.stripe_customer_id, amount=1_750)
