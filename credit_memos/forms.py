@@ -1,6 +1,8 @@
 """The forms of the credit memo, invoice, balance and subscription pages. They read the
 input into what the services take; the services apply the rules."""
 
+import time
+
 from django import forms
 
 from billing_console.exceptions import ApplicationError
@@ -112,6 +114,11 @@ class BalanceForm(ReasonForm):
         return minor_units(self.cleaned_data["amount"], self.cleaned_data["currency"])
 
 
+# A plan change form prorates at the moment it was first shown (`proration_date`); one
+# left open longer than a working day is priced afresh.
+PRORATION_DATE_MAX_AGE = 24 * 3600
+
+
 class SubscriptionChangeForm(ReasonForm):
     """One item of the subscription moved to another plan, picked from `prices` (the
     plans it can move to, `selectors.plans_for`), and/or to another quantity."""
@@ -139,6 +146,21 @@ class SubscriptionChangeForm(ReasonForm):
             first = subscription.items[0]
             self.fields["price_id"].initial = first.price
             self.fields["quantity"].initial = first.quantity
+
+    def clean_proration_date(self):
+        """Unix seconds within the current period of every item, as Stripe requires, and
+        at most a day old: a tampered moment would prorate the change as if made on
+        another day than the one the specialist saw."""
+        moment = self.cleaned_data["proration_date"]
+        starts = [item.current_period_start for item in self.items.values()]
+        ends = [item.current_period_end for item in self.items.values()]
+        if moment < time.time() - PRORATION_DATE_MAX_AGE or any(
+                start is not None and moment < start for start in starts) or any(
+                end is not None and moment > end for end in ends):
+            raise forms.ValidationError("This form's moment of pricing is not one the console "
+                                        "can use (shown more than a day ago, or changed): "
+                                        "start the plan change again from the subscription.")
+        return moment
 
     def clean(self):
         data = super().clean()

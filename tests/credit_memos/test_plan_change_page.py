@@ -209,6 +209,29 @@ def test_the_plan_and_quantity_the_customer_has_is_no_change(url, subscription, 
     assert not MoneyAction.objects.exists()
 
 
+@pytest.mark.parametrize("shift", [-400 * 24 * 3600, 400 * 24 * 3600],
+                         ids=["a year before", "a year after"])
+@pytest.mark.parametrize("step", ["preview", "confirm"])
+def test_a_tampered_moment_of_pricing_is_refused_and_nothing_is_requested(
+        url, subscription, plans, specialist, shift, step):
+    """The hidden moment the preview prorates at is sent back by the browser: moved a year,
+    it would price the change in another period. It is refused on the preview and on the
+    confirm alike."""
+    client = signed_in(specialist)
+    body = fields(client, url, subscription, price_id=plans["annual"].id, quantity="1")
+    page = client.post(url, {**body, "preview": "1"}).content.decode()
+    tampered = {**body, "proration_date": str(int(body["proration_date"]) + shift)}
+    extra = {"preview": "1"} if step == "preview" else \
+        {"request_key": confirm_key(page), "confirm": "1"}
+
+    response = client.post(url, {**tampered, **extra})
+
+    assert response.status_code == 400
+    assert "moment of pricing is not one the console can use" in html.unescape(
+        response.content.decode())
+    assert not MoneyAction.objects.exists()
+
+
 @pytest.mark.parametrize("price, quantity", [("in_euros", "1"), ("one_off", "1"),
                                              ("annual", "0"), ("annual", "lots"),
                                              ("annual", "1" + "0" * 30)])
