@@ -36,8 +36,8 @@ from cases.forms import (
 from cases.models import Case, Category, Priority, State, StripeLink
 from cases.selectors import (
     STRIPE_SNAPSHOT_SECONDS,
-    case_sla_clocks,
     case_replies,
+    case_sla_clocks,
     case_stripe_names,
     case_ticket_links,
     case_timeline,
@@ -115,8 +115,8 @@ def _case(pk):
 
 def _render_case(request, case, *, note_form=None, resolve_form=None, status=200):
     can_work = has_capability(request.user, Capability.WORK_CASES)
-    context = {
     resolving = _resolving(request.user, case) if can_work and case.is_open else {}
+    context = {
         "case": case,
         "can_work": can_work,
         "transitions": _transitions_from(case.state),
@@ -139,7 +139,6 @@ def _render_case(request, case, *, note_form=None, resolve_form=None, status=200
     return render(request, "cases/case.html", context, status=status)
 
 
-def _guidance_form(case):
 def _resolving(user, case):
     """What the resolution form starts from, drafted from the money moved on the case:
     {"templates": the reply templates filled in for its newest action, "draft": the
@@ -151,6 +150,7 @@ def _resolving(user, case):
                         "public_reply": draft.reply}}
 
 
+def _guidance_form(case):
     """The form, with the playbooks read once: the list to start from, and the one for the
     case's category chosen."""
     choices = list(Playbook.objects.only("pk", "title", "category"))
