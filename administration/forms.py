@@ -9,7 +9,9 @@ from billing_console.access import Role
 from billing_console.exceptions import ApplicationError
 from billing_console.forms import SharedPageForm
 from billing_console.money import decimal_places, to_major_units_text, to_minor_units
-from cases.models import IntakeRule, Priority
+from billing_console.notes import NOTE_MAX_CHARS
+from cases.models import IntakeRule, Priority, ResolutionCode
+from cases.replies import PLACEHOLDERS
 
 CURRENCY_LIMIT_LABELS = {
     "auto_approve_limit": "Auto-approve limit",
@@ -183,3 +185,22 @@ class SlaTargetsForm(forms.Form):
         return {priority: (self.cleaned_data[f"{priority}_first_response"],
                            self.cleaned_data[f"{priority}_resolution"])
                 for priority in Priority.values}
+
+class ReplyTemplateAddForm(forms.Form):
+    """A new template; its page's forms each have a prefix ("new-reply", "reply-<id>"), so
+    that their fields' names and ids differ."""
+
+    name = forms.CharField(label="Name", max_length=120)
+    resolution_code = forms.ChoiceField(
+        label="Chosen after", required=False,
+        choices=[("", "No resolution of its own"), *ResolutionCode.choices],
+        help_text="The resolution form, after a money action of that kind, starts from it.")
+    body = forms.CharField(label="Reply", max_length=NOTE_MAX_CHARS,
+                           widget=forms.Textarea(attrs={"rows": 6}),
+                           help_text="Placeholders the console fills in: "
+                                     f"{', '.join(PLACEHOLDERS)}.")
+
+
+class ReplyTemplateForm(ReplyTemplateAddForm):
+    position = forms.IntegerField(label="Position", min_value=0, max_value=1_000)
+    active = forms.BooleanField(label="Offered", required=False)

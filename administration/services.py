@@ -1,5 +1,5 @@
 """Admins' writes: the money policy, users and their roles, unlocking an account, the
-intake rule and the SLA targets.
+intake rule and the SLA targets, and the reply templates.
 
 Each service locks the rows it changes, validates, and records one audit event with what
 was before and what is after, in the same transaction. Amounts are minor units of the
@@ -10,7 +10,7 @@ from axes.utils import reset as axes_reset
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from audit.services import Origin, record
@@ -18,8 +18,10 @@ from billing_console.access import ROLE_CAPABILITIES, Capability, Role
 from billing_console.exceptions import ApplicationError
 from billing_console.models import ZendeskIdentity
 from billing_console.money import ABSURD_AMOUNT, format_amount, normalise_currency
+from billing_console.notes import check_note_length
 from billing_console.parsing import WHOLE_NUMBER_MAX, WHOLE_NUMBER_MAX_DIGITS
-from cases.models import IntakeRule, Priority, SlaTarget
+from cases.models import IntakeRule, Priority, ReplyTemplate, ResolutionCode, SlaTarget
+from cases.replies import PLACEHOLDERS, unknown_placeholders
 from cases.sync import SINGLETON_PK
 from money_actions.models import CurrencyLimit, MoneyPolicy, ReasonCode, RoleLimit
 
@@ -369,3 +371,75 @@ def sla_targets_set(*, targets, actor, origin=None):
            after={row.priority: [row.first_response_hours, row.resolution_hours]
                   for row in saved})
     return saved
+
+# --- Reply templates -----------------------------------------------------------------------
+
+REPLY_TEMPLATE_FIELDS = ("name", "body", "resolution_code", "active", "position")
+
+
+@transaction.atomic
+def reply_template_add(*, name, body, resolution_code, actor, origin=None):
+    """A reply template specialists start from, offered last; `resolution_code` (a
+    `ResolutionCode` value, or "") is the resolution it is chosen for. Audited as
+    `replies.template_added`. Returns the `ReplyTemplate`."""
+    values = _reply_template_values(name, body, resolution_code)
+    _check_reply_template_name(values["name"])
+    position = max(ReplyTemplate.objects.values_list("position", flat=True), default=-1) + 1
+    try:
+        with transaction.atomic():
+            template = ReplyTemplate.objects.create(**values, position=position)
+    except IntegrityError:
+        # Another admin added one of the same name meanwhile.
+        _check_reply_template_name(values["name"])
+        raise
+    _audit("replies.template_added", actor=actor, origin=origin,
+           object_type="reply_template", object_id=template.name,
+           after=_values(template, REPLY_TEMPLATE_FIELDS))
+    return template
+
+
+@transaction.atomic
+def reply_template_change(*, template_id, name, body, resolution_code, active, position,
+                          actor, origin=None):
+    """Rename, reword, retire (`active` False: no longer offered) or move a reply template,
+    or choose it for another resolution. Audited as `replies.template_changed`. Returns
+    it."""
+    template = ReplyTemplate.objects.select_for_update().get(pk=template_id)
+    if not 0 <= position <= 1_000:
+        raise ApplicationError("The position is a whole number from 0 to 1,000.", "position")
+    values = _reply_template_values(name, body, resolution_code)
+    if values["name"] != template.name:
+        _check_reply_template_name(values["name"])
+    before = _values(template, REPLY_TEMPLATE_FIELDS)
+    for field, value in {**values, "active": bool(active), "position": position}.items():
+        setattr(template, field, value)
+    template.save()
+    _audit("replies.template_changed", actor=actor, origin=origin,
+           object_type="reply_template", object_id=template.name, before=before,
+           after=_values(template, REPLY_TEMPLATE_FIELDS))
+    return template
+
+
+def _reply_template_values(name, body, resolution_code):
+    """{name, body, resolution_code} as kept; ApplicationError naming the field for a
+    name of more than 120 characters or none, an empty body, a placeholder the console
+    does not fill in, or an unknown resolution."""
+    name, body = (name or "").strip(), (body or "").strip()
+    if not name or len(name) > 120:
+        raise ApplicationError("A template's name is 1 to 120 characters.", "name")
+    if not body:
+        raise ApplicationError("Write the reply.", "body")
+    check_note_length(body, what="A reply")
+    unknown = unknown_placeholders(body)
+    if unknown:
+        raise ApplicationError(
+            f"The console fills in no {', no '.join(unknown)}, which the customer would read "
+            f"as written. Placeholders are {', '.join(PLACEHOLDERS)}.", "body")
+    if resolution_code and resolution_code not in ResolutionCode.values:
+        raise ApplicationError("Choose a resolution from the list.", "resolution_code")
+    return {"name": name, "body": body, "resolution_code": resolution_code}
+
+
+def _check_reply_template_name(name):
+    if ReplyTemplate.objects.filter(name=name).exists():
+        raise ApplicationError(f"There is already a template named “{name}”.", "name")

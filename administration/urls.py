@@ -20,5 +20,8 @@ urlpatterns = [
     path("intake/", views.intake, name="intake"),
     path("intake/rule/", views.intake_rule, name="intake-rule"),
     path("intake/sla/", views.sla_targets, name="sla-targets"),
+    path("replies/", views.replies, name="replies"),
+    path("replies/add/", views.reply_add, name="reply-add"),
+    path("replies/<int:pk>/", views.reply_change, name="reply-change"),
     path("integrations/", views.integrations, name="integrations"),
 ]

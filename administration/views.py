@@ -1,9 +1,10 @@
 """The admin role's pages, under /manage/: the money policy in the currency's own units,
-users with their roles, lock state and Zendesk tie, the intake rule and SLA targets, and
-the integrations' health (the Zendesk sync, run now; tickets set aside and webhook events
-that gave up, each retried). Only `MANAGE_CONSOLE` opens them. Every change goes through a
-service (`administration.services`) and is audited; bad input is the form's error on the
-page (400), never a 500."""
+users with their roles, lock state and Zendesk tie, the intake rule and SLA targets, the
+reply templates specialists start from, and the integrations' health (the Zendesk sync,
+run now; tickets set aside and webhook events that gave up, each retried). Only
+`MANAGE_CONSOLE` opens them. Every change goes through a service
+(`administration.services`) and is audited; bad input is the form's error on the page
+(400), never a 500."""
 
 import logging
 
@@ -21,6 +22,7 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations import inbox, set_aside
 from billing_console.money import format_amount, normalise_currency
 from billing_console.parsing import whole_number
+from cases.models import ReplyTemplate
 from cases.services import inbound_event_retry, set_aside_ticket_retry
 from cases.sync import sync_health
 from cases.tasks import sync_zendesk
@@ -305,6 +307,54 @@ def sla_targets(request):
                                   "follow them.")
         return redirect("administration:intake")
     return _intake_page(request, status=400, sla_form=form)
+
+
+# --- Reply templates -----------------------------------------------------------------------
+
+
+@manages
+@require_safe
+def replies(request):
+    return _replies_page(request)
+
+
+def _replies_page(request, *, status=200, add_form=None, forms_by_id=None):
+    """Each template as a form of its own, then the form that adds one; `forms_by_id`
+    holds a refused form, as it was sent."""
+    forms_by_id = forms_by_id or {}
+    rows = [(template, forms_by_id.get(template.pk) or forms.ReplyTemplateForm(
+        prefix=f"reply-{template.pk}", initial={
+            field: getattr(template, field) for field in services.REPLY_TEMPLATE_FIELDS}))
+        for template in ReplyTemplate.objects.all()]
+    return render(request, "administration/replies.html", {
+        "rows": rows, "add_form": add_form or forms.ReplyTemplateAddForm(prefix="new-reply"),
+    }, status=status)
+
+
+@manages
+@require_POST
+def reply_add(request):
+    form = forms.ReplyTemplateAddForm(request.POST, prefix="new-reply")
+    if _apply(form, lambda data: services.reply_template_add(
+            name=data["name"], body=data["body"], resolution_code=data["resolution_code"],
+            actor=request.user, origin=Origin.of(request))):
+        messages.success(request, f"The template “{form.cleaned_data['name']}” is added.")
+        return redirect("administration:replies")
+    return _replies_page(request, status=400, add_form=form)
+
+
+@manages
+@require_POST
+def reply_change(request, pk):
+    template = get_object_or_404(ReplyTemplate, pk=pk)
+    form = forms.ReplyTemplateForm(request.POST, prefix=f"reply-{template.pk}")
+    if _apply(form, lambda data: services.reply_template_change(
+            template_id=template.pk, name=data["name"], body=data["body"],
+            resolution_code=data["resolution_code"], active=data["active"],
+            position=data["position"], actor=request.user, origin=Origin.of(request))):
+        messages.success(request, f"The template “{form.cleaned_data['name']}” is saved.")
+        return redirect("administration:replies")
+    return _replies_page(request, status=400, forms_by_id={template.pk: form})
 
 
 # --- Integrations --------------------------------------------------------------------------

@@ -7,17 +7,19 @@ from billing_console.access import Role
 from tests.conftest import make_user, signed_in
 
 ADMINISTRATION_PAGES = ["/manage/", "/manage/policy/", "/manage/policy/currencies/usd/",
-                        "/manage/users/", "/manage/users/add/", "/manage/intake/"]
+                        "/manage/users/", "/manage/users/add/", "/manage/intake/",
+                        "/manage/replies/", "/manage/integrations/"]
 ADMINISTRATION_POSTS = ["/manage/policy/rules/", "/manage/policy/currencies/usd/",
                         "/manage/policy/role-limits/", "/manage/policy/reasons/",
-                        "/manage/users/add/", "/manage/intake/rule/", "/manage/intake/sla/"]
+                        "/manage/users/add/", "/manage/intake/rule/", "/manage/intake/sla/",
+                        "/manage/replies/add/", "/manage/integrations/"]
 
 
 def test_every_administration_route_is_listed_here():
     """A new page under /manage/ is added to the lists above, and so to the checks below."""
     resolver = next(p for p in get_resolver().url_patterns
                     if getattr(p, "namespace", None) == "administration")
-    assert len(resolver.url_patterns) == 16
+    assert len(resolver.url_patterns) == 20
 
 
 @pytest.mark.parametrize("role", ["specialist", "tier2", "finance", "outsider"])
@@ -29,7 +31,7 @@ def test_every_other_role_gets_403_on_every_page_and_change(actors, role, refund
         assert client.get(path).status_code == 403, path
     for path in [*ADMINISTRATION_POSTS, f"/manage/users/{target.pk}/",
                  f"/manage/users/{target.pk}/unlock/", f"/manage/users/{target.pk}/password/",
-                 "/manage/policy/reasons/1/"]:
+                 "/manage/policy/reasons/1/", "/manage/replies/1/"]:
         assert client.post(path, {}).status_code == 403, path
 
 
