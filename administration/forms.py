@@ -4,7 +4,12 @@ apply the rules."""
 
 from django import forms
 
-from administration.services import CURRENCY_LIMIT_FIELDS, POLICY_RULE_BOUNDS, REQUESTING_ROLES
+from administration.services import (
+    CURRENCY_LIMIT_FIELDS,
+    POLICY_RULE_BOUNDS,
+    POLICY_RULE_LABELS,
+    REQUESTING_ROLES,
+)
 from billing_console.access import Role
 from billing_console.exceptions import ApplicationError
 from billing_console.forms import SharedPageForm
@@ -40,6 +45,8 @@ def amount_field(label, currency, help_text=""):
 
 class CurrencyLimitForm(forms.Form):
     """A currency's limits, typed in its major units; each cleans to minor units."""
+
+    field_labels = CURRENCY_LIMIT_LABELS
 
     def __init__(self, *args, currency, row=None, **kwargs):
         if row is not None:
@@ -92,15 +99,15 @@ class RoleLimitForm(SharedPageForm):
 
 class MoneyPolicyForm(forms.Form):
     charge_age_days = forms.IntegerField(
-        label="Refunds of charges older than (days) need approval",
+        label=POLICY_RULE_LABELS["charge_age_days"],
         min_value=POLICY_RULE_BOUNDS["charge_age_days"][0],
         max_value=POLICY_RULE_BOUNDS["charge_age_days"][1])
     customer_window_days = forms.IntegerField(
-        label="A customer's total is added up over (days)",
+        label=POLICY_RULE_LABELS["customer_window_days"],
         min_value=POLICY_RULE_BOUNDS["customer_window_days"][0],
         max_value=POLICY_RULE_BOUNDS["customer_window_days"][1])
     duplicate_window_hours = forms.IntegerField(
-        label="Charges of one amount this close (hours) suggest a duplicate",
+        label=POLICY_RULE_LABELS["duplicate_window_hours"],
         min_value=POLICY_RULE_BOUNDS["duplicate_window_hours"][0],
         max_value=POLICY_RULE_BOUNDS["duplicate_window_hours"][1])
     fraudulent_needs_approval = forms.BooleanField(
@@ -112,9 +119,9 @@ class ReasonCodeAddForm(forms.Form):
 
 
 class ReasonCodeForm(forms.Form):
-    label = forms.CharField(max_length=120)
-    position = forms.IntegerField(min_value=0, max_value=1_000)
-    active = forms.BooleanField(required=False)
+    label = forms.CharField(label="Reason", max_length=120)
+    position = forms.IntegerField(label="Position", min_value=0, max_value=1_000)
+    active = forms.BooleanField(label="Offered", required=False)
 
 
 def _role_choices():
@@ -170,14 +177,19 @@ class SlaTargetsForm(forms.Form):
     """Two whole-hour fields per priority: `<priority>_first_response` and
     `<priority>_resolution`."""
 
+    field_labels = {f"{priority.value}_{part}": f"{priority.label}: hours to {words}"
+                    for priority in Priority
+                    for part, words in (("first_response", "first response"),
+                                        ("resolution", "resolution"))}
+
     def __init__(self, *args, targets=None, **kwargs):
         super().__init__(*args, **kwargs)
         for priority in Priority:
             target = (targets or {}).get(priority.value)
-            for part, label in (("first_response", "first response"),
-                                ("resolution", "resolution")):
-                self.fields[f"{priority.value}_{part}"] = forms.IntegerField(
-                    label=f"{priority.label}: hours to {label}", min_value=1,
+            for part in ("first_response", "resolution"):
+                name = f"{priority.value}_{part}"
+                self.fields[name] = forms.IntegerField(
+                    label=self.field_labels[name], min_value=1,
                     initial=getattr(target, f"{part}_hours", None))
 
     def targets(self):

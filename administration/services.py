@@ -18,6 +18,7 @@ from billing_console.access import ROLE_CAPABILITIES, Capability, Role
 from billing_console.exceptions import ApplicationError
 from billing_console.models import ZendeskIdentity
 from billing_console.money import ABSURD_AMOUNT, format_amount, normalise_currency
+from billing_console.names import person_name
 from billing_console.notes import check_note_length
 from billing_console.parsing import WHOLE_NUMBER_MAX, WHOLE_NUMBER_MAX_DIGITS
 from cases.models import IntakeRule, Priority, ReplyTemplate, ResolutionCode, SlaTarget
@@ -32,6 +33,12 @@ POLICY_RULE_BOUNDS = {
     "charge_age_days": (1, 3_650),
     "customer_window_days": (1, 366),
     "duplicate_window_hours": (1, 720),
+}
+# Those rules as the policy page labels them.
+POLICY_RULE_LABELS = {
+    "charge_age_days": "Refunds of charges older than (days) need approval",
+    "customer_window_days": "A customer's total is added up over (days)",
+    "duplicate_window_hours": "Charges of one amount this close (hours) suggest a duplicate",
 }
 # An SLA target longer than a year is a typo.
 SLA_MAX_HOURS = 8_760
@@ -64,8 +71,8 @@ def money_policy_set(*, rules, actor, origin=None):
     for name, (low, high) in POLICY_RULE_BOUNDS.items():
         value = rules[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ApplicationError(f"{name.replace('_', ' ').capitalize()} must be a whole "
-                                   f"number from {low} to {high:,}.", name)
+            raise ApplicationError(f"“{POLICY_RULE_LABELS[name]}” takes a whole number from "
+                                   f"{low} to {high:,}.", name)
     MoneyPolicy.current()  # the one row exists before it is locked
     policy = MoneyPolicy.objects.select_for_update().get(pk=1)
     fields = (*POLICY_RULE_BOUNDS, "fraudulent_needs_approval")
@@ -273,7 +280,7 @@ def user_unlock(*, user_id, actor, origin=None):
     user = User.objects.select_for_update().get(pk=user_id)
     cleared = axes_reset(username=user.username)
     if not cleared:
-        raise ApplicationError(f"{user.username} has no failed sign-ins to clear: they can "
+        raise ApplicationError(f"{person_name(user)} has no failed sign-ins to clear: they can "
                                "already sign in.", "not_locked")
     _audit("user.unlocked", actor=actor, origin=origin, object_type="user",
            object_id=user.username, after={"failed_sign_in_records_cleared": cleared})

@@ -21,6 +21,7 @@ from billing_console.access import Capability, Role, requires
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations import inbox, set_aside
 from billing_console.money import format_amount, normalise_currency
+from billing_console.names import person_name
 from billing_console.parsing import whole_number
 from cases.models import ReplyTemplate
 from cases.services import inbound_event_retry, set_aside_ticket_retry
@@ -205,7 +206,7 @@ def user_add(request):
         except ApplicationError as error:
             _refused(form, error)
         else:
-            messages.success(request, f"{person.username} can now sign in.")
+            messages.success(request, f"{person_name(person)} can now sign in.")
             return redirect("administration:user", pk=person.pk)
     return render(request, "administration/user_add.html", {"form": form},
                   status=400 if form.errors else 200)
@@ -218,7 +219,7 @@ def user(request, pk):
     form = forms.UserForm(request.POST or None, initial=_user_initial(request, person))
     if request.method == "POST" and _apply(form, lambda data: services.user_change(
             user_id=person.pk, **data, actor=request.user, origin=Origin.of(request))):
-        messages.success(request, f"{person.username} is saved.")
+        messages.success(request, f"{person_name(person)} is saved.")
         return redirect("administration:user", pk=person.pk)
     return _user_page(request, person, form=form)
 
@@ -248,7 +249,7 @@ def user_password(request, pk):
     if _apply(form, lambda data: services.user_password_set(
             user_id=person.pk, password=data["password"], actor=request.user,
             origin=Origin.of(request))):
-        messages.success(request, f"{person.username} has a new password; tell them "
+        messages.success(request, f"{person_name(person)} has a new password; tell them "
                                   "through a channel only they read.")
         return redirect("administration:user", pk=person.pk)
     return _user_page(request, person, password_form=form)
@@ -263,7 +264,7 @@ def user_unlock(request, pk):
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{person.username} is unlocked and can sign in again.")
+        messages.success(request, f"{person_name(person)} is unlocked and can sign in again.")
     back = reverse("administration:user", args=[person.pk])
     return redirect(back if request.POST.get("back") == "user" else "administration:users")
 

@@ -127,6 +127,15 @@ class AuditFilters:
         return condition
 
 
+# Each filter as the trail's page labels it, for a refusal or a filter read back in words.
+FILTER_LABELS = {
+    "since": "From", "until": "To", "actor": "Actor", "role": "Role", "action": "What",
+    "kind": "About", "reason": "Reason", "customer": "Customer's Stripe id", "case": "Case",
+    "ticket": "Ticket", "amount_min": "Amount from", "amount_max": "Amount to",
+    "currency": "Currency", "source": "Source",
+}
+
+
 def _ids(lookup, moment):
     """`lookup` against the first event recorded at `moment` or later; with none yet, no
     condition on ids (the time alone says it)."""

@@ -1,7 +1,10 @@
 """What an audit event is about, read by the app that owns it. An app registers, from its
 AppConfig.ready, a reader for its object type (money actions, for the approval shown beside
-their events) and a namer of many at once (a page of the trail names each row's object in
-one query per type), so that the trail, the lowest app, imports none above it."""
+their events), a namer of many at once (a page of the trail names each row's object in
+one query per type) and the words of the fields its events keep before and after (an event's
+page reads them as a table), so that the trail, the lowest app, imports none above it."""
+
+from dataclasses import dataclass, field
 
 # object_type → a function of the event's object_id returning the object, or None.
 _READERS = {}
@@ -31,3 +34,30 @@ def names_of(object_type, object_ids):
     names that type, or there are no ids."""
     name_many = _NAMERS.get(object_type)
     return name_many(set(object_ids)) if name_many and object_ids else {}
+
+
+@dataclass(frozen=True)
+class FieldWords:
+    """How the fields of an object type's before and after read: `labels` {field: label},
+    `choices` {field: {value: label}} (a state, a category), `amounts` the fields in minor
+    units of the event's currency, `people` the fields holding a username."""
+
+    labels: dict = field(default_factory=dict)
+    choices: dict = field(default_factory=dict)
+    amounts: frozenset = frozenset()
+    people: frozenset = frozenset()
+
+
+# object_type → its FieldWords.
+_FIELDS = {}
+
+
+def register_fields(object_type, *, labels=None, choices=None, amounts=(), people=()):
+    """Name the fields the events about `object_type` keep in `before` and `after`."""
+    _FIELDS[object_type] = FieldWords(labels=dict(labels or {}), choices=dict(choices or {}),
+                                      amounts=frozenset(amounts), people=frozenset(people))
+
+
+def fields_of(object_type):
+    """The `FieldWords` registered for `object_type`, empty when none are."""
+    return _FIELDS.get(object_type) or FieldWords()

@@ -25,7 +25,7 @@ from audit.selectors import (
     latest_verification,
 )
 from audit.services import audit_export_request
-from audit.words import action_choices, event_rows, kind_choices
+from audit.words import action_choices, event_changes, event_rows, kind_choices
 from billing_console.access import Capability, Role, has_capability, requires
 from billing_console.exceptions import ApplicationError, PageNotFound
 from billing_console.names import console_reasons
@@ -66,7 +66,8 @@ def event_detail(request, pk):
         raise PageNotFound("There is no such audit event, or it is not one your role sees. "
                            "Find it on the audit trail.")
     [row] = event_rows([event])
-    return render(request, "audit/event.html", {"event": event, "row": row, "action": action})
+    return render(request, "audit/event.html", {"event": event, "row": row, "action": action,
+                                                "changes": event_changes(event)})
 
 
 @requires(Capability.EXPORT_AUDIT)

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.forms.utils import pretty_name
 from django.http import Http404
 from django.urls import Resolver404, get_resolver, get_urlconf
 from rest_framework import exceptions as drf_exceptions
@@ -40,11 +41,18 @@ def error_body(message, code):
 
 
 def _flatten(detail):
-    """First human message out of DRF's nested validation details."""
+    """First human message out of DRF's nested validation details, its field named as
+    people read it ("Amount: …", "Lines: item 2: …"), never by the name it is sent under
+    ("reason_code"), which keys `errors`. The API's fields have no label of their own: DRF
+    labels a field by its name in words, as Django does a form's."""
     if isinstance(detail, dict):
         field, value = next(iter(detail.items()))
         text = _flatten(value)
-        return text if field == "non_field_errors" else f"{field}: {text}"
+        if field == "non_field_errors":
+            return text
+        if isinstance(field, int) or str(field).isdigit():
+            return f"item {int(field) + 1}: {text}"
+        return f"{pretty_name(str(field))}: {text}"
     if isinstance(detail, list) and detail:
         return _flatten(detail[0])
     return str(detail)

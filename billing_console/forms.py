@@ -1,9 +1,30 @@
-"""What the apps' forms share, and the sign-in form."""
+"""What the apps' forms share, the sign-in form, and the labels people know each field by.
+
+A refusal names a field by the label its page shows ("Auto-approve limit"), never by the
+name it is sent under ("auto_approve_limit"): `first_error` for a form's error shown above
+its page, `parameter_label` for a refusal made before any view ran (a character no record
+can contain). A form's fields have their labels (Django makes one of a field's name when
+the form gives none, as the page shows it); a form whose fields are made as it is built
+names them in its `field_labels`; the query parameters a page reads without a form (a
+list's filters) are named by the app that reads them, from its AppConfig.ready
+(`register_parameter_labels`).
+"""
+
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 
 from django import forms
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.validators import MaxLengthValidator
+from django.forms.utils import pretty_name
+from django.urls import Resolver404, resolve
 
+from billing_console.names import in_words
 from billing_console.passwords import PASSWORD_MAX_LENGTH, TOO_LONG
 
 
@@ -50,3 +71,115 @@ class SignInForm(AuthenticationForm):
             MaxLengthValidator(self.fields["username"].max_length))
         self.fields["password"].validators.append(
             MaxLengthValidator(PASSWORD_MAX_LENGTH, message=TOO_LONG))
+
+
+# --- fields by their labels ----------------------------------------------------------------
+
+
+def first_error(form):
+    """The first error of an invalid bound `form`, for a message at the top of its page:
+    "Label: what is wrong" for a field's, by the label the page shows; an error of the
+    whole form as it is."""
+    for name, errors in form.errors.items():
+        if name == NON_FIELD_ERRORS:
+            return errors[0]
+        field = form.fields.get(name)
+        label = field.label if field is not None and field.label else pretty_name(name)
+        return f"{label}: {errors[0]}"
+    return "That request could not be read."
+
+
+# app label → {parameter: label}, of the parameters no form declares.
+_PARAMETER_LABELS = {}
+
+
+def register_parameter_labels(app_label, labels):
+    """Name the query parameters the pages of `app_label` read without a form."""
+    _PARAMETER_LABELS.setdefault(app_label, {}).update(labels)
+
+
+def parameter_label(name, *, path):
+    """The label people know the query or form parameter `name` of a request to `path` by:
+    that of a form the view's module uses, else of the view's app (its forms' or its
+    registered ones), else of any form of the console; else the name in words ("Line 0
+    amount"), never the name as sent. A prefixed form's parameter ("reason-4-label") is
+    named by its field ("label")."""
+    view_module, app = _view_of(path)
+    field = name.rpartition("-")[2]
+    for labels in (_module_labels(view_module), {**_app_form_labels().get(app, {}),
+                                                 **_PARAMETER_LABELS.get(app, {})},
+                   _all_form_labels()):
+        for key in (name, field):
+            if labels.get(key):
+                return labels[key]
+    return in_words(field)
+
+
+def _view_of(path):
+    """(module of the view at `path`, its app's label), or ("", "") when no view is."""
+    try:
+        view = resolve(path).func
+    except Resolver404:
+        return "", ""
+    module = getattr(getattr(view, "view_class", None) or getattr(view, "cls", None) or view,
+                     "__module__", "")
+    config = apps.get_containing_app_config(module)
+    return module, config.label if config is not None else ""
+
+
+def form_labels(form_class):
+    """{field name: label} of `form_class`, as its page shows each: the field's label, or
+    the one Django makes of its name; and its `field_labels`, for fields it makes as it is
+    built."""
+    labels = {name: field.label or pretty_name(name)
+              for name, field in form_class.base_fields.items()}
+    return {**labels, **getattr(form_class, "field_labels", {})}
+
+
+@cache
+def _console_forms():
+    """{form class: its app's label} of every form of the console's own apps (not Django's
+    or a package's), as the apps' modules have defined them by the time a request is
+    answered (the URLs import every view, and the views their forms)."""
+    root = Path(settings.BASE_DIR).resolve()
+    found, waiting = {}, list(forms.BaseForm.__subclasses__())
+    while waiting:
+        form_class = waiting.pop()
+        waiting.extend(form_class.__subclasses__())
+        config = apps.get_containing_app_config(form_class.__module__)
+        if config is not None and root in Path(config.path).resolve().parents:
+            found[form_class] = config.label
+    return found
+
+
+@cache
+def _app_form_labels():
+    """{app label: {field name: label}} of the console's forms, app by app."""
+    by_app = {}
+    for form_class, app in _console_forms().items():
+        by_app.setdefault(app, {}).update(form_labels(form_class))
+    return by_app
+
+
+@cache
+def _all_form_labels():
+    return {name: label for labels in _app_form_labels().values()
+            for name, label in labels.items()}
+
+
+@cache
+def _module_labels(module_name):
+    """{field name: label} of the console's forms that the module `module_name` (a view's)
+    names: those it imported, and those of the modules of its own app it imported."""
+    module = sys.modules.get(module_name)
+    if module is None:
+        return {}
+    app = module_name.partition(".")[0]
+    named = list(vars(module).values())
+    named += [value for item in named if isinstance(item, ModuleType)
+              and item.__name__.partition(".")[0] == app for value in vars(item).values()]
+    labels = {}
+    for form_class in named:
+        if isinstance(form_class, type) and form_class in _console_forms():
+            labels.update(form_labels(form_class))
+    return labels

@@ -8,6 +8,10 @@ Reason codes come from two vocabularies:
   them registers its reader here from its AppConfig.ready, so that every layer, the
   lowest included, labels a code the same way.
 
+People are named by `person_name` (their full name, else their username) and the console
+itself, where it acted, by `actor_name` (`CONSOLE_NAME`); pages use the `person` and
+`actor` filters.
+
 Pages use the `reason` template filter (`billing_console.templatetags.console`), Python
 code `reason_label`; both show a code nobody named as its words ("a_b" → "A b"), and a
 reason already written out (a failure's message) as it is.
@@ -155,6 +159,31 @@ def in_sentence(label):
     if not text or text.startswith(PROPER_STARTS) or text[:2].isupper():
         return text
     return text[0].lower() + text[1:]
+
+
+# The console itself, where it is the one that acted: its sync and tasks, its notes on a
+# ticket, an event of the trail no person caused.
+CONSOLE_NAME = "Billing Console"
+
+
+def person_name(user):
+    """A person as others read them: their full name, or their username when they have
+    none ("" for no one). A username is what a person signs in with, not their name."""
+    if user is None:
+        return ""
+    return name_from(user.first_name, user.last_name, user.get_username())
+
+
+def name_from(first_name, last_name, username):
+    """`person_name` of a user read as columns (a row of values): "Sam Specialist", or the
+    username when both names are blank."""
+    return f"{first_name} {last_name}".strip() or username
+
+
+def actor_name(user):
+    """Who did something: the person (`person_name`), or the console itself when no one
+    did (`user` is None)."""
+    return person_name(user) or CONSOLE_NAME
 
 
 def ticket_name(ticket_id):

@@ -9,7 +9,8 @@ module:
 - Zendesk tickets, users and comments, before the sync stores them (`cases.sync`);
 - webhook payloads from Stripe and Zendesk, before the inbox stores them (`inbox.accept`);
 - query strings and form bodies, by `RefuseUnstorableInput`: a value that holds such a
-  character can match nothing, so it is answered 400 before any view runs.
+  character can match nothing, so it is answered 400 before any view runs, naming the
+  field by its label.
 
 Stored text is cleaned (`storable`: each refused character becomes U+FFFD, so the reader
 sees that something was there) and never silently: `report` logs where, and sends
@@ -146,8 +147,10 @@ def _unstorable_names(params):
 class RefuseUnstorableInput:
     """Answers 400 to a request whose query string or form holds a character no record
     can contain: the filter could match nothing, and PostgreSQL would refuse the query
-    (a 500, or an export cut short after its header). The API gets `{message, code}`;
-    a page says which parameter to change, with a link to the page without it."""
+    (a 500, or an export cut short after its header). Both name the field by the label
+    its page shows (`billing_console.forms.parameter_label`): the API answers `{message,
+    code, errors}`, `errors` keyed by the parameter's name; a page says which field to
+    change, with a link to the page without it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -157,10 +160,17 @@ class RefuseUnstorableInput:
         if name is None:
             return self.get_response(request)
         request_log.note(request, f"parameter {quoted(name)} holds {REFUSED_IN_WORDS}")
-        message = (f"{quoted(name)} holds a character no record can contain "
+        # People know a field by its label; a program by its name, which `errors` keys.
+        # (Imported here: the forms' module reads money's, which quotes with this one.)
+        from billing_console.forms import parameter_label
+
+        label = parameter_label(name, path=request.path_info)
+        message = (f"{quoted(label)} holds a character no record can contain "
                    f"({REFUSED_IN_WORDS}); remove it and try again.")
         if request.path.startswith("/api/"):
-            return JsonResponse({"message": message, "code": UNSTORABLE_CODE}, status=400)
+            return JsonResponse({"message": message, "code": UNSTORABLE_CODE, "errors": {
+                name[:QUOTE_MAX_CHARS]: [f"Holds a character no record can contain "
+                                         f"({REFUSED_IN_WORDS})."]}}, status=400)
         return _bad_request_page(request, message)
 
 

@@ -7,7 +7,7 @@ from cases.models import Category, Priority, ResolutionCode, State
 
 
 class TransitionForm(forms.Form):
-    to_state = forms.ChoiceField(choices=State.choices)
+    to_state = forms.ChoiceField(label="Move to", choices=State.choices)
 
 
 class AssignForm(forms.Form):
@@ -44,11 +44,5 @@ class ResolveForm(forms.Form):
 
 
 class StripeCustomerForm(forms.Form):
-    customer_id = forms.CharField(max_length=255)
+    customer_id = forms.CharField(label="Stripe customer", max_length=255)
 
-
-def first_error(form):
-    """The first message of an invalid form, for a flash message."""
-    for errors in form.errors.values():
-        return errors[0]
-    return "That request could not be read."

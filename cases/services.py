@@ -20,7 +20,7 @@ from billing_console.integrations import inbox
 from billing_console.integrations.models import InboundEvent, SetAsideRecord
 from billing_console.integrations.outbox import Outbox
 from billing_console.markdown import render_markdown
-from billing_console.names import in_sentence
+from billing_console.names import in_sentence, person_name
 from billing_console.notes import check_note_length
 from cases.models import (
     Case,
@@ -231,8 +231,8 @@ def case_transition(*, case, to_state, actor, origin=None):
                                "resolution_required")
     if to_state not in TRANSITIONS[State(case.state)]:
         raise ApplicationError(
-            f"A case that is {case.get_state_display().lower()} cannot move to "
-            f"{to_state.label.lower()}.", "invalid_transition", status=409)
+            f"A case that is {in_sentence(case.get_state_display())} cannot move to "
+            f"{in_sentence(to_state.label)}.", "invalid_transition", status=409)
     _check_money_allows(case, to_state)
     return _change_state(case, to_state, actor, origin=origin)
 
@@ -337,7 +337,7 @@ def case_assign(*, case_ids, assignee, actor, origin=None):
         if case.state == State.NEW and assignee is not None:
             case.state = State.TRIAGED
         case.save(update_fields=["assignee", "state", "updated_at"])
-        name = assignee.get_username() if assignee else "nobody"
+        name = person_name(assignee) if assignee else "nobody"
         _event(case, CaseEvent.Kind.ASSIGNMENT, actor, f"Assigned to {name}",
                before=before, after=assignee.pk if assignee else None)
         _audit(case, "case.assigned", actor, before={"assignee": before},

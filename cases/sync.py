@@ -61,6 +61,7 @@ from django.utils import timezone
 from audit.models import Source
 from audit.services import record
 from billing_console import text
+from billing_console.celery import app as celery_app
 from billing_console.integrations import set_aside
 from billing_console.integrations.models import InboundEvent
 from billing_console.integrations.zendesk import gateway as zendesk
@@ -173,6 +174,8 @@ class SyncHealth:
     last_error: str
     last_error_at: object
     failing: bool
+    every: timedelta  # how often the sync runs by itself
+    late: bool  # no success for longer than its schedule allows: something is wrong
 
 
 # --- the export ----------------------------------------------------------------------------
@@ -902,14 +905,26 @@ def _process_lock():
 
 def sync_health(*, now=None):
     """For admins: when the sync last ran and succeeded, how far behind Zendesk it is (now
-    minus the newest ticket change it has stored) and its last error, failing when that
-    error is newer than the last success."""
+    minus the newest ticket change it has stored: on a quiet day, only how long nobody
+    changed a ticket) and its last error, failing when that error is newer than the last
+    success; late when it has not succeeded for two of its runs (one may be under way)."""
     state = sync_state()
     now = now or timezone.now()
     newest = state.newest_ticket_updated_at
     failing = bool(state.last_error_at) and (
         state.last_success_at is None or state.last_error_at > state.last_success_at)
+    every = sync_every()
     return SyncHealth(
         last_run_at=state.last_run_at, last_success_at=state.last_success_at,
         newest_ticket_updated_at=newest, lag=now - newest if newest else None,
-        last_error=state.last_error, last_error_at=state.last_error_at, failing=failing)
+        last_error=state.last_error, last_error_at=state.last_error_at, failing=failing,
+        every=every, late=state.last_success_at is not None
+        and now - state.last_success_at > 2 * every)
+
+
+def sync_every():
+    """How often the sync runs by itself, as its entry in the beat schedule says (a
+    timedelta)."""
+    return next(timedelta(seconds=entry["schedule"])
+                for entry in celery_app.conf.beat_schedule.values()
+                if entry["task"] == "cases.tasks.sync_zendesk")

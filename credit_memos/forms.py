@@ -31,7 +31,7 @@ class CreditMemoForm(ReasonForm):
                   "is settled this way.")
     stripe_reason = forms.ChoiceField(
         label="Reason given to Stripe", required=False,
-        choices=[("", "None"), *CREDIT_NOTE_REASONS.items()])
+        choices=[("", "No reason given"), *CREDIT_NOTE_REASONS.items()])
     memo = forms.CharField(label="Memo printed on the credit note (optional)", required=False,
                            max_length=500)
 

@@ -24,6 +24,7 @@ from django.db.models import Count, DateField, F, Sum
 from django.db.models.functions import TruncMonth, Upper
 
 from audit.filters import AuditFilters
+from billing_console.names import name_from
 from finance.periods import Period, last_day_of_month
 from money_actions.kinds import Event, kind_leaving, kind_of
 from money_actions.ledger import variant_of
@@ -38,6 +39,10 @@ DIMENSIONS = {
     "month": TruncMonth("money_action__settled_at", output_field=DateField()),
     "actor": F("money_action__requested_by__username"),
 }
+# What a table shows for its group where that is not the group itself: the requester by
+# their name (the username stays the group, which the audit trail's filter takes).
+GROUP_NAMES = {"actor": ("money_action__requested_by__first_name",
+                         "money_action__requested_by__last_name")}
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class Total:
     amount: int
     outside: bool = False
     tax: int = 0  # of `amount`, as Stripe states it on the objects (credit notes)
+    name: str = ""  # the group in words where it is not shown as it is (a requester's name)
 
     @property
     def kind_label(self):
@@ -101,16 +107,19 @@ def given_back(period):
 
 def totals(period, dimension):
     """One table: a single GROUP BY over the period's ledger entries."""
+    name_parts = GROUP_NAMES.get(dimension, ())
     rows = (given_back(period)
             .annotate(group=DIMENSIONS[dimension], code=Upper("currency"),
                       slug=F("money_action__kind"))
-            .values("group", "slug", "code")
+            .values("group", "slug", "code", *name_parts)
             .annotate(count=Count("money_action", distinct=True), amount=Sum("given_back"),
                       tax=Sum("tax"))
             .order_by("group", "code", "slug"))
     return [Total(period=period, dimension=dimension, group=row["group"], kind=row["slug"],
                   currency=row["code"], count=row["count"], amount=row["amount"],
-                  tax=row["tax"])
+                  tax=row["tax"],
+                  name=name_from(*(row[part] for part in name_parts), row["group"])
+                  if name_parts else "")
             for row in rows]
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from billing_console.integrations.stripe.types import tax_names
 from billing_console.money import REFUND_ARRIVAL, REFUND_BUSINESS_DAYS, format_amount
-from billing_console.names import moment_name, reason_label, seconds_needed
+from billing_console.names import in_sentence, moment_name, reason_label, seconds_needed
 from cases.models import Category
 from money_actions.policy import duplicate_window, likely_duplicates
 
@@ -319,7 +319,7 @@ def _on(timestamp, preposition="on"):
 def _stripe_reason(code):
     """Stripe's `expired_or_canceled_card` as "expired or canceled card" (Stripe's reasons
     only: no database)."""
-    return reason_label(code, console={}).lower()
+    return in_sentence(reason_label(code, console={}))
 
 
 def _count(number, noun):

@@ -25,7 +25,7 @@ class AnswerForm(forms.Form):
 
 
 class PromoteForm(forms.Form):
-    playbook = forms.ModelChoiceField(queryset=Playbook.objects.all(),
+    playbook = forms.ModelChoiceField(label="Add to playbook", queryset=Playbook.objects.all(),
                                       error_messages={"required": "Choose a playbook."})
 
 

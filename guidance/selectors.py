@@ -26,6 +26,12 @@ def playbooks(*, query=""):
     return found
 
 
+def playbook_titles(slugs):
+    """{slug: title} of the playbooks among `slugs`, in one query: how the audit trail
+    names a playbook its events keep by slug."""
+    return dict(Playbook.objects.filter(slug__in=set(slugs)).values_list("slug", "title"))
+
+
 def playbooks_for(category):
     return Playbook.objects.filter(category=category)
 

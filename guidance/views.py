@@ -12,8 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from billing_console.access import Capability, has_capability, requires
 from billing_console.exceptions import ApplicationError, PageNotFound
+from billing_console.forms import first_error
 from billing_console.parsing import whole_number
-from cases.forms import first_error
 from cases.models import Case, Category
 from cases.selectors import cases_visible_to
 from guidance import selectors, services

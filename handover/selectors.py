@@ -24,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 from audit.filters import first_id_at
 from audit.models import AuditEvent
 from audit.selectors import latest_verification
+from audit.words import role_names
 from billing_console.exceptions import ApplicationError
-from billing_console.names import action_label
+from billing_console.names import CONSOLE_NAME, action_label, person_name
 from cases.models import OPEN_CASE, Case, State
 from finance.reconciliation import unexplained_differences
 from guidance.models import Question
@@ -114,6 +115,7 @@ class ActionOutcome:
     event: AuditEvent
     label: str  # "Refund failed"
     about: str  # the action's name (`money_actions.selectors.name_of`), "" when gone
+    by: str  # who acted, by name: a person, the money policy, or the console itself
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def _events_from(first_id):
     since the moment."""
     if first_id is None:
         return AuditEvent.objects.none()
-    return AuditEvent.objects.filter(id__gte=first_id).order_by("-id")
+    return AuditEvent.objects.filter(id__gte=first_id).select_related("actor").order_by("-id")
 
 
 def _action_outcomes(first_event):
@@ -187,8 +189,13 @@ def _action_outcomes(first_event):
     listing = _listing(_events_from(first_event).filter(action__in=names))
     about = action_names({event.object_id for event in listing.rows})
     return Listing([ActionOutcome(event, action_label(event.action),
-                                  about.get(event.object_id, ""))
+                                  about.get(event.object_id, ""), _by(event))
                     for event in listing.rows], listing.more)
+
+
+def _by(event):
+    """Who acted in `event` (its actor read with it), by name."""
+    return person_name(event.actor) or role_names(event.actor_role) or CONSOLE_NAME
 
 
 def _stuck(now):

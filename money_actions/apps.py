@@ -8,12 +8,12 @@ class MoneyActionsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from audit.subjects import register_names, register_subject
+        from audit.subjects import register_fields, register_names, register_subject
         from billing_console.names import register_audit_actions, register_console_reasons
         from cases.money_waiting import register_money_waiting
         from money_actions import webhooks  # noqa: F401
         from money_actions.kinds import audit_vocabulary
-        from money_actions.models import ReasonCode
+        from money_actions.models import ReasonCode, State
         from money_actions.selectors import (
             action_for_audit,
             action_names,
@@ -27,6 +27,13 @@ class MoneyActionsConfig(AppConfig):
         # trail names the action and its events in words.
         register_subject("money_action", action_for_audit)
         register_names("money_action", action_names)
+        register_fields("money_action", labels={
+            "state": "State", "amount": "Amount", "customer": "Stripe customer",
+            "target": "Acted on in Stripe", "reason_code": "Internal reason",
+            "requested_by": "Requested by", "approved_by": "Approved by",
+            "stripe_object_id": "Made in Stripe", "params": "Details",
+        }, choices={"state": dict(State.choices)}, amounts={"amount"},
+            people={"requested_by", "approved_by"})
         register_audit_actions(audit_vocabulary)
         # Every page labels the console's reason codes as admins named them.
         register_console_reasons(reason_labels)

@@ -21,7 +21,7 @@ from audit.models import Outcome as AuditOutcome
 from audit.services import Origin, record
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
-from billing_console.names import reason_label
+from billing_console.names import in_sentence, person_name, reason_label
 from billing_console.notes import check_note_length
 from cases.models import CaseEvent, StripeLink
 from cases.models import State as CaseState
@@ -196,7 +196,7 @@ def money_action_approve(*, action_id, actor, note="", expected_amount=None, ori
     action.decision_note, action.decided_at = note.strip(), timezone.now()
     _move(action, State.APPROVED)
     _audit(action, Event.APPROVED, actor, reason=note, origin=origin)
-    _timeline(action, actor, f"{label_of(action)} approved by {actor.get_username()}.")
+    _timeline(action, actor, f"{label_of(action)} approved by {person_name(actor)}.")
     _case_follows_approvals(action, f"{label_of(action)} approved")
     _queue_submission(action)
     return action
@@ -212,7 +212,7 @@ def money_action_reject(*, action_id, actor, note, origin=None):
     action.decided_at = timezone.now()
     _move(action, State.CANCELED)
     _audit(action, Event.REJECTED, actor, reason=note, origin=origin)
-    _timeline(action, actor, f"{label_of(action)} rejected by {actor.get_username()}: {note}")
+    _timeline(action, actor, f"{label_of(action)} rejected by {person_name(actor)}: {note}")
     _case_follows_approvals(action, f"{label_of(action)} rejected")
     return action
 
@@ -232,7 +232,7 @@ def money_action_withdraw(*, action_id, actor, note="", origin=None):
     _move(action, State.CANCELED)
     _audit(action, Event.CANCELED, actor, reason=note or "Withdrawn by the requester.",
            origin=origin)
-    _timeline(action, actor, f"{label_of(action)} withdrawn by {actor.get_username()}.")
+    _timeline(action, actor, f"{label_of(action)} withdrawn by {person_name(actor)}.")
     _case_follows_approvals(action, f"{label_of(action)} withdrawn")
     return action
 
@@ -285,8 +285,8 @@ def money_action_clear_flag(*, action_id, actor, note, origin=None):
         _move(action, State.FAILED)
         _audit(action, Event.FAILED, actor, reason=action.failure_reason, origin=origin,
                outcome=AuditOutcome.FAILURE)
-    _timeline(action, actor, f"Finance ({actor.get_username()}) handled what was flagged "
-                             f"on the {label_of(action).lower()}: {note.strip()}")
+    _timeline(action, actor, f"Finance ({person_name(actor)}) handled what was flagged "
+                             f"on the {in_sentence(label_of(action))}: {note.strip()}")
     return action
 
 
@@ -305,8 +305,8 @@ def _require_note(note):
 
 
 def _wrong_state(action, verb):
-    return ApplicationError(f"This {action.get_kind_display().lower()} is "
-                            f"{action.get_state_display().lower()} and cannot be {verb}.",
+    return ApplicationError(f"This {in_sentence(action.get_kind_display())} is "
+                            f"{in_sentence(action.get_state_display())} and cannot be {verb}.",
                             "invalid_state", status=409)
 
 
@@ -471,7 +471,7 @@ def _after_outcome(action, was_succeeded):
             write_back_queue(action.case, note=action.customer_reply, public=True)
         return
     reason = f": {reason_label(action.failure_reason)}" if action.failure_reason else ""
-    _timeline(action, None, f"{name} {action.get_state_display().lower()}{reason}.")
+    _timeline(action, None, f"{name} {in_sentence(action.get_state_display())}{reason}.")
     if not was_succeeded:
         return
     # The customer was told the money was on its way, and it is not.

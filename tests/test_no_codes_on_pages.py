@@ -5,8 +5,9 @@ customer has charges, refunds, a dispute, invoices, credit notes and a subscript
 money actions done and one waiting for approval; a question; a playbook; a handover note;
 a reconciliation run; an audit event of every action the console records, read on every
 page of the trail) and the preview of each money action, as a specialist, a Tier 2 agent,
-finance and an admin. A page fails when its visible text (tags, attributes, <script>,
-<code> and elements of class "stripe-id" left out) holds
+finance and an admin, each of whom has a name. A page fails when its visible text (tags,
+attributes but an aria-label, <script>, <code> and elements of class "stripe-id",
+"username" or "raw-record" left out) holds
 - a raw Stripe id, which belongs in a Stripe-id column or a link's address only;
 - a reason code (the snake_case codes of Stripe's and the console's reason registries),
   which has a label;
@@ -16,7 +17,10 @@ finance and an admin. A page fails when its visible text (tags, attributes, <scr
   alone, as in a table cell or after a "·"), each of which has words;
 - "stripe" or "zendesk" in lower case (a label lowered whole: "submitting to stripe");
 - a case named by its row id ("Case 2") rather than its ticket number, or a money action
-  by its id ("Money action 1c0e…", or any bare UUID).
+  by its id ("Money action 1c0e…", or any bare UUID);
+- a person by their username where they have a name (an author, an actor, an assignee);
+- "None" standing alone (a value printed that is not there), also as the value of a
+  field a person types in.
 No page gives two elements the same id either. The notes the console writes to Zendesk
 tickets are held to the same words.
 """
@@ -71,8 +75,12 @@ UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 PROPER_NAME_LOWERED = re.compile(r"\b(stripe|zendesk)\b")
 # What splits a text into the pieces a one-word code may stand alone in.
 SEPARATORS = re.compile(r"[·,;:()\[\]|/]")
-# Elements whose text is not read as words: scripts, and ids shown as ids.
+# Elements whose text is not read as words: scripts, and ids shown as ids: Stripe's, an
+# account's username on the admins' pages, the audit trail's raw record.
 SKIPPED_TAGS = {"script", "style", "code"}
+SKIPPED_CLASSES = {"stripe-id", "username", "raw-record"}
+# The fields a person types in, whose value is shown as text.
+TYPED_INPUTS = {"text", "date", "number", "email", "search", "tel", "url", None}
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
              "source", "track", "wbr"}
 REASON = {"reason_code": "courtesy", "note": "Agreed with the customer on the phone."}
@@ -91,9 +99,16 @@ class _VisibleText(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.ids += [value for name, value in attrs if name == "id"]
+        named = dict(attrs)
+        if not self.skipping:
+            # What a screen reader says for the element, and a typed field's value.
+            self.parts += [named["aria-label"]] if named.get("aria-label") else []
+            if tag == "input" and named.get("type") in TYPED_INPUTS and named.get("value"):
+                self.parts.append(named["value"])
         if tag in VOID_TAGS:
             return
-        skipped = tag in SKIPPED_TAGS or "stripe-id" in (dict(attrs).get("class") or "").split()
+        skipped = tag in SKIPPED_TAGS or bool(
+            SKIPPED_CLASSES & set((named.get("class") or "").split()))
         self.open_tags.append(skipped)
         self.skipping += skipped
 
@@ -142,7 +157,7 @@ class Forbidden:
     """The codes no person should read: `inline` wherever they are, `alone` where a piece
     of text is nothing but the code (a one-word code is also an English word)."""
 
-    def __init__(self, inline, alone=(), action_kinds=()):
+    def __init__(self, inline, alone=(), action_kinds=(), usernames=()):
         words = sorted(inline, key=len, reverse=True)
         self.inline = re.compile(rf"(?<![\w.])({'|'.join(map(re.escape, words))})(?![\w.])") \
             if words else None
@@ -150,7 +165,10 @@ class Forbidden:
         self.actions = re.compile(
             rf"\b({'|'.join(map(re.escape, action_kinds))})\.[a-z][a-z_]*(?![\w@.-])") \
             if action_kinds else None
-        self.alone = set(alone)
+        self.alone = {*alone, "None"}
+        self.usernames = re.compile(
+            rf"(?<![\w.@-])({'|'.join(map(re.escape, usernames))})(?![\w@-])") \
+            if usernames else None
 
     def found(self, parts):
         """[(what, the text around it)] for every id, code or row id in `parts`."""
@@ -162,21 +180,23 @@ class Forbidden:
                   for match in PROPER_NAME_LOWERED.finditer(text)]
         for pattern in (self.inline, self.actions):
             found += [("code", match) for match in (pattern.finditer(text) if pattern else ())]
+        found += [("a username", match)
+                  for match in (self.usernames.finditer(text) if self.usernames else ())]
         around = [(what, text[max(match.start() - 40, 0):match.end() + 40])
                   for what, match in found]
         return around + [("code standing alone", part) for part in parts
                          for piece in SEPARATORS.split(part) if piece.strip() in self.alone]
 
 
-def forbidden_codes():
-    """Every code the walk fails on."""
+def forbidden_codes(usernames=()):
+    """Every code the walk fails on, and the `usernames` of people who have a name."""
     permissions = {capability.value for capability in Capability if "_" in capability.value}
     states = {*State.values, *CaseState.values}
     inline = {*reason_codes(), *permissions, *audit_actions(),
               *(role.value for role in Role if "_" in role.value),
               *(code for code in {*states, *STRIPE_STATUSES} if "_" in code)}
     alone = {code for code in {*states, *STRIPE_STATUSES, POLICY_ROLE} if "_" not in code}
-    return Forbidden(inline, alone, action_kinds=list(audit_kinds()))
+    return Forbidden(inline, alone, action_kinds=list(audit_kinds()), usernames=usernames)
 
 
 # The scanner itself ----------------------------------------------------------------------
@@ -226,6 +246,34 @@ def test_the_scanner_lets_words_be(html):
     assert forbidden.found(visible_parts(html)) == []
 
 
+@pytest.mark.parametrize("html,what", [
+    ("<dl><dt>Last error</dt><dd>None</dd></dl>", "code standing alone"),
+    ('<label>From <input type="date" name="since" value="None"></label>',
+     "code standing alone"),
+    ('<td><input type="checkbox" name="case" value="7" aria-label="Select case 7"></td>',
+     "case by row id"),
+    ("<p><strong>u-specialist</strong> · 2026-12-01 10:00 UTC</p>", "a username"),
+])
+def test_the_scanner_finds_none_usernames_and_what_a_screen_reader_says(html, what):
+    forbidden = Forbidden(set(), usernames=["u-specialist"])
+
+    assert [found for found, _ in forbidden.found(visible_parts(html))] == [what]
+
+
+@pytest.mark.parametrize("html", [
+    "<p>None yet: a ticket you escalate shows here.</p>",
+    '<input type="hidden" name="since" value="None"><input type="checkbox" value="paid">',
+    '<td><a href="/manage/users/3/" class="username">u-specialist</a></td>',
+    '<details class="raw-record"><summary>Raw record</summary><p>refund.requested on '
+    'money_action 1c0e4a52-7a4b-4f7e-9d0c-2b1d6f0e8a11 by u-specialist</p></details>',
+])
+def test_the_scanner_lets_names_and_the_raw_record_be(html):
+    forbidden = Forbidden({"refund.requested"}, alone={"paid"}, action_kinds=["refund"],
+                          usernames=["u-specialist"])
+
+    assert forbidden.found(visible_parts(html)) == []
+
+
 def test_the_scanner_finds_two_elements_with_one_id():
     html = ('<input id="id_currency"><label for="id_currency">Currency</label>'
             '<select id="id_currency"></select><p id="ok"></p>')
@@ -255,6 +303,7 @@ def world(stripe, zendesk_sandbox, actors, refund_policy, eager_tasks):
     duplicate refunded, a large refund waiting for finance, a credit memo, a voided
     invoice; a question, a playbook, a handover note, a reconciliation run. Returns what
     the walk fills the routes' parameters with."""
+    _named(actors)
     customer, paid, refunded, _disputed = stripe.customer_with_history()
     client, lines = stripe.client, [("Seats", 6_000)]
     twice = [charge(client, customer=customer.id, amount=3_000) for _ in range(2)]
@@ -294,6 +343,20 @@ def world(stripe, zendesk_sandbox, actors, refund_policy, eager_tasks):
     return world
 
 
+# Each actor's name; their usernames are words of no page, so a username shown where the
+# name belongs is found.
+NAMES = {"specialist": "Sam Specialist", "second_specialist": "Sky Second",
+         "tier2": "Tia Tiertwo", "finance": "Fin Ance", "admin": "Ada Admin",
+         "outsider": "Otto Outside"}
+
+
+def _named(actors):
+    for key, user in actors.items():
+        user.first_name, user.last_name = NAMES[key].split()
+        user.username = f"u-{key}"
+        user.save()
+
+
 def _written_with_ids(world):
     """Timeline entries the console wrote before it named Stripe objects, ids and all."""
     case, customer = world["case"], world["customer"]
@@ -326,7 +389,7 @@ ABOUT = {
     "policy.role_limit_set": ("role_limit", "billing_specialist usd"),
     "policy.reason_code_added": ("reason_code", "duplicate_charge"),
     "policy.reason_code_changed": ("reason_code", "billing_error"),
-    "policy.rules_set": ("money_policy", 1), "user": ("user", "tier2"),
+    "policy.rules_set": ("money_policy", 1), "user": ("user", "u-tier2"),
     "intake": ("intake_rule", 1), "sla": ("sla_targets", "all"),
     "handover": ("handover_note", 1), "reconciliation": ("reconciliation_run", 1),
 }
@@ -506,7 +569,8 @@ def walk(world, actors):
 
 
 def test_no_page_shows_a_raw_id_a_code_or_a_case_by_row_id(world, actors):
-    forbidden, found = forbidden_codes(), []
+    forbidden = forbidden_codes(usernames=[user.username for user in actors.values()])
+    found = []
     for where, status, html in walk(world, actors):
         found += [f"{where} [{status}] {what}: …{context}…"
                   for what, context in forbidden.found(visible_parts(html))]

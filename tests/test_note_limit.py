@@ -53,4 +53,4 @@ def test_a_question_over_the_limit_is_a_400_in_the_api(tier2):
                                       {"body": "q" * (NOTE_MAX_CHARS + 1)}, format="json")
 
     assert response.status_code == 400
-    assert response.json()["message"].startswith("body:")
+    assert response.json()["message"].startswith("Body:")

@@ -20,3 +20,30 @@ def test_a_refusal_names_no_permission(db, role, path):
     assert not [name for name in Capability if name.value in page]
     assert "permission" not in page.lower()
     assert "Your role does not include this part of the console." in page
+
+
+def _api_post(user, path, body):
+    from tests.conftest import api_client
+
+    return api_client(user).post(path, body, format="json")
+
+
+@pytest.mark.parametrize("body, message, field", [
+    ({"resolution_code": 5, "summary": "Done."}, "Resolution code: Must be a string.",
+     "resolution_code"),
+    ({"resolution_code": "refunded", "summary": "Done.", "public_reply": "Hi\x00"},
+     "Public reply: Holds a character no record can contain", "public_reply"),
+])
+def test_the_api_names_a_field_in_words_and_keys_its_errors_by_name(
+        db, body, message, field):
+    """Before: "resolution_code: Must be a string."; a program still finds the field by
+    its name in `errors`."""
+    from tests.cases.factories import make_case
+
+    case = make_case()
+    response = _api_post(make_user("api-specialist", Role.SPECIALIST),
+                         f"/api/v1/cases/{case.pk}/resolve/", body)
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(message)
+    assert list(response.json()["errors"]) == [field]

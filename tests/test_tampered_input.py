@@ -76,9 +76,9 @@ def test_the_api_names_its_choices_instead_of_quoting_the_value(specialist):
 
     for response in (listed, posted):
         assert response.status_code == 400 and TOO_MUCH not in response.content.decode()
-    assert listed.json()["message"].startswith('state: Must be one of "all", ')
+    assert listed.json()["message"].startswith('State: Must be one of "all", ')
     assert posted.json()["message"] == (
-        'priority: Must be one of "low", "normal", "high", "urgent".')
+        'Priority: Must be one of "low", "normal", "high", "urgent".')
 
 
 @pytest.mark.parametrize("query, message", [

@@ -13,6 +13,7 @@ from audit.services import record
 from billing_console.integrations.zendesk.types import CustomField, Ticket
 from billing_console.text import REPLACEMENT, storable
 from finance.models import ReconciliationRun
+from money_actions.models import ReasonCode
 from tests.cases.factories import make_case
 from tests.conftest import api_client, make_user, signed_in
 
@@ -77,18 +78,43 @@ def test_a_nul_in_a_query_is_a_400_with_message_and_code_on_any_database(db, fin
 
     assert response.status_code == 400
     assert response.json() == {
-        "message": "“reason” holds a character no record can contain (NUL (U+0000) or a "
+        "message": "“Reason” holds a character no record can contain (NUL (U+0000) or a "
                    "lone surrogate); remove it and try again.",
-        "code": "unstorable_character"}
+        "code": "unstorable_character",
+        "errors": {"reason": ["Holds a character no record can contain (NUL (U+0000) or a "
+                              "lone surrogate)."]}}
 
 
-def test_a_page_names_the_parameter_and_links_to_the_page_without_it(db, specialist):
+def test_a_page_names_the_field_by_its_label_and_links_to_the_page_without_it(
+        db, specialist):
     response = signed_in(specialist).get("/cases/?state=all&q=%00")
 
     assert response.status_code == 400
     page = response.content.decode()
-    assert "“q” holds a character no record can contain" in page
+    assert "“Search” holds a character no record can contain" in page
     assert 'href="/cases/?state=all"' in page
+
+
+@pytest.mark.parametrize("path, fields, label", [
+    ("/manage/policy/currencies/usd/", {"auto_approve_limit": "5\x0000",
+                                        "customer_window_limit": "1000.00"},
+     "Auto-approve limit"),
+    ("/manage/policy/reasons/{reason}/", {"reason-{reason}-label": "Courtesy\x00"}, "Reason"),
+    ("/handover/notes/", {"body": "All quiet\x00"}, "Your note for the next shift"),
+])
+def test_a_form_field_is_named_by_the_label_its_page_shows(
+        db, refund_policy, path, fields, label):
+    reason = ReasonCode.objects.get(code="courtesy").pk
+    user = make_user("everyone", "billing_specialist", "admin")
+    path, fields = path.format(reason=reason), {name.format(reason=reason): value
+                                                for name, value in fields.items()}
+
+    response = signed_in(user).post(path, fields)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f"“{label}” holds a character no record can contain" in page
+    assert not any(f"“{name}”" in page for name in fields)
 
 
 def test_a_nul_in_a_posted_form_is_a_400_not_a_500(db, finance):

@@ -64,10 +64,10 @@ def test_an_audit_filter_too_long_for_a_number_says_so(finance, path, words):
 
 
 @pytest.mark.parametrize("path, words", [
-    ("/api/v1/cases/?limit=99999999999999999999", "limit: Must be at most 100."),
+    ("/api/v1/cases/?limit=99999999999999999999", "Limit: Must be at most 100."),
     ("/api/v1/money-actions/?case=99999999999999999999",
-     "case: Must be at most 999999999999999999."),
-    ("/api/v1/cases/?limit=1²", "limit: Must be a whole number in the digits 0-9."),
+     "Case: Must be at most 999999999999999999."),
+    ("/api/v1/cases/?limit=1²", "Limit: Must be a whole number in the digits 0-9."),
 ])
 def test_an_api_number_too_long_is_refused_for_its_size(finance, path, words):
     response = api_client(finance).get(path)

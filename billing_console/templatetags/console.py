@@ -7,8 +7,10 @@ from billing_console.access import may_open
 from billing_console.integrations.stripe.types import tax_included, tax_names
 from billing_console.money import format_amount
 from billing_console.names import (
+    actor_name,
     in_sentence,
     in_words,
+    person_name,
     reason_label,
     stripe_ids_named,
     stripe_status,
@@ -92,6 +94,20 @@ def quoted_filter(value):
 def ticket(ticket_id):
     """{{ case.zendesk_ticket_id|ticket }} -> "Ticket #6", the case's name for people."""
     return ticket_name(ticket_id)
+
+
+@register.filter
+def person(user):
+    """{{ note.author|person }} -> "Sam Specialist": a person by their full name, else their
+    username; "" for no one."""
+    return person_name(user)
+
+
+@register.filter
+def actor(user):
+    """{{ event.actor|actor }} -> "Sam Specialist", or "Billing Console" where the console
+    itself acted (no person)."""
+    return actor_name(user)
 
 
 @register.filter

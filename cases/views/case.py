@@ -19,7 +19,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from billing_console.access import AnyOf, Capability, has_capability, requires
 from billing_console.exceptions import ApplicationError, PageNotFound
+from billing_console.forms import first_error
 from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
+from billing_console.names import in_sentence
 from billing_console.parsing import WHOLE_NUMBER_MAX_DIGITS, too_many_digits, whole_number
 from billing_console.text import QUOTE_MAX_CHARS, quoted
 from cases import services
@@ -31,7 +33,6 @@ from cases.forms import (
     ResolveForm,
     StripeCustomerForm,
     TransitionForm,
-    first_error,
 )
 from cases.models import Case, Category, Priority, State, StripeLink
 from cases.selectors import (
@@ -156,7 +157,7 @@ def _guidance_form(case):
     choices = list(Playbook.objects.only("pk", "title", "category"))
     suggested = next((book for book in choices if book.category == case.category), None)
     form = CaseGuidanceForm(initial={"playbook": suggested.pk if suggested else None})
-    form.fields["playbook"].choices = [("", "None"), *((book.pk, book.title)
+    form.fields["playbook"].choices = [("", "No playbook"), *((book.pk, book.title)
                                                        for book in choices)]
     return form
 
@@ -246,7 +247,7 @@ def _submit(request, pk, form_class, form_name, apply):
 def transition(request, pk):
     def apply(case, data, actor):
         case = services.case_transition(case=case, to_state=data["to_state"], actor=actor)
-        return f"The case is now {case.get_state_display().lower()}."
+        return f"The case is now {in_sentence(case.get_state_display())}."
 
     return _act(request, pk, TransitionForm, apply)
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from billing_console.access import Capability, Role, has_capability, requires
 from billing_console.exceptions import ApplicationError, UnknownCursor
+from billing_console.names import name_from, person_name, ticket_name
 from cases.models import Category, Priority, State
 from cases.selectors import (
     ASSIGNEES,
@@ -35,7 +36,8 @@ STATE_LABELS = {value: escape(label) for value, label in State.choices}
 
 # The columns a row reads; the queue loads no others.
 ROW_FIELDS = ("zendesk_ticket_id", "subject", "requester_name", "requester_email", "category",
-              "priority", "state", "assignee__username", "resolution_due")
+              "priority", "state", "assignee__username", "assignee__first_name",
+              "assignee__last_name", "resolution_due")
 
 # One row of the table. A page of 50 rows is some 900 template variables, each resolved,
 # localized and escaped by the template engine: that was more than half of what the page
@@ -62,11 +64,12 @@ def _row(case, base_url, now, tz, can_assign):
     else:
         due_html = "—"
     category, priority, state = case["category"], case["priority"], case["state"]
-    assignee = case["assignee__username"]
+    assignee = case["assignee__username"] and name_from(
+        case["assignee__first_name"], case["assignee__last_name"], case["assignee__username"])
     return (
         f'<tr data-case-id="{pk}" data-href="{url}" tabindex="-1"'
         f"{BREACHED_CLASS if breached else ''}>\n"
-        f"{_select_cell(pk) if can_assign else ''}"
+        f"{_select_cell(pk, case['zendesk_ticket_id']) if can_assign else ''}"
         f"<td>#{case['zendesk_ticket_id']}</td>\n"
         f'<td><a href="{url}">{escape(case["subject"] or "(no subject)")}</a></td>\n'
         f"<td>{escape(case['requester_name'])}<br>"
@@ -80,9 +83,10 @@ def _row(case, base_url, now, tz, can_assign):
     )
 
 
-def _select_cell(pk):
+def _select_cell(pk, ticket_id):
+    """The row's checkbox: its value is the case's row id, its name for people the ticket's."""
     return (f'<td><input type="checkbox" name="case" value="{pk}" '
-            f'aria-label="Select case {pk}"></td>\n')
+            f'aria-label="Select {ticket_name(ticket_id)}"></td>\n')
 
 
 def _priority_cell(value, label=None):
@@ -216,8 +220,7 @@ def _specialists():
     with connection.cursor() as cursor:
         cursor.execute(SPECIALISTS_SQL, [Role.SPECIALIST.value])
         rows = cursor.fetchall()
-    return [(username, f"{first} {last}".strip() or username)
-            for username, first, last in rows]
+    return [(username, name_from(first, last, username)) for username, first, last in rows]
 
 
 @requires(Capability.VIEW_QUEUE)
@@ -245,7 +248,7 @@ def assign(request):
     except (ApplicationError, ValueError) as error:
         messages.error(request, getattr(error, "message", "Those cases could not be read."))
     else:
-        who = assignee.get_username() if assignee else "nobody"
+        who = person_name(assignee) if assignee else "nobody"
         messages.success(request, f"{len(cases)} case(s) assigned to {who}.")
     if request.htmx:
         return queue_rows(request)

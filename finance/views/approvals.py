@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 from audit.services import Origin
 from billing_console.access import Capability, requires
 from billing_console.exceptions import ApplicationError
+from billing_console.forms import first_error
 from billing_console.names import ticket_name
 from finance.forms import DecisionForm
 from finance.reconciliation import reconciliation_flags
@@ -71,9 +72,7 @@ def _decision(service, done, *, for_amount_shown=False):
 
 def _form_refusal(form):
     """The first of the form's errors, named by its field's label, and nothing decided."""
-    name, errors = next(iter(form.errors.items()))
-    label = form.fields[name].label or name.capitalize()
-    return f"{label}: {errors[0]} Nothing was decided; correct it and decide again."
+    return f"{first_error(form)} Nothing was decided; correct it and decide again."
 
 
 approve = _decision(services.money_action_approve, "approved; it is on its way to Stripe",

@@ -114,6 +114,18 @@ def test_a_rule_out_of_range_is_refused(admin_client):
     assert MoneyPolicy.current().charge_age_days == 180
 
 
+def test_a_rule_out_of_range_in_the_service_names_it_by_its_label(admin_user, refund_policy):
+    """Before: "Charge age days must be a whole number from 1 to 3,650."."""
+    rules = {"charge_age_days": 0, "customer_window_days": 14, "duplicate_window_hours": 6,
+             "fraudulent_needs_approval": True}
+
+    with pytest.raises(ApplicationError) as refused:
+        services.money_policy_set(rules=rules, actor=admin_user)
+
+    assert refused.value.message == ("“Refunds of charges older than (days) need approval” "
+                                     "takes a whole number from 1 to 3,650.")
+
+
 def test_a_role_limit_is_set_in_major_units_and_removed_when_blank(admin_client):
     form = {"role": "billing_specialist", "currency": "eur", "limit": "250.00"}
     assert admin_client.post("/manage/policy/role-limits/", form).status_code == 302

@@ -42,8 +42,9 @@ def test_the_list_shows_roles_lock_state_and_the_zendesk_tie(admin_user, actors)
     finance_row = page.split('data-username="finance"')[1].split("</tr>")[0]
     assert "Can sign in" in finance_row and "Unlock" not in finance_row
     tier2_row = page.split('data-username="tier2"')[1].split("</tr>")[0]
-    assert f"agent {TIER2_ZENDESK_USER_ID}" in tier2_row
-    assert f"group {TIER2_ZENDESK_GROUP_ID}" in tier2_row
+    assert (f"Sees the cases Zendesk user #{TIER2_ZENDESK_USER_ID} or group "
+            f"#{TIER2_ZENDESK_GROUP_ID} escalated") in tier2_row
+    assert f"agent {TIER2_ZENDESK_USER_ID}" not in tier2_row
     assert "No role: sees nothing" in page.split('data-username="outsider"')[1]
 
 

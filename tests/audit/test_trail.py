@@ -218,3 +218,86 @@ def test_the_api_pages_by_keyset_with_the_filters_kept(db, finance):
 
     assert len(first["results"]) == 50 and len(second["results"]) == 10
     assert "kind=refund" in first["next"]
+
+
+def _visible(html):
+    from tests.test_no_codes_on_pages import visible_text
+
+    return visible_text(html)
+
+
+def _change_row(html, label):
+    """(before, after) of the row `label` of an event page's table of changes."""
+    row = html.split(f'<th scope="row">{label}</th>')[1].split("</tr>")[0]
+    return tuple(re.findall(r"<td>(.*?)</td>", row))
+
+
+def test_an_event_reads_in_words_and_keeps_its_raw_record_folded(db, specialist, finance):
+    """Before, the page said "Recorded as refund.approved on money_action <uuid>" and showed
+    before and after as JSON, in minor units, with the customer's Stripe id."""
+    specialist.first_name, specialist.last_name = "Sam", "Specialist"
+    specialist.save()
+    make_case(stripe_customer_id="cus_Q1abcdefgh", requester_name="Quinn Walsh")
+    event = record(
+        action="refund.approved", actor=finance, object_type="money_action",
+        object_id="2b1d6f0e-7a4b-4f7e-9d0c-1c0e4a527a4b", amount=1_750, currency="usd",
+        before={"state": "pending_approval"},
+        after={"state": "approved", "amount": 1_750, "currency": "usd",
+               "customer": "cus_Q1abcdefgh", "requested_by": specialist.username,
+               "reason_code": "courtesy", "approved_by": finance.username})
+
+    html = signed_in(finance).get(f"/audit/{event.id}/").content.decode()
+    shown = _visible(html)
+
+    assert "Refund of 17.50 USD" in shown and "Recorded as" not in shown
+    assert _change_row(html, "State") == ("Waiting for approval", "Approved")
+    assert _change_row(html, "Amount") == ("—", "17.50 USD")
+    assert _change_row(html, "Stripe customer") == ("—", "Quinn Walsh")
+    assert _change_row(html, "Requested by") == ("—", "Sam Specialist")
+    assert _change_row(html, "Internal reason") == ("—", "Courtesy")
+    assert not re.search(r"refund\.approved|money_action|cus_|1750|pending_approval", shown)
+    raw = html.split('<details class="raw-record"')[1].split("</details>")[0]
+    assert "<code>refund.approved</code>" in raw and "&quot;cus_Q1abcdefgh&quot;" in raw
+
+
+def test_a_policy_change_reads_its_limits_in_the_currency_with_their_labels(db, admin_user,
+                                                                           finance):
+    event = record(action="policy.currency_limit_set", actor=admin_user,
+                   object_type="currency_limit", object_id="USD", currency="usd",
+                   before={"auto_approve_limit": 50_000, "take_cap": 100_000},
+                   after={"auto_approve_limit": 75_000, "take_cap": 100_000})
+
+    html = signed_in(finance).get(f"/audit/{event.id}/").content.decode()
+
+    assert _change_row(html, "Auto-approve limit") == ("500.00 USD", "750.00 USD")
+    assert _change_row(html, "Money taken: never more than") == ("1,000.00 USD",
+                                                                 "1,000.00 USD")
+    assert "auto_approve_limit" not in _visible(html) and "75000" not in _visible(html)
+
+
+def test_the_trail_names_people_and_the_console_not_usernames(trail, specialist, finance):
+    specialist.first_name, specialist.last_name = "Sam", "Specialist"
+    specialist.save()
+    case, events = trail
+
+    html = signed_in(finance).get("/audit/").content.decode()
+    rows = {int(pk): row for pk, row in re.findall(
+        r'<tr data-event-id="(\d+)"(.*?)</tr>', html, re.DOTALL)}
+
+    assert "Sam Specialist" in rows[events["sign_in"].id]
+    assert ">specialist<" not in rows[events["sign_in"].id]
+    assert "Billing Console" in rows[events["big_refund"].id]  # the system, on its own
+
+
+def test_the_date_fields_are_empty_without_a_filter(trail, finance):
+    html = signed_in(finance).get("/audit/").content.decode()
+
+    assert 'name="since" value=""' in html and 'name="until" value=""' in html
+    assert 'value="None"' not in html
+
+
+def test_an_exports_filters_read_back_by_their_labels(db, finance):
+    from audit.words import filters_in_words
+
+    assert filters_in_words("amount_min=10.00&customer=cus_A&role=finance") == (
+        "Amount from: 10.00; Customer's Stripe id: cus_A; Role: Finance")

@@ -202,7 +202,9 @@ def test_a_transition_moves_the_case_and_tells_zendesk(specialist, case):
 @pytest.mark.parametrize("to_state,message", [
     (State.WAITING_CUSTOMER, "A case that is new cannot move to waiting on customer."),
     (State.RESOLVED, "Resolve a case with a resolution code and a summary."),
-    ("sideways", "Select a valid choice. That choice is not one of the available choices."),
+    # A form's refusal names the field by the label the page shows.
+    ("sideways", "Move to: Select a valid choice. That choice is not one of the available "
+                 "choices."),
 ])
 def test_a_refused_transition_is_a_message_not_an_error_page(to_state, message, specialist,
                                                              case):

@@ -68,6 +68,21 @@ def test_the_timeline_shows_names_and_roles_instead_of_user_ids(conversation, sp
     assert ">Billing Console</span>" in page
 
 
+def test_the_consoles_own_comment_and_events_are_by_billing_console(conversation, specialist):
+    """Before: "console Billing Console" (the name of the console's Zendesk user, then its
+    badge) on its comment, and "system" on what it recorded by itself."""
+    from tests.test_no_codes_on_pages import visible_text
+
+    case, _, _ = conversation
+    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.LINK, created_at=case.created_at,
+                             body="Stripe customer matched by the requester's email")
+
+    shown = visible_text(signed_in(specialist).get(f"/cases/{case.pk}/").content.decode())
+
+    assert "console Billing Console" not in shown and "· system ·" not in shown
+    assert shown.count("· Billing Console ·") >= 2
+
+
 def test_a_console_note_reaches_zendesk_as_sanitised_html(db, zendesk_sandbox, specialist,
                                                           django_capture_on_commit_callbacks):
     ticket = zendesk_sandbox.add_tickets([ticket_spec(1)])[0]

@@ -140,6 +140,20 @@ def test_a_row_shows_its_case_ready_to_read(client, specialist):
         assert text in page
 
 
+def test_a_row_names_its_assignee_and_its_checkbox_by_the_ticket(client, specialist):
+    """Before: the assignee's username, and a checkbox read out as "Select case <row id>"."""
+    specialist.first_name, specialist.last_name = "Sam", "Specialist"
+    specialist.save()
+    case = make_case(zendesk_ticket_id=4242, assignee=specialist)
+    client.force_login(specialist)
+
+    page = client.get("/cases/").content.decode()
+
+    assert "<td>Sam Specialist</td>" in page and "<td>specialist</td>" not in page
+    assert 'aria-label="Select Ticket #4242"' in page
+    assert f'aria-label="Select case {case.pk}"' not in page
+
+
 def test_the_queue_reads_only_the_columns_it_shows(client, specialist):
     make_case(description="A long ticket body the queue never shows.")
     client.force_login(specialist)
@@ -197,7 +211,7 @@ def test_bulk_assignment_assigns_records_and_audits(client, specialist, second_s
     client.force_login(specialist)
     response = client.post("/cases/assign/", {"case": [first.pk, second.pk],
                                               "assignee": "specialist2"}, follow=True)
-    assert b"2 case(s) assigned to specialist2" in response.content
+    assert b"2 case(s) assigned to specialist2" in response.content  # they have no name
     assert set(Case.objects.values_list("assignee__username", "state")) == {
         ("specialist2", State.TRIAGED)}
     assert CaseEvent.objects.filter(kind=CaseEvent.Kind.ASSIGNMENT).count() == 2

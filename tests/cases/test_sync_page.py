@@ -11,20 +11,42 @@ from cases.models import SyncState
 from tests.conftest import with_second_factor
 
 
-def test_admins_see_the_last_run_the_lag_and_the_last_error(client, admin_user):
+def _page(client, admin_user):
+    client.force_login(admin_user)
+    with_second_factor(client, admin_user)
+    return client.get("/manage/integrations/").content.decode()
+
+
+def test_admins_see_the_last_run_the_last_sync_and_the_last_error(client, admin_user):
     now = timezone.now()
     SyncState.objects.filter(pk=1).update(
         last_run_at=now, last_success_at=now - timedelta(minutes=3),
         newest_ticket_updated_at=now - timedelta(minutes=4),
         last_error="ZendeskTransientError: <b>rate limit</b>", last_error_at=now)
-    client.force_login(admin_user)
-    with_second_factor(client, admin_user)
 
-    page = client.get("/manage/integrations/").content.decode()
+    page = _page(client, admin_user)
 
     assert "The last run failed" in page
     assert "&lt;b&gt;rate limit&lt;/b&gt;" in page  # Zendesk's words, escaped
-    assert "4\xa0minutes since the newest ticket change" in page
+    assert "Newest ticket change taken in" in page and "(4\xa0minutes ago)" in page
+    assert "Late: the sync runs every 1 min" in page
+
+
+def test_a_quiet_zendesk_reads_as_synced_not_as_a_lag(client, admin_user):
+    """Nobody changed a ticket for 19 minutes, and the sync ran a minute ago: the page
+    says when it last synced, with no warning, and no error as "No errors"."""
+    now = timezone.now()
+    SyncState.objects.filter(pk=1).update(
+        last_run_at=now - timedelta(seconds=30), last_success_at=now - timedelta(seconds=70),
+        newest_ticket_updated_at=now - timedelta(minutes=19), last_error="",
+        last_error_at=None)
+
+    page = _page(client, admin_user)
+    synced = page.split('id="last-synced">')[1].split("</dd>")[0]
+
+    assert synced.startswith("1\xa0minute ago")
+    assert "Late" not in page and "Lag behind" not in page
+    assert "<dd>No errors</dd>" in page and "<dd>None</dd>" not in page
 
 
 def test_sync_now_queues_a_run_and_says_so(client, admin_user):

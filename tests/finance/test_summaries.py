@@ -109,6 +109,23 @@ def test_reasons_and_requesters_are_totalled_per_kind_and_currency(actions, fina
     ]
 
 
+def test_the_tables_show_labels_and_names_not_codes_or_usernames(actions, finance, specialist):
+    """Before: "Duplicate charge duplicate_charge" (the label, then its code) and the
+    requester's username."""
+    specialist.first_name, specialist.last_name = "Sam", "Specialist"
+    specialist.save()
+
+    page = signed_in(finance).get(URL).content.decode()
+    by_reason = page.split('id="by-reason"')[1].split("</table>")[0]
+    by_actor = page.split('id="by-actor"')[1].split("</table>")[0]
+
+    assert '<th scope="row">Billing error</th>' in by_reason
+    assert "billing_error</" not in by_reason and "<code>" not in by_reason
+    assert '<th scope="row">Sam Specialist</th>' in by_actor
+    assert '<th scope="row">specialist</th>' not in by_actor
+    assert '<th scope="row">specialist2</th>' in by_actor  # no name: the username
+
+
 def test_months_group_by_the_month_the_action_settled(actions, finance, months):
     this_month, earlier = months
 

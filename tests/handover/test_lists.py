@@ -260,3 +260,28 @@ def test_a_money_action_the_policy_approved_is_listed_as_the_policys(specialist)
     rows = handover(since=_since(since), now=timezone.now()).actions.rows
     assert [(row.label, row.event.amount) for row in rows] == [
         ("Refund approved by the policy", 4_200)]
+
+
+def test_the_handover_names_people_the_policy_and_the_console_not_usernames(
+        specialist, finance):
+    """Before: finance's username as who decided, "the console" for the money policy's own
+    approval, and a note's author by username."""
+    for user, first, last in ((specialist, "Sam", "Specialist"), (finance, "Fin", "Ance")):
+        user.first_name, user.last_name = first, last
+        user.save()
+    case = linked_case()
+    since = _shift_ends(specialist)
+    rejected_refund(case, specialist, finance, amount=70_000)
+    failed_refund(case, specialist, amount=1_234, why="The customer's card was closed.")
+    action = refund(case, specialist, state="approved", amount=4_200)
+    record(action="refund.auto_approved", actor=None, actor_role="policy",
+           object_type="money_action", object_id=str(action.pk), amount=4_200,
+           currency="usd", case_id=case.pk, zendesk_ticket_id=case.zendesk_ticket_id)
+    handover_note_leave(author=specialist, body="Ticket #41 waits on the customer's bank.")
+
+    rows = handover(since=_since(since), now=timezone.now()).actions.rows
+    page = _page(specialist, since=_minute_ago())
+
+    assert [row.by for row in rows] == ["Money policy", "Billing Console", "Fin Ance"]
+    assert "<strong>Sam Specialist</strong>" in _section(page, "notes")
+    assert ">finance<" not in _section(page, "money-actions")

@@ -43,6 +43,26 @@ def test_a_settled_request_cannot_be_withdrawn(action, specialist):
     assert response.status_code == 409 and response.json()["code"] == "invalid_state"
 
 
+def test_a_refusal_says_the_state_with_its_proper_names(action, specialist):
+    """Before: "This refund is submitting to stripe and cannot be withdrawn."."""
+    MoneyAction.objects.filter(pk=action.pk).update(state=State.SUBMITTING)
+
+    response = withdraw(specialist, action)
+
+    assert response.json()["message"] == (
+        "This refund is submitting to Stripe and cannot be withdrawn.")
+
+
+def test_the_timeline_names_who_withdrew_by_their_name(action, specialist):
+    specialist.first_name, specialist.last_name = "Sam", "Specialist"
+    specialist.save()
+
+    withdraw(specialist, action, "Customer changed mind.")
+
+    body = action.case.events.filter(kind="money").first().body
+    assert "withdrawn by Sam Specialist" in body and "specialist." not in body
+
+
 def test_the_requester_withdraws_from_the_case_page(action, specialist, second_specialist):
     from tests.refunds.conftest import signed_in
 
