@@ -14,11 +14,14 @@ Consistent means (`outstanding()`, which the `make run` test checks too):
 
 It starts real processes (the sandboxes, the web server, a worker) on the embedded default
 (SQLite and the filesystem broker, in a folder of its own); set BENCH_SKIP_DEMO=1 to skip it.
+`make bench` runs the expert jobs (`bench/expert_jobs.py`) on the same demo once its figures
+are printed, and the jobs start theirs with `demo()` when run alone.
 """
 
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -35,10 +38,6 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from audit.models import AuditEvent, Source
-from billing_console.integrations.models import InboundEvent
-from cases.models import Case, StripeLink
-
 GOAL_SECONDS = 60
 BANNER_TIMEOUT_SECONDS = 240
 STRIPE_KEY = "sk_test_demo_ready"
@@ -46,18 +45,22 @@ ZENDESK_LOGIN = ("console@example.com/token", "any")
 ESCALATION_TAG = "billing_escalation"
 
 
-def run():
-    if os.environ.get("BENCH_SKIP_DEMO"):
-        print("demo readiness: skipped (BENCH_SKIP_DEMO is set)")
-        return
+def run(*, then=None):
+    """Start the demo, print how long it took to be ready, then call `then(banner,
+    database)` while it still runs, if given (`database`: the path of its SQLite file)."""
     with tempfile.TemporaryDirectory() as var_dir:
         started = time.monotonic()
         with demo(Path(var_dir)) as (banner, database):
-            banner_at = time.monotonic()
-            stripe_url, zendesk_url = sandbox_urls(banner)
-            budget_left, budget = zendesk_budget(zendesk_url)
-            left, ready_at = wait_until_consistent(database, stripe_url, zendesk_url,
-                                                   timeout=300)
+            _print_readiness(banner, database, started, banner_at=time.monotonic())
+            if then:
+                then(banner, database)
+
+
+def _print_readiness(banner, database, started, *, banner_at):
+    """Times in monotonic seconds."""
+    stripe_url, zendesk_url = sandbox_urls(banner)
+    budget_left, budget = zendesk_budget(zendesk_url)
+    left, ready_at = wait_until_consistent(database, stripe_url, zendesk_url, timeout=300)
     print("demo readiness (make run, embedded default)")
     print(f"  start to banner:            {banner_at - started:6.1f} s (goal <= {GOAL_SECONDS} s)")
     if left:
@@ -119,6 +122,16 @@ def sandbox_urls(banner):
     return found["Stripe sandbox"].strip(), found["Zendesk sandbox"].strip()
 
 
+def console_url(banner):
+    """The console's URL, as the banner names it: "http://127.0.0.1:8000/"."""
+    return re.search(r"Billing Console is running at (\S+)", banner).group(1)
+
+
+def sign_ins(banner):
+    """{username: password} of the demo users, as the banner lists them."""
+    return dict(re.findall(r"^  (\w+)\s+(\S+)\s+\S", banner, re.MULTILINE))
+
+
 def wait_until_consistent(database, stripe_url, zendesk_url, *, timeout):
     """([], the monotonic time the check that found nothing began: the data was consistent
     as of then, however long the check took), or (what was still outstanding at the
@@ -164,9 +177,15 @@ def escalated_tickets(zendesk_url):
 def outstanding(database, stripe_url, escalated):
     """What keeps the demo from being consistent yet, one line each; [] once it is.
     `escalated`: the ids of the tickets that must be cases."""
-    events = {event["id"] for event in _stripe_list(stripe_url, "/v1/events")}
+    # Imported here, once Django is set up: `python -m bench.expert_jobs` imports this
+    # module before it sets Django up.
+    from audit.models import AuditEvent, Source
+    from billing_console.integrations.models import InboundEvent
+    from cases.models import Case, StripeLink
+
+    events = {event["id"] for event in stripe_list(stripe_url, "/v1/events")}
     customers = {customer["email"]: customer["id"]
-                 for customer in _stripe_list(stripe_url, "/v1/customers")}
+                 for customer in stripe_list(stripe_url, "/v1/customers")}
     with closing(sqlite3.connect(database, timeout=10)) as db:
         inbox = db.execute(
             f"SELECT source, event_id, status FROM {InboundEvent._meta.db_table}").fetchall()  # noqa: S608
@@ -195,16 +214,23 @@ def outstanding(database, stripe_url, escalated):
     return left
 
 
-def _stripe_list(stripe_url, path):
-    """Every object of a Stripe list, page by page."""
+def stripe_list(stripe_url, path):
+    """Every object of a Stripe list, page by page; `path` may hold filters of its own
+    ("/v1/charges?customer=cus_…")."""
     found, after = [], None
     while True:
-        query = "?limit=100" + (f"&starting_after={after}" if after else "")
-        page = _get_json(stripe_url + path + query, (STRIPE_KEY, ""))
+        query = ("&" if "?" in path else "?") + "limit=100" + \
+            (f"&starting_after={after}" if after else "")
+        page = stripe_get(stripe_url, path + query)
         found += page["data"]
         if not page["has_more"]:
             return found
         after = page["data"][-1]["id"]
+
+
+def stripe_get(stripe_url, path):
+    """GET `path` from the Stripe sandbox, parsed."""
+    return _get_json(stripe_url + path, (STRIPE_KEY, ""))
 
 
 def zendesk_get(zendesk_url, path):

@@ -176,12 +176,11 @@ def _tier2_sees_only_its_own_escalations(base_url, zendesk_url, tickets, passwor
 def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console, tmp_path):
     process, banner, base_url, log = running_console
     _quiet_at_info(banner)
-    assert base_url in banner
-    stripe_url = re.search(r"Stripe sandbox:\s+(\S+)", banner).group(1)
+    assert demo_ready.console_url(banner) == base_url
+    stripe_url, zendesk_url = demo_ready.sandbox_urls(banner)
     customers = requests.get(f"{stripe_url}/v1/customers?limit=100", timeout=10,
                              auth=("sk_test_make_run", "")).json()["data"]
     assert len(customers) >= 30  # seeded through the sandbox's own API
-    zendesk_url = re.search(r"Zendesk sandbox:\s+(\S+)", banner).group(1)
     ids = ",".join(map(str, range(1, 101)))
     tickets = demo_ready.zendesk_get(
         zendesk_url, f"/api/v2/tickets/show_many.json?ids={ids}")["tickets"]
@@ -192,7 +191,7 @@ def test_make_run_serves_signs_each_role_in_and_stops_cleanly(running_console, t
     _nothing_after_the_banner_but_short_task_lines(log)
 
     assert "Sign in" in requests.get(base_url + "accounts/login/", timeout=10).text
-    credentials = dict(re.findall(r"^  (\w+)\s+(\S+)\s+\S", banner, re.MULTILINE))
+    credentials = demo_ready.sign_ins(banner)
     assert set(credentials) == set(HOMES)
     for username, home in HOMES.items():
         landed = _sign_in(base_url, username, credentials[username])
