@@ -9,7 +9,13 @@ from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.types import CreditLine, billing_period
 from billing_console.money import format_amount
 from billing_console.names import CREDIT_NOTE_REASONS
-from credit_memos.selectors import MAX_QUANTITY, SETTLEMENTS, CreditSpec
+from credit_memos.selectors import (
+    MAX_QUANTITY,
+    REFUND_UNUSED,
+    REFUND_WHOLE,
+    SETTLEMENTS,
+    CreditSpec,
+)
 from money_actions.forms import ReasonForm, minor_units
 
 SETTLEMENT_LABELS = {"customer_balance": "Credit the customer's balance",
@@ -201,3 +207,22 @@ def plan_label(price):
 class CancelNowForm(ReasonForm):
     prorate = forms.BooleanField(label="Credit the unused time", required=False)
     invoice_now = forms.BooleanField(label="Invoice what is owed now", required=False)
+
+
+class CancelWithRefundForm(ReasonForm):
+    """Cancel now, and refund the unused part of the last payment or all of it; `offers`
+    labels each choice with what it gives back ("The unused 12 days: 7.74 USD")."""
+
+    refund = forms.ChoiceField(label="What goes back to the card", widget=forms.RadioSelect,
+                               initial=REFUND_UNUSED)
+    # Set when the form is first shown and sent back as it was: the preview and the
+    # request work the unused time out at the same moment, so the refund is as previewed.
+    at = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, offers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["refund"].choices = [(choice, offers[choice])
+                                         for choice in (REFUND_UNUSED, REFUND_WHOLE)]
+
+    def whole(self):
+        return self.cleaned_data["refund"] == REFUND_WHOLE

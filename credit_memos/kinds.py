@@ -5,10 +5,13 @@ it is sent), and what the ticket hears."""
 
 import functools
 
+from django.utils.text import capfirst
+
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
-from billing_console.money import format_amount
+from billing_console.money import REFUND_ARRIVAL, format_amount
+from billing_console.names import day_name, in_sentence, reason_label, stripe_status
 from credit_memos import rules
 from credit_memos.selectors import (
     CreditSpec,
@@ -18,6 +21,7 @@ from credit_memos.selectors import (
     read_subscription,
     split_basis,
     stripe_credit_note_params,
+    unused_words,
 )
 from money_actions.executors import (
     UNCHANGED,
@@ -26,6 +30,8 @@ from money_actions.executors import (
     find_in_pages,
     named_target,
     reason_words,
+    refund_made_by,
+    refund_outcome,
 )
 from money_actions.kinds import METADATA_KEY, ActionKind, Family, register
 from money_actions.ledger import (
@@ -35,6 +41,7 @@ from money_actions.ledger import (
     moved_to,
 )
 from money_actions.models import State
+from money_actions.selectors import PAYING_CHARGE
 
 
 def _found_by_metadata(action):
@@ -439,3 +446,108 @@ SUBSCRIPTION_RESUME = _subscription_kind(
         _schedule_call(False), lambda subscription, _: not subscription.cancel_at_period_end,
         _describe_subscription(lambda _: "scheduled cancellation undone"),
         "billing_cancel_undone"))
+
+
+# Cancel now with a refund -----------------------------------------------------------------
+
+
+class CancelWithRefundExecutor:
+    """Two Stripe writes, each with a key of its own derived from the action's: the
+    cancellation first, so that nothing is refunded for a subscription still running,
+    then the refund of the charge that paid the last invoice (`PAYING_CHARGE`), which
+    carries the action's metadata. Neither is made twice: the cancellation is skipped
+    once the subscription has ended, and `find` looks for the refund first."""
+
+    success_tags = ("billing_canceled", "billing_refunded")
+
+    def refresh(self, action):
+        """The subscription still runs, and the charge can still refund the amount."""
+        refusal = _still_allowed(
+            action, gateway.get_subscription(subscription_id=action.stripe_target_id),
+            rules.check_subscription_allows)
+        if refusal.send_back:
+            return refusal
+        charge = gateway.get_charge(charge_id=action.params[PAYING_CHARGE])
+        try:
+            rules.check_refundable(charge)
+        except ApplicationError as error:
+            return _sent_back(error)
+        left = rules.refund_left_on(charge, excluding=action.pk)
+        if action.amount <= left:
+            return UNCHANGED
+        return Refreshed(send_back=(
+            f"{named_charge(action, sentence_start=True)} can now refund only "
+            f"{format_amount(left, action.currency)}, less than the "
+            f"{format_amount(action.amount, action.currency)} asked: money was refunded "
+            "since. Reject it, and cancel with a smaller refund. Nothing was sent to "
+            "Stripe."))
+
+    def submit(self, action):
+        key = action.idempotency_key
+        subscription = gateway.get_subscription(subscription_id=action.stripe_target_id)
+        if subscription.status != "canceled":
+            # Not prorated and not invoiced by Stripe: the refund is what gives back.
+            gateway.cancel_subscription_now(subscription_id=subscription.id, prorate=False,
+                                            invoice_now=False,
+                                            idempotency_key=f"{key}-cancel")
+        try:
+            refund = gateway.create_refund(
+                charge_id=action.params[PAYING_CHARGE], amount=action.amount,
+                idempotency_key=f"{key}-refund", reason=action.params["stripe_reason"],
+                metadata=SUBSCRIPTION_CANCEL_WITH_REFUND.metadata(action))
+        except PermanentStripeError as error:
+            # The subscription has ended and the money has not gone back: say both.
+            return Outcome(State.FAILED, stripe_request_id=error.request_id or "",
+                           failure_reason=_not_refunded(action, error.message))
+        return self.settle(action, refund)
+
+    def find(self, action):
+        """The refund, by its metadata. Without one, `submit` runs again with the same
+        keys: it sees a subscription it ended, and makes the refund once."""
+        refund = refund_made_by(action, action.params[PAYING_CHARGE])
+        return self.settle(action, refund) if refund else None
+
+    def settle(self, action, refund):
+        """What the refund (read again from Stripe) says about the action; one that failed
+        or was canceled says that the subscription ended all the same."""
+        gave_nothing = refund.status in ("failed", "canceled")
+        why = in_sentence(reason_label(refund.failure_reason) or stripe_status(refund.status))
+        return refund_outcome(refund, customer=action.stripe_customer_id,
+                              failure_reason=_not_refunded(action, why) if gave_nothing
+                              else "")
+
+    def success_note(self, action):
+        params = action.params
+        part = "the whole last payment" if params["whole"] else \
+            f"the unused {unused_words(params['period_end'] - params['at'])}"
+        return (f"{named_target(action, sentence_start=True)}: canceled now. Refunded "
+                f"{format_amount(action.amount, action.currency)}, {part}, of "
+                f"{named_charge(action)}, which paid {params['invoice_name']} to "
+                f"{day_name(params['period_end'])} ({reason_words(action)}). It reaches the "
+                f"customer's account in {REFUND_ARRIVAL}.")
+
+
+def named_charge(action, *, sentence_start=False):
+    """The charge a cancellation's refund goes back on, as people name it."""
+    name = action.params["charge_name"]
+    return capfirst(name) if sentence_start else name
+
+
+def _not_refunded(action, why):
+    """A cancellation whose refund failed, in words: what happened, and what to do."""
+    return (f"The subscription was canceled, but the refund of "
+            f"{format_amount(action.amount, action.currency)} on {named_charge(action)} "
+            f"failed: {why.rstrip('.')}. Refund the charge from the case's Stripe panel, or "
+            "tell finance.")
+
+
+SUBSCRIPTION_CANCEL_WITH_REFUND = register(ActionKind(
+    slug="subscription_cancel_refund", label="Cancellation with refund",
+    family=Family.GIVES_BACK, executor=CancelWithRefundExecutor(),
+    read_target=read_subscription, target_noun="subscription",
+    # The refund it leaves is matched and counted like any refund; the variant keeps a
+    # refund made outside the console the refund kind's (`kinds.kind_leaving`).
+    ledger_type="refund", ledger_variant="with_cancellation",
+    settling_events=("refund.created", "refund.updated", "refund.failed",
+                     "charge.refund.updated", "charge.refunded"),
+    stripe_rules=rules.SUBSCRIPTION_RULES["subscription_cancel_refund"]))

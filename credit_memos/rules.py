@@ -6,11 +6,13 @@ console's own rows."""
 
 from dataclasses import dataclass
 
+from django.utils.text import capfirst
+
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.types import Charge
 from billing_console.money import format_amount
-from billing_console.names import in_sentence, stripe_status
+from billing_console.names import in_sentence, stripe_name, stripe_status
 from credit_memos.selectors import CREDITABLE_STATUSES, credited_on, pending_credit, split
 from money_actions.kinds import slugs
 from money_actions.models import IN_FLIGHT_STATES
@@ -61,6 +63,13 @@ SUBSCRIPTION_RULES = {
     "subscription_cancel": (_LIVE,),
     "subscription_cancel_at_end": (_LIVE, "A cancellation at period end is scheduled once."),
     "subscription_resume": (_LIVE, "Only a scheduled cancellation can be undone."),
+    "subscription_cancel_refund": (
+        _LIVE,
+        "The refund goes back on the card charge that paid the subscription's last invoice, "
+        "and is at most what that charge can still refund, less what the console's "
+        "refunds and credit memos on it have on their way.",
+        "Stripe does not refund a disputed charge while the dispute stands.",
+    ),
 }
 
 
@@ -129,6 +138,26 @@ def _refunds_on_the_way(charge):
     return sum(committed_amount(kind=slug, stripe_target_id=charge.id,
                                 states=IN_FLIGHT_STATES)
                for slug in slugs(ledger_type="refund"))
+
+
+def refund_left_on(charge, *, excluding=None):
+    """What the console may still refund of `charge` (minor units): what Stripe says it
+    can refund, less the console's refunds on their way, the refund parts of its credits
+    on the invoice the charge paid, and what those credits gave back otherwise (an invoice
+    is given back once). `excluding`: an action left out (the one being sent). Reads the
+    console's own rows: no network."""
+    credits = given_on_invoice_of(charge.id, excluding=excluding)
+    return max(charge.refundable_amount - _refunds_on_the_way(charge)
+               - credits.refunds_on_the_way - credits.outside_refunds, 0)
+
+
+def check_refundable(charge):
+    """A charge Stripe would refund now, as it is read."""
+    if charge.disputed:
+        raise ApplicationError(
+            f"{capfirst(stripe_name(charge))} is disputed: Stripe does not refund a charge "
+            "while its dispute stands. Answer the dispute in Stripe, or cancel without a "
+            "refund.", "charge_disputed")
 
 
 def _check_refund_part(invoice, refund, paid, credits):

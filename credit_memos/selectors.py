@@ -443,3 +443,103 @@ def cancel_at_period_end_note(subscription):
     until = f", on {day_name(ends)}" if ends else ""
     return (f"The customer asked to cancel: {stripe_name(subscription)} runs to the end of "
             f"the period paid for{until}, and does not renew.")
+
+
+# Cancel now with a refund of the last payment ---------------------------------------------
+
+SUGGEST_CANCEL_WITH_REFUND = "cancel_with_refund"
+# Stripe's reason on the refund of a cancellation.
+CANCEL_REFUND_STRIPE_REASON = "requested_by_customer"
+# The choice of what goes back: the unused part of the period, or the whole payment.
+REFUND_UNUSED, REFUND_WHOLE = "unused", "whole"
+
+
+@dataclass(frozen=True)
+class LastPayment:
+    """The subscription's latest paid invoice that bills a period of its plans.
+    `period_start` and `period_end`: that period, in Unix seconds; `paid_for_period`: what
+    the customer paid for the period's plan lines, their tax included, at most what the
+    invoice was paid (minor units of the invoice's currency)."""
+
+    invoice: Invoice
+    period_start: int
+    period_end: int
+    paid_for_period: int
+
+    @property
+    def period_seconds(self):
+        return self.period_end - self.period_start
+
+    def runs_at(self, at):
+        """Whether the period runs at `at` (Unix seconds)."""
+        return self.period_start <= at < self.period_end
+
+    def unused_seconds(self, at):
+        """The seconds of the period after `at` (Unix seconds); none once it has ended."""
+        return min(max(self.period_end - at, 0), self.period_seconds)
+
+    def unused_refund(self, at):
+        """What the part of the period unused at `at` gives back, in minor units:
+        unused seconds / period seconds × `paid_for_period`, in whole numbers. Rounded up,
+        in the customer's favour: Stripe rounds a proration to the nearest unit, but this
+        is the customer's money going back, and the two differ by one unit at most."""
+        return -(-self.unused_seconds(at) * self.paid_for_period // self.period_seconds)
+
+
+def _plan_lines(invoice):
+    """The invoice's lines that bill a plan for a whole period: not a proration, not an
+    item added by hand."""
+    return [line for line in invoice.lines if not line.proration and not line.invoice_item
+            and line.period_start and line.period_end and line.period_end > line.period_start]
+
+
+def last_payment_in(subscription, invoices):
+    """The subscription's `LastPayment` among `invoices` (with their lines, as listed):
+    its latest paid invoice with plan lines; None for none. Reads nothing."""
+    billed = [invoice for invoice in invoices if invoice.subscription == subscription.id
+              and invoice.status == "paid" and invoice.amount_paid and _plan_lines(invoice)]
+    invoice = max(billed, key=lambda each: each.created, default=None)
+    if invoice is None:
+        return None
+    lines = _plan_lines(invoice)
+    paid = sum(line.amount + exclusive_tax(line.taxes) for line in lines)
+    return LastPayment(invoice=invoice, period_start=min(line.period_start for line in lines),
+                       period_end=max(line.period_end for line in lines),
+                       paid_for_period=min(paid, invoice.amount_paid))
+
+
+def last_payment(subscription):
+    """The subscription's `LastPayment` as Stripe has it now, its invoice read whole; None
+    for none. Network: the customer's latest paid invoices, then the one found."""
+    listed = gateway.list_invoices(customer_id=subscription.customer, status="paid",
+                                   limit=20).items
+    found = last_payment_in(subscription, listed)
+    if found is None:
+        return None
+    return last_payment_in(subscription, [gateway.get_invoice(invoice_id=found.invoice.id)])
+
+
+def change_in_flight(subscription_id):
+    """Whether a change the console asked for on the subscription waits for approval or
+    Stripe: only changes to subscriptions act on one."""
+    return MoneyAction.objects.filter(stripe_target_id=subscription_id,
+                                      state__in=IN_FLIGHT_STATES).exists()
+
+
+def unused_words(seconds):
+    """"12 days", "1 day", "5 hours", "less than an hour": an unused time as people say
+    it, whole days or hours, rounded down."""
+    days, hours = seconds // 86_400, seconds // 3_600
+    if days:
+        return f"{days} day{'' if days == 1 else 's'}"
+    if hours:
+        return f"{hours} hour{'' if hours == 1 else 's'}"
+    return "less than an hour"
+
+
+def cancel_with_refund_note(subscription, payment):
+    """The note drafted for cancelling `subscription` now with a refund of `payment` (a
+    `LastPayment`), whichever part of it goes back."""
+    return (f"The customer asked to cancel now and be refunded: {stripe_name(subscription)} "
+            f"ends today, though {stripe_name(payment.invoice)} paid it to "
+            f"{day_name(payment.period_end)}.")

@@ -8,11 +8,16 @@ these services lock the object's target row, check the request against Stripe's 
 Voiding a memo is a money action of its own, since it takes back what was given.
 """
 
+import time
+from dataclasses import dataclass
+
 from django.db import transaction
+from django.utils.text import capfirst
 
 from billing_console.exceptions import ApplicationError
+from billing_console.integrations.stripe.types import Charge
 from billing_console.money import normalise_currency
-from billing_console.names import plan_change_name, stripe_name
+from billing_console.names import day_name, plan_change_name, stripe_name
 from billing_console.text import quoted
 from credit_memos import rules
 from credit_memos.kinds import (
@@ -20,19 +25,29 @@ from credit_memos.kinds import (
     CREDIT_MEMO_VOID,
     INVOICE_EDIT,
     SUBSCRIPTION_CANCEL,
+    SUBSCRIPTION_CANCEL_WITH_REFUND,
     SUBSCRIPTION_CHANGE,
 )
 from credit_memos.selectors import (
+    CANCEL_REFUND_STRIPE_REASON,
     SETTLEMENTS,
     STRIPE_REASONS,
+    LastPayment,
+    change_in_flight,
     credit_amount,
     restarts_period,
     split_basis,
 )
 from money_actions import services as money_actions
-from money_actions.kinds import Family, slugs
+from money_actions.kinds import Family
 from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES, MoneyAction, State
-from money_actions.policy import validate_amount, validate_reason, verdicts_for
+from money_actions.policy import (
+    charge_age_verdict,
+    validate_amount,
+    validate_reason,
+    verdicts_for,
+)
+from money_actions.selectors import PAYING_CHARGE, REFUND_PART
 
 
 def validate_spec(spec):
@@ -220,8 +235,18 @@ def _refuse_if_in_flight(target_id, kind_slugs):
     """One change at a time to an object: the second would act on what the first changes."""
     if MoneyAction.objects.filter(stripe_target_id=target_id, kind__in=kind_slugs,
                                   state__in=IN_FLIGHT_STATES).exists():
-        raise ApplicationError("Another change to it is waiting or under way; let it finish "
-                               "first.", "in_flight", status=409)
+        raise _in_flight()
+
+
+def _refuse_while_changing(subscription):
+    """One change at a time to a subscription (`selectors.change_in_flight`)."""
+    if change_in_flight(subscription.id):
+        raise _in_flight()
+
+
+def _in_flight():
+    return ApplicationError("Another change to it is waiting or under way; let it finish "
+                            "first.", "in_flight", status=409)
 
 
 def _request(*, kind, case, customer_id, target, target_name, amount, currency, params,
@@ -253,7 +278,7 @@ def subscription_change_request(*, case, subscription, kind, reason_code, note, 
     money_actions.lock_target(subscription.id, customer_id=subscription.customer)
     money_actions.check_customer(case, subscription.customer, noun="subscription")
     rules.check_subscription_allows(kind.slug, subscription)
-    _refuse_if_in_flight(subscription.id, slugs(family=Family.CHANGES_PLAN))
+    _refuse_while_changing(subscription)
     amount, gives_back = subscription_stake(kind, subscription, change or {}, proration)
     target_name, params = stripe_name(subscription), change or {}
     if kind == SUBSCRIPTION_CHANGE:
@@ -277,3 +302,112 @@ def subscription_stake(kind, subscription, change, proration):
         return sum((item.unit_amount or 0) * item.quantity
                    for item in subscription.items), True
     return 0, False
+
+
+# Cancel now with a refund ----------------------------------------------------------------
+
+# How long a cancellation's form keeps the moment it works the unused time out at: a form
+# opened earlier is worked out again, so that no one refunds time the customer has used.
+MOMENT_KEPT_SECONDS = 3_600
+
+
+@dataclass(frozen=True)
+class CancelWithRefund:
+    """What cancelling a subscription now gives back: `asked` (minor units), the unused
+    part of `payment`'s period at `at` (Unix seconds) or, `whole`, the whole charge that
+    paid it; `amount`, what goes back, which is `asked` but at most `left`, what
+    `charge` can still refund; and the policy's `verdicts` on `amount`."""
+
+    payment: LastPayment
+    charge: Charge
+    whole: bool
+    at: int
+    asked: int
+    left: int
+    amount: int
+    verdicts: list
+
+    def params(self):
+        """What the action keeps: the charge and its refund part
+        (`money_actions.selectors.PAYING_CHARGE`, `REFUND_PART`), so that refunds and credits
+        of that charge's invoice count it, and how the amount was worked out."""
+        payment = self.payment
+        return {PAYING_CHARGE: self.charge.id, REFUND_PART: self.amount,
+                "charge_name": stripe_name(self.charge), "invoice": payment.invoice.id,
+                "invoice_name": stripe_name(payment.invoice), "whole": self.whole,
+                "at": self.at, "period_start": payment.period_start,
+                "period_end": payment.period_end, "paid_for_period": payment.paid_for_period,
+                "stripe_reason": CANCEL_REFUND_STRIPE_REASON}
+
+
+def check_moment(at, *, now=None):
+    """`at`, the moment a cancellation's form was opened (Unix seconds), is at most
+    `MOMENT_KEPT_SECONDS` old and not ahead of the clock (a minute allowed)."""
+    now = int(time.time()) if now is None else now
+    if not now - MOMENT_KEPT_SECONDS <= at <= now + 60:
+        raise ApplicationError("This form was opened more than an hour ago, so the unused "
+                               "time it works out is out of date: open it again from the "
+                               "case.", "at")
+
+
+def cancel_with_refund(*, case, subscription, payment, paid, whole, at, requester,
+                       excluding=None):
+    """The `CancelWithRefund` of `subscription` (just read) whose `LastPayment` is
+    `payment` and whose charge `paid` (`rules.paid_by`'s answer), or the refusal, as an
+    ApplicationError, of what the preview and the request must not go on with. The
+    preview and the request both ask here, so the policy checks the amount shown.
+    Reads the console's own rows; call it with the subscription and charge locked to
+    request."""
+    money_actions.check_customer(case, subscription.customer, noun="subscription")
+    rules.check_subscription_allows(SUBSCRIPTION_CANCEL_WITH_REFUND.slug, subscription)
+    check_moment(at)
+    if payment is None or paid is None:
+        raise ApplicationError(
+            "No card charge paid this subscription's last invoice, so nothing can go back "
+            "to the card: cancel it now without a refund, or credit the customer's balance.",
+            "last_payment")
+    charge = paid.charge
+    money_actions.check_customer(case, charge.customer, noun="charge")
+    rules.check_refundable(charge)
+    if not whole and not payment.runs_at(at):
+        raise ApplicationError(
+            f"The period {stripe_name(payment.invoice)} paid for ended on "
+            f"{day_name(payment.period_end)}, so none of it is unused: refund the whole last "
+            "payment, or cancel now without a refund.", "last_payment")
+    asked = charge.amount_captured if whole else payment.unused_refund(at)
+    left = rules.refund_left_on(charge, excluding=excluding)
+    amount = min(asked, left)
+    if not amount:
+        raise ApplicationError(
+            f"{capfirst(stripe_name(charge))}, which paid {stripe_name(payment.invoice)}, "
+            f"has nothing left to refund: it was refunded already, or a refund is on its "
+            "way. Cancel now without a refund.", "amount_above_refundable")
+    verdicts = [*verdicts_for(family=Family.GIVES_BACK, amount=amount,
+                              currency=charge.currency, customer_id=subscription.customer,
+                              stripe_reason=CANCEL_REFUND_STRIPE_REASON, requester=requester,
+                              excluding=excluding),
+                charge_age_verdict(charge)]
+    return CancelWithRefund(payment=payment, charge=charge, whole=whole, at=at, asked=asked,
+                            left=left, amount=amount, verdicts=verdicts)
+
+
+@transaction.atomic
+def subscription_cancel_with_refund_request(*, case, subscription, payment, paid, whole, at,
+                                            reason_code, note, actor, origin=None):
+    """Cancel `subscription` now and refund the unused part of its last payment (or,
+    `whole`, all of it) to the card, as one action (`cancel_with_refund` says what it
+    gives back). Locks the customer, the subscription and the charge, which refunds lock
+    too."""
+    validate_reason(reason_code=reason_code, note=note)
+    money_actions.lock_target(subscription.id, customer_id=subscription.customer)
+    if paid is not None:
+        money_actions.lock_target(paid.charge.id)
+    _refuse_while_changing(subscription)
+    offer = cancel_with_refund(case=case, subscription=subscription, payment=payment,
+                               paid=paid, whole=whole, at=at, requester=actor)
+    return money_actions.money_action_request(
+        kind=SUBSCRIPTION_CANCEL_WITH_REFUND, case=case,
+        stripe_customer_id=subscription.customer, stripe_target_id=subscription.id,
+        target_name=stripe_name(subscription), amount=offer.amount,
+        currency=offer.charge.currency, params=offer.params(), reason_code=reason_code,
+        note=note, verdicts=offer.verdicts, actor=actor, origin=origin)

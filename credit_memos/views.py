@@ -10,13 +10,14 @@ from django.views.decorators.http import require_http_methods
 
 from billing_console.access import Capability, requires
 from billing_console.exceptions import PageNotFound
-from billing_console.money import format_amount
+from billing_console.money import REFUND_ARRIVAL, format_amount
 from billing_console.names import in_sentence, plan_change_name, stripe_name, stripe_status
 from credit_memos import kinds, rules, services
 from credit_memos.forms import (
     SETTLEMENT_LABELS,
     BalanceForm,
     CancelNowForm,
+    CancelWithRefundForm,
     CreditMemoForm,
     DraftInvoiceForm,
     SubscriptionChangeForm,
@@ -25,14 +26,18 @@ from credit_memos.selectors import (
     CANCELLATION_REASON_CODE,
     OVERBILLED_REASON_CODE,
     OVERBILLED_STRIPE_REASON,
+    REFUND_UNUSED,
+    REFUND_WHOLE,
     SUGGEST_CANCEL_AT_PERIOD_END,
     SUGGEST_OVERBILLED_SEATS,
     cancel_at_period_end_note,
+    cancel_with_refund_note,
     cancellable_at_period_end,
     check_item_change,
     console_memo,
     credit_memo_preview,
     creditable_remainder,
+    last_payment,
     overbilled_seats,
     overbilled_seats_note,
     pending_credit,
@@ -41,6 +46,7 @@ from credit_memos.selectors import (
     read_customer,
     read_subscription,
     subscription_change_preview,
+    unused_words,
 )
 from money_actions.forms import ReasonForm
 from money_actions.kinds import Family
@@ -431,6 +437,142 @@ def _day(timestamp):
     return f"{datetime.fromtimestamp(timestamp, UTC):%Y-%m-%d}"
 
 
+class CancelWithRefundPage(ActionPage):
+    """Cancel a subscription now and refund the unused part of its last payment, or all of
+    it, to the card: one form, one preview of both, one action."""
+
+    kind = kinds.SUBSCRIPTION_CANCEL_WITH_REFUND
+    title = "Cancel now and refund"
+    noun = "cancellation and refund"
+    summary_template = "credit_memos/_cancel_with_refund_summary.html"
+
+    def __init__(self):
+        self._paid = {}
+
+    def paid(self, subscription):
+        """(its `LastPayment`, `rules.paid_by` of its invoice), each None for none; read
+        from Stripe once per page."""
+        if subscription.id not in self._paid:
+            payment = last_payment(subscription)
+            self._paid[subscription.id] = (
+                payment, rules.paid_by(payment.invoice) if payment else None)
+        return self._paid[subscription.id]
+
+    def form(self, subscription, data=None):
+        at = int(time.time())
+        return CancelWithRefundForm(data=data, offers=self._offers(subscription, at),
+                                    initial=self.initial(subscription, at) if data is None
+                                    else {})
+
+    def initial(self, subscription, at=None):
+        """The moment the unused time is worked out at, the reason, and a note drafted from
+        the last payment."""
+        payment, _ = self.paid(subscription)
+        return {"at": at or int(time.time()), "reason_code": CANCELLATION_REASON_CODE,
+                "note": cancel_with_refund_note(subscription, payment) if payment else ""}
+
+    def _offers(self, subscription, at):
+        """Each choice's label, with what it gives back as the form is opened."""
+        payment, paid = self.paid(subscription)
+        unused, whole = "The unused part of the last payment", "The whole last payment"
+        if paid is None:
+            return {REFUND_UNUSED: unused, REFUND_WHOLE: whole}
+        charge, left = paid.charge, rules.refund_left_on(paid.charge)
+        if payment.runs_at(at):
+            unused = (f"The unused {unused_words(payment.unused_seconds(at))}: "
+                      f"{_money(min(payment.unused_refund(at), left), charge.currency)}")
+        return {REFUND_UNUSED: unused, REFUND_WHOLE: f"{whole}: "
+                f"{_money(min(charge.amount_captured, left), charge.currency)}"}
+
+    def context(self, case, subscription):
+        payment, paid = self.paid(subscription)
+        return {"subscription": subscription, "payment": payment,
+                "invoice_name": stripe_name(payment.invoice) if payment else "",
+                "charge": paid.charge if paid else None,
+                "charge_name": stripe_name(paid.charge) if paid else "",
+                "nothing_to_do": None if paid else (
+                    "Nothing to refund to the card",
+                    "No card charge paid this subscription's last invoice. Cancel it now "
+                    "without a refund, or credit the customer's balance.")}
+
+    def preview(self, *, case, target, form, user):
+        offer = self._offer(case, target, form, user)
+        payment, charge = offer.payment, offer.charge
+        currency, amount = charge.currency, _money(offer.amount, charge.currency)
+        warnings = []
+        if offer.amount < offer.asked:
+            warnings.append(
+                f"{capfirst(stripe_name(charge))} can refund only {amount} now, less than "
+                f"the {_money(offer.asked, currency)} worked out: money went back on it "
+                "already, or is on its way.")
+        preview = Preview(verdicts=offer.verdicts, warnings=warnings,
+                          confirm_label=f"Confirm: cancel now and refund {amount}", rows=[
+            ("Subscription", f"{capfirst(stripe_name(target))} "
+                             f"({stripe_status(target.status)}): canceled now, with nothing "
+                             "prorated or invoiced by Stripe"),
+            ("Refund", f"{amount} back to the card, on {stripe_name(charge)}, which paid "
+                       f"{stripe_name(payment.invoice)}"),
+            ("Period paid", _period_words(payment, offer.at)),
+            ("Worked out", _worked_out(offer)),
+            ("The customer", f"gets {amount} back on the card in {REFUND_ARRIVAL}; the "
+                             "subscription ends at once")])
+        if preview.needs_approval:
+            warnings.append("Worked out as of now. If finance approves it later, the "
+                            "subscription is canceled then, and the refund stays as shown.")
+        return preview
+
+    def _offer(self, case, subscription, form, user):
+        payment, paid = self.paid(subscription)
+        return services.cancel_with_refund(
+            case=case, subscription=subscription, payment=payment, paid=paid,
+            whole=form.whole(), at=form.cleaned_data["at"], requester=user)
+
+    def prepare(self, *, case, target, form, user):
+        return self.paid(target)
+
+    def request(self, *, case, target, form, user, origin, prepared):
+        payment, paid = prepared
+        data = form.cleaned_data
+        return services.subscription_cancel_with_refund_request(
+            case=case, subscription=target, payment=payment, paid=paid, whole=form.whole(),
+            at=data["at"], reason_code=data["reason_code"], note=data["note"], actor=user,
+            origin=origin)
+
+
+def _period_words(payment, at):
+    """"2026-11-30 10:52 – 2026-12-30 10:52 UTC, 12 days of it unused"."""
+    unused = payment.unused_seconds(at)
+    return (f"{_moment(payment.period_start)} – {_moment(payment.period_end)} UTC, "
+            + (f"{unused_words(unused)} of it unused" if unused else "all of it used"))
+
+
+def _worked_out(offer):
+    """How the refund was worked out, in minor units, as the policy checks it."""
+    payment, units = offer.payment, offer.charge.currency.upper()
+    if offer.whole:
+        worked = f"The whole charge: {offer.asked:,}"
+    else:
+        worked = (f"{payment.unused_seconds(offer.at):,} unused seconds ÷ "
+                  f"{payment.period_seconds:,} seconds of the period × "
+                  f"{payment.paid_for_period:,} paid for its plan lines, tax included = "
+                  f"{offer.asked:,}, rounded up in the customer's favour")
+    capped = f"; at most {offer.left:,} left on the charge" if offer.amount < offer.asked \
+        else ""
+    return f"{worked}{capped} (minor units of {units})"
+
+
+def _moment(timestamp):
+    """Unix seconds as the preview writes a moment: "2027-12-01 10:52" (UTC)."""
+    return f"{datetime.fromtimestamp(timestamp, UTC):%Y-%m-%d %H:%M}"
+
+
+def _subscription_page(slug):
+    """The page of a change to a subscription, by its kind's slug."""
+    if slug == kinds.SUBSCRIPTION_CANCEL_WITH_REFUND.slug:
+        return CancelWithRefundPage()
+    return SubscriptionPage(slug)
+
+
 def _view(page_for):
     @requires(Capability.REQUEST_MONEY_ACTION)
     @require_http_methods(["GET", "POST"])
@@ -444,4 +586,4 @@ credit_memo_new = _view(CreditMemoPage)
 credit_memo_void = _view(CreditMemoVoidPage)
 invoice_adjustment = _view(InvoiceAdjustmentPage)
 balance_adjustment = _view(BalancePage)
-subscription_change = _view(SubscriptionPage)
+subscription_change = _view(_subscription_page)

@@ -8,6 +8,9 @@ suggestion is one link to the usual form of a money action, prepared.
   plan than the subscription has now, and no credit is on its way: credit the difference.
 - **Cancel at period end.** The case asks for a plan change or cancellation and a
   subscription runs with nothing set to end it.
+- **Cancel now with a refund.** The case asks for a plan change or cancellation, a
+  subscription is active with no change to it on its way, and its last payment's period
+  runs now: cancel now and refund the unused part (`credit_memos.selectors.LastPayment`).
 
 A suggestion's address names the suggestion (`money_actions.pages.SUGGESTED`), never an
 amount: the form reads Stripe again and fills in what still holds, or shows its usual blank
@@ -19,6 +22,7 @@ Reads: the snapshot, and the console's requests in flight on the objects concern
 queries per duplicate and per subscription); no Stripe call.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -32,12 +36,16 @@ from cases.models import Category
 from credit_memos import kinds as credit_kinds
 from credit_memos.selectors import (
     SUGGEST_CANCEL_AT_PERIOD_END,
+    SUGGEST_CANCEL_WITH_REFUND,
     SUGGEST_OVERBILLED_SEATS,
     cancellable_at_period_end,
+    change_in_flight,
+    last_payment_in,
     latest_billed_invoice,
     overbilled_seats,
     pending_credit,
     seats_words,
+    unused_words,
 )
 from money_actions.pages import SUGGESTED
 from money_actions.policy import duplicate_window, likely_duplicates
@@ -166,6 +174,7 @@ def _overbilled_seats_suggestions(case, snapshot):
 def _cancel_suggestions(case, snapshot):
     if case.category != Category.PLAN_CHANGE:
         return
+    now = int(time.time())
     for subscription in snapshot.subscriptions:
         if cancellable_at_period_end(subscription):
             yield Suggestion(
@@ -173,6 +182,16 @@ def _cancel_suggestions(case, snapshot):
                 f"Cancel {stripe_name(subscription)} at period end",
                 _prepared("credit_memos:subscription", SUGGEST_CANCEL_AT_PERIOD_END, case.pk,
                           subscription.id, credit_kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END.slug))
+        payment = last_payment_in(subscription, snapshot.invoices)
+        if subscription.status == "active" and payment and payment.runs_at(now) \
+                and not change_in_flight(subscription.id):
+            yield Suggestion(
+                SUGGEST_CANCEL_WITH_REFUND,
+                f"Cancel {stripe_name(subscription)} now and refund the unused "
+                f"{unused_words(payment.unused_seconds(now))} "
+                f"({format_amount(payment.unused_refund(now), payment.invoice.currency)})",
+                _prepared("credit_memos:subscription", SUGGEST_CANCEL_WITH_REFUND, case.pk,
+                          subscription.id, credit_kinds.SUBSCRIPTION_CANCEL_WITH_REFUND.slug))
 
 
 def _refund_url(case, charge):

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 
 from django.utils.text import capfirst
 
+from billing_console.integrations.stripe import gateway
 from billing_console.names import in_sentence, reason_label
+from money_actions.kinds import METADATA_KEY
+from money_actions.ledger import refund_fact
 from money_actions.models import State
 
 
@@ -46,6 +49,26 @@ class Refreshed:
 UNCHANGED = Refreshed()
 
 
+# A Stripe refund's status, as the state of the money action that made it.
+REFUND_STATES = {
+    "succeeded": State.SUCCEEDED,
+    "pending": State.SUBMITTING,
+    "requires_action": State.REQUIRES_ACTION,
+    "failed": State.FAILED,
+    "canceled": State.CANCELED,
+}
+
+
+def refund_outcome(refund, *, customer, failure_reason=""):
+    """The state a refund in Stripe (`types.Refund`) puts the action that made it in, with
+    its ledger fact; `failure_reason`, when given, says why in the action's own words
+    instead of Stripe's code. Shared by every kind that refunds a charge."""
+    return Outcome(state=REFUND_STATES[refund.status], stripe_object_id=refund.id,
+                   stripe_request_id=refund.request_id or "",
+                   failure_reason=failure_reason or refund.failure_reason or "",
+                   ledger=(refund_fact(refund, customer=customer),))
+
+
 # Enough to find an action's object among its target's; a charge or an invoice rarely has
 # more than a few refunds or credit notes.
 MAX_PAGES_SEARCHED = 10
@@ -62,6 +85,15 @@ def find_in_pages(list_page, matches):
             return found
         cursor = page.next_cursor
     return None
+
+
+def refund_made_by(action, charge_id):
+    """The refund of `charge_id` that `action` made, found by its metadata; None when
+    Stripe has none. Network: a page of the charge's refunds, or a few."""
+    return find_in_pages(
+        lambda cursor: gateway.list_refunds(charge_id=charge_id, limit=100,
+                                            starting_after=cursor),
+        lambda refund: refund.metadata.get(METADATA_KEY) == str(action.pk))
 
 
 # Words the ticket's notes share ----------------------------------------------------------

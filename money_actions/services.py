@@ -470,7 +470,9 @@ def _after_outcome(action, was_succeeded):
         if action.customer_reply:
             write_back_queue(action.case, note=action.customer_reply, public=True)
         return
-    reason = f": {reason_label(action.failure_reason)}" if action.failure_reason else ""
+    # A reason is often a sentence of its own: one full stop ends the entry.
+    reason = f": {reason_label(action.failure_reason).rstrip('.')}" if action.failure_reason \
+        else ""
     _timeline(action, None, f"{name} {in_sentence(action.get_state_display())}{reason}.")
     if not was_succeeded:
         return

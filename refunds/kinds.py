@@ -5,33 +5,15 @@ from billing_console.integrations.stripe import gateway
 from billing_console.money import REFUND_ARRIVAL, format_amount
 from money_actions.executors import (
     UNCHANGED,
-    Outcome,
     Refreshed,
-    find_in_pages,
     named_target,
     reason_words,
+    refund_made_by,
+    refund_outcome,
 )
-from money_actions.kinds import METADATA_KEY, ActionKind, Family, register
-from money_actions.ledger import refund_fact
-from money_actions.models import State
+from money_actions.kinds import ActionKind, Family, register
 from money_actions.selectors import given_on_invoice_of
 from refunds.selectors import read_charge
-
-STATE_BY_STRIPE_STATUS = {
-    "succeeded": State.SUCCEEDED,
-    "pending": State.SUBMITTING,
-    "requires_action": State.REQUIRES_ACTION,
-    "failed": State.FAILED,
-    "canceled": State.CANCELED,
-}
-
-
-def outcome_of(refund, *, customer):
-    """The state a refund in Stripe puts its money action in, with its ledger fact."""
-    return Outcome(state=STATE_BY_STRIPE_STATUS[refund.status], stripe_object_id=refund.id,
-                   stripe_request_id=refund.request_id or "",
-                   failure_reason=refund.failure_reason or "",
-                   ledger=(refund_fact(refund, customer=customer),))
 
 
 class RefundExecutor:
@@ -60,18 +42,15 @@ class RefundExecutor:
             charge_id=action.stripe_target_id, amount=action.amount,
             idempotency_key=action.idempotency_key,
             reason=action.params.get("stripe_reason"), metadata=REFUND.metadata(action))
-        return outcome_of(refund, customer=action.stripe_customer_id)
+        return refund_outcome(refund, customer=action.stripe_customer_id)
 
     def find(self, action):
-        refund = find_in_pages(
-            lambda cursor: gateway.list_refunds(charge_id=action.stripe_target_id, limit=100,
-                                                starting_after=cursor),
-            lambda refund: refund.metadata.get(METADATA_KEY) == str(action.pk))
-        return outcome_of(refund, customer=action.stripe_customer_id) if refund else None
+        refund = refund_made_by(action, action.stripe_target_id)
+        return refund_outcome(refund, customer=action.stripe_customer_id) if refund else None
 
     def settle(self, action, refund):
         """What a webhook's refund (read again from Stripe) says about the action."""
-        return outcome_of(refund, customer=action.stripe_customer_id)
+        return refund_outcome(refund, customer=action.stripe_customer_id)
 
     def success_note(self, action):
         return (f"Refunded {format_amount(action.amount, action.currency)} of "

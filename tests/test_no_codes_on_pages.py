@@ -26,6 +26,7 @@ tickets are held to the same words.
 """
 
 import re
+import time
 from html.parser import HTMLParser
 
 import pytest
@@ -52,6 +53,7 @@ from billing_console.names import (
 )
 from cases.models import CaseEvent, StripeLink, WriteBack
 from cases.models import State as CaseState
+from credit_memos.kinds import SUBSCRIPTION_CANCEL_WITH_REFUND
 from credit_memos.views import INVOICE_PAGES
 from finance.models import ReconciliationItem, ReconciliationRun
 from finance.periods import Period
@@ -474,7 +476,8 @@ def _objects(world, name):
         "credit_memos:balance": [{**on_case, "target_id": world["customer"].id}],
         "credit_memos:subscription": [
             {**on_case, "target_id": world["subscription"].id, "slug": slug}
-            for slug in slugs(family=Family.CHANGES_PLAN)],
+            for slug in [*slugs(family=Family.CHANGES_PLAN),
+                         SUBSCRIPTION_CANCEL_WITH_REFUND.slug]],
         "audit:event": [{"pk": pk} for pk in sorted(world["audit_events"])],
     }.get(name)
 
@@ -541,6 +544,9 @@ def previews(world):
           "description": "Goodwill"}),
         (f"/actions/subscription/{case}/{world['subscription'].id}/subscription_cancel_at_end/",
          {}),
+        (f"/actions/subscription/{case}/{world['subscription'].id}/"
+         f"{SUBSCRIPTION_CANCEL_WITH_REFUND.slug}/",
+         {"refund": "unused", "at": str(int(time.time()))}),
     ]
 
 

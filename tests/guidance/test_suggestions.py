@@ -5,7 +5,8 @@ Snapshots are read from the Stripe sandbox, whose clock the test sets (`clock`),
 times in the texts are known."""
 
 import re
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,6 +17,7 @@ from billing_console.integrations.stripe.sandbox.builders import (
     recurring_price,
     subscribe,
 )
+from billing_console.money import format_amount
 from cases.models import Category, StripeLink
 from guidance.facts import stripe_facts
 from guidance.suggestions import (
@@ -224,6 +226,38 @@ def test_a_cancellation_at_period_end_is_offered_on_a_plan_change_case_only(
         "cancel_at_period_end", "Cancel the subscription to Console Pro monthly at period end",
         f"/actions/subscription/{case.pk}/{subscription.id}/subscription_cancel_at_end/"
         "?suggested=cancel_at_period_end")] if offered else [])
+
+
+# Cancel now with a refund -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("category, paid_days_ago, offered", [
+    (Category.PLAN_CHANGE, 18, True),
+    (Category.PLAN_CHANGE, 40, False),  # the month paid for has ended
+    (Category.REFUND_REQUEST, 18, False),
+])
+def test_a_cancellation_now_with_a_refund_of_the_unused_days_is_offered_within_the_period(
+        sandbox, clock, case, category, paid_days_ago, offered):
+    case.category = category
+    clock.now = datetime.now(UTC) - timedelta(days=paid_days_ago)
+    price = recurring_price(sandbox.client, product_name="Console Pro", unit_amount=4_900)
+    subscription = subscribe(sandbox.client, customer=case.stripe_customer_id, price=price.id)
+    period = sandbox.client.v1.invoices.retrieve(subscription.latest_invoice).lines.data[0].period
+
+    def text(at):
+        unused = period.end - int(at)
+        share = -(-unused * 4_900 // (period.end - period.start))
+        return (f"Cancel the subscription to Console Pro monthly now and refund the unused "
+                f"{unused // 86_400} days ({format_amount(share, 'usd')})")
+
+    before = time.time()
+    found = suggestions(case, "cancel_with_refund")
+    after = time.time()
+
+    link = (f"/actions/subscription/{case.pk}/{subscription.id}/subscription_cancel_refund/"
+            "?suggested=cancel_with_refund")
+    assert [(each.text in {text(before), text(after)}, each.url) for each in found] == (
+        [(True, link)] if offered else [])
 
 
 def test_the_window_is_the_policys(sandbox, clock, case):
