@@ -603,7 +603,7 @@ def print_results(results):
                    f"{result.seconds:>9.1f}") if counted and not result.stuck else " " * 43
         print(f"  {result.name:<42}{figures}  {result.verdict()}")
         if result.name == PLAIN_DUPLICATE.name:
-            print(ratio(results[0], result))
+            print(ratio(next(r for r in results if r.name == DUPLICATE.name), result))
 
 
 def ratio(expert, plain):
