@@ -31,7 +31,8 @@ def _sign_in_with_the_provider(page, username, password):
 def test_a_specialist_signs_in_and_lands_on_the_queue(provider, page, live_server):
     _sign_in_with_the_provider(page, "alex", "alex-password")
     assert page.url == f"{live_server.url}/cases/"
-    assert "alex · Billing specialist" in page.locator(".who").inner_text()
+    # The header names the person by the name the provider gave, not the username.
+    assert "Alex Rivera · Billing specialist" in page.locator(".who").inner_text()
     assert page.locator("nav[aria-label=Sections] a").first.inner_text() == "Queue"
     assert page.console_errors == []
 
