@@ -1,6 +1,7 @@
 """The API for every money action but refunds: preview, request and void credit memos
 (Stripe credit notes); void, write off, mark paid or change invoices; move a customer's
-balance; change or cancel subscriptions.
+balance; change or cancel subscriptions, and cancel one now with a refund of the unused
+period.
 
 Amounts are integers in the currency's minor unit. `POST /credit-memos/`,
 `POST /invoice-adjustments/` and `POST /subscription-changes/` take an `Idempotency-Key`
@@ -8,9 +9,10 @@ header (see `money_actions.idempotency`).
 """
 
 import time
+from dataclasses import dataclass, field, replace
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +34,8 @@ from cases.models import Case
 from credit_memos import kinds, rules
 from credit_memos.selectors import (
     MAX_QUANTITY,
+    REFUND_UNUSED,
+    REFUND_WHOLE,
     SETTLEMENTS,
     STRIPE_REASONS,
     CreditSpec,
@@ -46,9 +50,11 @@ from credit_memos.selectors import (
 )
 from credit_memos.services import (
     balance_adjustment_request,
+    cancel_with_refund,
     credit_memo_request,
     credit_memo_void,
     invoice_adjustment_request,
+    subscription_cancel_with_refund_request,
     subscription_change_request,
     validate_against_invoice,
     validate_spec,
@@ -56,7 +62,7 @@ from credit_memos.services import (
 from money_actions.apis import MoneyActionSerializer, VerdictSerializer
 from money_actions.idempotency import Answer, run_idempotently
 from money_actions.models import MoneyAction
-from money_actions.policy import validate_reason
+from money_actions.policy import needs_approval, validate_reason
 
 
 class CreditLineInput(InputSerializer):
@@ -278,12 +284,17 @@ def _adjust(fields, case, target, *, actor, origin):
 
 SUBSCRIPTION_KINDS = {kind.slug: kind for kind in (
     kinds.SUBSCRIPTION_CHANGE, kinds.SUBSCRIPTION_CANCEL,
-    kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END, kinds.SUBSCRIPTION_RESUME)}
+    kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END, kinds.SUBSCRIPTION_RESUME,
+    kinds.SUBSCRIPTION_CANCEL_WITH_REFUND)}
+CANCEL_WITH_REFUND = kinds.SUBSCRIPTION_CANCEL_WITH_REFUND.slug
+# What a cancellation with a refund gives back, as the API names it, and as the form does.
+REFUND_CHOICES = {"unused_period": REFUND_UNUSED, "whole_payment": REFUND_WHOLE}
 
 
 class SubscriptionChangeInput(InputSerializer):
     """`item_id`, `price_id` and/or `quantity`, and `proration_behavior` for
-    `subscription_change`; `prorate` and `invoice_now` for `subscription_cancel`."""
+    `subscription_change`; `prorate` and `invoice_now` for `subscription_cancel`; `refund`
+    and `at` for `subscription_cancel_refund`."""
 
     case_id = serializers.IntegerField()
     subscription_id = serializers.CharField()
@@ -296,6 +307,15 @@ class SubscriptionChangeInput(InputSerializer):
                                                  default="create_prorations")
     prorate = serializers.BooleanField(required=False, default=False)
     invoice_now = serializers.BooleanField(required=False, default=False)
+    refund = serializers.ChoiceField(
+        choices=list(REFUND_CHOICES), required=False, default="unused_period",
+        help_text="What goes back to the card that paid the last invoice: the unused part "
+                  "of the period it paid for, or the whole payment.")
+    at = serializers.IntegerField(
+        required=False, default=None, allow_null=True, min_value=0,
+        help_text="Unix seconds (UTC): the moment the unused period starts, as the preview "
+                  "gave it, so that the refund requested is the one previewed; at most an "
+                  "hour old. Now when left out.")
     reason_code = serializers.CharField()
     note = serializers.CharField(max_length=NOTE_MAX_CHARS)
 
@@ -312,6 +332,7 @@ class SubscriptionChangePreviewSerializer(serializers.Serializer):
     """Stripe's invoice preview of the change at its own proration date
     (`credit_memos.selectors.subscription_change_preview`); amounts in minor units."""
 
+    kind = serializers.ChoiceField(choices=[kinds.SUBSCRIPTION_CHANGE.slug])
     subscription_id = serializers.CharField()
     currency = serializers.CharField()
     proration_behavior = serializers.CharField()
@@ -333,10 +354,95 @@ class SubscriptionChangePreviewSerializer(serializers.Serializer):
     lines = PreviewLineSerializer(many=True)
 
 
+class RefundedChargeSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The card charge that paid the last invoice: the "
+                                         "refund goes back on it.")
+    amount = serializers.IntegerField(help_text="What it charged.")
+    created = serializers.IntegerField(help_text="Unix seconds (UTC).")
+    invoice_id = serializers.CharField(help_text="The subscription's last paid invoice.")
+    refundable = serializers.IntegerField(
+        help_text="What the console may still refund of it: what Stripe says it can "
+                  "refund, less the console's refunds and credits on it on their way.")
+
+
+class PaidPeriodSerializer(serializers.Serializer):
+    start = serializers.IntegerField(help_text="Unix seconds (UTC).")
+    end = serializers.IntegerField(help_text="Unix seconds (UTC).")
+    seconds = serializers.IntegerField()
+    paid = serializers.IntegerField(help_text="What its plan lines cost, tax included, at "
+                                              "most what the invoice was paid.")
+
+
+class UnusedPeriodSerializer(serializers.Serializer):
+    start = serializers.IntegerField(help_text="Unix seconds (UTC): `at`, within the period.")
+    end = serializers.IntegerField(help_text="Unix seconds (UTC): the paid period's end.")
+    seconds = serializers.IntegerField(help_text="0 once the paid period has ended.")
+
+
+class CancellationSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="The subscription's status now; `canceled` "
+                                             "once the action goes through.")
+    prorate = serializers.BooleanField(help_text="Always false: the refund gives back, so "
+                                                 "Stripe credits nothing.")
+    invoice_now = serializers.BooleanField(help_text="Always false: nothing is invoiced.")
+
+
+class CancelWithRefundPreviewSerializer(serializers.Serializer):
+    """Cancel now, and refund the unused part of the last payment (or all of it) to the
+    card that paid it: worked out by the same function as the page's preview and the
+    request (`credit_memos.services.cancel_with_refund`), with the policy's verdicts on
+    the refund. Amounts in minor units of `currency`."""
+
+    kind = serializers.ChoiceField(choices=[CANCEL_WITH_REFUND])
+    subscription_id = serializers.CharField()
+    currency = serializers.CharField()
+    refund = serializers.ChoiceField(choices=list(REFUND_CHOICES))
+    at = serializers.IntegerField(help_text="Unix seconds (UTC): the moment the refund is "
+                                            "worked out at; send it with the request.")
+    amount = serializers.IntegerField(
+        help_text="The refund: `worked_out`, at most `charge.refundable`. What the request "
+                  "asks and the policy checks.")
+    worked_out = serializers.IntegerField(
+        help_text="`unused_period.seconds` ÷ `paid_period.seconds` × `paid_period.paid`, "
+                  "rounded up in the customer's favour; for `whole_payment`, what the "
+                  "charge charged.")
+    charge = RefundedChargeSerializer()
+    paid_period = PaidPeriodSerializer()
+    unused_period = UnusedPeriodSerializer()
+    cancellation = CancellationSerializer()
+    needs_approval = serializers.BooleanField()
+    verdicts = VerdictSerializer(many=True)
+
+
+SubscriptionPreview = PolymorphicProxySerializer(
+    component_name="SubscriptionPreview", resource_type_field_name="kind",
+    serializers={kinds.SUBSCRIPTION_CHANGE.slug: SubscriptionChangePreviewSerializer,
+                 CANCEL_WITH_REFUND: CancelWithRefundPreviewSerializer})
+
+
+@dataclass(frozen=True)
+class SubscriptionRead:
+    """A subscription change's input, checked, with what it needs read from Stripe, all
+    outside any transaction, so that the preview answers for exactly what requesting
+    would do. A price or quantity change: `change`, the new `price` and Stripe's
+    `preview`; a cancellation now: `change`; a cancellation with a refund: its last
+    `payment` and the charge that `paid` it (`rules.last_paid`), `whole` and `at`."""
+
+    fields: dict
+    case: Case
+    subscription: object
+    kind: object
+    change: dict = field(default_factory=dict)
+    price: object = None
+    preview: dict | None = None
+    payment: object = None
+    paid: object = None
+    whole: bool = False
+    at: int = 0
+
+
 def _subscription_change(request):
-    """The input checked, the subscription read, and for a price or quantity change,
-    Stripe's preview of it (all outside any transaction): the preview answers for exactly
-    what creating would do."""
+    """The `SubscriptionRead` of the request."""
     data = SubscriptionChangeInput(data=request.data)
     data.is_valid(raise_exception=True)
     fields = data.validated_data
@@ -344,30 +450,79 @@ def _subscription_change(request):
     case = get_object_or_404(Case, pk=fields["case_id"])
     subscription = read_subscription(fields["subscription_id"])
     kind = SUBSCRIPTION_KINDS[fields["kind"]]
-    change, price, preview = {}, None, None
+    read = SubscriptionRead(fields=fields, case=case, subscription=subscription, kind=kind)
     if kind == kinds.SUBSCRIPTION_CHANGE:
         change = {key: fields[key] for key in ("item_id", "price_id", "quantity",
                                                "proration_behavior")}
         change["proration_date"] = int(time.time())
         price = check_item_change(subscription, change, plans_for(subscription))
-        preview = subscription_change_preview(subscription, change, price)
-    elif kind == kinds.SUBSCRIPTION_CANCEL:
-        change = {"prorate": fields["prorate"], "invoice_now": fields["invoice_now"]}
-    return fields, case, subscription, kind, change, price, preview
+        return replace(read, change=change, price=price,
+                       preview=subscription_change_preview(subscription, change, price))
+    if kind == kinds.SUBSCRIPTION_CANCEL:
+        return replace(read, change={"prorate": fields["prorate"],
+                                     "invoice_now": fields["invoice_now"]})
+    if kind == kinds.SUBSCRIPTION_CANCEL_WITH_REFUND:
+        payment, paid = rules.last_paid(subscription)
+        at = fields["at"] if fields["at"] is not None else int(time.time())
+        return replace(read, payment=payment, paid=paid, at=at,
+                       whole=REFUND_CHOICES[fields["refund"]] == REFUND_WHOLE)
+    return read
+
+
+def _cancel_with_refund_preview(read, requester):
+    """What `CancelWithRefundPreviewSerializer` shows of the read's cancellation, from
+    `services.cancel_with_refund`, which refuses what the request would refuse."""
+    offer = cancel_with_refund(case=read.case, subscription=read.subscription,
+                               payment=read.payment, paid=read.paid, whole=read.whole,
+                               at=read.at, requester=requester)
+    payment, charge = offer.payment, offer.charge
+    return {
+        "kind": CANCEL_WITH_REFUND, "subscription_id": read.subscription.id,
+        "currency": charge.currency, "refund": read.fields["refund"], "at": offer.at,
+        "amount": offer.amount, "worked_out": offer.asked,
+        "charge": {"id": charge.id, "amount": charge.amount, "created": charge.created,
+                   "invoice_id": payment.invoice.id, "refundable": offer.left},
+        "paid_period": {"start": payment.period_start, "end": payment.period_end,
+                        "seconds": payment.period_seconds, "paid": payment.paid_for_period},
+        "unused_period": {"start": min(max(offer.at, payment.period_start),
+                                       payment.period_end),
+                          "end": payment.period_end,
+                          "seconds": payment.unused_seconds(offer.at)},
+        "cancellation": {"status": read.subscription.status, "prorate": False,
+                         "invoice_now": False},
+        "needs_approval": needs_approval(offer.verdicts),
+        "verdicts": [verdict.as_json() for verdict in offer.verdicts]}
 
 
 class SubscriptionChangePreviewApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
     @extend_schema(request=SubscriptionChangeInput,
-                   responses={200: SubscriptionChangePreviewSerializer,
-                              **error_responses(404, 503)})
+                   responses={200: SubscriptionPreview, **error_responses(404, 503)})
     def post(self, request):
-        preview = _subscription_change(request)[-1]
-        if preview is None:
-            raise ApplicationError("Only a price or quantity change has a proration preview.",
-                                   "kind")
-        return Response(SubscriptionChangePreviewSerializer(preview).data)
+        read = _subscription_change(request)
+        if read.kind == kinds.SUBSCRIPTION_CANCEL_WITH_REFUND:
+            return Response(CancelWithRefundPreviewSerializer(
+                _cancel_with_refund_preview(read, request.user)).data)
+        if read.preview is None:
+            raise ApplicationError("Only a price or quantity change, or a cancellation with "
+                                   "a refund, has a preview.", "kind")
+        return Response(SubscriptionChangePreviewSerializer(
+            {**read.preview, "kind": read.kind.slug}).data)
+
+
+def _subscription_request(read, *, actor, origin):
+    """The money action `read` asks for, through its kind's service."""
+    fields = read.fields
+    common = {"case": read.case, "subscription": read.subscription,
+              "reason_code": fields["reason_code"], "note": fields["note"], "actor": actor,
+              "origin": origin}
+    if read.kind == kinds.SUBSCRIPTION_CANCEL_WITH_REFUND:
+        return subscription_cancel_with_refund_request(
+            payment=read.payment, paid=read.paid, whole=read.whole, at=read.at, **common)
+    return subscription_change_request(
+        kind=read.kind, change=read.change, price=read.price,
+        proration=read.preview["proration_total"] if read.preview else 0, **common)
 
 
 class SubscriptionChangeApi(APIView):
@@ -377,13 +532,9 @@ class SubscriptionChangeApi(APIView):
                    responses={201: MoneyActionSerializer, **error_responses(404, 503)},
                    parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, request):
-        def commit(prepared):
-            fields, case, subscription, kind, change, price, preview = prepared
-            action = subscription_change_request(
-                case=case, subscription=subscription, kind=kind, change=change, price=price,
-                proration=preview["proration_total"] if preview else 0,
-                reason_code=fields["reason_code"], note=fields["note"], actor=request.user,
-                origin=Origin.of(request))
+        def commit(read):
+            action = _subscription_request(read, actor=request.user,
+                                           origin=Origin.of(request))
             return Answer(status.HTTP_201_CREATED, MoneyActionSerializer(action).data)
 
         return run_idempotently(

@@ -13,7 +13,13 @@ from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.types import Charge
 from billing_console.money import format_amount
 from billing_console.names import in_sentence, stripe_name, stripe_status
-from credit_memos.selectors import CREDITABLE_STATUSES, credited_on, pending_credit, split
+from credit_memos.selectors import (
+    CREDITABLE_STATUSES,
+    credited_on,
+    last_payment,
+    pending_credit,
+    split,
+)
 from money_actions.kinds import slugs
 from money_actions.models import IN_FLIGHT_STATES
 from money_actions.selectors import PAYING_CHARGE, REFUND_PART, given_on_invoice_of
@@ -102,6 +108,14 @@ def paid_by(invoice):
     notes = gateway.list_credit_notes(invoice_id=invoice.id, limit=100).items
     by_notes = sum(note.refund_amount for note in notes if note.status != "void")
     return PaidBy(charge, max(charge.amount_refunded - by_notes, 0))
+
+
+def last_paid(subscription):
+    """(the subscription's `LastPayment`, `paid_by` of its invoice) as Stripe has them now,
+    each None for none: what a cancellation with a refund gives back from, for its page
+    and its API alike. Network, up to five reads: call outside a transaction."""
+    payment = last_payment(subscription)
+    return payment, paid_by(payment.invoice) if payment else None
 
 
 def check_credit_note(invoice, spec, amount, *, basis, paid, excluding=None):

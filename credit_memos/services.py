@@ -341,13 +341,18 @@ class CancelWithRefund:
 
 
 def check_moment(at, *, now=None):
-    """`at`, the moment a cancellation's form was opened (Unix seconds), is at most
-    `MOMENT_KEPT_SECONDS` old and not ahead of the clock (a minute allowed)."""
+    """`at`, the moment a cancellation's form was opened or its API preview made (Unix
+    seconds), is at most `MOMENT_KEPT_SECONDS` old and not ahead of the clock (a minute
+    allowed); ApplicationError "at" otherwise."""
     now = int(time.time()) if now is None else now
-    if not now - MOMENT_KEPT_SECONDS <= at <= now + 60:
-        raise ApplicationError("This form was opened more than an hour ago, so the unused "
-                               "time it works out is out of date: open it again from the "
-                               "case.", "at")
+    if at > now + 60:
+        raise ApplicationError("The unused time cannot be worked out at a moment still to "
+                               "come: open the form again from the case, or preview again.",
+                               "at")
+    if at < now - MOMENT_KEPT_SECONDS:
+        raise ApplicationError("The unused time was worked out more than an hour ago, so "
+                               "it is out of date: open the form again from the case, or "
+                               "preview again.", "at")
 
 
 def cancel_with_refund(*, case, subscription, payment, paid, whole, at, requester,

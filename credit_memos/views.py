@@ -37,7 +37,6 @@ from credit_memos.selectors import (
     console_memo,
     credit_memo_preview,
     creditable_remainder,
-    last_payment,
     overbilled_seats,
     overbilled_seats_note,
     pending_credit,
@@ -450,12 +449,9 @@ class CancelWithRefundPage(ActionPage):
         self._paid = {}
 
     def paid(self, subscription):
-        """(its `LastPayment`, `rules.paid_by` of its invoice), each None for none; read
-        from Stripe once per page."""
+        """`rules.last_paid(subscription)`, read from Stripe once per page."""
         if subscription.id not in self._paid:
-            payment = last_payment(subscription)
-            self._paid[subscription.id] = (
-                payment, rules.paid_by(payment.invoice) if payment else None)
+            self._paid[subscription.id] = rules.last_paid(subscription)
         return self._paid[subscription.id]
 
     def form(self, subscription, data=None):

@@ -25,7 +25,7 @@ from money_actions.kinds import kind_leaving
 from money_actions.models import LedgerEntry, MoneyAction, State
 from money_actions.services import money_action_approve, money_action_begin_submission
 from tests.cases.factories import make_case
-from tests.credit_memos.conftest import deliver
+from tests.credit_memos.conftest import deliver, post_memo
 from tests.refunds.conftest import confirm_key, signed_in, stripe_refunds
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -305,3 +305,94 @@ def wait_until_failed(sandbox, refund_id, seconds=5):
 def test_a_refund_made_outside_the_console_is_still_the_refund_kinds():
     assert kind_leaving("refund", "").slug == "refund"
     assert kind_leaving("refund", "with_cancellation") is SUBSCRIPTION_CANCEL_WITH_REFUND
+
+
+# Through the API -------------------------------------------------------------------------
+
+API = "/api/v1/subscription-changes/"
+
+
+def api_body(case, subscription, **changes):
+    return {"case_id": case.pk, "subscription_id": subscription.id, "kind": SLUG,
+            "reason_code": "cancellation", "note": NOTE, **changes}
+
+
+def test_the_api_requests_what_its_preview_worked_out_once_per_key(
+        case, sandbox, customer, subscription, specialist, eager_tasks):
+    shown = post_memo(specialist, api_body(case, subscription), API + "preview/")
+    assert shown.status_code == 200, shown.json()
+    shown = shown.json()
+    body = api_body(case, subscription, at=shown["at"])
+
+    created = post_memo(specialist, body, API, key="cancel-1")
+    again = post_memo(specialist, body, API, key="cancel-1")
+
+    assert created.status_code == 201, created.json()
+    assert again.json()["id"] == created.json()["id"]
+    start, end, paid = paid_period(sandbox, subscription)
+    expected = unused_share(sandbox, subscription, shown["at"])
+    assert (shown["kind"], shown["refund"], shown["amount"], shown["worked_out"]) == (
+        SLUG, "unused_period", expected, expected)
+    assert shown["paid_period"] == {"start": start, "end": end, "seconds": end - start,
+                                    "paid": paid}
+    assert shown["unused_period"] == {"start": shown["at"], "end": end,
+                                      "seconds": end - shown["at"]}
+    charge = the_charge(sandbox, customer)
+    assert shown["charge"] == {"id": charge.id, "amount": 4_900, "created": charge.created,
+                               "invoice_id": subscription.latest_invoice,
+                               "refundable": 4_900}
+    assert shown["cancellation"] == {"status": "active", "prorate": False,
+                                     "invoice_now": False}
+    assert not shown["needs_approval"]
+    action = the_action()
+    assert (action.state, action.amount, action.params["at"]) == (
+        State.SUCCEEDED, shown["amount"], shown["at"])
+    [refund] = stripe_refunds(sandbox, charge.id)
+    assert refund.amount == shown["amount"]
+    assert stripe_writes(sandbox, subscription) == [("DELETE", "cancel"), ("POST", "refund")]
+
+
+def test_the_api_refunds_the_whole_payment_under_the_same_policy_as_the_page(
+        case, sandbox, customer, plans, specialist, eager_tasks):
+    annual = subscribed(sandbox, customer, plans["annual"])
+    body = api_body(case, annual, refund="whole_payment")
+
+    shown = post_memo(specialist, body, API + "preview/").json()
+    created = post_memo(specialist, {**body, "at": shown["at"]}, API).json()
+
+    assert (shown["amount"], shown["worked_out"], shown["needs_approval"]) == (
+        120_000, 120_000, True)
+    assert (created["state"], created["amount"]) == ("pending_approval", 120_000)
+    assert stripe_writes(sandbox, annual) == []
+
+
+def test_the_api_is_refused_to_tier2_and_finance(case, subscription, tier2, finance):
+    for user in (tier2, finance):
+        for path in (API + "preview/", API):
+            assert post_memo(user, api_body(case, subscription), path).status_code == 403
+    assert not MoneyAction.objects.exists()
+
+
+def test_the_api_says_in_words_when_nothing_is_left_to_refund(
+        case, sandbox, customer, subscription, specialist):
+    sandbox.client.v1.refunds.create(params={"charge": the_charge(sandbox, customer).id})
+
+    for path in (API + "preview/", API):
+        refused = post_memo(specialist, api_body(case, subscription), path)
+
+        assert refused.status_code == 409
+        assert refused.json()["code"] == "amount_above_refundable"
+        assert refused.json()["message"].startswith("The charge of 49.00 USD on ")
+        assert refused.json()["message"].endswith(
+            "has nothing left to refund: it was refunded already, or a refund is on its way. "
+            "Cancel now without a refund.")
+    assert not MoneyAction.objects.exists()
+
+
+def test_the_api_refuses_a_moment_out_of_date_in_words(case, subscription, specialist):
+    refused = post_memo(specialist, api_body(case, subscription, at=int(time.time()) - 7_200),
+                        API + "preview/")
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "at")
+    assert "worked out more than an hour ago" in refused.json()["message"]
+
