@@ -306,7 +306,10 @@ class ReplyTemplate(models.Model):
     """A public reply a specialist starts from, on a money action's form or when resolving;
     admins edit them. Its placeholders (`cases.replies.PLACEHOLDERS`) are filled in from
     the case and the money moved on it; `resolution_code` is the resolution it goes with,
-    so that it is the one chosen after such an action."""
+    so that it is the one chosen after such an action, and `money_action_kind` a kind of
+    money action (its slug) it is chosen for before the resolution's others: a
+    cancellation with a refund resolves as a subscription changed, and its reply says the
+    money is on its way."""
 
     name = models.CharField(max_length=120, unique=True)
     body = models.TextField(help_text="Placeholders: {first_name}, {requester_name}, "
@@ -315,6 +318,10 @@ class ReplyTemplate(models.Model):
     resolution_code = models.CharField(
         max_length=32, choices=ResolutionCode.choices, blank=True,
         help_text="The resolution it is chosen for, after a money action of that kind.")
+    # Seeded, not edited: a kind is code's, and a template renamed or reworded keeps it.
+    money_action_kind = models.CharField(
+        max_length=32, blank=True,
+        help_text="The kind of money action it is chosen for first, of its resolution's.")
     active = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)
 

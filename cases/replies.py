@@ -45,10 +45,15 @@ class MoneyFacts:
     acts on (`billing_console.names.stripe_name`) and `target_noun` what that is
     ("charge", "invoice", "subscription"); `resolution_code` is the
     `cases.models.ResolutionCode` value its kind resolves a case with ("" for none);
-    `card_last4` the paying card's last four digits, known only where the charge was read.
-    Of a requested action: `action_id`; `label`, its kind and amount ("Refund of 17.50
-    USD"); `note`, why; `settled`, whether Stripe has done it (succeeded); `reply`, the
-    public reply it holds until then, or sent then.
+    `card_last4` the paying card's last four digits, known only where the charge was read;
+    `charge_name` the charge it refunds as people name it, where that is not its target (a
+    cancellation's refund), else "".
+    Of a requested action: `action_id`; `kind`, its kind's slug, by which a reply template
+    may be chosen for it (`cases.selectors.reply_template_for`); `label`, its kind and
+    amount ("Refund of 17.50 USD"); `name`, how people name it (`MoneyAction.name`: "Plan
+    change of 49.00 USD (Console Team monthly × 5 → Console Pro annual × 3)"); `note`, why;
+    `settled`, whether Stripe has done it (succeeded); `reply`, the public reply it holds
+    until then, or sent then.
     """
 
     resolution_code: str
@@ -57,8 +62,11 @@ class MoneyFacts:
     target_name: str
     target_noun: str
     card_last4: str | None = None
+    charge_name: str = ""
     action_id: str = ""
+    kind: str = ""
     label: str = ""
+    name: str = ""
     note: str = ""
     settled: bool = False
     reply: str = ""
@@ -132,11 +140,21 @@ def reply_words(case, money=None, *, sees_card=False):
         "{requester_name}": case.requester_name or "there",
         "{ticket_id}": str(case.zendesk_ticket_id),
         "{amount}": format_amount(money.amount, money.currency) if money else "the amount",
-        "{charge}": money.target_name if noun == "charge" else "the charge you asked about",
+        "{charge}": _charge_words(money),
         "{card}": f"your card ending {last4}" if last4 else "your card",
         "{invoice}": money.target_name if noun == "invoice" else "your invoice",
         "{arrival}": REFUND_ARRIVAL,
     }
+
+
+def _charge_words(money):
+    """Which charge a reply speaks of: the one the action refunds, as people name it, else
+    "the charge you asked about"."""
+    if money is None:
+        return "the charge you asked about"
+    if money.charge_name:
+        return money.charge_name
+    return money.target_name if money.target_noun == "charge" else "the charge you asked about"
 
 
 # What a template writer means as a placeholder: a word in braces.
@@ -160,12 +178,11 @@ def fill(body, words):
 
 def resolution_draft(facts):
     """(resolution code, summary) drafted from `facts` (newest first): the newest's code,
-    and a line per action, oldest first: "Refund of 17.50 USD on the charge of 17.50 USD
-    on 30 Nov 2026. Duplicate of …". ("", "") for no facts."""
+    and a line per action, oldest first, by its name: "Refund of 17.50 USD on the charge
+    of 17.50 USD on 30 Nov 2026. Duplicate of …". ("", "") for no facts."""
     if not facts:
         return "", ""
-    lines = [f"{capfirst(fact.label)} on {fact.target_name}." + _sentence(fact.note)
-             for fact in reversed(facts)]
+    lines = [f"{capfirst(fact.name)}." + _sentence(fact.note) for fact in reversed(facts)]
     return facts[0].resolution_code, "\n".join(lines)
 
 

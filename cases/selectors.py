@@ -469,10 +469,16 @@ def case_replies(*, case, viewer):
                                       sees_card=may_see_card(viewer))
 
 
-def reply_template_for(code):
-    """The name of the first active template that goes with resolution `code`, or None."""
-    return ReplyTemplate.objects.filter(active=True, resolution_code=code).exclude(
-        resolution_code="").values_list("name", flat=True).first()
+def reply_template_for(code, kind=""):
+    """The name of the first active template that goes with resolution `code`, those for
+    money-action `kind` (a slug; "" for none) first; None for none. One query."""
+    templates = ReplyTemplate.objects.filter(active=True, resolution_code=code).exclude(
+        resolution_code="")
+    if kind:
+        templates = templates.order_by(
+            SqlCase(When(money_action_kind=kind, then=Value(0)), default=Value(1)),
+            "position", "name")
+    return templates.values_list("name", flat=True).first()
 
 
 @dataclass(frozen=True)
@@ -497,7 +503,7 @@ def resolution_drafted(*, facts, templates):
     query: the template for the code."""
     code, summary = resolution_draft(facts)
     held, sent = reply_held(facts), reply_sent(facts)
-    template = reply_template_for(code) if code and not sent else None
+    template = reply_template_for(code, facts[0].kind) if code and not sent else None
     if held is not None and held.reply:
         reply = held.reply
     else:

@@ -12,6 +12,7 @@ from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.errors import PermanentStripeError
 from billing_console.money import REFUND_ARRIVAL, format_amount
 from billing_console.names import day_name, in_sentence, reason_label, stripe_status
+from cases.models import ResolutionCode
 from credit_memos import rules
 from credit_memos.selectors import (
     CreditSpec,
@@ -41,7 +42,7 @@ from money_actions.ledger import (
     moved_to,
 )
 from money_actions.models import State
-from money_actions.selectors import PAYING_CHARGE
+from money_actions.selectors import PAYING_CHARGE, PAYING_CHARGE_NAME
 
 
 def _found_by_metadata(action):
@@ -529,7 +530,7 @@ class CancelWithRefundExecutor:
 
 def named_charge(action, *, sentence_start=False):
     """The charge a cancellation's refund goes back on, as people name it."""
-    name = action.params["charge_name"]
+    name = action.params[PAYING_CHARGE_NAME]
     return capfirst(name) if sentence_start else name
 
 
@@ -544,6 +545,8 @@ def _not_refunded(action, why):
 SUBSCRIPTION_CANCEL_WITH_REFUND = register(ActionKind(
     slug="subscription_cancel_refund", label="Cancellation with refund",
     family=Family.GIVES_BACK, executor=CancelWithRefundExecutor(),
+    # A cancellation first: the case is resolved as a subscription changed, not a refund.
+    resolution=ResolutionCode.SUBSCRIPTION_CHANGED.value,
     read_target=read_subscription, target_noun="subscription",
     # The refund it leaves is matched and counted like any refund; the variant keeps a
     # refund made outside the console the refund kind's (`kinds.kind_leaving`).

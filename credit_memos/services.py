@@ -47,7 +47,7 @@ from money_actions.policy import (
     validate_reason,
     verdicts_for,
 )
-from money_actions.selectors import PAYING_CHARGE, REFUND_PART
+from money_actions.selectors import PAYING_CHARGE, PAYING_CHARGE_NAME, REFUND_PART
 
 
 def validate_spec(spec):
@@ -330,10 +330,11 @@ class CancelWithRefund:
     def params(self):
         """What the action keeps: the charge and its refund part
         (`money_actions.selectors.PAYING_CHARGE`, `REFUND_PART`), so that refunds and credits
-        of that charge's invoice count it, and how the amount was worked out."""
+        of that charge's invoice count it, the charge's name (`PAYING_CHARGE_NAME`), which
+        its reply names, and how the amount was worked out."""
         payment = self.payment
         return {PAYING_CHARGE: self.charge.id, REFUND_PART: self.amount,
-                "charge_name": stripe_name(self.charge), "invoice": payment.invoice.id,
+                PAYING_CHARGE_NAME: stripe_name(self.charge), "invoice": payment.invoice.id,
                 "invoice_name": stripe_name(payment.invoice), "whole": self.whole,
                 "at": self.at, "period_start": payment.period_start,
                 "period_end": payment.period_end, "paid_for_period": payment.paid_for_period,

@@ -109,6 +109,9 @@ class ActionKind:
     - `stripe_rules`: what Stripe imposes on it, in words; each is checked up front.
     - `names_change`: its `MoneyAction.target_name` names the change itself, both sides
       ("Console Team monthly × 5 → Console Pro annual × 3"), not the object acted on.
+    - `resolution`: the `cases.models.ResolutionCode` value a case is resolved with after
+      it, where its family and ledger type would say another (`resolution_code`); "" for
+      theirs.
     """
 
     slug: str
@@ -123,6 +126,7 @@ class ActionKind:
     stripe_rules: tuple[str, ...] = ()
     chart: bool = False  # shown on finance's summary chart
     names_change: bool = False
+    resolution: str = ""
 
     def audit_action(self, event):
         return f"{self.slug}.{Event(event)}"
@@ -149,7 +153,9 @@ class ActionKind:
         kind's work, which the resolution form starts from ("" for none): a plan change
         "subscription_changed"; money given back, by what it leaves in Stripe (a refund
         "refunded", a credit note or balance credit "credited", an invoice's status or
-        lines "invoice_adjusted"); money taken, none."""
+        lines "invoice_adjusted"); money taken, none; unless the kind says (`resolution`)."""
+        if self.resolution:
+            return self.resolution
         if self.family == Family.CHANGES_PLAN:
             return ResolutionCode.SUBSCRIPTION_CHANGED.value
         if self.family == Family.TAKES:

@@ -199,7 +199,7 @@ def _reply_drafted(user, page, case, target, form):
     and the one that goes with it, whose words a blank form's reply starts from."""
     money = page.facts(target)
     templates = reply_templates_for(case=case, money=money, sees_card=may_see_card(user))
-    chosen = reply_template_for(money.resolution_code) if money else None
+    chosen = reply_template_for(money.resolution_code, money.kind) if money else None
     if chosen and not form.is_bound:
         form.initial["customer_reply"] = dict(templates)[chosen]
     return {"reply_templates": templates, "chosen_template": chosen}

@@ -5,7 +5,7 @@ from the AppConfig.ready."""
 from cases.replies import MoneyFacts
 from money_actions.executors import named_target
 from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES, MoneyAction, State
-from money_actions.selectors import label_of
+from money_actions.selectors import PAYING_CHARGE_NAME, label_of
 
 # Enough for a resolution's summary: a case's work is one or two actions.
 FACTS_READ = 3
@@ -30,7 +30,8 @@ def _facts(action):
     return MoneyFacts(
         resolution_code=kind.resolution_code, amount=action.amount, currency=action.currency,
         target_name=named_target(action), target_noun=kind.target_noun,
-        action_id=str(action.pk), note=action.note,
+        charge_name=action.params.get(PAYING_CHARGE_NAME, ""), action_id=str(action.pk),
+        kind=kind.slug, note=action.note, name=action.name,
         # A change that moves no money by itself (a cancellation at period end) has no amount.
         label=label_of(action) if action.amount else kind.label,
         settled=action.state == State.SUCCEEDED, reply=action.customer_reply)

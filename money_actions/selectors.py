@@ -255,6 +255,9 @@ def read_from_stripe(read, object_id, *, noun, missing):
 # back twice, once on the card and once again as a credit.
 PAYING_CHARGE = "paying_charge"
 REFUND_PART = "refund_part"
+# The charge as people name it (`billing_console.names.stripe_name`), where an action that
+# acts on something else refunds it (a cancellation's refund): what its reply names.
+PAYING_CHARGE_NAME = "charge_name"
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ class RefundPage(ActionPage):
         return MoneyFacts(resolution_code=REFUND.resolution_code,
                           amount=refundable_remainder(charge), currency=charge.currency,
                           target_name=stripe_name(charge), target_noun=REFUND.target_noun,
-                          card_last4=charge.card_last4)
+                          card_last4=charge.card_last4, kind=REFUND.slug)
 
 
 def _count_charges(charge_ids):

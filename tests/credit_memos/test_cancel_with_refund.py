@@ -4,6 +4,7 @@ asks, and two Stripe writes with keys of their own, the cancellation first; neit
 twice after a lost worker, and a refund that fails after the cancellation says so on the
 case."""
 
+import html
 import math
 import re
 import time
@@ -17,6 +18,7 @@ from billing_console.integrations.stripe import gateway
 from billing_console.integrations.stripe.sandbox.builders import create_customer, subscribe
 from billing_console.integrations.stripe.sandbox.state import State as SandboxState
 from billing_console.money import format_amount
+from billing_console.names import stripe_name
 from cases.models import CaseEvent, StripeLink
 from credit_memos.kinds import SUBSCRIPTION_CANCEL_WITH_REFUND
 from credit_memos.selectors import LastPayment, unused_words
@@ -26,7 +28,13 @@ from money_actions.models import LedgerEntry, MoneyAction, State
 from money_actions.services import money_action_approve, money_action_begin_submission
 from tests.cases.factories import make_case
 from tests.credit_memos.conftest import deliver, post_memo
-from tests.refunds.conftest import confirm_key, signed_in, stripe_refunds
+from tests.refunds.conftest import (  # noqa: F401 (a fixture)
+    api_client,
+    confirm_key,
+    reply_templates,
+    signed_in,
+    stripe_refunds,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SLUG = SUBSCRIPTION_CANCEL_WITH_REFUND.slug
@@ -396,3 +404,36 @@ def test_the_api_refuses_a_moment_out_of_date_in_words(case, subscription, speci
     assert (refused.status_code, refused.json()["code"]) == (409, "at")
     assert "worked out more than an hour ago" in refused.json()["message"]
 
+
+# What the case drafts after it -------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("reply_templates")
+def test_after_it_the_case_resolves_as_a_subscription_changed_with_the_refund_on_its_way(
+        case, sandbox, customer, subscription, specialist, eager_tasks):
+    client = signed_in(specialist)
+    request(client, case, subscription, fields(client, case, subscription))
+    refunded = format_amount(the_action().amount, "usd")
+    charge = stripe_name(gateway.get_charge(charge_id=the_charge(sandbox, customer).id))
+
+    page = html.unescape(client.get(f"/cases/{case.pk}/").content.decode())
+
+    assert '<option value="subscription_changed" selected>Subscription changed</option>' in page
+    assert "selected>Subscription canceled with a refund</option>" in page
+    assert (f"Hi Ava,\n\nYour subscription is canceled, as you asked. Your refund of {refunded} "
+            f"for {charge} is on its way to your card.") in page
+    assert f"Cancellation with refund of {refunded} on the subscription to Console Pro" in page
+
+
+@pytest.mark.usefixtures("reply_templates")
+def test_every_reply_names_the_charge_the_cancellation_refunded(
+        case, sandbox, customer, subscription, specialist, eager_tasks):
+    client = signed_in(specialist)
+    request(client, case, subscription, fields(client, case, subscription, refund="whole"))
+    charge = stripe_name(gateway.get_charge(charge_id=the_charge(sandbox, customer).id))
+
+    listed = api_client(specialist).get(f"/api/v1/cases/{case.pk}/reply-templates/").json()
+
+    bodies = {template["name"]: template["body"] for template in listed["results"]}
+    assert f"Your refund of 49.00 USD for {charge} is on its way" in bodies["Refund issued"]
+    assert "the charge you asked about" not in "".join(bodies.values())

@@ -34,6 +34,8 @@ def reply_templates(db):
         django_apps, None)
     importlib.import_module("cases.migrations.0011_reply_template_facts").with_facts(
         django_apps, None)
+    importlib.import_module("cases.migrations.0012_reply_template_for_a_kind").with_kind(
+        django_apps, None)
 
 
 def refunds_created(sandbox):

@@ -110,7 +110,7 @@ def test_each_kind_resolves_a_case_with_what_it_did():
     assert codes["credit_memo"] == codes["balance_credit"] == "credited"
     assert codes["invoice_void"] == codes["invoice_edit"] == "invoice_adjusted"
     assert codes["subscription_change"] == codes["subscription_cancel"] == \
-        "subscription_changed"
+        codes["subscription_cancel_refund"] == "subscription_changed"
     assert codes["credit_memo_void"] == codes["balance_debit"] == ""
 
 
