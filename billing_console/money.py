@@ -5,7 +5,7 @@ refused when they carry more precision than the currency has.
 """
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from billing_console.exceptions import ApplicationError
 from billing_console.text import quoted
@@ -32,6 +32,10 @@ THREE_DECIMAL_CURRENCIES = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 MAX_DIGITS = 15
 # An amount with its thousands grouped by commas: "1,000" and "12,345.67", never "750,00".
 THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)
+# An amount as people write money, once its grouping commas are gone: digits and a decimal
+# point. Python's Decimal also reads "1e3", "1_000", "+5" and "Infinity", which nobody types
+# as an amount, and "1e3" set a limit of 1,000.00.
+PLAIN_AMOUNT = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
 
 def normalise_currency(currency):
@@ -61,13 +65,11 @@ def to_minor_units(text, currency):
             f"{quoted(text)} is not an amount: use a point for decimals (750.00) and commas only "
             "between groups of three digits (1,000.00).", "amount")
     cleaned = stripped.replace(",", "")
-    try:
-        if not cleaned.isascii():  # Decimal also reads "١٢", which no one types as money
-            raise InvalidOperation
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ApplicationError(f"{quoted(text)} is not an amount.", "amount") from None
-    if not value.is_finite() or value < 0:
+    if not PLAIN_AMOUNT.fullmatch(cleaned):
+        raise ApplicationError(f"{quoted(text)} is not an amount: write digits, with a point "
+                               "for decimals (750.00).", "amount")
+    value = Decimal(cleaned)
+    if value < 0:
         raise ApplicationError("Enter a positive amount.", "amount")
     if value and value.adjusted() > MAX_DIGITS:
         # "1e999999" is a number, but scaling it would overflow or take all the CPU.

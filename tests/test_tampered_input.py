@@ -83,7 +83,8 @@ def test_the_api_names_its_choices_instead_of_quoting_the_value(specialist):
 
 @pytest.mark.parametrize("query, message", [
     ({"source": LONG}, f"There is no source “{'x' * 40}…”."),
-    ({"amount_min": LONG}, f"“{'x' * 40}…” is not an amount."),
+    ({"amount_min": LONG}, f"“{'x' * 40}…” is not an amount: write digits, with a point for "
+                           "decimals (750.00)."),
     ({"since": LONG}, f"“{'x' * 40}…” is not a date; write it as YYYY-MM-DD."),
 ])
 def test_a_filter_quotes_at_most_the_start_of_what_was_typed(finance, query, message):
