@@ -236,10 +236,25 @@ def stripe_name(obj):
 def plan_change_name(item, price=None, quantity=None):
     """A plan change as people say it, each side with its quantity: "Console Team monthly ×
     5 → Console Pro annual × 3". `item` is the `types.SubscriptionItem` that changes,
-    `price` the `types.Price` it moves to and `quantity` its new quantity; None keeps the
-    item's own."""
+    `price` the `types.Price` (or the item, after) it moves to and `quantity` its new
+    quantity; None keeps the item's own."""
     plan = price.plan_name if price is not None else item.plan_name
     return f"{item.plan_name} × {item.quantity} → {plan} × {quantity or item.quantity}"
+
+
+def plan_changes_name(before, after):
+    """The plan changes between two states of a subscription's items (`before` and `after`,
+    `types.SubscriptionItem`s named by their products), each as `plan_change_name` says
+    it, joined by "; "; "" when no item changed its plan or quantity. An item is matched
+    by its id, or, one replaced by one other, to that one."""
+    after_by_id = {item.id: item for item in after}
+    pairs = [(old, after_by_id[old.id]) for old in before if old.id in after_by_id]
+    gone = [item for item in before if item.id not in after_by_id]
+    added = [item for item in after if item.id not in {old.id for old in before}]
+    if len(gone) == len(added) == 1:
+        pairs.append((gone[0], added[0]))
+    return "; ".join(plan_change_name(old, new, new.quantity) for old, new in pairs
+                     if (old.plan_name, old.quantity) != (new.plan_name, new.quantity))
 
 
 # Stripe ids in text ---------------------------------------------------------------------

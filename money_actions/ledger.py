@@ -202,19 +202,24 @@ def _audit_outside(entry, before):
 
 
 @transaction.atomic
-def record_outside_change(*, kind, event_id, stripe_id, customer, status):
+def record_outside_change(*, kind, event_id, stripe_id, customer, status, change=""):
     """A change of `kind` made outside the console that moves no money by itself (a
-    plan changed in the Dashboard): audited once per Stripe event."""
+    plan changed in the Dashboard): audited once per Stripe event. `change`, the change
+    in words ("Console Team monthly × 5 → Console Pro annual × 3"), when it is known."""
     action = kind.audit_action(Event.EXTERNAL)
     if AuditEvent.objects.filter(action=action, object_id=stripe_id,
                                  after__stripe_event=event_id).exists():
         return
+    after = {"stripe_event": event_id, "status": status, "customer": customer}
+    told = f"{kind.label} made outside the console"
+    if change:
+        after["change"] = change
+        told = f"{told}: {change}."
+    else:
+        told = f"{told}{f' ({stripe_status(status)})' if status else ''}."
     _record_outside(action=action, object_type=kind.target_noun, stripe_id=stripe_id,
-                    case=latest_case_of_customer(customer), before=None,
-                    after={"stripe_event": event_id, "status": status, "customer": customer},
-                    amount=None,
-                    currency="", told=f"{kind.label} made outside the console"
-                                      f"{f' ({stripe_status(status)})' if status else ''}.")
+                    case=latest_case_of_customer(customer), before=None, after=after,
+                    amount=None, currency="", told=told)
 
 
 def _record_outside(*, action, object_type, stripe_id, case, before, after, amount, currency,

@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from audit.services import Origin
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
-from billing_console.money import format_amount
 from cases.models import Case
 from cases.replies import may_see_card
 from cases.selectors import reply_template_for, reply_templates_for
@@ -172,9 +171,7 @@ def _prepare(request, page, case, target, form):
 def _request(request, page, case, target, form, prepared):
     action = page.request(case=case, target=target, form=form, user=request.user,
                           origin=Origin.of(request), prepared=prepared)
-    amount = f" of {format_amount(action.amount, action.currency)}" if action.amount else ""
-    return Answer(201, {"id": str(action.pk), "state": action.state,
-                        "label": f"{action.get_kind_display()}{amount}"})
+    return Answer(201, {"id": str(action.pk), "state": action.state, "label": action.name})
 
 
 def _requested_message(answer):

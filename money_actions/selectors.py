@@ -110,11 +110,12 @@ def name_of(action):
 
 
 def in_a_sentence(action):
-    """The action inside a sentence: "a refund of 1,188.00 USD", "an invoice void of 30.00
-    USD", "a cancellation at period end" (a change that moves no money by itself)."""
-    kind = in_sentence(action.get_kind_display())
-    amount = f" of {format_amount(action.amount, action.currency)}" if action.amount else ""
-    return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}{amount}"
+    """The action inside a sentence, by its name (`name_of`): "a refund of 1,188.00 USD on
+    the charge of 1,200.00 USD on 30 Nov 2026", "a plan change of 49.00 USD (Console Team
+    monthly × 5 → Console Pro annual × 3)", "a cancellation at period end on the
+    subscription to Console Pro monthly" (a change that moves no money by itself)."""
+    name = in_sentence(name_of(action))
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
 
 
 # The states in which an action holds its case's state (`cases.money_waiting`): waiting
@@ -126,7 +127,8 @@ def money_waiting_on(case_id):
     """[MoneyWaiting] of the case's actions that hold its state, oldest first (one query,
     on the index by case)."""
     actions = (MoneyAction.objects.filter(case_id=case_id, state__in=HOLDING_CASE_STATES)
-               .only("kind", "state", "amount", "currency").order_by("created_at", "id"))
+               .only("kind", "state", "amount", "currency", "target_name")
+               .order_by("created_at", "id"))
     return [MoneyWaiting(name=in_a_sentence(action),
                          for_finance=action.state == State.PENDING_APPROVAL)
             for action in actions]

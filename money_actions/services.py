@@ -30,7 +30,6 @@ from money_actions.kinds import Event
 from money_actions.ledger import ledger_record
 from money_actions.models import LedgerEntry, MoneyAction, State, TargetLock
 from money_actions.policy import Verdict, needs_approval
-from money_actions.selectors import label_of
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +141,7 @@ def _route_by_policy(action, verdicts, actor, origin=None):
     if needs_approval(verdicts):
         _move(action, State.PENDING_APPROVAL)
         _timeline(action, actor, f"{action.name} requested; waiting for approval.")
-        _case_follows_approvals(action, f"{label_of(action)} waits for approval")
+        _case_follows_approvals(action, f"{action.name} waits for approval")
         return
     action.approved_amount = action.amount
     _move(action, State.APPROVED)
@@ -151,7 +150,7 @@ def _route_by_policy(action, verdicts, actor, origin=None):
     _audit(action, Event.AUTO_APPROVED, None, actor_role=POLICY_ROLE,
            reason="Within policy: no approval needed.")
     _timeline(action, actor, f"{action.name} requested; within policy, submitting.")
-    _case_follows_approvals(action, f"{label_of(action)} is within policy now")
+    _case_follows_approvals(action, f"{action.name} is within policy now")
     _queue_submission(action)
 
 
@@ -196,8 +195,8 @@ def money_action_approve(*, action_id, actor, note="", expected_amount=None, ori
     action.decision_note, action.decided_at = note.strip(), timezone.now()
     _move(action, State.APPROVED)
     _audit(action, Event.APPROVED, actor, reason=note, origin=origin)
-    _timeline(action, actor, f"{label_of(action)} approved by {person_name(actor)}.")
-    _case_follows_approvals(action, f"{label_of(action)} approved")
+    _timeline(action, actor, f"{action.name} approved by {person_name(actor)}.")
+    _case_follows_approvals(action, f"{action.name} approved")
     _queue_submission(action)
     return action
 
@@ -212,8 +211,8 @@ def money_action_reject(*, action_id, actor, note, origin=None):
     action.decided_at = timezone.now()
     _move(action, State.CANCELED)
     _audit(action, Event.REJECTED, actor, reason=note, origin=origin)
-    _timeline(action, actor, f"{label_of(action)} rejected by {person_name(actor)}: {note}")
-    _case_follows_approvals(action, f"{label_of(action)} rejected")
+    _timeline(action, actor, f"{action.name} rejected by {person_name(actor)}: {note}")
+    _case_follows_approvals(action, f"{action.name} rejected")
     return action
 
 
@@ -232,8 +231,8 @@ def money_action_withdraw(*, action_id, actor, note="", origin=None):
     _move(action, State.CANCELED)
     _audit(action, Event.CANCELED, actor, reason=note or "Withdrawn by the requester.",
            origin=origin)
-    _timeline(action, actor, f"{label_of(action)} withdrawn by {person_name(actor)}.")
-    _case_follows_approvals(action, f"{label_of(action)} withdrawn")
+    _timeline(action, actor, f"{action.name} withdrawn by {person_name(actor)}.")
+    _case_follows_approvals(action, f"{action.name} withdrawn")
     return action
 
 
@@ -286,7 +285,7 @@ def money_action_clear_flag(*, action_id, actor, note, origin=None):
         _audit(action, Event.FAILED, actor, reason=action.failure_reason, origin=origin,
                outcome=AuditOutcome.FAILURE)
     _timeline(action, actor, f"Finance ({person_name(actor)}) handled what was flagged "
-                             f"on the {in_sentence(label_of(action))}: {note.strip()}")
+                             f"on the {in_sentence(action.name)}: {note.strip()}")
     return action
 
 
@@ -395,7 +394,7 @@ def _back_to_a_person(action, rule, reason):
     _move(action, State.PENDING_APPROVAL)
     _audit(action, Event.SENT_BACK, None, reason=reason, outcome=AuditOutcome.FAILURE)
     _timeline(action, None, f"{action.name} not sent: {reason}")
-    _case_follows_approvals(action, f"{label_of(action)} waits for approval again")
+    _case_follows_approvals(action, f"{action.name} waits for approval again")
 
 
 @transaction.atomic
@@ -431,7 +430,7 @@ def _send_back_for_approval(action):
     _audit(action, Event.APPROVAL_VOIDED, None,
            reason="The amount is not the one approved; it needs approval again.",
            outcome=AuditOutcome.FAILURE)
-    _case_follows_approvals(action, f"{label_of(action)} waits for approval again")
+    _case_follows_approvals(action, f"{action.name} waits for approval again")
 
 
 @transaction.atomic

@@ -26,7 +26,7 @@ from billing_console.names import in_sentence, ticket_name
 from money_actions import services
 from money_actions.executors import Outcome
 from money_actions.models import LedgerEntry, MoneyAction, State
-from money_actions.selectors import label_of, stuck_after, stuck_on_the_way
+from money_actions.selectors import stuck_after, stuck_on_the_way
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def warn_of_stuck_actions(*, now=None):
         warned += 1
         minutes = int((now - action.stuck_since).total_seconds() // 60)
         logger.warning("%s on %s stuck on its way to Stripe for %s minutes: %s since %s "
-                       "UTC (money action %s)", label_of(action),
+                       "UTC (money action %s)", action.name,
                        ticket_name(action.case.zendesk_ticket_id), minutes,
                        in_sentence(action.get_state_display()),
                        f"{action.stuck_since:%Y-%m-%d %H:%M}", action.pk)
@@ -132,7 +132,7 @@ def _reconcile(action, now, idle_since):
     elif action.submitted_at < now - RESUBMIT_WINDOW:
         services.money_action_flag_for_finance(
             action_id=action.pk,
-            reason=f"{services.label_of(action)} never reached Stripe in "
+            reason=f"{action.name} never reached Stripe in "
                    f"{action.submit_attempts} attempts over a day; it is no longer sent. "
                    "Marking it handled closes it as failed.")
     elif services.money_action_resend(

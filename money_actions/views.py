@@ -24,6 +24,6 @@ def withdraw(request, pk):
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{services.label_of(action)} withdrawn; nothing was sent "
+        messages.success(request, f"{action.name} withdrawn; nothing was sent "
                                   "to Stripe.")
     return redirect("cases:case", pk=action.case_id)

@@ -21,7 +21,7 @@ from dataclasses import replace
 from audit.models import Source
 from billing_console.integrations import inbox
 from billing_console.integrations.stripe import gateway
-from billing_console.names import in_sentence, stripe_status
+from billing_console.names import in_sentence, plan_changes_name, stripe_status
 from money_actions import ledger
 from money_actions.kinds import KEY_PREFIX, action_id_from_key, kind_of
 from money_actions.models import LedgerEntry, MoneyAction, State
@@ -196,7 +196,20 @@ def on_subscription_changed(event):
         ledger.record_outside_change(
             kind=kind_of(SUBSCRIPTION_EVENTS[event.event_type]), event_id=event.event_id,
             stripe_id=subscription.id, customer=subscription.customer,
-            status=subscription.status)
+            status=subscription.status, change=_plan_change(event.payload))
+
+
+def _plan_change(payload):
+    """The plans the event changed, both sides ("Console Team monthly × 5 → Console Pro
+    annual × 3"), from its items before (`previous_attributes`) and after (its object: what
+    this event changed, whatever came after it); "" when it changed none."""
+    data = payload.get("data") or {}
+    before = (data.get("previous_attributes") or {}).get("items")
+    if not before:
+        return ""
+    after = (data.get("object") or {}).get("items")
+    return plan_changes_name(gateway.subscription_items_named(before),
+                             gateway.subscription_items_named(after))
 
 
 def _settle(entry, event, stripe_object):

@@ -13,6 +13,7 @@ from billing_console.names import (
     audit_kinds,
     in_sentence,
     plan_change_name,
+    plan_changes_name,
     reason_label,
     stripe_ids_named,
     stripe_name,
@@ -90,6 +91,23 @@ def test_a_plan_change_names_both_its_sides_each_with_its_quantity():
     assert plan_change_name(item, annual, 3) == "Console Team monthly × 1 → Console Pro annual × 3"
     assert plan_change_name(item, None, 5) == \
         "Console Team monthly × 1 → Console Team monthly × 5"
+
+
+def test_the_plan_changes_between_two_states_of_a_subscription_name_what_changed():
+    def item(item_id, product, quantity, interval="month"):
+        return types.SubscriptionItem(
+            id=item_id, price=f"price_{product}", product=product, unit_amount=1_900,
+            currency="usd", interval=interval, interval_count=1, quantity=quantity,
+            current_period_start=None, current_period_end=None, product_name=product)
+
+    seats, team = item("si_1", "Seats", 2), item("si_2", "Console Team", 1)
+
+    assert plan_changes_name((seats, team), (seats, item("si_2", "Console Team", 5))) == \
+        "Console Team monthly × 1 → Console Team monthly × 5"
+    assert plan_changes_name((seats, team), (seats, item("si_3", "Console Pro", 3, "year"))) \
+        == "Console Team monthly × 1 → Console Pro annual × 3"
+    assert plan_changes_name((seats, team), (seats, team)) == ""
+    assert plan_changes_name((seats,), (seats, team)) == ""
 
 
 @pytest.mark.parametrize("status,words", [

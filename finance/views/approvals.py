@@ -63,7 +63,7 @@ def _decision(service, done, *, for_amount_shown=False):
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"{services.label_of(action)} on "
+            messages.success(request, f"{action.name} on "
                                       f"{ticket_name(action.case.zendesk_ticket_id)} {done}.")
         return redirect("finance:approvals")
 

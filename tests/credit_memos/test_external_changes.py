@@ -98,3 +98,24 @@ def test_what_stripe_does_by_itself_is_not_an_external_change(case, customer, sa
     inbox.process(stored.pk)
 
     assert not AuditEvent.objects.filter(action__endswith=".external").exists()
+
+
+def test_a_plan_changed_in_the_dashboard_reads_as_both_its_sides_on_the_case(
+        case, customer, sandbox):
+    team = recurring_price(sandbox.client, product_name="Console Team", unit_amount=1_900)
+    pro = recurring_price(sandbox.client, product_name="Console Pro", unit_amount=49_000,
+                          interval="year")
+    subscription = subscribe(sandbox.client, customer=customer.id, price=team.id)
+    sandbox.client.v1.subscriptions.update(subscription.id, params={"items": [
+        {"id": subscription["items"].data[0].id, "price": pro.id, "quantity": 3}]})
+    sandbox.client.v1.subscriptions.update(subscription.id,
+                                           params={"cancel_at_period_end": True})
+
+    deliver(sandbox, "customer.subscription.updated")
+
+    change = "Console Team monthly × 1 → Console Pro annual × 3"
+    told = set(case.events.filter(kind="money").values_list("body", flat=True))
+    assert told == {f"Plan change made outside the console: {change}.",
+                    "Plan change made outside the console (Active)."}
+    assert {event.after.get("change") for event in external(
+        "subscription_change.external")} == {change, None}

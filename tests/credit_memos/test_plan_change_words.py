@@ -6,6 +6,7 @@ and the handover."""
 import html
 import re
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -14,8 +15,13 @@ from audit.models import AuditEvent
 from audit.services import record
 from billing_console.integrations.stripe.sandbox.builders import subscribe
 from cases.models import CaseEvent, WriteBack
+from guidance.services import question_ask
 from handover.selectors import Since, handover
+from money_actions import tasks
 from money_actions.models import CurrencyLimit, MoneyAction, State
+from money_actions.selectors import stuck_after
+from money_actions.services import money_action_approve
+from tests.conftest import api_client
 from tests.credit_memos.conftest import post_memo
 from tests.refunds.conftest import signed_in
 
@@ -96,3 +102,83 @@ def test_the_timeline_the_ticket_note_and_the_handover_read_it_the_same_way(
     case_page = html.unescape(signed_in(specialist).get(
         f"/cases/{pending.case_id}/").content.decode())
     assert named in case_page
+
+
+def named(action):
+    return f"Plan change of {action.amount / 100:,.2f} USD ({CHANGE})"
+
+
+def test_a_plan_change_stuck_on_its_way_reads_as_both_sides_wherever_it_is_listed(
+        pending, finance, specialist):
+    with mock.patch.object(tasks.submit_money_action, "delay"):
+        money_action_approve(action_id=pending.pk, actor=finance, note="Fine.")
+    MoneyAction.objects.filter(pk=pending.pk).update(
+        updated_at=timezone.now() - stuck_after() - timedelta(minutes=1))
+
+    approvals = html.unescape(signed_in(finance).get("/approvals/").content.decode())
+    handover_page = html.unescape(signed_in(specialist).get("/handover/").content.decode())
+    case_page = html.unescape(signed_in(specialist).get(
+        f"/cases/{pending.case_id}/").content.decode())
+    listed = api_client(specialist).get("/api/v1/handover/").json()["money_actions_stuck"]
+
+    assert shown(approvals, f"stuck-{pending.pk}").startswith(f"{named(pending)} · Ticket #")
+    assert shown(handover_page, f"stuck-{pending.pk}").startswith(
+        f"Ticket #{pending.case.zendesk_ticket_id} · {named(pending)} · Approved since")
+    case_action = case_page[case_page.index(f'id="stuck-{pending.pk}"') - 600:]
+    assert f"<strong>{named(pending)}</strong>" in case_action
+    assert [row["name"] for row in listed["rows"]] == [named(pending)]
+
+
+def test_a_decision_on_a_plan_change_reads_as_both_sides_on_the_case(pending, finance):
+    signed_in(finance).post(f"/approvals/{pending.pk}/reject/", {"note": "Not this year."})
+
+    timeline = list(CaseEvent.objects.filter(case=pending.case).order_by("created_at", "id")
+                    .values_list("body", flat=True))
+    assert timeline[-2].startswith(f"{named(pending)} rejected by ")
+    assert timeline[-2].endswith(": Not this year.")
+    assert timeline[-1] == f"Waiting on finance → New: {named(pending)} rejected"
+
+
+def test_a_plan_change_withdrawn_reads_as_both_sides(pending, specialist):
+    response = signed_in(specialist).post(f"/approvals/{pending.pk}/withdraw/",
+                                          follow=True)
+
+    assert f"{named(pending)} withdrawn; nothing was sent to Stripe" in html.unescape(
+        response.content.decode())
+    assert CaseEvent.objects.filter(
+        case=pending.case, body__startswith=f"{named(pending)} withdrawn by ").exists()
+
+
+def test_a_case_waiting_for_a_plan_change_says_which(pending, specialist):
+    waits = CaseEvent.objects.filter(case=pending.case, kind=CaseEvent.Kind.STATE).last()
+    note = WriteBack.objects.get(case=pending.case, zendesk_status="hold").note
+
+    refused = api_client(specialist).post(f"/api/v1/cases/{pending.case_id}/resolve/", {
+        "resolution_code": "subscription_changed", "summary": "Moved to annual."},
+        format="json")
+
+    assert waits.body.endswith(f": {named(pending)} waits for approval")
+    assert note.endswith(f"approval of a plan change of {pending.amount / 100:,.2f} USD "
+                         f"({CHANGE}).")
+    assert refused.json()["message"].startswith(
+        f"A plan change of {pending.amount / 100:,.2f} USD ({CHANGE}) waits for finance;")
+
+
+def test_a_question_on_the_case_lists_the_plan_change_by_both_sides(pending, tier2,
+                                                                    specialist):
+    asked = question_ask(asker=tier2, case=pending.case, body="Is the annual plan cheaper?")
+
+    page = html.unescape(signed_in(specialist).get(
+        f"/guidance/questions/{asked.pk}/").content.decode())
+
+    assert f"<li>{named(pending)} · " in page
+
+
+def test_the_resolution_drafted_after_a_plan_change_names_both_sides(
+        pending, finance, specialist, eager_tasks):
+    money_action_approve(action_id=pending.pk, actor=finance, note="Fine.")
+
+    page = html.unescape(signed_in(specialist).get(
+        f"/cases/{pending.case_id}/").content.decode())
+
+    assert f">\n{named(pending)}. Moving to the annual plan.</textarea>" in page

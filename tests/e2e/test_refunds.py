@@ -54,7 +54,7 @@ def test_a_specialist_refunds_half_a_charge_and_a_double_click_refunds_once(
     # Chromium sends one of the two submits; confirms that do reach the server together
     # are tested in tests/refunds/test_concurrency.py.
     page.dblclick("#confirm-action")
-    page.locator(".message.success", has_text="Refund of 50.00 USD requested").wait_for()
+    page.locator(".message.success", has_text="Refund of 50.00 USD on the charge of").wait_for()
 
     assert [refund.amount for refund in stripe_refunds(stripe_sandbox, small)] == [5_000]
     action = MoneyAction.objects.get()

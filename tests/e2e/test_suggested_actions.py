@@ -42,7 +42,7 @@ def test_the_suggested_refund_of_a_duplicate_takes_no_typing(
     page.locator("#approval-verdict").wait_for()
     assert "Within policy" in page.locator("#approval-verdict").inner_text()
     page.locator("#confirm-action").click()
-    page.locator(".message.success", has_text="Refund of 17.50 USD requested").wait_for()
+    page.locator(".message.success", has_text="Refund of 17.50 USD on the charge of").wait_for()
 
     refunds = stripe_sandbox.v1.refunds.list(params={"limit": 10}).data
     assert [(refund.charge, refund.amount) for refund in refunds] == [(later, 1_750)]

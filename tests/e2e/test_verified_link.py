@@ -54,7 +54,7 @@ def test_a_specialist_confirms_an_email_matched_customer_then_refunds(
     page.get_by_text("Ben Lindqvist is confirmed as this case's Stripe customer.").wait_for()
     request_refund(page, case, charge_id, "25.00")
     page.click("#confirm-action")
-    page.locator(".message.success", has_text="Refund of 25.00 USD requested").wait_for()
+    page.locator(".message.success", has_text="Refund of 25.00 USD on the charge of").wait_for()
 
     assert [refund.amount for refund in stripe_refunds(stripe_sandbox, charge_id)] == [2_500]
     assert MoneyAction.objects.get().state == State.SUCCEEDED

@@ -82,8 +82,10 @@ def test_a_flagged_refund_shows_until_finance_says_what_was_done(pending, financ
     cleared = AuditEvent.objects.get(action="refund.flag_cleared")
     assert (cleared.actor_username, cleared.reason) == ("finance", "Paid by bank transfer.")
     assert pending.case.events.filter(body__contains="Paid by bank transfer.").exists()
-    # The label inside the sentence keeps its currency's capitals ("usd" before).
-    assert pending.case.events.filter(body__contains=" USD: Paid by bank transfer.").exists()
+    # The name inside the sentence keeps its currency's capitals ("usd" before).
+    assert pending.case.events.filter(
+        body__contains=f"on the refund of 40.00 USD on {pending.target_name}: Paid by bank "
+                       "transfer.").exists()
 
 
 def test_finance_sees_the_customers_recent_history_beside_each_request(pending, finance,

@@ -16,8 +16,8 @@ from tests.refunds.conftest import post_refund, refund_body
 
 RESOLUTION = {"resolution_code": ResolutionCode.REFUNDED,
               "summary": "Refunded the duplicate charge."}
-# The `pending` fixture's refund: 40.00 USD, waiting for finance.
-WAITS = "A refund of 40.00 USD waits for finance; {} once it is decided, or withdraw it."
+# The `pending` fixture's refund: 40.00 USD, waiting for finance, named with its charge.
+WAITS = "A refund of 40.00 USD on {} waits for finance; {} once it is decided, or withdraw it."
 
 
 def _case_api(user, case, action, body):
@@ -36,7 +36,7 @@ def test_a_case_is_not_resolved_while_its_refund_waits_for_finance(pending, spec
     page = signed_in(specialist).post(f"/cases/{case.pk}/resolve/", {
         "code": ResolutionCode.REFUNDED, "summary": "Refunded the duplicate charge."})
 
-    refusal = WAITS.format("resolve the case")
+    refusal = WAITS.format(pending.target_name, "resolve the case")
     assert (response.status_code, response.json()) == (
         409, {"message": refusal, "code": "money_waiting"})
     assert page.status_code == 400 and refusal in page.content.decode()
@@ -59,7 +59,7 @@ def test_a_case_waiting_on_finance_for_a_refund_is_not_moved_on_by_hand(pending,
     page = signed_in(specialist).post(f"/cases/{pending.case.pk}/state/",
                                       {"to_state": State.IN_PROGRESS}, follow=True)
 
-    refusal = WAITS.format("move the case to in progress")
+    refusal = WAITS.format(pending.target_name, "move the case to in progress")
     assert (response.status_code, response.json()["message"]) == (409, refusal)
     assert refusal in page.content.decode()
     assert _state(pending.case) == State.WAITING_FINANCE
@@ -70,11 +70,13 @@ def test_a_case_is_not_closed_while_its_refund_is_on_its_way_to_stripe(charged, 
     refund = post_refund(specialist, refund_body(case, charge_id)).json()
     assert refund["state"] == "approved"  # within policy; its submission not yet run
 
+    charge_named = MoneyAction.objects.get(pk=refund["id"]).target_name
+
     response = _case_api(specialist, case, "state", {"state": State.CLOSED})
 
     assert (response.status_code, response.json()) == (409, {
-        "message": "A refund of 25.00 USD is on its way to Stripe; close the case once "
-                   "Stripe has taken it.", "code": "money_waiting"})
+        "message": f"A refund of 25.00 USD on {charge_named} is on its way to Stripe; "
+                   "close the case once Stripe has taken it.", "code": "money_waiting"})
     assert _state(case) == State.NEW
 
 
@@ -87,7 +89,7 @@ def test_the_ticket_hears_what_finance_decides_and_each_state_in_a_sentence(pend
 
     back = WriteBack.objects.filter(case=case).latest("pk")
     assert waiting.note == ("Billing Console: this case is waiting on finance's approval of "
-                            "a refund of 40.00 USD.")
+                            f"a refund of 40.00 USD on {pending.target_name}.")
     assert back.note == "Billing Console: this case is new."
     # Each state's note sets its tag and takes the others off the ticket.
     assert waiting.add_tags == ["billing_console_waiting_finance"]

@@ -565,6 +565,20 @@ def _with_product_names(subscriptions):
         for item in subscription.items)) for subscription in subscriptions)
 
 
+def subscription_items_named(items):
+    """The items of `items`, a list object as Stripe embeds one in a subscription (an
+    event's `data.object.items`, or its `previous_attributes.items`: the items before a
+    change), each named by its product (`SubscriptionItem.plan_name`); () for what is not
+    such a list. Network: one read per distinct product."""
+    try:
+        parsed = tuple(_subscription_item(data) for data in items["data"])
+    except (KeyError, TypeError, AttributeError):
+        return ()
+    names = _product_names({item.product for item in parsed if item.product})
+    return tuple(dataclasses.replace(item, product_name=names.get(item.product))
+                 for item in parsed)
+
+
 def _product_names(product_ids):
     """{product id: its name}, one read each."""
     return {product_id: _call(lambda c, p=product_id: c.v1.products.retrieve(p)).to_dict()["name"]
