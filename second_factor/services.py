@@ -30,6 +30,9 @@ RECOVERY_CODE_COUNT = 10
 
 WRONG_CODE = "That code is wrong or has expired. Enter the code your app shows now."
 WRONG_RECOVERY_CODE = "That recovery code is wrong or has been used already."
+# A code typed within django-otp's one-second wait after a single wrong one: not checked.
+JUST_AFTER_A_WRONG_CODE = ("That code came too soon after a wrong one to be checked: wait "
+                           "a second, then type it again.")
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,13 @@ def _check(device, code, wrong):
 
 
 def _throttled(details):
+    """The refusal of a code django-otp would not check yet (`details` is its
+    `verify_is_allowed` answer). One wrong code holds the next for a second only: a typo
+    followed at once by the right code is told to wait that second, not that it was one
+    wrong code too many."""
     if (details or {}).get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
+        if details.get("failure_count", 2) <= 1:
+            return ApplicationError(JUST_AFTER_A_WRONG_CODE, "throttled")
         wait = max(1, int((details["locked_until"] - timezone.now()).total_seconds()) + 1)
         return ApplicationError(f"Too many wrong codes: try again in {wait} "
                                 f"second{'' if wait == 1 else 's'}.", "throttled")

@@ -33,7 +33,7 @@ from billing_console.access import (
     declared_capability,
 )
 from money_actions.models import State
-from second_factor.services import _throttled
+from second_factor.services import JUST_AFTER_A_WRONG_CODE, _throttled
 from tests.conftest import (
     PASSWORD,
     api_client,
@@ -199,10 +199,12 @@ def test_a_wrong_code_is_refused_and_in_the_trail(root):
     failure = events("second_factor.failed", root).get()
     assert failure.outcome == Outcome.FAILURE
     assert failure.after == {"device": "Authenticator app", "step": "verification"}
-    # Each wrong code doubles the wait before the next try, even for the right code.
+    # Each wrong code doubles the wait before the next try, even for the right code; after
+    # one typo, that wait is a second, and said as such.
     throttled = client.post(VERIFY, {"code": authenticator_code(device)})
     assert throttled.status_code == 400
-    assert "Too many wrong codes: try again in" in throttled.content.decode()
+    assert html.escape(JUST_AFTER_A_WRONG_CODE) in throttled.content.decode()
+    assert "Too many" not in throttled.content.decode()
     assert events("second_factor.failed", root).count() == 2
     time.sleep(1.1)
     assert client.post(VERIFY, {"code": authenticator_code(device)}).status_code == 302
@@ -391,9 +393,27 @@ def test_a_code_longer_than_any_is_a_form_error(root):
     assert not events("second_factor.failed").exists()
 
 
-@pytest.mark.parametrize("left,words", [(0.4, "try again in 1 second."),
-                                        (10.4, "try again in 11 seconds.")])
-def test_the_wait_after_wrong_codes_is_said_in_words(left, words):
+@pytest.mark.parametrize("failures,left,words", [(2, 0.4, "try again in 1 second."),
+                                                 (5, 10.4, "try again in 11 seconds.")])
+def test_the_wait_after_wrong_codes_is_said_in_words(failures, left, words):
     refusal = _throttled({"reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
+                          "failure_count": failures,
                           "locked_until": timezone.now() + timedelta(seconds=left)})
     assert refusal.message == f"Too many wrong codes: {words}"
+
+
+def test_the_right_code_at_once_after_one_typo_at_enrolment_is_not_too_many(admin_user):
+    """django-otp holds any code for a second after a wrong one: the enrolment that meets
+    it says to wait that second, and the code then goes through."""
+    client = password_signed_in(admin_user)
+    client.get(ENROL)
+    device = TOTPDevice.objects.get(user=admin_user, confirmed=False)
+    right = int(authenticator_code(device))
+    assert client.post(ENROL, {"code": f"{(right + 1) % 1_000_000:06d}"}).status_code == 400
+
+    at_once = client.post(ENROL, {"code": authenticator_code(device)}).content.decode()
+
+    assert html.escape(JUST_AFTER_A_WRONG_CODE) in at_once
+    assert "Too many" not in at_once
+    time.sleep(1.1)
+    assert client.post(ENROL, {"code": authenticator_code(device)}).status_code == 200
