@@ -12,11 +12,13 @@ OIDC_PORT ?= 12113
 
 .PHONY: run test bench lint install clean
 
+# pip twice quiet for the project itself: setuptools' "Editable installation" notice, a
+# warning for package authors, stays out of a newcomer's first `make run`; errors show.
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --quiet -e '.[dev]'
 	@touch $@
 
 install: $(INSTALLED)

@@ -116,13 +116,14 @@ def _finance_has_a_refund_to_approve(base_url, password):
 
 
 def _quiet_at_info(output):
-    """No HTTP client's chatter, no traceback and no warning of the worker's (the demo may
-    run as root): the seed's calls to Stripe, the signed-in pages and the worker's tasks
-    each say at most their one line."""
+    """No HTTP client's chatter, no traceback and no warning, of the worker's (the demo may
+    run as root) or runserver's ("WARNING: This is a development server"): the seed's
+    calls to Stripe, the signed-in pages and the worker's tasks each say at most their one
+    line."""
     lines = output.splitlines()
     chatter = ["\n".join(lines[at:at + 25]) for at, line in enumerate(lines)
                if re.search(r" INFO (stripe|zenpy|urllib3)\b", line) or "Traceback" in line
-               or "Warning:" in line]
+               or "warning:" in line.lower()]
     assert chatter == [], "\n\n".join(chatter[:3])
 
 
@@ -255,3 +256,13 @@ def test_the_workers_root_warning_alone_is_silenced():
                             capture_output=True, text=True, check=True).stderr
     assert "superuser" not in stderr and "Invalid -W option" not in stderr
     assert "another security warning" in stderr and "any other warning" in stderr
+
+
+def test_the_first_install_keeps_setuptools_notices_out():
+    """`make run`'s first install of the project is twice quiet: setuptools' "Editable
+    installation" warning, meant for package authors, is not among a newcomer's first
+    lines (pip still prints its errors)."""
+    recipe = subprocess.run(["make", "-n", "-B", "install"], cwd=settings.BASE_DIR, check=True,
+                            capture_output=True, text=True).stdout.splitlines()
+    editable = [line for line in recipe if "pip install" in line and " -e " in line]
+    assert editable and all("--quiet --quiet" in line for line in editable), editable

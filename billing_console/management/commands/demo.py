@@ -187,6 +187,9 @@ def _console_env(stripe_url, zendesk_url, webhook_secret):
         "ZENDESK_API_URL": zendesk_url,
         "ZENDESK_WEBHOOK_SECRET": webhook_secret,
         "SANDBOX_VIEWER": "1",
+        # runserver's "This is a development server" warning would stand among the demo's
+        # lines as if something were wrong; the demo is for a laptop, and says so itself.
+        "DJANGO_RUNSERVER_HIDE_WARNING": "true",
     }
 
 
