@@ -54,13 +54,16 @@ from credit_memos.services import (
     credit_memo_request,
     credit_memo_void,
     invoice_adjustment_request,
+    plan_change_moves,
     subscription_cancel_with_refund_request,
     subscription_change_request,
+    subscription_verdicts,
     validate_against_invoice,
     validate_spec,
 )
 from money_actions.apis import MoneyActionSerializer, VerdictSerializer
 from money_actions.idempotency import Answer, run_idempotently
+from money_actions.kinds import Moves
 from money_actions.models import MoneyAction
 from money_actions.policy import needs_approval, validate_reason
 
@@ -352,6 +355,16 @@ class SubscriptionChangePreviewSerializer(serializers.Serializer):
     next_invoice_date = serializers.IntegerField(allow_null=True,
                                                  help_text="Unix seconds (UTC).")
     lines = PreviewLineSerializer(many=True)
+    moves = serializers.ChoiceField(
+        choices=[moves.value for moves in Moves],
+        help_text="What the change moves, and when: invoiced at once, `invoice_total` "
+                  "(`takes_now` above zero, `gives_back_now` below); on the next invoice, "
+                  "`proration_total`; `nothing`. Kept on the action, in `params.moves`.")
+    amount = serializers.IntegerField(
+        help_text="What it moves, unsigned: what the request's `amount` is and the policy "
+                  "checks, as money taken or money given back.")
+    needs_approval = serializers.BooleanField()
+    verdicts = VerdictSerializer(many=True)
 
 
 class RefundedChargeSerializer(serializers.Serializer):
@@ -494,6 +507,18 @@ def _cancel_with_refund_preview(read, requester):
         "verdicts": [verdict.as_json() for verdict in offer.verdicts]}
 
 
+def _plan_change_preview(read, requester):
+    """What `SubscriptionChangePreviewSerializer` shows of the read's plan change: Stripe's
+    preview, what it moves and the policy's verdicts on that, as the request has them."""
+    moves, amount = plan_change_moves(read.preview)
+    verdicts = subscription_verdicts(kind=read.kind, subscription=read.subscription,
+                                     change=read.change, preview=read.preview,
+                                     requester=requester)
+    return {**read.preview, "kind": read.kind.slug, "moves": moves.value, "amount": amount,
+            "needs_approval": needs_approval(verdicts),
+            "verdicts": [verdict.as_json() for verdict in verdicts]}
+
+
 class SubscriptionChangePreviewApi(APIView):
     required_capability = Capability.REQUEST_MONEY_ACTION
 
@@ -508,7 +533,7 @@ class SubscriptionChangePreviewApi(APIView):
             raise ApplicationError("Only a price or quantity change, or a cancellation with "
                                    "a refund, has a preview.", "kind")
         return Response(SubscriptionChangePreviewSerializer(
-            {**read.preview, "kind": read.kind.slug}).data)
+            _plan_change_preview(read, request.user)).data)
 
 
 def _subscription_request(read, *, actor, origin):
@@ -522,7 +547,7 @@ def _subscription_request(read, *, actor, origin):
             payment=read.payment, paid=read.paid, whole=read.whole, at=read.at, **common)
     return subscription_change_request(
         kind=read.kind, change=read.change, price=read.price,
-        proration=read.preview["proration_total"] if read.preview else 0, **common)
+        preview=read.preview, **common)
 
 
 class SubscriptionChangeApi(APIView):

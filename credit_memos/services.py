@@ -39,7 +39,7 @@ from credit_memos.selectors import (
     split_basis,
 )
 from money_actions import services as money_actions
-from money_actions.kinds import Family
+from money_actions.kinds import MOVES_PARAM, Family, Moves
 from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES, MoneyAction, State
 from money_actions.policy import (
     charge_age_verdict,
@@ -269,23 +269,26 @@ def _request(*, kind, case, customer_id, target, target_name, amount, currency, 
 
 @transaction.atomic
 def subscription_change_request(*, case, subscription, kind, reason_code, note, actor,
-                                change=None, price=None, proration=0, origin=None):
+                                change=None, price=None, preview=None, origin=None):
     """Change a price or quantity (`change`, to `price`, the `Price` that
-    `selectors.check_item_change` found, with `proration` the signed total Stripe's preview
-    gave), cancel now (`change`: prorate, invoice_now), cancel at period end, or undo
-    that. A plan change is named by both its sides (`names.plan_change_name`)."""
+    `selectors.check_item_change` found, with `preview` what
+    `selectors.subscription_change_preview` gave), cancel now (`change`: prorate,
+    invoice_now), cancel at period end, or undo that. A plan change is named by both its
+    sides (`names.plan_change_name`) and keeps what it moves (`kinds.Moves`)."""
     validate_reason(reason_code=reason_code, note=note)
     money_actions.lock_target(subscription.id, customer_id=subscription.customer)
     money_actions.check_customer(case, subscription.customer, noun="subscription")
     rules.check_subscription_allows(kind.slug, subscription)
     _refuse_while_changing(subscription)
-    amount, gives_back = subscription_stake(kind, subscription, change or {}, proration)
+    amount, gives_back = subscription_stake(kind, subscription, change or {}, preview)
     target_name, params = stripe_name(subscription), change or {}
     if kind == SUBSCRIPTION_CHANGE:
         item = next(item for item in subscription.items if item.id == change["item_id"])
         target_name = plan_change_name(item, price, change.get("quantity"))
-        # Not sent to Stripe: the ticket's note says when the customer is invoiced.
-        params = {**change, "restarts_period": restarts_period(item, price)}
+        # Not sent to Stripe: the ticket's note says when the customer is invoiced, the
+        # action's name what it moves.
+        params = {**change, "restarts_period": restarts_period(item, price),
+                  MOVES_PARAM: plan_change_moves(preview)[0].value}
     return _request(kind=kind, case=case, customer_id=subscription.customer,
                     target=subscription.id, target_name=target_name,
                     amount=amount, currency=subscription.currency,
@@ -293,15 +296,45 @@ def subscription_change_request(*, case, subscription, kind, reason_code, note, 
                     origin=origin, gives_back=gives_back)
 
 
-def subscription_stake(kind, subscription, change, proration):
-    """(amount, whether it goes back to the customer). A downgrade's proration credit goes
-    back; a prorated cancellation gives back at most the current period's price."""
+def subscription_stake(kind, subscription, change, preview=None):
+    """(amount in minor units, whether it goes back to the customer), which the policy
+    checks, the page's preview and the request alike. A plan change by what it moves
+    (`plan_change_moves` of Stripe's `preview`); a prorated cancellation gives back at
+    most the current period's price."""
     if kind == SUBSCRIPTION_CHANGE:
-        return abs(proration), proration < 0
+        moves, amount = plan_change_moves(preview)
+        return amount, moves.gives_back
     if kind == SUBSCRIPTION_CANCEL and change.get("prorate"):
         return sum((item.unit_amount or 0) * item.quantity
                    for item in subscription.items), True
     return 0, False
+
+
+def subscription_verdicts(*, kind, subscription, change, preview, requester):
+    """The policy's verdicts on a subscription change (`subscription_stake`), as its
+    request will have them: the page's preview and the API's ask here. Raises
+    ApplicationError for money taken above the currency's cap."""
+    amount, gives_back = subscription_stake(kind, subscription, change, preview)
+    return verdicts_for(family=kind.family, amount=amount, currency=subscription.currency,
+                        customer_id=subscription.customer, requester=requester,
+                        gives_back=gives_back)
+
+
+def plan_change_moves(preview):
+    """(`Moves`, amount in minor units) of a plan change whose Stripe preview is `preview`
+    (`selectors.subscription_change_preview`). One invoiced at once moves that invoice's
+    total now, tax included: a new billing interval charges its first period less the
+    unused time, so an upgrade to annual takes money even though its proration is a
+    credit. One prorated on the next invoice moves its proration then; one not prorated
+    moves nothing."""
+    if preview["invoiced_now"]:
+        total, now = preview["invoice_total"], (Moves.TAKES_NOW, Moves.GIVES_BACK_NOW)
+    else:
+        total, now = preview["proration_total"], (Moves.TAKES_NEXT_INVOICE,
+                                                  Moves.GIVES_BACK_NEXT_INVOICE)
+    if not total:
+        return Moves.NOTHING, 0
+    return (now[0] if total > 0 else now[1]), abs(total)
 
 
 # Cancel now with a refund ----------------------------------------------------------------

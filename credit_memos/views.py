@@ -314,7 +314,7 @@ class SubscriptionPage(ActionPage):
         rules.check_subscription_allows(self.kind.slug, target)
         if self.kind == kinds.SUBSCRIPTION_CHANGE:
             return self._plan_change(target, form, user)
-        return Preview(verdicts=self._verdicts(target, form, 0, user),
+        return Preview(verdicts=self._verdicts(target, form, None, user),
                        confirm_label=f"Confirm: {in_sentence(self.title)}",
                        rows=[("Subscription", f"{capfirst(stripe_name(target))} "
                                               f"({stripe_status(target.status)})"),
@@ -326,7 +326,7 @@ class SubscriptionPage(ActionPage):
         restarts = shown["restarts_period"]
         confirm = _invoiced_now_phrase(shown) if restarts else phrase
         return Preview(
-            verdicts=self._verdicts(subscription, form, shown["proration_total"], user),
+            verdicts=self._verdicts(subscription, form, shown, user),
             rows=_plan_change_rows(form, shown, phrase),
             confirm_label=f"Confirm plan change: customer {confirm}" if confirm
             else "Confirm plan change: no proration",
@@ -336,24 +336,23 @@ class SubscriptionPage(ActionPage):
             lines=[{**line, "currency": shown["currency"]}
                    for line in shown["lines"] if restarts or line["proration"]])
 
-    def _verdicts(self, subscription, form, proration, user):
-        amount, gives_back = services.subscription_stake(
-            self.kind, subscription, self._change(form), proration)
-        return verdicts_for(family=self.kind.family, amount=amount,
-                            currency=subscription.currency, customer_id=subscription.customer,
-                            requester=user, gives_back=gives_back)
+    def _verdicts(self, subscription, form, shown, user):
+        """The policy on what the change moves, a plan change's by its preview `shown`."""
+        return services.subscription_verdicts(
+            kind=self.kind, subscription=subscription, change=self._change(form),
+            preview=shown, requester=user)
 
     def prepare(self, *, case, target, form, user):
         if self.kind != kinds.SUBSCRIPTION_CHANGE:
-            return 0
-        return self._plan_change_preview(target, form)["proration_total"]
+            return None
+        return self._plan_change_preview(target, form)
 
     def request(self, *, case, target, form, user, origin, prepared):
         data = form.cleaned_data
         price = form.price() if self.kind == kinds.SUBSCRIPTION_CHANGE else None
         return services.subscription_change_request(
             case=case, subscription=target, kind=self.kind, change=self._change(form),
-            price=price, proration=prepared, reason_code=data["reason_code"],
+            price=price, preview=prepared, reason_code=data["reason_code"],
             note=data["note"], actor=user, origin=origin)
 
     def _change(self, form):

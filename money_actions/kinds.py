@@ -37,7 +37,28 @@ class Family(StrEnum):
 
     GIVES_BACK = "gives_back"  # refunds, credits, voids, write-offs: limits and totals apply
     TAKES = "takes"  # debits, items added to a draft, a credit taken back: a cap applies
-    CHANGES_PLAN = "changes_plan"  # a proration credit gives back; the rest moves no money
+    CHANGES_PLAN = "changes_plan"  # by what it moves (`Moves`): a credit gives back, a charge takes
+
+
+class Moves(StrEnum):
+    """What a plan change moves, and when, kept in its `params["moves"]` (`MOVES_PARAM`):
+    its name says it (`selectors.name_of`) and the customer's total counts what it gives
+    back (`ledger.customer_given_back`). A change invoiced at once (`always_invoice`, or a
+    new billing interval) moves that invoice's total now; one prorated on the next invoice
+    moves its proration then. `MoneyAction.amount` is what it moves, unsigned."""
+
+    TAKES_NOW = "takes_now"
+    GIVES_BACK_NOW = "gives_back_now"
+    TAKES_NEXT_INVOICE = "takes_next_invoice"
+    GIVES_BACK_NEXT_INVOICE = "gives_back_next_invoice"
+    NOTHING = "nothing"
+
+    @property
+    def gives_back(self):
+        return self in (Moves.GIVES_BACK_NOW, Moves.GIVES_BACK_NEXT_INVOICE)
+
+
+MOVES_PARAM = "moves"
 
 
 class Event(StrEnum):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from audit.models import AuditEvent, Source
@@ -28,7 +28,15 @@ from billing_console.money import format_amount
 from billing_console.names import stripe_status
 from cases.models import CaseEvent
 from cases.selectors import forget_stripe_snapshot, latest_case_of_customer
-from money_actions.kinds import Event, Family, action_id_from_metadata, kind_leaving, slugs
+from money_actions.kinds import (
+    MOVES_PARAM,
+    Event,
+    Family,
+    Moves,
+    action_id_from_metadata,
+    kind_leaving,
+    slugs,
+)
 from money_actions.models import COMMITTED_STATES, LedgerEntry, MoneyAction
 
 Type = LedgerEntry.Type
@@ -276,9 +284,15 @@ def customer_given_back(customer_id, currency, days, *, now=None, excluding=None
 
 
 def _not_in_ledger(customer_id, currency, since):
-    """The console's committed requests that give back and have no ledger entry yet."""
+    """The console's committed requests that give back and have no ledger entry yet: a
+    plan change by what it moves (`kinds.Moves`), its credit and never its charge. Stripe
+    settles a plan change's credit inside an invoice, which the ledger does not keep, so
+    the action counts it, once."""
     made = LedgerEntry.objects.filter(money_action=OuterRef("pk"), settles="")
+    plan_credits = [moves.value for moves in Moves if moves.gives_back]
+    gives_back = Q(kind__in=slugs(family=Family.GIVES_BACK)) | Q(
+        kind__in=slugs(family=Family.CHANGES_PLAN), **{f"params__{MOVES_PARAM}__in": plan_credits})
     return MoneyAction.objects.filter(
-        kind__in=slugs(family=Family.GIVES_BACK), stripe_customer_id=customer_id,
-        currency=currency, state__in=COMMITTED_STATES, created_at__gte=since,
+        gives_back, stripe_customer_id=customer_id, currency=currency,
+        state__in=COMMITTED_STATES, created_at__gte=since,
     ).exclude(Exists(made))

@@ -124,8 +124,8 @@ class MoneyAction(models.Model):
 
     @property
     def name(self):
-        """How people name the action (`selectors.name_of`): "Plan change of 49.00 USD
-        (Console Team monthly × 5 → Console Pro annual × 3)"."""
+        """How people name the action (`selectors.name_of`): "Plan change: customer pays
+        1,375.00 USD now (Console Team monthly × 5 → Console Pro annual × 3)"."""
         from money_actions.selectors import name_of  # the selectors read this module
 
         return name_of(self)

@@ -8,8 +8,10 @@ The rules a kind gets follow from its family (`money_actions.kinds.Family`):
   refund adds the charge's age;
 - money taken (balance debits, items added to a draft, a credit taken back): the
   currency's approval limit for taking, and a cap no request can pass (`check_take_cap`);
-- a plan change moves money only through its proration: a credit is money given back,
-  a charge is money taken.
+- a plan change by what it moves (`money_actions.kinds.Moves`): invoiced at once, the
+  invoice's total (an upgrade to annual takes the year less the unused time, though its
+  proration is a credit); prorated on the next invoice, its proration. A credit is money
+  given back, a charge is money taken.
 
 The limits are admins' (`MoneyPolicy`, `CurrencyLimit`, `RoleLimit`), in minor units.
 """
@@ -77,7 +79,7 @@ def validate_reason(*, reason_code, note):
 def verdicts_for(*, family, amount, currency, customer_id, requester, stripe_reason=None,
                  gives_back=None, excluding=None):
     """The policy's verdicts on an action of `family` moving `amount` (minor units).
-    `gives_back` overrides the family for a plan change, whose proration goes either way;
+    `gives_back` overrides the family for a plan change, which moves money either way;
     `excluding` leaves a money action out of the customer's total (one being amended).
     Raises ApplicationError when money taken is above the currency's cap."""
     if family == Family.CHANGES_PLAN:

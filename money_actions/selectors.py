@@ -19,6 +19,7 @@ from billing_console.names import in_sentence
 from billing_console.parsing import uuid_or_none
 from billing_console.text import quoted
 from cases.money_waiting import MoneyWaiting
+from money_actions.kinds import MOVES_PARAM, Moves
 from money_actions.models import COMMITTED_STATES, MoneyAction, ReasonCode, State
 
 APPROVALS_SHOWN = 200
@@ -86,7 +87,7 @@ def action_names(object_ids):
     object ids, one query for a page of events), each by `name_of`."""
     ids = {found for object_id in object_ids if (found := uuid_or_none(object_id))}
     actions = MoneyAction.objects.filter(pk__in=ids).only(
-        "id", "kind", "amount", "currency", "target_name")
+        "id", "kind", "amount", "currency", "target_name", "params")
     return {str(action.pk): name_of(action) for action in actions}
 
 
@@ -99,20 +100,41 @@ def name_of(action):
     """The action as people name it, by its kind, amount (none when it moves no money by
     itself) and target as named when requested: "Refund of 800.00 USD on the charge of
     900.00 USD on 30 Nov 2026", "Cancellation at period end on the subscription to Console
-    Pro monthly"; a kind that names its change, by the change: "Plan change of 49.00 USD
-    (Console Team monthly × 5 → Console Pro annual × 3)"."""
+    Pro monthly"; a kind that names its change, by the change and what it moves
+    (`change_name`)."""
+    if action.kind_def.names_change and action.target_name:
+        return change_name(action)
     name = label_of(action) if action.amount else action.get_kind_display()
     if not action.target_name:
         return name
-    if action.kind_def.names_change:
-        return f"{name} ({action.target_name})"
     return f"{name} on {action.target_name}"
+
+
+def change_name(action):
+    """A plan change by what it moves (`kinds.Moves`, in its params) and both its sides:
+    "Plan change: customer pays 1,672.81 USD now (Console Team monthly × 4 → Console Pro
+    annual × 3)", "Plan change: customer gets 91.19 USD back (…)", "Plan change (…),
+    prorated on the next invoice", "Plan change (…)" when it moves nothing. One requested
+    before plan changes kept what they move reads as it did, "Plan change of 91.19 USD
+    (…)": its amount is its proration's, and nothing says which way it went."""
+    label, change = action.get_kind_display(), action.target_name
+    amount = format_amount(action.amount, action.currency)
+    moves = (action.params or {}).get(MOVES_PARAM)
+    if moves == Moves.TAKES_NOW:
+        return f"{label}: customer pays {amount} now ({change})"
+    if moves == Moves.GIVES_BACK_NOW:
+        return f"{label}: customer gets {amount} back ({change})"
+    if moves in (Moves.TAKES_NEXT_INVOICE, Moves.GIVES_BACK_NEXT_INVOICE):
+        return f"{label} ({change}), prorated on the next invoice"
+    if moves == Moves.NOTHING or not action.amount:
+        return f"{label} ({change})"
+    return f"{label_of(action)} ({change})"
 
 
 def in_a_sentence(action):
     """The action inside a sentence, by its name (`name_of`): "a refund of 1,188.00 USD on
-    the charge of 1,200.00 USD on 30 Nov 2026", "a plan change of 49.00 USD (Console Team
-    monthly × 5 → Console Pro annual × 3)", "a cancellation at period end on the
+    the charge of 1,200.00 USD on 30 Nov 2026", "a plan change: customer pays 1,375.00 USD
+    now (Console Team monthly × 5 → Console Pro annual × 3)", "a cancellation at period end on the
     subscription to Console Pro monthly" (a change that moves no money by itself)."""
     name = in_sentence(name_of(action))
     return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
@@ -127,7 +149,7 @@ def money_waiting_on(case_id):
     """[MoneyWaiting] of the case's actions that hold its state, oldest first (one query,
     on the index by case)."""
     actions = (MoneyAction.objects.filter(case_id=case_id, state__in=HOLDING_CASE_STATES)
-               .only("kind", "state", "amount", "currency", "target_name")
+               .only("kind", "state", "amount", "currency", "target_name", "params")
                .order_by("created_at", "id"))
     return [MoneyWaiting(name=in_a_sentence(action),
                          for_finance=action.state == State.PENDING_APPROVAL)

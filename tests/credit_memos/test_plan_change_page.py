@@ -125,6 +125,14 @@ def test_a_quantity_lowered_on_the_next_invoice_gives_back_then(
     assert fact(page, "Next invoice").endswith(", the proration included")
     assert re.search(r'id="confirm-action">Confirm plan change: customer gets [\d.]+ USD back '
                      r"on the next invoice<", page)
+    assert "Within the auto-approve limit of" in page
+
+    client.post(url, {**body, "request_key": confirm_key(page), "confirm": "1"})
+
+    action = MoneyAction.objects.get()
+    assert action.params["moves"] == "gives_back_next_invoice"
+    assert action.name == ("Plan change (Console Pro monthly × 4 → Console Pro monthly × 2), "
+                           "prorated on the next invoice")
 
 
 def _midway(subscription):
@@ -144,9 +152,11 @@ def _day(timestamp):
 
 
 def test_a_move_to_annual_charges_the_year_now_less_the_unused_month_and_next_a_year_on(
-        url, subscription, plans, sandbox, specialist, eager_tasks):
+        url, subscription, plans, sandbox, specialist, finance, eager_tasks):
     """Stripe starts the annual period at once: the customer pays the year less the unused
-    month now, whatever the proration chosen, and nothing more until a year later."""
+    month now, whatever the proration chosen, and nothing more until a year later. What
+    it pays now is money taken, above the limit for taking (500.00 USD): it waits for
+    finance, and is named by what it takes wherever it is read."""
     client = signed_in(specialist)
     when = _midway(subscription)
     body = fields(client, url, subscription, price_id=plans["annual"].id, quantity="3",
@@ -169,10 +179,22 @@ def test_a_move_to_annual_charges_the_year_now_less_the_unused_month_and_next_a_
     lines = re.search(r'<table id="preview-lines">.*?</table>', page, re.S).group(0)
     assert "Invoiced now" in lines and "1,470.00 USD" in lines
 
-    client.post(url, {**body, "request_key": confirm_key(page), "confirm": "1"})
+    assert "Takes more than 500.00 USD from the customer." in page
+    assert "auto-approve limit" not in page
+
+    requested = client.post(url, {**body, "request_key": confirm_key(page), "confirm": "1"},
+                            follow=True)
 
     action = MoneyAction.objects.get()
-    assert (action.state, action.amount) == (State.SUCCEEDED, unused)
+    named = (f"Plan change: customer pays {format_amount(now, 'usd')} now (Console Pro "
+             "monthly × 1 → Console Pro annual × 3)")
+    assert (action.state, action.amount, action.name) == (State.PENDING_APPROVAL, now, named)
+    assert f"{named} requested. It needs approval" in html.unescape(
+        requested.content.decode())
+    signed_in(finance).post(f"/approvals/{action.pk}/approve/",
+                            {"note": "Fine.", "amount": action.amount})
+    action.refresh_from_db()
+    assert action.state == State.SUCCEEDED
     after = sandbox.client.v1.subscriptions.retrieve(subscription.id)
     assert sandbox.client.v1.invoices.retrieve(after.latest_invoice).total == now
     [item] = after["items"].data

@@ -18,7 +18,7 @@ from cases.models import CaseEvent, WriteBack
 from guidance.services import question_ask
 from handover.selectors import Since, handover
 from money_actions import tasks
-from money_actions.models import CurrencyLimit, MoneyAction, State
+from money_actions.models import MoneyAction, State
 from money_actions.selectors import stuck_after
 from money_actions.services import money_action_approve
 from tests.conftest import api_client
@@ -31,8 +31,9 @@ CHANGE = "Console Team monthly × 5 → Console Pro annual × 3"
 
 @pytest.fixture
 def pending(sandbox, customer, case, specialist):
-    """Console Team monthly × 5 moving to Console Pro annual × 3, waiting for finance: every
-    credit needs approval."""
+    """Console Team monthly × 5 moving to Console Pro annual × 3, waiting for finance: the
+    new interval invoices the year now, less the unused month, 1,375.00 USD taken, above
+    the limit for taking."""
     team = sandbox.client.v1.products.create(params={"name": "Console Team"})
     pro = sandbox.client.v1.products.create(params={"name": "Console Pro"})
     monthly = sandbox.client.v1.prices.create(params={
@@ -43,7 +44,6 @@ def pending(sandbox, customer, case, specialist):
         "recurring": {"interval": "year"}})
     subscription = subscribe(sandbox.client, customer=customer.id, price=monthly.id,
                              quantity=5)
-    CurrencyLimit.objects.filter(currency="usd").update(auto_approve_limit=0)
     created = post_memo(specialist, {
         "case_id": case.pk, "subscription_id": subscription.id, "kind": "subscription_change",
         "item_id": subscription["items"].data[0].id, "price_id": annual.id, "quantity": 3,
@@ -51,7 +51,8 @@ def pending(sandbox, customer, case, specialist):
         "note": "Moving to the annual plan."}, "/api/v1/subscription-changes/")
     assert created.status_code == 201, created.json()
     action = MoneyAction.objects.get(pk=created.json()["id"])
-    assert action.state == State.PENDING_APPROVAL
+    assert (action.state, action.amount) == (State.PENDING_APPROVAL, 137_500)
+    assert [verdict["rule"] for verdict in action.policy_verdicts] == ["take_limit"]
     return action
 
 
@@ -62,7 +63,7 @@ def shown(page, element_id):
 
 
 def test_finance_and_the_audit_trail_read_a_plan_change_as_both_its_sides(pending, finance):
-    named = f"Plan change of {pending.amount / 100:,.2f} USD ({CHANGE})"
+    named = f"Plan change: customer pays 1,375.00 USD now ({CHANGE})"
     client = signed_in(finance)
 
     approvals = client.get("/approvals/").content.decode()
@@ -82,7 +83,7 @@ def test_the_timeline_the_ticket_note_and_the_handover_read_it_the_same_way(
         pending, finance, specialist, eager_tasks):
     since = record(action="auth.logout", actor=specialist, object_type="user",
                    object_id=specialist.pk).created_at
-    named = f"Plan change of {pending.amount / 100:,.2f} USD ({CHANGE})"
+    named = f"Plan change: customer pays 1,375.00 USD now ({CHANGE})"
 
     signed_in(finance).post(f"/approvals/{pending.pk}/approve/",
                             {"note": "Fine.", "amount": pending.amount})
@@ -105,7 +106,7 @@ def test_the_timeline_the_ticket_note_and_the_handover_read_it_the_same_way(
 
 
 def named(action):
-    return f"Plan change of {action.amount / 100:,.2f} USD ({CHANGE})"
+    return f"Plan change: customer pays {action.amount / 100:,.2f} USD now ({CHANGE})"
 
 
 def test_a_plan_change_stuck_on_its_way_reads_as_both_sides_wherever_it_is_listed(
@@ -158,10 +159,11 @@ def test_a_case_waiting_for_a_plan_change_says_which(pending, specialist):
         format="json")
 
     assert waits.body.endswith(f": {named(pending)} waits for approval")
-    assert note.endswith(f"approval of a plan change of {pending.amount / 100:,.2f} USD "
-                         f"({CHANGE}).")
+    assert note.endswith(f"approval of a plan change: customer pays "
+                         f"{pending.amount / 100:,.2f} USD now ({CHANGE}).")
     assert refused.json()["message"].startswith(
-        f"A plan change of {pending.amount / 100:,.2f} USD ({CHANGE}) waits for finance;")
+        f"A plan change: customer pays {pending.amount / 100:,.2f} USD now ({CHANGE}) waits "
+        "for finance;")
 
 
 def test_a_question_on_the_case_lists_the_plan_change_by_both_sides(pending, tier2,

@@ -5,8 +5,11 @@ one; each refused where the subscription's state does not allow it."""
 import pytest
 
 from billing_console.integrations.stripe.sandbox.builders import recurring_price, subscribe
+from billing_console.money import format_amount
 from money_actions.models import MoneyAction, State
+from tests.conftest import api_client
 from tests.credit_memos.conftest import post_memo
+from tests.refunds.conftest import refund_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PATH = "/api/v1/subscription-changes/"
@@ -77,9 +80,14 @@ def test_a_move_from_annual_to_monthly_invoices_the_month_now_against_the_unused
     assert (month["amount"], preview["next_invoice_total"]) == (1_000, 1_000)
     assert preview["next_invoice_date"] == month["period_end"]
     assert 28 <= (month["period_end"] - month["period_start"]) // 86_400 <= 31
+    assert (preview["moves"], preview["amount"]) == ("gives_back_now", unused - 1_000)
+    assert {verdict["rule"] for verdict in preview["verdicts"]} >= {"currency_limit",
+                                                                    "customer_total"}
     created = post_memo(specialist, body, PATH).json()
     action = MoneyAction.objects.get(pk=created["id"])
-    assert (action.amount, action.state) == (unused, State.SUCCEEDED)
+    assert (action.amount, action.state) == (unused - 1_000, State.SUCCEEDED)
+    assert action.name == (f"Plan change: customer gets {format_amount(unused - 1_000, 'usd')} "
+                           "back (Basic annual × 1 → Basic monthly × 1)")
     latest = sandbox.client.v1.invoices.retrieve(now(sandbox, subscription).latest_invoice)
     assert latest.total == preview["invoice_total"]
 
@@ -106,10 +114,45 @@ def test_a_downgrade_gives_credit_back_and_is_under_the_money_policy(
     preview = post_memo(specialist, body, PATH + "preview/").json()
     created = post_memo(specialist, body, PATH).json()
 
-    assert preview["proration_total"] < 0
+    assert preview["proration_total"] < 0 and not preview["invoiced_now"]
+    assert (preview["moves"], preview["amount"]) == ("gives_back_next_invoice",
+                                                     -preview["proration_total"])
     assert created["amount"] == -preview["proration_total"]
     assert {verdict["rule"] for verdict in created["policy_verdicts"]} >= {"currency_limit"}
     assert now(sandbox, subscription)["items"].data[0].quantity == 1
+    action = MoneyAction.objects.get(pk=created["id"])
+    assert action.name == ("Plan change (Basic monthly × 2 → Basic monthly × 1), prorated on "
+                           "the next invoice")
+
+
+def test_a_move_to_annual_takes_the_invoice_made_now_and_above_the_limit_waits_for_finance(
+        case, sandbox, customer, specialist):
+    """Ticket #18: Console Team monthly × 4 to Console Pro annual × 3. The new interval
+    makes Stripe invoice the year at once, less the unused month: money taken, checked
+    against the limit for taking (500.00 USD), though the proration alone is a credit."""
+    team = recurring_price(sandbox.client, product_name="Console Team", unit_amount=2_500)
+    annual = recurring_price(sandbox.client, product_name="Console Pro", unit_amount=59_000,
+                             interval="year")
+    subscription = subscribe(sandbox.client, customer=customer.id, price=team.id, quantity=4)
+    body = change(case, subscription, "subscription_change", item_id=item_of(subscription),
+                  price_id=annual.id, quantity=3, proration_behavior="always_invoice")
+
+    preview = post_memo(specialist, body, PATH + "preview/").json()
+    created = post_memo(specialist, body, PATH).json()
+
+    charged = preview["invoice_total"]
+    assert preview["proration_total"] < 0 < 50_000 < charged
+    assert (preview["moves"], preview["amount"], preview["needs_approval"]) == (
+        "takes_now", charged, True)
+    assert preview["verdicts"] == [{
+        "rule": "take_limit", "needs_approval": True, "warning": False,
+        "explanation": "Takes more than 500.00 USD from the customer."}]
+    assert (created["state"], created["amount"]) == ("pending_approval", charged)
+    assert created["policy_verdicts"] == preview["verdicts"]
+    assert MoneyAction.objects.get(pk=created["id"]).name == (
+        f"Plan change: customer pays {format_amount(charged, 'usd')} now "
+        "(Console Team monthly × 4 → Console Pro annual × 3)")
+    assert now(sandbox, subscription)["items"].data[0].price.id == team.id
 
 
 def test_cancel_at_period_end_and_undo_it(case, sandbox, subscription, specialist,
@@ -176,3 +219,34 @@ def test_a_bad_change_is_refused(case, sandbox, subscription, specialist, fields
     assert response.status_code == status
     assert (code in response.json()["errors"]) if status == 400 \
         else response.json()["code"] == code
+
+
+def test_a_later_refund_counts_a_plan_changes_credit_once_and_its_charge_never(
+        case, sandbox, customer, prices, specialist, eager_tasks):
+    """Annual to monthly credits the unused year now; monthly Basic to Pro then charges.
+    A refund previewed after both counts, in the customer's 30 days, the credit once
+    (Stripe settled it inside an invoice, which the ledger does not keep) and the charge
+    not at all."""
+    annual = recurring_price(sandbox.client, product_name="Basic", unit_amount=12_000,
+                             interval="year")
+    subscription = subscribe(sandbox.client, customer=customer.id, price=annual.id)
+    [charge] = sandbox.client.v1.charges.list(params={"customer": customer.id}).data
+    credited = post_memo(specialist, change(
+        case, subscription, "subscription_change", item_id=item_of(subscription),
+        price_id=prices["basic"].id, proration_behavior="always_invoice"), PATH).json()
+    charged = post_memo(specialist, change(
+        case, subscription, "subscription_change", item_id=item_of(now(sandbox, subscription)),
+        price_id=prices["pro"].id, proration_behavior="always_invoice"), PATH).json()
+    made = [MoneyAction.objects.get(pk=action["id"]) for action in (credited, charged)]
+    assert [(action.params["moves"], action.state) for action in made] == [
+        ("gives_back_now", State.SUCCEEDED), ("takes_now", State.SUCCEEDED)]
+
+    preview = api_client(specialist).post("/api/v1/refunds/preview/",
+                                          refund_body(case, charge.id, amount=1_000),
+                                          format="json")
+
+    [total] = [verdict for verdict in preview.json()["verdicts"]
+               if verdict["rule"] == "customer_total"]
+    assert total["explanation"].startswith(
+        "With this one, what the customer got back in 30 days comes to "
+        f"{format_amount(credited['amount'] + 1_000, 'usd')},")
