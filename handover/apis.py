@@ -68,8 +68,8 @@ class StuckSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="action.pk")
     kind = serializers.CharField(source="action.kind")
     name = serializers.CharField(source="action.name", help_text="As people name it: "
-                                 "\"Plan change of 49.00 USD (Console Team monthly × 5 → "
-                                 "Console Pro annual × 3)\".")
+                                 "\"Plan change: customer pays 1,375.00 USD now (Console "
+                                 "Team monthly × 5 → Console Pro annual × 3)\".")
     state = serializers.CharField(source="action.state", help_text="approved or submitting.")
     amount = serializers.IntegerField(source="action.amount",
                                       help_text="In the currency's minor unit.")
