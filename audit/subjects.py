@@ -40,22 +40,29 @@ def names_of(object_type, object_ids):
 class FieldWords:
     """How the fields of an object type's before and after read: `labels` {field: label},
     `choices` {field: {value: label}} (a state, a category), `amounts` the fields in minor
-    units of the event's currency, `people` the fields holding a username."""
+    units of the event's currency, `people` the fields holding a username, `dates` those in
+    Unix seconds, `hidden` those no person reads (Stripe's ids of what the event names in
+    words elsewhere), left to the raw record."""
 
     labels: dict = field(default_factory=dict)
     choices: dict = field(default_factory=dict)
     amounts: frozenset = frozenset()
     people: frozenset = frozenset()
+    dates: frozenset = frozenset()
+    hidden: frozenset = frozenset()
 
 
 # object_type → its FieldWords.
 _FIELDS = {}
 
 
-def register_fields(object_type, *, labels=None, choices=None, amounts=(), people=()):
-    """Name the fields the events about `object_type` keep in `before` and `after`."""
+def register_fields(object_type, *, labels=None, choices=None, amounts=(), people=(),
+                    dates=(), hidden=()):
+    """Name the fields the events about `object_type` keep in `before` and `after`, at any
+    depth (a money action's `params` are fields too): see `FieldWords`."""
     _FIELDS[object_type] = FieldWords(labels=dict(labels or {}), choices=dict(choices or {}),
-                                      amounts=frozenset(amounts), people=frozenset(people))
+                                      amounts=frozenset(amounts), people=frozenset(people),
+                                      dates=frozenset(dates), hidden=frozenset(hidden))
 
 
 def fields_of(object_type):

@@ -28,6 +28,7 @@ from billing_console.names import (
     action_label,
     audit_actions,
     audit_kinds,
+    date_time_name,
     in_words,
     name_from,
     reason_label,
@@ -112,7 +113,8 @@ def event_changes(event):
         return []
     words = _ValueWords(event, [before, after])
     named = list(words.fields.labels)
-    keys = sorted(dict.fromkeys([*before, *after]),
+    keys = sorted((key for key in dict.fromkeys([*before, *after])
+                   if key not in words.fields.hidden),
                   key=lambda key: named.index(key) if key in named else len(named))
     if words.currency and words.fields.amounts & set(keys):
         keys = [key for key in keys if key != "currency"]
@@ -157,12 +159,15 @@ class _ValueWords:
         if isinstance(value, dict):
             return "; ".join(f"{self.label(name)}: {self.of(name, item)}"
                              for name, item in value.items()
-                             if item is not None and item not in ("", [], {})) or "—"
+                             if item is not None and item not in ("", [], {})
+                             and name not in self.fields.hidden) or "—"
         if isinstance(value, list):
             return role_names(",".join(value)) if key == "roles" else \
                 ", ".join(self.of(key, item) for item in value)
         if key in self.fields.amounts and isinstance(value, int) and self.currency:
             return format_amount(value, self.currency)
+        if key in self.fields.dates and isinstance(value, int):
+            return date_time_name(value)
         if key.endswith("ticket_id") and isinstance(value, int):
             return ticket_name(value)
         return self._text(key, str(value))

@@ -37,9 +37,7 @@ class ConsoleAdminSite(admin.AdminSite):
             if lacks_second_factor(request.user, SUPERUSER):
                 return refuse_for_second_factor(request)
             if not self.has_permission(request):
-                raise PermissionDenied("Django's admin is for superusers only. Admins manage "
-                                       "users, the money policy and the integrations under "
-                                       "Admin in the console's navigation.")
+                raise PermissionDenied("Django's admin is for superusers only.")
             return view(request, *args, **kwargs)
 
         if not cacheable:

@@ -197,6 +197,12 @@ def day_name(timestamp):
     return datetime.fromtimestamp(timestamp, UTC).strftime("%-d %b %Y")
 
 
+def date_time_name(timestamp):
+    """Unix seconds as a date and time people read without knowing the year: "30 Nov 2026
+    10:51 UTC"."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%-d %b %Y %H:%M UTC")
+
+
 def moment_name(timestamp, *, day=True, seconds=False):
     """Unix seconds as people say a moment of a recent day: "30 Nov 10:52" (UTC), which
     tells apart two charges of one day; "10:52" without its day, and "10:52:07" with its
@@ -212,16 +218,19 @@ def seconds_needed(timestamps):
 
 def stripe_name(obj):
     """How people name a gateway object (`integrations.stripe.types`), lower case to go
-    inside a sentence: "invoice ACME-0012", "the draft invoice of 30 Nov 2026", "the charge
-    of 30.00 USD on 30 Nov 2026", "credit note ACME-0012-CN-01", "the subscription to
-    Console Pro monthly × 3", the customer's name or email."""
+    inside a sentence: "invoice ACME-0012", "the draft invoice of 30 Nov 2026 · 162.50 USD",
+    "the charge of 30.00 USD on 30 Nov 2026", "credit note ACME-0012-CN-01", "the
+    subscription to Console Pro monthly × 3", the customer's name or email. A page's
+    field or cell names it with a capital (`capfirst`; the `stripe_name` filter)."""
     if isinstance(obj, types.Charge):
         return f"the charge of {format_amount(obj.amount, obj.currency)} on " \
                f"{day_name(obj.created)}"
     if isinstance(obj, types.Invoice):
-        # Stripe numbers an invoice when it is finalized: a draft has none yet.
+        # Stripe numbers an invoice when it is finalized: a draft has none yet, so its day
+        # and total tell it from the customer's other drafts.
         return f"invoice {obj.number}" if obj.number else \
-            f"the draft invoice of {day_name(obj.created)}"
+            f"the draft invoice of {day_name(obj.created)} · " \
+            f"{format_amount(obj.total, obj.currency)}"
     if isinstance(obj, types.CreditNote):
         return f"credit note {obj.number}"
     if isinstance(obj, types.Subscription):

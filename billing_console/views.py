@@ -6,10 +6,11 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from billing_console.access import PUBLIC, SIGNED_IN, home_url_name, requires
+from billing_console.access import PUBLIC, SIGNED_IN, home_url_name, may_open, requires
 from billing_console.exceptions import PageNotFound
 from billing_console.forms import SignInForm
 from billing_console.health import readiness
@@ -65,12 +66,17 @@ def _wants_json(request):
 
 
 def permission_denied(request, exception):
+    """The 403, which says where to turn next: an admin to the Admin section, where roles
+    are set and everything an admin manages is; anyone else to an admin."""
     reason = str(exception) or "You do not have permission to open this page."
     if request.user.is_authenticated:
         access_denied.send(sender=permission_denied, request=request, reason=reason)
     if _wants_json(request):
         return JsonResponse({"message": reason, "code": "permission_denied"}, status=403)
-    return render(request, "403.html", {"reason": reason}, status=403)
+    admin_url = reverse("administration:index")
+    return render(request, "403.html", {
+        "reason": reason,
+        "admin_url": admin_url if may_open(request.user, admin_url) else None}, status=403)
 
 
 def page_not_found(request, exception):

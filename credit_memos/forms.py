@@ -86,8 +86,9 @@ class DraftInvoiceForm(ReasonForm):
     def __init__(self, *args, invoice, **kwargs):
         super().__init__(*args, **kwargs)
         self.invoice = invoice
-        self.fields["remove"].choices = [(line.id, f"{line.description} ({line.amount})")
-                                         for line in invoice.lines if line.invoice_item]
+        self.fields["remove"].choices = [
+            (line.id, f"{line.description} · {format_amount(line.amount, invoice.currency)}")
+            for line in invoice.lines if line.invoice_item]
         for index in range(ADDED_ITEMS):
             self.fields[f"add_{index}_description"] = forms.CharField(
                 label=f"New item {index + 1}: description", required=False, max_length=250)

@@ -185,8 +185,8 @@ def _check_refund_part(invoice, refund, paid, credits):
                - credits.refunds_on_the_way, 0)
     if refund > left:
         raise ApplicationError(
-            f"Stripe can refund at most {format_amount(left, invoice.currency)} on the charge "
-            f"that paid this invoice ({paid.charge.id}), not "
+            f"Stripe can refund at most {format_amount(left, invoice.currency)} on "
+            f"{stripe_name(paid.charge)}, which paid this invoice, not "
             f"{format_amount(refund, invoice.currency)}: what the customer's balance paid, or "
             "what was refunded already or is on its way, cannot go back to the card. Lower "
             "the credit, or settle it to the customer balance.", "refund_above_refundable")

@@ -75,7 +75,7 @@ def console_memo(credit_note_id):
     memo = MoneyAction.objects.filter(kind=_memo_slug(), state=State.SUCCEEDED,
                                       stripe_object_id=credit_note_id).first()
     if memo is None:
-        raise ApplicationError(f"Credit note {credit_note_id} was not issued by the console; "
+        raise ApplicationError("This credit note was not issued by the console; "
                                "void it in the Stripe Dashboard.", "credit_note")
     return memo
 
@@ -131,18 +131,21 @@ def _line_amount(by_id, asked, credited):
         raise ApplicationError(f"Invoice line {quoted(asked.invoice_line_item)} is not on "
                                "this invoice.", "line")
     if asked.quantity is not None and asked.quantity > (line.quantity or 1):
-        raise ApplicationError(f"Line {line.id} has a quantity of {line.quantity or 1}; a "
+        raise ApplicationError(f"Line {quoted(line.description)} has a quantity of "
+                               f"{line.quantity or 1}; a "
                                f"credit cannot take back {asked.quantity}.", "line")
     amount = asked.amount if asked.amount is not None else \
         line.amount * asked.quantity // max(line.quantity or 1, 1)
     if amount > line.amount:
         raise ApplicationError(
-            f"{format_amount(amount, line.currency)} is more than line {line.id} charged "
+            f"{format_amount(amount, line.currency)} is more than line {quoted(line.description)} "
+            f"charged "
             f"({format_amount(line.amount, line.currency)}).", "line")
     before = credited.get(line.id, 0)
     if amount > line.amount - before:
         raise ApplicationError(
-            f"{format_amount(amount, line.currency)} is more than line {line.id} has left to "
+            f"{format_amount(amount, line.currency)} is more than line {quoted(line.description)} "
+            f"has left to "
             f"credit: {format_amount(line.amount - before, line.currency)} of its "
             f"{format_amount(line.amount, line.currency)}, as earlier credit notes took "
             f"{format_amount(before, line.currency)}.", "line")
@@ -152,7 +155,8 @@ def _line_amount(by_id, asked, credited):
 def _tax_on_top(line, amount, rates):
     """The exclusive tax Stripe adds to `amount` credited on `line`, at the line's rates."""
     if any(tax.tax_rate not in rates for tax in line.taxes):
-        raise ApplicationError(f"Stripe worked out line {line.id}'s tax without a tax rate the "
+        raise ApplicationError(f"Stripe worked out the tax of line {quoted(line.description)} "
+                               "without a tax rate the "
                                "console can read; credit it from the Stripe Dashboard.", "line")
     return tax_on_top(amount, [rates[tax.tax_rate] for tax in line.taxes])
 

@@ -202,17 +202,18 @@ class InvoiceAdjustmentPage(ActionPage):
         rules.check_invoice_allows(self.kind.slug, target)
         if self.kind == kinds.INVOICE_EDIT:
             amount, added, params = services.draft_changes_params(target, **form.changes())
-            detail = (f"{len(params['add'])} item(s) added, {len(params['remove'])} removed"
-                      f"{', then finalized' if params['finalize'] else ''}")
+            detail, after = _draft_change_words(target, params, amount, added)
             verdicts = services.draft_change_verdicts(invoice=target, removed=amount,
                                                       added=added, requester=user)
+            confirm = f"Confirm: change the draft invoice to {after}"
         else:
             amount, detail = services.let_off(target), self.title
             verdicts = verdicts_for(family=self.kind.family, amount=amount,
                                     currency=target.currency, customer_id=target.customer,
                                     requester=user)
+            confirm = f"Confirm: {in_sentence(self.title)}"
         return Preview(
-            verdicts=verdicts, confirm_label=f"Confirm: {in_sentence(self.title)}", rows=[
+            verdicts=verdicts, confirm_label=confirm, rows=[
                 ("Invoice", f"{capfirst(stripe_name(target))} "
                             f"({stripe_status(target.status)})"),
                 ("Change", detail),
@@ -224,6 +225,27 @@ class InvoiceAdjustmentPage(ActionPage):
         return services.invoice_adjustment_request(
             case=case, kind=self.kind, invoice=target, changes=changes,
             reason_code=data["reason_code"], note=data["note"], actor=user, origin=origin)
+
+
+def _draft_change_words(invoice, params, removed, added):
+    """(what a draft's change does, in words, and the invoice's total after it) for
+    `params` of `services.draft_changes_params`, `removed` and `added` their sums in minor
+    units: "Adds Onboarding · 12.50 USD; removes nothing; then finalizes: the invoice's
+    total becomes 175.00 USD". Stripe adds the tax of a taxed invoice on top, so there the
+    total after is its subtotal's."""
+    currency = invoice.currency
+    lines = {line.invoice_item: line for line in invoice.lines if line.invoice_item}
+    adds = "; ".join(f"{item['description']} · {_money(item['amount'], currency)}"
+                     for item in params["add"])
+    removes = "; ".join(f"{lines[item].description} · {_money(lines[item].amount, currency)}"
+                        for item in params["remove"])
+    taxed = bool(invoice.taxes)
+    after = _money((invoice.subtotal if taxed else invoice.total) - removed + added, currency)
+    becomes = f"its subtotal becomes {after}, before tax" if taxed else \
+        f"the invoice's total becomes {after}"
+    then = "then finalizes" if params["finalize"] else "stays a draft"
+    return (f"Adds {adds or 'nothing'}; removes {removes or 'nothing'}; {then}: {becomes}",
+            after)
 
 
 class BalancePage(ActionPage):

@@ -26,6 +26,7 @@ class AnswerForm(forms.Form):
 
 class PromoteForm(forms.Form):
     playbook = forms.ModelChoiceField(label="Add to playbook", queryset=Playbook.objects.all(),
+                                      empty_label="Choose a playbook…",
                                       error_messages={"required": "Choose a playbook."})
 
 

@@ -1,5 +1,22 @@
 from django.apps import AppConfig
 
+# The fields of the kinds' `params` a person reads on the trail: a plan change's plan is
+# the action's name (`target_name`), so the ids of its item and price, like that of what
+# the action acts on, are left to the raw record; its moment of pricing is a date.
+PARAM_LABELS = {
+    "quantity": "Quantity", "proration_behavior": "Proration",
+    "proration_date": "Priced as of", "restarts_period": "Starts a new billing period",
+    "at": "Worked out as of", "finalize": "Finalized afterwards",
+    "add": "Items added", "remove": "Items removed", "description": "Description",
+    "invoice_name": "Invoice", "charge_name": "Charge", "refund_part": "Refunded",
+    "whole": "The whole payment refunded",
+}
+PARAM_CHOICES = {"proration_behavior": {
+    "create_prorations": "On the next invoice", "always_invoice": "Invoiced now",
+    "none": "Not prorated"}}
+PARAM_DATES = {"proration_date", "at", "period_start", "period_end"}
+PARAM_IDS = {"target", "item_id", "price_id", "invoice", "paying_charge"}
+
 
 class MoneyActionsConfig(AppConfig):
     name = "money_actions"
@@ -29,11 +46,12 @@ class MoneyActionsConfig(AppConfig):
         register_names("money_action", action_names)
         register_fields("money_action", labels={
             "state": "State", "amount": "Amount", "customer": "Stripe customer",
-            "target": "Acted on in Stripe", "reason_code": "Internal reason",
+            "target_name": "Acted on in Stripe", "reason_code": "Internal reason",
             "requested_by": "Requested by", "approved_by": "Approved by",
-            "stripe_object_id": "Made in Stripe", "params": "Details",
-        }, choices={"state": dict(State.choices)}, amounts={"amount"},
-            people={"requested_by", "approved_by"})
+            "stripe_object_id": "Made in Stripe", "params": "Details", **PARAM_LABELS,
+        }, choices={"state": dict(State.choices), **PARAM_CHOICES},
+            amounts={"amount", "refund_part"}, people={"requested_by", "approved_by"},
+            dates=PARAM_DATES, hidden=PARAM_IDS)
         register_audit_actions(audit_vocabulary)
         # Every page labels the console's reason codes as admins named them.
         register_console_reasons(reason_labels)

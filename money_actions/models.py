@@ -23,6 +23,15 @@ class State(models.TextChoices):
     CANCELED = "canceled", "Canceled"
 
 
+# Each state as the rest of a sentence about an action: "This refund has already succeeded"
+# (a state's label after "is" would read "is succeeded").
+STATE_SAID = {
+    State.DRAFT: "is still a draft", State.PENDING_APPROVAL: "is waiting for approval",
+    State.APPROVED: "has been approved already", State.SUBMITTING: "is being submitted to Stripe",
+    State.SUCCEEDED: "has already succeeded", State.FAILED: "has failed",
+    State.REQUIRES_ACTION: "needs action in Stripe", State.CANCELED: "has been canceled",
+}
+
 # States whose amount is spoken for: counted against what a charge can still give back.
 COMMITTED_STATES = (State.PENDING_APPROVAL, State.APPROVED, State.SUBMITTING,
                     State.REQUIRES_ACTION, State.SUCCEEDED)

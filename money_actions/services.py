@@ -28,7 +28,7 @@ from cases.models import State as CaseState
 from cases.selectors import forget_stripe_snapshot
 from money_actions.kinds import Event
 from money_actions.ledger import ledger_record
-from money_actions.models import LedgerEntry, MoneyAction, State, TargetLock
+from money_actions.models import STATE_SAID, LedgerEntry, MoneyAction, State, TargetLock
 from money_actions.policy import Verdict, needs_approval
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def money_action_request(*, kind, case, stripe_customer_id, stripe_target_id, am
         currency=currency.lower(), params=params, reason_code=reason_code, note=note.strip(),
         requested_by=actor, customer_reply=customer_reply.strip(),
         policy_verdicts=[verdict.as_json() for verdict in verdicts], state=State.DRAFT)
-    _audit(action, Event.REQUESTED, actor, reason=note, origin=origin)
+    _audit(action, Event.REQUESTED, actor, reason=action.note, origin=origin)
     _route_by_policy(action, verdicts, actor, origin)
     forget_stripe_snapshot(stripe_customer_id)
     return action
@@ -194,7 +194,7 @@ def money_action_approve(*, action_id, actor, note="", expected_amount=None, ori
     action.approved_by, action.approved_amount = actor, action.amount
     action.decision_note, action.decided_at = note.strip(), timezone.now()
     _move(action, State.APPROVED)
-    _audit(action, Event.APPROVED, actor, reason=note, origin=origin)
+    _audit(action, Event.APPROVED, actor, reason=action.decision_note, origin=origin)
     _timeline(action, actor, f"{action.name} approved by {person_name(actor)}.")
     _case_follows_approvals(action, f"{action.name} approved")
     _queue_submission(action)
@@ -210,7 +210,7 @@ def money_action_reject(*, action_id, actor, note, origin=None):
     action.rejected_by, action.decision_note = actor, note.strip()
     action.decided_at = timezone.now()
     _move(action, State.CANCELED)
-    _audit(action, Event.REJECTED, actor, reason=note, origin=origin)
+    _audit(action, Event.REJECTED, actor, reason=action.decision_note, origin=origin)
     _timeline(action, actor, f"{action.name} rejected by {person_name(actor)}: {note}")
     _case_follows_approvals(action, f"{action.name} rejected")
     return action
@@ -303,9 +303,17 @@ def _require_note(note):
     check_note_length(note)
 
 
+# What a stale page asked that the action's state no longer allows, said after its state.
+NO_LONGER = {"decided": "there is nothing left to decide",
+             "withdrawn": "it can no longer be withdrawn",
+             "changed": "it can no longer be changed"}
+
+
 def _wrong_state(action, verb):
-    return ApplicationError(f"This {in_sentence(action.get_kind_display())} is "
-                            f"{in_sentence(action.get_state_display())} and cannot be {verb}.",
+    """"This refund has already succeeded: there is nothing left to decide." `verb`: a key
+    of `NO_LONGER`."""
+    return ApplicationError(f"This {in_sentence(action.get_kind_display())} "
+                            f"{STATE_SAID[action.state]}: {NO_LONGER[verb]}.",
                             "invalid_state", status=409)
 
 
@@ -508,12 +516,14 @@ def _move(action, state):
 
 
 def _snapshot(action):
-    """What finance filters and reads by: the requester and customer travel with every
-    event, since the trail outlives the rows it describes."""
+    """What finance filters and reads by: the requester, the customer and what the action
+    acts on, by id and by name, travel with every event, since the trail outlives the rows
+    it describes."""
     return {"state": action.state, "amount": action.amount, "currency": action.currency,
             "customer": action.stripe_customer_id,
             "requested_by": action.requested_by.get_username(),
-            "target": action.stripe_target_id, "stripe_object_id": action.stripe_object_id,
+            "target": action.stripe_target_id, "target_name": action.target_name,
+            "stripe_object_id": action.stripe_object_id,
             "reason_code": action.reason_code, "params": action.params,
             "approved_by": action.approved_by.get_username() if action.approved_by else None}
 

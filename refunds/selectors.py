@@ -97,9 +97,17 @@ def duplicate_note(charge, kept, amount):
     full." The refund page fills it in; the specialist may change it."""
     whole = "refunded in full" if amount == charge.amount_captured else \
         f"{format_amount(amount, charge.currency)} refunded, all that was left of it"
-    seconds = seconds_needed([charge.created, kept.created])
-    return (f"Duplicate of the {format_amount(kept.amount, kept.currency)} charge of "
-            f"{moment_name(kept.created, seconds=seconds)}, which is kept; {whole}.")
+    return (f"Duplicate of {duplicate_names([charge, kept])[1]}, which is kept; "
+            f"{whole}.")
+
+
+def duplicate_names(charges):
+    """Likely duplicates as people tell them apart, each by its amount and moment, to the
+    second where two fall in one minute: ["the 17.50 USD charge of 30 Nov 10:51", …], in
+    the order of `charges`."""
+    seconds = seconds_needed([each.created for each in charges])
+    return [f"the {format_amount(each.amount, each.currency)} charge of "
+            f"{moment_name(each.created, seconds=seconds)}" for each in charges]
 
 
 def refund_verdicts(*, charge, amount, stripe_reason, requester, excluding=None):

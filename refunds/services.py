@@ -30,8 +30,10 @@ def validate_against_charge(*, case, charge, amount, currency=None):
     left (Stripe's rules, in `REFUND.stripe_rules`)."""
     money_actions.check_customer(case, charge.customer, noun="charge")
     if charge.status != "succeeded":
-        raise ApplicationError(f"This charge is {in_sentence(stripe_status(charge.status))}: "
-                               "Stripe refunds only a charge that succeeded.", "charge_status")
+        said = "failed" if charge.status == "failed" else \
+            f"is {in_sentence(stripe_status(charge.status))}"  # "is pending"
+        raise ApplicationError(f"This charge {said}: Stripe refunds only a charge that "
+                               "succeeded.", "charge_status")
     if charge.disputed:
         raise ApplicationError("This charge is disputed: Stripe does not refund a charge "
                                "while its dispute stands. Answer the dispute in Stripe "

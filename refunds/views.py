@@ -15,6 +15,7 @@ from refunds.kinds import REFUND
 from refunds.selectors import (
     DUPLICATE_REASON_CODE,
     charge_kept,
+    duplicate_names,
     duplicate_note,
     duplicate_run,
     refund_preview,
@@ -56,12 +57,17 @@ class RefundPage(ActionPage):
     def context(self, case, charge):
         remainder = refundable_remainder(charge)
         return {"charge": charge, "remainder": remainder,
-                "duplicates": [each.id for each in self._duplicate_run(charge)
-                               if each.id != charge.id],
+                "duplicates": self._duplicate_names(charge),
                 "nothing_to_do": None if remainder else (
                     "Nothing left to refund",
                     "This charge has been refunded in full, or the rest is already "
                     "requested. Its requests are on the case's timeline.")}
+
+    def _duplicate_names(self, charge):
+        """The other charges of `charge`'s run of likely duplicates, named (`duplicate_names`)."""
+        run = self._duplicate_run(charge)
+        return [name for each, name in zip(run, duplicate_names(run), strict=True)
+                if each.id != charge.id]
 
     def _duplicate_run(self, charge):
         """`duplicate_run`, read once for the form and its context (a page serves one

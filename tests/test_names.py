@@ -49,10 +49,10 @@ def test_a_case_is_named_by_its_ticket_number():
     assert ticket_name(6) == "Ticket #6"
 
 
-def _invoice(number):
+def _invoice(number, total=0):
     return types.Invoice(
         id="in_1Abcdefgh", customer="cus_1", number=number, status="open", currency="usd",
-        subtotal=0, total=0, amount_due=0, amount_paid=0, amount_remaining=0,
+        subtotal=total, total=total, amount_due=0, amount_paid=0, amount_remaining=0,
         starting_balance=0, ending_balance=None, pre_payment_credit_notes_amount=0,
         post_payment_credit_notes_amount=0, billing_reason=None, collection_method=None,
         subscription=None, created=NOV_30_2026, due_date=None, hosted_invoice_url=None)
@@ -76,7 +76,7 @@ def test_stripe_objects_are_named_as_people_know_them():
 
     assert stripe_name(charge) == "the charge of 30.00 USD on 30 Nov 2026"
     assert stripe_name(_invoice("ACME-0012")) == "invoice ACME-0012"
-    assert stripe_name(_invoice(None)) == "the draft invoice of 30 Nov 2026"
+    assert stripe_name(_invoice(None, 16_250)) == "the draft invoice of 30 Nov 2026 · 162.50 USD"
     assert stripe_name(subscription) == "the subscription to Console Pro monthly × 3"
 
 

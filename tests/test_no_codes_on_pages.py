@@ -76,7 +76,7 @@ CASE_BY_ROW_ID = re.compile(r"\bcase #?\d+\b", re.IGNORECASE)
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 PROPER_NAME_LOWERED = re.compile(r"\b(stripe|zendesk)\b")
 # What splits a text into the pieces a one-word code may stand alone in.
-SEPARATORS = re.compile(r"[·,;:()\[\]|/]")
+SEPARATORS = re.compile(r"[·,;:()\[\]|/—–]")
 # Elements whose text is not read as words: scripts, and ids shown as ids: Stripe's, an
 # account's username on the admins' pages, the audit trail's raw record.
 SKIPPED_TAGS = {"script", "style", "code"}
@@ -167,7 +167,8 @@ class Forbidden:
         self.actions = re.compile(
             rf"\b({'|'.join(map(re.escape, action_kinds))})\.[a-z][a-z_]*(?![\w@.-])") \
             if action_kinds else None
-        self.alone = {*alone, "None"}
+        # A value printed that is not there, and Django's blank choice in a list.
+        self.alone = {*alone, "None", "---------"}
         self.usernames = re.compile(
             rf"(?<![\w.@-])({'|'.join(map(re.escape, usernames))})(?![\w@-])") \
             if usernames else None
@@ -323,6 +324,14 @@ def world(stripe, zendesk_sandbox, actors, refund_policy, eager_tasks):
     _confirm(specialist, f"/actions/invoice/{case.pk}/{voided.id}/invoice_void/", {})
     guidance.question_ask(asker=actors["tier2"], case=case,
                           body="Which charge was the duplicate?")
+    # A question answered, on a case whose money is all settled: its page says there is
+    # none waiting, and offers the answer to a playbook.
+    quiet = zendesk_sandbox.create_ticket(subject="Settled")
+    settled = guidance.question_ask(
+        asker=actors["tier2"], body="Is anything still on its way?",
+        case=make_case(zendesk_ticket_id=quiet["id"], subject="Settled"))
+    guidance.question_answer(question=settled, answer="No: all of it is settled.",
+                             answered_by=actors["specialist"])
     guidance.playbook_save(title="Duplicate charges, step by step", category="duplicate_charge",
                            author=actors["specialist"], body="Refund the later charge.")
     handover_note_leave(author=actors["specialist"], body="The large refund waits for finance.")
@@ -479,6 +488,7 @@ def _objects(world, name):
             for slug in [*slugs(family=Family.CHANGES_PLAN),
                          SUBSCRIPTION_CANCEL_WITH_REFUND.slug]],
         "audit:event": [{"pk": pk} for pk in sorted(world["audit_events"])],
+        "guidance:question": [{"pk": pk} for pk in Question.objects.values_list("pk", flat=True)],
     }.get(name)
 
 
@@ -491,7 +501,8 @@ def _sample(world, name, parameter):
     samples = {
         "slug": Playbook.objects.latest("pk").slug, "number": 1, "currency": "usd",
         "ticket_id": world["ticket"], "object_id": world["charge"],
-        "money_actions": pending, "finance": pending, "guidance": Question.objects.get().pk,
+        "money_actions": pending, "finance": pending,
+        "guidance": Question.objects.earliest("pk").pk,
         "administration:reason-change": ReasonCode.objects.first().pk,
         "administration": world["user"],
     }
@@ -539,6 +550,9 @@ def previews(world):
         (f"/actions/credit-memo/{case}/{world['paid'].id}/",
          {**CREDIT_MEMO, "line_0_amount": "5.00"}),
         (f"/actions/invoice/{case}/{world['open'].id}/invoice_uncollectible/", {}),
+        (f"/actions/invoice/{case}/{world['draft'].id}/invoice_edit/",
+         {"remove": [world["draft"].lines.data[0].id], "add_0_description": "Onboarding",
+          "add_0_amount": "12.50", "finalize": "on"}),
         (f"/actions/balance/{case}/{world['customer'].id}/",
          {"direction": "balance_credit", "amount": "5.00", "currency": "usd",
           "description": "Goodwill"}),

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from cases.templatetags.case_links import stripe_url, zendesk_ticket_url
+from cases.templatetags.case_links import stripe_pages_name, stripe_url, zendesk_ticket_url
 from tests.conftest import signed_in
 
 HOSTILE = '<img src=x onerror="alert(1)">'
@@ -39,6 +39,15 @@ def test_in_the_demo_links_open_the_sandbox_viewer(settings, demo_links):
     assert stripe_url("ch_1") == "/sandbox/stripe/ch_1/"
     assert stripe_url("not an id") == ""
     assert zendesk_ticket_url(6) == "/sandbox/zendesk/tickets/6/"
+
+
+def test_the_case_pages_note_says_where_its_stripe_links_open(settings, demo_links):
+    """Before, the case page said refunds "open on their … Dashboard page" in the demo,
+    whose links open the sandbox viewer."""
+    settings.STRIPE_API_BASE = "http://127.0.0.1:12111"
+    assert stripe_pages_name() == "the console's view of the Stripe sandbox"
+    settings.STRIPE_API_BASE = "https://api.stripe.com"
+    assert stripe_pages_name() == "the Stripe Dashboard"
 
 
 def test_the_viewer_never_stands_in_for_the_real_services(settings, demo_links, specialist):

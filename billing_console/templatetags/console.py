@@ -2,6 +2,7 @@ import json
 
 from django import template
 from django.urls import reverse
+from django.utils.text import capfirst
 
 from billing_console.access import may_open
 from billing_console.integrations.stripe.types import tax_included, tax_names
@@ -13,6 +14,7 @@ from billing_console.names import (
     person_name,
     reason_label,
     stripe_ids_named,
+    stripe_name,
     stripe_status,
     ticket_name,
 )
@@ -88,6 +90,14 @@ def quoted_filter(value):
     """{{ query|quoted }}: what someone typed, quoted in a sentence, cut to its first 40
     characters when longer (`billing_console.text.quoted`)."""
     return quoted(value)
+
+
+@register.filter(name="stripe_name")
+def stripe_name_filter(obj):
+    """{{ invoice|stripe_name }}: a Stripe object as a field or cell names it, "Invoice
+    ACME-0012", "Draft invoice of 30 Nov 2026 · 162.50 USD" (`names.stripe_name`, with
+    no article)."""
+    return capfirst(stripe_name(obj).removeprefix("the "))
 
 
 @register.filter

@@ -46,6 +46,14 @@ def stripe_url(object_id):
     return ""
 
 
+@register.simple_tag
+def stripe_pages_name():
+    """Where `stripe_url`'s links open, to say so beside them: "the Stripe Dashboard", or,
+    against the demo's sandbox, "the console's view of the Stripe sandbox"."""
+    return "the console's view of the Stripe sandbox" if viewing(settings.STRIPE_API_BASE) \
+        else "the Stripe Dashboard"
+
+
 @register.filter
 def zendesk_ticket_url(ticket_id):
     """{{ case.zendesk_ticket_id|zendesk_ticket_url }}: the agent UI's page, the console's

@@ -58,9 +58,9 @@ from money_actions.selectors import actions_on
 # --- Pages ----------------------------------------------------------------------------------
 
 # Whether the case exists is not said: it may be another team's.
-NOT_YOUR_CASE = ("This case is not one you can open: Tier 2 sees the cases it or its "
-                 "Zendesk group escalated. Find yours by its ticket number on the Guidance "
-                 "page.")
+NOT_YOUR_CASE = ("This case is not one you can open: you see the cases you escalated and "
+                 "those your Zendesk group escalated. Find yours by its ticket number on the "
+                 "Guidance page.")
 
 
 @requires(AnyOf({Capability.VIEW_QUEUE, Capability.VIEW_CASE_SUMMARY}))

@@ -57,6 +57,10 @@ def test_djangos_admin_is_for_superusers_only(admin_user):
     refused = signed_in(admin_user).get("/admin/")
     assert refused.status_code == 403
     assert "superusers only" in refused.content.decode()
+    # An admin is not told to ask an admin: the page links to what they manage.
+    assert "Everything an admin manages, roles included, is under " \
+           '<a href="/manage/">Admin</a>' in refused.content.decode()
+    assert "ask an admin" not in refused.content.decode()
     assert "manage_console" not in refused.content.decode()
     superuser = make_user("root")
     superuser.is_superuser = True

@@ -85,6 +85,19 @@ def test_the_overview_counts_what_waits_and_links_to_where_it_is_retried(admin_u
     assert 'href="/manage/integrations/"' in health
 
 
+def test_the_overview_says_each_fact_once_and_lists_every_section(admin_user):
+    """Before: "Last Zendesk sync 0 minutes ago" beside "Last synced 0 minutes ago", and
+    "What you manage here" left out Reply templates and Integrations."""
+    page = signed_in(admin_user).get("/manage/").content.decode()
+    health = page.split('id="integrations"')[1].split("</section>")[0]
+    sections = page.split('id="sections-heading"')[1].split("</section>")[0]
+
+    assert re.findall(r"<dt>([^<]*)</dt>", health) == [
+        "Last synced with Zendesk", "Tickets set aside", "Webhook events that gave up"]
+    assert re.findall(r"<li><a href=\"[^\"]+\">([^<]+)</a>", sections) == [
+        label for label, _ in _tabs(page)][1:]
+
+
 def _tabs(page):
     """(label, current) of each tab of the administration's navigation on `page`."""
     tabs = page.split('<nav class="tabs" aria-label="Administration">')[1].split("</nav>")[0]

@@ -301,3 +301,67 @@ def test_an_exports_filters_read_back_by_their_labels(db, finance):
 
     assert filters_in_words("amount_min=10.00&customer=cus_A&role=finance") == (
         "Amount from: 10.00; Customer's Stripe id: cus_A; Role: Finance")
+
+
+def test_a_plan_changes_details_name_the_plan_and_say_dates_as_dates(db, finance):
+    """Before: "Item id: a subscription item; Price id: a price; … Proration date:
+    1796093918"; the ids stay in the raw record."""
+    event = record(
+        action="subscription_change.requested", actor=finance, object_type="money_action",
+        object_id="2b1d6f0e-7a4b-4f7e-9d0c-1c0e4a527a4c", amount=9_500, currency="usd",
+        after={"state": "pending_approval", "amount": 9_500, "currency": "usd",
+               "target": "sub_1Abcdefgh",
+               "target_name": "Console Team monthly × 5 → Console Pro annual × 3",
+               "params": {"item_id": "si_1Abcdefgh", "price_id": "price_1Abcdefgh",
+                          "quantity": 3, "proration_behavior": "always_invoice",
+                          "proration_date": 1_796_093_918, "restarts_period": True}})
+
+    html = signed_in(finance).get(f"/audit/{event.id}/").content.decode()
+    shown = _visible(html)
+
+    assert _change_row(html, "Acted on in Stripe") == (
+        "—", "Console Team monthly × 5 → Console Pro annual × 3")
+    assert _change_row(html, "Details") == ("—", (
+        "Quantity: 3; Priced as of: 1 Dec 2026 02:58 UTC; Starts a new billing period: "
+        "Yes; Proration: Invoiced now"))  # in the order the database keeps the keys
+    assert not re.search(r"Item id|Price id|a subscription item|a price|1796093918", shown)
+    raw = html.split('<details class="raw-record"')[1].split("</details>")[0]
+    assert "si_1Abcdefgh" in raw and "1796093918" in raw
+
+
+def test_a_cancellations_moment_reads_as_a_date_too(db, finance):
+    """The same kind: the moment a cancellation with a refund was worked out at."""
+    event = record(
+        action="subscription_cancel_with_refund.requested", actor=finance,
+        object_type="money_action", object_id="2b1d6f0e-7a4b-4f7e-9d0c-1c0e4a527a4d",
+        amount=1_960, currency="usd", after={"params": {
+            "at": 1_796_093_918, "invoice": "in_1Abcdefgh",
+            "invoice_name": "invoice ACME-0012", "whole": False}})
+
+    html = signed_in(finance).get(f"/audit/{event.id}/").content.decode()
+
+    assert _change_row(html, "Details") == ("—", (
+        "Worked out as of: 1 Dec 2026 02:58 UTC; The whole payment refunded: No; Invoice: "
+        "invoice ACME-0012"))
+
+
+def test_a_long_note_folds_on_the_event_and_is_shown_once(sandbox, specialist, finance,
+                                                         refund_policy):
+    """Before, a 4,900-character note showed in full twice: under "Reason" and in
+    "Approval"."""
+    from tests.refunds.conftest import new_charge, post_refund, refund_body
+
+    customer, charge_id = new_charge(sandbox)
+    case = make_case(stripe_customer_id=customer, stripe_link=StripeLink.VERIFIED)
+    note = "The customer wrote at length. " * 163
+    action_id = post_refund(specialist, refund_body(case, charge_id, stripe_reason="fraudulent",
+                                                    note=note)).json()["id"]
+    requested = AuditEvent.objects.get(object_id=action_id, action="refund.requested")
+
+    html = signed_in(finance).get(f"/audit/{requested.id}/").content.decode()
+    approvals = signed_in(finance).get("/approvals/").content.decode()
+
+    assert html.count('<details class="folded">') == 1
+    assert "with the note above" in html
+    assert html.count(note.strip()) == 1  # once, behind its fold
+    assert '<details class="folded">' in approvals.split(f'id="approval-{action_id}"')[1]

@@ -30,6 +30,9 @@ def test_admins_see_the_last_run_the_last_sync_and_the_last_error(client, admin_
     assert "&lt;b&gt;rate limit&lt;/b&gt;" in page  # Zendesk's words, escaped
     assert "Newest ticket change taken in" in page and "(4\xa0minutes ago)" in page
     assert "Late: the sync runs every 1 min" in page
+    # One line says when it last synced: the last run's time is the failure's, above.
+    assert re.findall(r"<dt>([^<]*)</dt>", page)[:2] == ["Last synced",
+                                                        "Newest ticket change taken in"]
 
 
 def test_a_quiet_zendesk_reads_as_synced_not_as_a_lag(client, admin_user):

@@ -180,3 +180,10 @@ def test_a_question_on_a_case_no_longer_theirs_is_not_found(tier2, specialist, o
     assert signed_in(tier2).get(f"/guidance/questions/{question.pk}/").status_code == 404
     assert api_client(tier2).get("/api/v1/questions/").json()["results"] == []
     assert signed_in(specialist).get(f"/guidance/questions/{question.pk}/").status_code == 200
+
+
+def test_another_agents_case_says_which_cases_tier2_sees(tier2, others):
+    """Before: "Tier 2 sees the cases it or its Zendesk group escalated"."""
+    page = signed_in(tier2).get(f"/cases/{others.pk}/summary/").content.decode()
+
+    assert "you see the cases you escalated and those your Zendesk group escalated" in page

@@ -2,7 +2,9 @@
 changes: offered next to their object, previewed with the policy's verdict, confirmed
 once; a status Stripe refuses is a message on the form."""
 
+import html
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -94,6 +96,36 @@ def test_a_draft_changed_from_the_page(invoices, case, sandbox, specialist, eage
 
     after = sandbox.client.v1.invoices.retrieve(invoice.id)
     assert (after.status, after.total) == ("open", 8_000)
+
+
+def test_a_drafts_change_reads_in_amounts_and_names_the_draft(invoices, case, specialist):
+    """Before: "Seats (6000)" beside a checkbox, "Remove these lines" inline after the
+    first, the invoice "in_… · Draft", "1 item(s) added, 0 removed, then finalized" and a
+    confirm button with no amount."""
+    invoice, client = invoices["draft"], signed_in(specialist)
+    url = f"/actions/invoice/{case.pk}/{invoice.id}/invoice_edit/"
+    day = datetime.fromtimestamp(invoice.created, UTC).strftime("%-d %b %Y")
+
+    form = client.get(url).content.decode()
+    preview = html.unescape(client.post(url, {
+        **REASON, "preview": "1", "remove": [invoice.lines.data[1].id],
+        "add_0_description": "Onboarding", "add_0_amount": "12.50", "finalize": "on"}
+    ).content.decode())
+
+    assert "<fieldset><legend>Remove these lines</legend>" in form
+    assert "Pro plan, March · 60.00 USD" in form and "(6000)" not in form
+    assert f"Draft invoice of {day} · 100.00 USD</a> · Draft" in form
+    assert invoice.id not in re.sub(r'(href|value|action)="[^"]*"', "", form)
+    assert ("Adds Onboarding · 12.50 USD; removes Extra seats × 4 · 40.00 USD; then "
+            "finalizes: the invoice's total becomes 72.50 USD") in preview
+    assert "Confirm: change the draft invoice to 72.50 USD" in preview
+
+
+def test_a_choice_of_several_is_a_fieldset_named_by_its_legend(case, customer, specialist):
+    """The same kind: the balance's direction, radio buttons, had its label on the first."""
+    form = signed_in(specialist).get(f"/actions/balance/{case.pk}/{customer.id}/")
+
+    assert "<fieldset><legend>Direction</legend>" in form.content.decode()
 
 
 def test_a_balance_credit_from_the_page(case, customer, sandbox, specialist, eager_tasks):

@@ -49,7 +49,7 @@ def test_a_case_with_nothing_unsettled_says_so(asked, specialist):
 
     page = signed_in(specialist).get(f"/guidance/questions/{asked.pk}/").content.decode()
 
-    assert "None: every money action on this case is settled." in _case_card(page)
+    assert "None waiting: every money action on this case is settled." in _case_card(page)
 
 
 def test_a_question_about_no_case_shows_no_case(tier2, specialist):

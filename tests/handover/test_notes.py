@@ -82,3 +82,13 @@ def test_a_note_cannot_be_changed_or_removed(specialist):
     with pytest.raises(ValueError, match="cannot be removed"):
         note.delete()
     assert HandoverNote.objects.get().body == "As it was left."
+
+
+def test_a_long_note_folds_as_everywhere_else(specialist):
+    """The handover folded its own way, cut at 300 characters; it now folds like the case
+    page's timeline (`_folded_text.html`)."""
+    handover_note_leave(author=specialist, body="Watch the large refund. " * 200)
+
+    page = signed_in(specialist).get("/handover/").content.decode()
+
+    assert '<details class="folded">' in page and "Show all (4799 characters)" in page

@@ -169,7 +169,8 @@ def test_a_memo_refund_above_the_card_payment_is_refused_when_asked(
 
     assert response.status_code == 409
     assert response.json()["code"] == "refund_above_refundable"
-    assert "at most 60.00 USD" in response.json()["message"]
+    assert "at most 60.00 USD on the charge of 60.00 USD on " in response.json()["message"]
+    assert "ch_" not in response.json()["message"]  # the charge by its name, not its id
     assert not MoneyAction.objects.exists()
     assert not sandbox.client.v1.credit_notes.list(params={"invoice": invoice.id}).data
 

@@ -50,7 +50,19 @@ def test_a_refusal_says_the_state_with_its_proper_names(action, specialist):
     response = withdraw(specialist, action)
 
     assert response.json()["message"] == (
-        "This refund is submitting to Stripe and cannot be withdrawn.")
+        "This refund is being submitted to Stripe: it can no longer be withdrawn.")
+
+
+def test_a_stale_tab_deciding_a_settled_refund_is_told_so_in_words(action, finance):
+    """Before: "This refund is succeeded and cannot be decided."."""
+    MoneyAction.objects.filter(pk=action.pk).update(state=State.SUCCEEDED)
+
+    response = api_client(finance).post(f"/api/v1/money-actions/{action.pk}/approve/",
+                                        {"note": "Checked."}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["message"] == (
+        "This refund has already succeeded: there is nothing left to decide.")
 
 
 def test_the_timeline_names_who_withdrew_by_their_name(action, specialist):

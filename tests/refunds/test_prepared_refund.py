@@ -3,6 +3,9 @@ charge's own "Refund…", it holds the whole remainder, Stripe's reason "duplica
 internal reason and a drafted note; the preview's policy checks that very amount; and the
 address, which names the suggestion only, cannot change what is filled in."""
 
+import html
+
+from billing_console.names import moment_name, seconds_needed
 from money_actions.models import MoneyAction, State
 from tests.refunds.conftest import new_charge, refund_url, signed_in
 
@@ -42,6 +45,21 @@ def test_the_suggested_refund_of_a_duplicate_is_prefilled_and_previewed_as_fille
     assert preview.confirm_label == "Confirm refund of 17.50 USD"
     assert any("comes to 17.50 USD" in verdict.explanation for verdict in preview.verdicts)
     assert not MoneyAction.objects.exists()
+
+
+def test_the_form_names_the_other_charge_by_its_amount_and_moment(charged, sandbox,
+                                                                 specialist):
+    """Before: "…within a day (ch_XXqD…): likely a duplicate"."""
+    case, kept, later = duplicate_pair(sandbox, charged)
+    made = [sandbox.client.v1.charges.retrieve(each).created for each in (kept, later)]
+    moment = moment_name(made[0], seconds=seconds_needed(made))
+
+    page = html.unescape(signed_in(specialist).get(
+        f"{refund_url(case, later)}?suggested=duplicate").content.decode())
+
+    assert (f"This customer has another charge of the same amount within a day (the "
+            f"17.50 USD charge of {moment}): likely a duplicate") in page
+    assert kept not in page
 
 
 def test_a_plain_refund_of_a_duplicate_is_prefilled_the_same_way(charged, sandbox,
