@@ -12,6 +12,9 @@ from billing_console.exceptions import ApplicationError
 # and short enough that a page showing one stays readable.
 NOTE_MAX_CHARS = 5_000
 TOO_LONG_CODE = "note_too_long"
+# A note quoted in a sentence someone else reads (finance's reason, on the Zendesk ticket):
+# a few lines' worth; the whole note stays in the console.
+QUOTED_MAX_CHARS = 300
 
 
 def check_note_length(text, *, what="A note"):
@@ -20,3 +23,13 @@ def check_note_length(text, *, what="A note"):
     if len(text or "") > NOTE_MAX_CHARS:
         raise ApplicationError(f"{what} is at most {NOTE_MAX_CHARS:,} characters; this one "
                                f"has {len(text):,}.", TOO_LONG_CODE)
+
+
+def note_ending_a_sentence(text, max_chars=QUOTED_MAX_CHARS):
+    """`text`, a person's note, to end a sentence with: its lines and spaces folded into
+    one line, at most `max_chars` characters (cut at a word, ending in "…"), and ending in
+    a full stop unless it ends in ".", "!", "?" or "…". "" stays ""."""
+    line = " ".join(str(text or "").split())
+    if len(line) > max_chars:
+        line = line[:max_chars].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+    return line if not line or line.endswith((".", "!", "?", "…")) else f"{line}."

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from audit.models import Outcome, Source
 from audit.services import Origin, record
@@ -56,8 +57,13 @@ STATE_TAGS = {state: f"billing_console_{state.value}" for state in State}
 # How the console signs what it tells a ticket's agents.
 NOTE_BY = "Billing Console:"
 
-# The Zendesk status each console state implies for the ticket.
+# The Zendesk status each console state implies for the ticket. Every state a case can
+# leave "waiting on finance" for has one, so the ticket never keeps "hold" after it (Zendesk
+# takes no ticket back to "new": a new or triaged case's ticket is open). Closing a case
+# leaves the ticket's status to Zendesk.
 ZENDESK_STATUS = {
+    State.NEW: "open",
+    State.TRIAGED: "open",
     State.IN_PROGRESS: "open",
     State.WAITING_CUSTOMER: "pending",
     State.WAITING_FINANCE: "hold",
@@ -255,10 +261,10 @@ def _check_money_allows(case, to_state):
         raise ApplicationError(refusal(held_by, to_do), "money_waiting", status=409)
 
 
-def _change_state(case, to_state, actor, reason="", *, origin=None, **data):
+def _change_state(case, to_state, actor, reason="", *, origin=None, told="", **data):
     """Move the locked case to `to_state`, with its timeline entry (`data` added to the
     entry's), its audit event and what Zendesk hears: a note, the ticket's status and the
-    state's tag."""
+    state's tag. `told`, a sentence the ticket's agents read first, shares the note."""
     before = case.state
     case.state = to_state
     case.save(update_fields=["state", "updated_at"])
@@ -268,22 +274,23 @@ def _change_state(case, to_state, actor, reason="", *, origin=None, **data):
     _audit(case, "case.state_changed", actor, before={"state": before},
            after={"state": to_state.value}, reason=reason, origin=origin)
     add_tags, remove_tags = state_tags(to_state)
-    write_back_queue(case, note=_state_note(case, to_state), add_tags=add_tags,
+    write_back_queue(case, note=_state_note(case, to_state, told), add_tags=add_tags,
                      remove_tags=remove_tags, zendesk_status=ZENDESK_STATUS.get(to_state, ""))
     return case
 
 
-def _state_note(case, state):
+def _state_note(case, state, told=""):
     """What the ticket's agents read of the case's new state, as a sentence: "Billing
     Console: this case is in progress."; waiting on finance names what finance decides:
     "Billing Console: this case is waiting on finance's approval of a refund of 1,188.00
-    USD." """
+    USD." After `told`, a sentence of its own: "Billing Console: finance rejected the
+    refund of 30.00 USD: paid back in March already. This case is new." """
+    words = f"this case is {in_sentence(state.label)}."
     if state == State.WAITING_FINANCE:
         waiting = [item for item in money_waiting_on(case) if item.for_finance]
         if waiting:
-            return f"{NOTE_BY} this case is waiting on finance's approval of " \
-                   f"{names_of(waiting)}."
-    return f"{NOTE_BY} this case is {in_sentence(state.label)}."
+            words = f"this case is waiting on finance's approval of {names_of(waiting)}."
+    return f"{NOTE_BY} {told} {capfirst(words)}" if told else f"{NOTE_BY} {words}"
 
 
 # The states a case leaves for "waiting on finance" when one of its money actions needs
@@ -292,19 +299,25 @@ WORKING_STATES = (State.NEW, State.TRIAGED, State.IN_PROGRESS, State.WAITING_CUS
 
 
 @transaction.atomic
-def case_follow_approvals(*, case, waiting, reason):
+def case_follow_approvals(*, case, waiting, reason, decision=""):
     """Keep a case in step with its money actions' approvals: while one waits for approval
     (`waiting`), a case in a working state waits on finance; once none does, a case the
     approvals put there goes back to the state it was in. A case resolved, closed, or moved
     by hand meanwhile is left as it is. `reason`, in words, is the timeline's and the
-    audit trail's. Returns the case."""
+    audit trail's. `decision` is finance's decision as the ticket's agents read it, a
+    sentence ("finance rejected the refund of 30.00 USD: paid back in March already."): one
+    internal note carries it, with the state the case goes to, or alone when the case
+    stays. Returns the case."""
     case = _locked(case)
     if waiting and case.state in WORKING_STATES:
-        return _change_state(case, State.WAITING_FINANCE, None, reason, for_approval=True)
+        return _change_state(case, State.WAITING_FINANCE, None, reason, told=decision,
+                             for_approval=True)
     if not waiting and case.state == State.WAITING_FINANCE:
         back_to = _state_before_approval(case)
         if back_to is not None:
-            return _change_state(case, back_to, None, reason)
+            return _change_state(case, back_to, None, reason, told=decision)
+    if decision:
+        write_back_queue(case, note=f"{NOTE_BY} {decision}")
     return case
 
 

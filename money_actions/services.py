@@ -22,7 +22,7 @@ from audit.services import Origin, record
 from billing_console.exceptions import ApplicationError
 from billing_console.money import format_amount
 from billing_console.names import in_sentence, person_name, reason_label
-from billing_console.notes import check_note_length
+from billing_console.notes import check_note_length, note_ending_a_sentence
 from cases.models import CaseEvent, StripeLink
 from cases.models import State as CaseState
 from cases.selectors import forget_stripe_snapshot
@@ -196,7 +196,8 @@ def money_action_approve(*, action_id, actor, note="", expected_amount=None, ori
     _move(action, State.APPROVED)
     _audit(action, Event.APPROVED, actor, reason=action.decision_note, origin=origin)
     _timeline(action, actor, f"{action.name} approved by {person_name(actor)}.")
-    _case_follows_approvals(action, f"{action.name} approved")
+    _case_follows_approvals(action, f"{action.name} approved", decision=(
+        f"finance approved the {in_sentence(action.name)}; it is on its way to Stripe."))
     _queue_submission(action)
     return action
 
@@ -212,7 +213,8 @@ def money_action_reject(*, action_id, actor, note, origin=None):
     _move(action, State.CANCELED)
     _audit(action, Event.REJECTED, actor, reason=action.decision_note, origin=origin)
     _timeline(action, actor, f"{action.name} rejected by {person_name(actor)}: {note}")
-    _case_follows_approvals(action, f"{action.name} rejected")
+    _case_follows_approvals(action, f"{action.name} rejected", decision=(
+        f"finance rejected the {in_sentence(action.name)}: {note_ending_a_sentence(note)}"))
     return action
 
 
@@ -490,14 +492,15 @@ def _after_outcome(action, was_succeeded):
         case_transition(case=action.case, to_state=CaseState.IN_PROGRESS, actor=None)
 
 
-def _case_follows_approvals(action, reason):
+def _case_follows_approvals(action, reason, decision=""):
     """The case waits on finance while any of its money actions waits for approval, and
-    goes back to where it was once none does (`cases.services.case_follow_approvals`)."""
+    goes back to where it was once none does (`cases.services.case_follow_approvals`);
+    its ticket hears finance's `decision`, a sentence, once, with the state it goes to."""
     from cases.services import case_follow_approvals
 
     waiting = MoneyAction.objects.filter(case_id=action.case_id,
                                          state=State.PENDING_APPROVAL).exists()
-    case_follow_approvals(case=action.case, waiting=waiting, reason=reason)
+    case_follow_approvals(case=action.case, waiting=waiting, reason=reason, decision=decision)
 
 
 def _queue_submission(action):

@@ -90,7 +90,9 @@ def test_the_ticket_hears_what_finance_decides_and_each_state_in_a_sentence(pend
     back = WriteBack.objects.filter(case=case).latest("pk")
     assert waiting.note == ("Billing Console: this case is waiting on finance's approval of "
                             f"a refund of 40.00 USD on {pending.target_name}.")
-    assert back.note == "Billing Console: this case is new."
+    assert back.note == ("Billing Console: finance rejected the refund of 40.00 USD on "
+                         f"{pending.target_name}: No. This case is new.")
+    assert (waiting.zendesk_status, back.zendesk_status) == ("hold", "open")
     # Each state's note sets its tag and takes the others off the ticket.
     assert waiting.add_tags == ["billing_console_waiting_finance"]
     assert back.add_tags == ["billing_console_new"]
