@@ -439,9 +439,11 @@ def _reply_template_values(name, body, resolution_code):
     check_note_length(body, what="A reply")
     unknown = unknown_placeholders(body)
     if unknown:
+        named = [f"lone “{found}”" if len(found) == 1 else found for found in unknown]
         raise ApplicationError(
-            f"The console fills in no {', no '.join(unknown)}, which the customer would read "
-            f"as written. Placeholders are {', '.join(PLACEHOLDERS)}.", "body")
+            f"The console fills in no {', no '.join(named)}, which the customer would read "
+            f"as written. Placeholders are exactly {', '.join(PLACEHOLDERS)}: write one as "
+            "listed, or take the braces out.", "body")
     if resolution_code and resolution_code not in ResolutionCode.values:
         raise ApplicationError("Choose a resolution from the list.", "resolution_code")
     return {"name": name, "body": body, "resolution_code": resolution_code}

@@ -122,6 +122,16 @@ def may_see_card(user):
     return has_capability(user, Capability.WORK_CASES)
 
 
+# A card's last four digits as replies write them: "card ending 4242", "ending in 4242".
+CARD_DIGITS = re.compile(r"(\bending(?:\s+in)?\s+)\d{4}\b", re.IGNORECASE)
+
+
+def reply_as_seen_by(text, user):
+    """A held or sent reply `text` as `user` may read it: whole for billing specialists
+    (`may_see_card`), else with the card's last four digits as "••••"."""
+    return text if may_see_card(user) else CARD_DIGITS.sub(r"\1••••", text)
+
+
 def first_name(requester_name):
     """What a reply greets the requester by: the first word of their name, "there" when
     Zendesk has none, or only an email address, for them."""
@@ -157,23 +167,27 @@ def _charge_words(money):
     return money.target_name if money.target_noun == "charge" else "the charge you asked about"
 
 
-# What a template writer means as a placeholder: a word in braces.
-PLACEHOLDER_LIKE = re.compile(r"\{[A-Za-z_]+\}")
+# Each brace pair in a template, with the braces doubled around it ("{{first_name}}"), and
+# each lone brace: all that is not exactly a placeholder would reach the customer as written.
+BRACES = re.compile(r"\{+[^{}]*\}+|[{}]")
+# The placeholders themselves, for filling them in all at once.
+PLACEHOLDER = re.compile("|".join(re.escape(placeholder) for placeholder in PLACEHOLDERS))
 
 
 def unknown_placeholders(body):
-    """The placeholders-to-be in `body` the console does not fill in ("{first_nme}"),
-    which would reach the customer as written; in order, once each."""
-    return list(dict.fromkeys(found for found in PLACEHOLDER_LIKE.findall(body)
+    """The braces in `body` that are not exactly a placeholder ("{first_nme}",
+    "{ first_name }", "{{first_name}}", "{0}", "{}", a lone "{"), which the console would
+    not fill in and the customer would read as written; in order, once each."""
+    return list(dict.fromkeys(found for found in BRACES.findall(body)
                               if found not in PLACEHOLDERS))
 
 
 def fill(body, words):
-    """`body` with each placeholder of `words` replaced; other braces are left as written
-    (a template is admins' text, not a format string)."""
-    for placeholder, text in words.items():
-        body = body.replace(placeholder, text)
-    return body
+    """`body` with each placeholder replaced by its words from `words` ({placeholder:
+    text}), in one pass over `body` alone: the words come from Zendesk and Stripe, and a
+    "{amount}" in a requester's name is left as written, never filled in. Other braces
+    are left as written (a template is admins' text, not a format string)."""
+    return PLACEHOLDER.sub(lambda found: words.get(found.group(), found.group()), body)
 
 
 def resolution_draft(facts):

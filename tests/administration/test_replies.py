@@ -37,14 +37,35 @@ def test_an_admin_adds_a_template_and_it_is_audited(admin_client, admin_user):
     assert "Refund on its way" in page and "{first_name}" in page
 
 
-@pytest.mark.parametrize("body", ["Hi {firstname}, all is well.", "Hi {First_Name}."])
-def test_a_placeholder_the_console_does_not_fill_in_is_refused(admin_client, body):
+@pytest.mark.parametrize(("body", "named"), [
+    ("Hi {firstname}, all is well.", "{firstname}"),
+    ("Hi {First_Name}.", "{First_Name}"),
+    ("Hi {first-name}.", "{first-name}"),
+    ("Hi { first_name }.", "{ first_name }"),
+    ("Hi {{first_name}}.", "{{first_name}}"),
+    ("Hi {0}.", "{0}"),
+    ("Hi {}, {first_name}.", "{}"),
+    ("Hi {first_name, all is well.", "lone “{”"),
+])
+def test_braces_that_are_not_exactly_a_placeholder_are_refused(admin_client, body, named):
     response = admin_client.post("/manage/replies/add/", {**ADD, "new-reply-body": body})
 
     page = response.content.decode()
     assert response.status_code == 400
-    assert "The console fills in no {" in page and "which the customer would read" in page
+    assert f"The console fills in no {named}, which the customer would read" in page
+    assert "Placeholders are exactly {first_name}, {requester_name}" in page
     assert not ReplyTemplate.objects.filter(name="Refund on its way").exists()
+
+
+def test_a_changed_template_with_braces_around_a_placeholder_is_refused(admin_client):
+    template = ReplyTemplate.objects.create(name="Old words", body="Hi {first_name}.")
+
+    response = admin_client.post(f"/manage/replies/{template.pk}/",
+                                 change_form(template, body="Hi {{first_name}}."))
+
+    assert response.status_code == 400
+    assert "The console fills in no {{first_name}}" in response.content.decode()
+    assert ReplyTemplate.objects.get(pk=template.pk).body == "Hi {first_name}."
 
 
 def test_a_retired_template_is_no_longer_offered_on_the_case_page(admin_client, specialist):
