@@ -18,7 +18,7 @@ from audit.services import Origin
 from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe.errors import StripeGatewayError, in_words
 from cases.models import Case
-from cases.replies import may_see_card
+from cases.replies import may_see_card, money_facts, reply_sent
 from cases.selectors import reply_template_for, reply_templates_for
 from money_actions.idempotency import Answer, answer_once
 from money_actions.models import State
@@ -193,10 +193,13 @@ def _form_page(request, page, case, target, form, *, status=200):
 def _reply_drafted(user, page, case, target, form):
     """{"reply_templates", "chosen_template"} of a form with a reply to the customer: the
     templates filled in for what it offers to do (`page.facts`), as `user` may read them,
-    and the one that goes with it, whose words a blank form's reply starts from."""
+    and the one that goes with it, whose words a blank form's reply starts from only while
+    the case has no reply held or sent (one reply per case: `cases.replies`)."""
     money = page.facts(target)
     templates = reply_templates_for(case=case, money=money, sees_card=may_see_card(user))
     chosen = reply_template_for(money.resolution_code, money.kind) if money else None
-    if chosen and not form.is_bound:
+    facts = money_facts(case)
+    replied = any(fact.reply for fact in facts if not fact.settled) or reply_sent(facts)
+    if chosen and not form.is_bound and not replied:
         form.initial["customer_reply"] = dict(templates)[chosen]
     return {"reply_templates": templates, "chosen_template": chosen}

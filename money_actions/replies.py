@@ -7,22 +7,20 @@ from money_actions.executors import named_target
 from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES, MoneyAction, State
 from money_actions.selectors import PAYING_CHARGE_NAME, label_of
 
-# Enough for a resolution's summary: a case's work is one or two actions.
-FACTS_READ = 3
-
 
 def money_facts_of(case_id, since, *, lock=False):
     """[MoneyFacts] of the case's money actions requested since `since` (an aware datetime,
-    or None for all), newest first, at most FACTS_READ, none withdrawn, rejected or
-    failed. With `lock`, in a transaction, those on their way are locked first, so that
-    what they hold for the customer stays as read until it commits."""
+    or None for all), newest first, every one of them (whether the customer already has a
+    reply reads them all), none withdrawn, rejected or failed. With `lock`, in a
+    transaction, those on their way are locked first, so that what they hold for the
+    customer stays as read until it commits."""
     if lock:
         list(MoneyAction.objects.select_for_update().filter(
             case_id=case_id, state__in=IN_FLIGHT_STATES).values_list("pk", flat=True))
     actions = MoneyAction.objects.filter(case_id=case_id, state__in=COMMITTED_STATES)
     if since is not None:
         actions = actions.filter(created_at__gte=since)
-    return [_facts(action) for action in actions.order_by("-created_at", "-id")[:FACTS_READ]]
+    return [_facts(action) for action in actions.order_by("-created_at", "-id")]
 
 
 def _facts(action):

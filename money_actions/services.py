@@ -25,6 +25,7 @@ from billing_console.names import in_sentence, person_name, reason_label
 from billing_console.notes import check_note_length, note_ending_a_sentence
 from cases.models import CaseEvent, StripeLink
 from cases.models import State as CaseState
+from cases.replies import hold_reply, money_facts, reply_held, reply_sent
 from cases.selectors import forget_stripe_snapshot
 from money_actions.kinds import Event
 from money_actions.ledger import ledger_record
@@ -125,16 +126,38 @@ def money_action_request(*, kind, case, stripe_customer_id, stripe_target_id, am
     validated the amount against Stripe and holds `lock_target(stripe_target_id)`."""
     _require_note(note)
     check_note_length(customer_reply, what="A reply to the customer")
+    customer_reply = _one_reply_on(case, customer_reply.strip())
     action = MoneyAction.objects.create(
         kind=kind.slug, case=case, stripe_customer_id=stripe_customer_id,
         stripe_target_id=stripe_target_id, target_name=target_name, amount=amount,
         currency=currency.lower(), params=params, reason_code=reason_code, note=note.strip(),
-        requested_by=actor, customer_reply=customer_reply.strip(),
+        requested_by=actor, customer_reply=customer_reply,
         policy_verdicts=[verdict.as_json() for verdict in verdicts], state=State.DRAFT)
     _audit(action, Event.REQUESTED, actor, reason=action.note, origin=origin)
     _route_by_policy(action, verdicts, actor, origin)
     forget_stripe_snapshot(stripe_customer_id)
     return action
+
+
+def _one_reply_on(case, reply):
+    """The reply a new money action on `case` holds, so that the customer gets one reply
+    per case: `reply` (stripped; "" for none), which replaces the one another action of the
+    case still holds. Once one has gone with its action, another is refused
+    (ApplicationError `reply_already_sent`, 409), as resolving refuses it. In the
+    request's transaction."""
+    if not reply:
+        return ""
+    facts = money_facts(case, lock=True)
+    sent = reply_sent(facts)
+    if sent is not None:
+        raise ApplicationError(
+            f"The customer already has the reply sent with the {in_sentence(sent.label)}. "
+            "Leave the reply to the customer empty, or write to them in Zendesk.",
+            "reply_already_sent", status=409)
+    held = reply_held(facts)
+    if held is not None and held.reply:
+        hold_reply(held, "")
+    return reply
 
 
 def _route_by_policy(action, verdicts, actor, origin=None):

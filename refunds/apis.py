@@ -22,6 +22,7 @@ from billing_console.api import (
 )
 from billing_console.notes import NOTE_MAX_CHARS
 from cases.models import Case
+from cases.replies import reply_as_seen_by
 from money_actions.apis import VerdictSerializer
 from money_actions.idempotency import Answer, run_idempotently
 from money_actions.models import MoneyAction, State
@@ -49,6 +50,9 @@ class RefundSerializer(serializers.ModelSerializer):
                                         allow_null=True)
     rejected_by = serializers.CharField(source="rejected_by.username", default=None,
                                         allow_null=True)
+    customer_reply = serializers.SerializerMethodField(
+        help_text="The public reply it holds until it succeeds, or sent then; the card's "
+                  "last four digits only to billing specialists.")
 
     class Meta:
         model = MoneyAction
@@ -58,6 +62,9 @@ class RefundSerializer(serializers.ModelSerializer):
                   "decision_note", "decided_at",
                   "refund_id", "stripe_request_id", "failure_reason", "created_at",
                   "updated_at"]
+
+    def get_customer_reply(self, action):
+        return reply_as_seen_by(action.customer_reply, self.context["request"].user)
 
 
 class RefundInput(InputSerializer):
@@ -139,7 +146,8 @@ class RefundCreateApi(APIView):
                 currency=fields.get("currency"), stripe_reason=fields["stripe_reason"],
                 reason_code=fields["reason_code"], note=fields["note"], actor=request.user,
                 customer_reply=fields["customer_reply"], origin=Origin.of(request))
-            return Answer(status.HTTP_201_CREATED, RefundSerializer(action).data)
+            return Answer(status.HTTP_201_CREATED,
+                          RefundSerializer(action, context={"request": request}).data)
 
         return run_idempotently(request, endpoint="refunds.create", prepare=prepare,
                                 commit=commit)
@@ -162,7 +170,8 @@ class RefundDetailApi(APIView):
 
     @extend_schema(responses=RefundSerializer)
     def get(self, request, pk):
-        return Response(RefundSerializer(get_object_or_404(_refunds(), pk=pk)).data)
+        return Response(RefundSerializer(get_object_or_404(_refunds(), pk=pk),
+                                         context={"request": request}).data)
 
 
 class RefundAmountApi(APIView):
@@ -179,4 +188,5 @@ class RefundAmountApi(APIView):
         amount = data.validated_data["amount"]
         refund_change_amount(action=action, charge=read_charge(action.stripe_target_id),
                              amount=amount, actor=request.user, origin=Origin.of(request))
-        return Response(RefundSerializer(_refunds().get(pk=pk)).data)
+        return Response(RefundSerializer(_refunds().get(pk=pk),
+                                         context={"request": request}).data)

@@ -107,3 +107,43 @@ def test_a_reply_written_when_resolving_replaces_the_one_the_refund_holds(
 
     assert MoneyAction.objects.get(pk=action.pk).state == ActionState.SUCCEEDED
     assert public_comments(zendesk_sandbox, case) == [WHEN_RESOLVING]
+
+
+def test_a_second_refund_starts_without_a_reply_and_cannot_send_a_second(
+        ticketed, zendesk_sandbox, specialist, eager_tasks):
+    case, charge_id = ticketed
+    client = signed_in(specialist)
+    assert request_refund(client, case, charge_id).state == ActionState.SUCCEEDED
+
+    form = client.get(f"/refunds/new/{case.pk}/{charge_id}/").content.decode()
+    key = confirm_key(preview(client, case, charge_id, amount="10.00").content.decode())
+    second = confirm(client, case, charge_id, key, amount="10.00",
+                     customer_reply="Your second refund is on its way.")
+    send_write_backs()
+
+    assert "Your refund of" not in form.split('id="id_customer_reply"')[1].split("</textarea>")[0]
+    assert second.status_code != 302
+    assert "The customer already has the reply sent with the refund of 25.00 USD." in \
+        second.content.decode()
+    assert public_comments(zendesk_sandbox, case) == [WITH_THE_REFUND]
+
+
+def test_resolving_reads_every_money_action_for_a_reply_already_sent(
+        ticketed, zendesk_sandbox, specialist, eager_tasks):
+    """A refund with a reply, then three without: the resolution still finds the reply."""
+    case, charge_id = ticketed
+    client = signed_in(specialist)
+    request_refund(client, case, charge_id)
+    for _ in range(3):
+        key = confirm_key(preview(client, case, charge_id, amount="5.00").content.decode())
+        assert confirm(client, case, charge_id, key, amount="5.00").status_code == 302
+
+    api = api_client(specialist).post(
+        f"/api/v1/cases/{case.pk}/resolve/", json.dumps({
+            "resolution_code": ResolutionCode.REFUNDED, "summary": "Refunded.",
+            "reply_template": "Refund issued"}), content_type="application/json")
+    send_write_backs()
+
+    assert (api.status_code, api.json()["code"]) == (409, "reply_already_sent")
+    assert MoneyAction.objects.filter(case=case, state=ActionState.SUCCEEDED).count() == 4
+    assert public_comments(zendesk_sandbox, case) == [WITH_THE_REFUND]
