@@ -10,10 +10,11 @@ list's filters) are named by the app that reads them, from its AppConfig.ready
 (`register_parameter_labels`).
 """
 
+import inspect
 import sys
 from functools import cache
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 
 from django import forms
 from django.apps import apps
@@ -100,14 +101,16 @@ def register_parameter_labels(app_label, labels):
 
 def parameter_label(name, *, path):
     """The label people know the query or form parameter `name` of a request to `path` by:
-    that of a form the view's module uses, else of the view's app (its forms' or its
-    registered ones), else of any form of the console; else the name in words ("Line 0
+    that of a form the view itself names (the form that was posted, where the view's module
+    imports several with a field of that name: the case page's note and question both have
+    a "body"), else of a form the view's module uses, else of the view's app (its forms' or
+    its registered ones), else of any form of the console; else the name in words ("Line 0
     amount"), never the name as sent. A prefixed form's parameter ("reason-4-label") is
     named by its field ("label")."""
-    view_module, app = _view_of(path)
+    view, view_module, app = _view_of(path)
     field = name.rpartition("-")[2]
-    for labels in (_module_labels(view_module), {**_app_form_labels().get(app, {}),
-                                                 **_PARAMETER_LABELS.get(app, {})},
+    for labels in (_view_labels(view), _module_labels(view_module),
+                   {**_app_form_labels().get(app, {}), **_PARAMETER_LABELS.get(app, {})},
                    _all_form_labels()):
         for key in (name, field):
             if labels.get(key):
@@ -116,15 +119,40 @@ def parameter_label(name, *, path):
 
 
 def _view_of(path):
-    """(module of the view at `path`, its app's label), or ("", "") when no view is."""
+    """(the view function at `path`, its decorators taken off; its module; its app's
+    label), or (None, "", "") when no view is."""
     try:
         view = resolve(path).func
     except Resolver404:
-        return "", ""
+        return None, "", ""
     module = getattr(getattr(view, "view_class", None) or getattr(view, "cls", None) or view,
                      "__module__", "")
     config = apps.get_containing_app_config(module)
-    return module, config.label if config is not None else ""
+    return inspect.unwrap(view), module, config.label if config is not None else ""
+
+
+@cache
+def _view_labels(view):
+    """{field name: label} of the console's forms that the function `view` (or a function
+    defined in it) names; {} for a class's view, or one that names none."""
+    code = getattr(view, "__code__", None)
+    if code is None:
+        return {}
+    scope = vars(sys.modules.get(view.__module__, ModuleType("")))
+    labels = {}
+    for name in _names_in(code):
+        form_class = scope.get(name)
+        if isinstance(form_class, type) and form_class in _console_forms():
+            labels.update(form_labels(form_class))
+    return labels
+
+
+def _names_in(code):
+    """The global names a function's code, and the code of the functions it defines, use."""
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            yield from _names_in(const)
 
 
 def form_labels(form_class):

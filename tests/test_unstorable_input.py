@@ -101,13 +101,19 @@ def test_a_page_names_the_field_by_its_label_and_links_to_the_page_without_it(
      "Auto-approve limit"),
     ("/manage/policy/reasons/{reason}/", {"reason-{reason}-label": "Courtesy\x00"}, "Reason"),
     ("/handover/notes/", {"body": "All quiet\x00"}, "Your note for the next shift"),
+    # The case page's note, question and guidance forms each have a "body": the label is
+    # the posted form's, whatever else the view's module imports.
+    ("/cases/{case}/notes/", {"body": "Call back\x00"}, "Note"),
+    ("/guidance/playbooks/new/", {"title": "Refunds", "body": "Steps\x00"}, "Text (Markdown)"),
+    ("/guidance/cases/{case}/", {"body": "Say\x00"}, "Guidance for Tier 2 (Markdown)"),
 ])
 def test_a_form_field_is_named_by_the_label_its_page_shows(
         db, refund_policy, path, fields, label):
     reason = ReasonCode.objects.get(code="courtesy").pk
+    case = make_case().pk
     user = make_user("everyone", "billing_specialist", "admin")
-    path, fields = path.format(reason=reason), {name.format(reason=reason): value
-                                                for name, value in fields.items()}
+    path = path.format(reason=reason, case=case)
+    fields = {name.format(reason=reason): value for name, value in fields.items()}
 
     response = signed_in(user).post(path, fields)
 
