@@ -28,7 +28,14 @@ from billing_console.notes import check_note_length
 from billing_console.text import quoted
 from money_actions.kinds import Family
 from money_actions.ledger import customer_given_back
-from money_actions.models import CurrencyLimit, MoneyPolicy, ReasonCode, RoleLimit
+from money_actions.models import (
+    IN_FLIGHT_STATES,
+    CurrencyLimit,
+    MoneyAction,
+    MoneyPolicy,
+    ReasonCode,
+    RoleLimit,
+)
 
 # Stripe's reason, on refunds and credit notes alike, that always needs approval.
 FRAUDULENT = "fraudulent"
@@ -214,11 +221,32 @@ def same_amount_runs(charges, window):
 
 
 def likely_duplicates(charges, window):
-    """The runs of `same_amount_runs` with two charges or more, in the one order every page
-    shows them in: the newest run first, and in each run the newest charge first, so its
-    last charge is the oldest, the one to keep. `charges` as Stripe lists them, newest
-    first: charges made in the same second keep the order they were made in."""
+    """The runs of `same_amount_runs` with two charges or more of which one at least is
+    still kept (`still_kept`), in the one order every page shows them in: the newest run
+    first, and in each run the newest charge first, so its last charge is the oldest, the
+    one to keep. `charges` as Stripe lists them, newest first: charges made in the same
+    second keep the order they were made in. A run all given back is no duplicate any more:
+    a charge of a run is a likely duplicate only while another of it is kept
+    (`kept_besides`)."""
     runs = [run[::-1] for run in same_amount_runs(list(reversed(charges)), window)
             if len(run) > 1]
-    return sorted(runs, key=lambda run: run[0].created, reverse=True)
+    return sorted((run for run in runs if any(still_kept(charge) for charge in run)),
+                  key=lambda run: run[0].created, reverse=True)
+
+
+def still_kept(charge):
+    """Whether the customer still pays `charge` (a Stripe charge as read): it succeeded,
+    is not refunded in full, and no refund of it is on its way, neither Stripe's nor a
+    console money action on it not yet settled. Database: one query."""
+    return (charge.status == "succeeded" and charge.amount_refunded < charge.amount_captured
+            and not any(refund.status in ("pending", "requires_action")
+                        for refund in charge.refunds)
+            and not MoneyAction.objects.filter(stripe_target_id=charge.id,
+                                               state__in=IN_FLIGHT_STATES).exists())
+
+
+def kept_besides(run, charge):
+    """The charges of `run` (newest first) other than `charge` still kept: while there is
+    one, `charge` is a likely duplicate of it; the last is the one to keep."""
+    return [each for each in run if each.id != charge.id and still_kept(each)]
 

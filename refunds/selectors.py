@@ -62,8 +62,18 @@ def duplicate_charges(charge):
 
 def duplicate_run(charge):
     """The likely duplicates `charge` is one of, itself included as just read, in the
-    policy's order (`policy.likely_duplicates`: newest first); [] when it is none.
-    Network: one list of the customer's charges."""
+    policy's order (`policy.likely_duplicates`: newest first); [] when it is none, or no
+    longer one: no other charge of its run is still kept (`policy.kept_besides`), so that
+    the charge kept is never refunded as a duplicate. Network: one list of the customer's
+    charges."""
+    run = _run_of(charge)
+    return run if policy.kept_besides(run, charge) else []
+
+
+def _run_of(charge):
+    """The run of likely duplicates (`policy.likely_duplicates`) `charge` is in, whether or
+    not another of it is still kept; [] for none. Network: one list of the customer's
+    charges."""
     if not charge.customer:
         return []
     listed = gateway.list_charges(customer_id=charge.customer).items
@@ -77,10 +87,29 @@ def duplicate_run(charge):
 
 
 def charge_kept(run, charge=None):
-    """Of a run of likely duplicates (newest first), the charge to keep: the oldest, or
-    the oldest after it when `charge`, the one refunded, is the oldest itself."""
+    """Of a run of likely duplicates (newest first), the charge to keep: the oldest still
+    kept (`policy.still_kept`) other than `charge`, the one refunded; the oldest other when
+    none is."""
     others = [each for each in run if charge is None or each.id != charge.id]
-    return others[-1]
+    kept = [each for each in others if policy.still_kept(each)]
+    return (kept or others)[-1]
+
+
+def duplicate_run_emptied(charge):
+    """The warning, in words, when refunding `charge` would leave no charge of its run of
+    likely duplicates kept, the others refunded already: "The other charge of this pair,
+    the 15.00 USD charge of 1 Dec 03:11, was refunded already: this would give back both."
+    None otherwise. Network: one list of the customer's charges."""
+    run = _run_of(charge)
+    if not run or policy.kept_besides(run, charge):
+        return None
+    others = [name for each, name in zip(run, duplicate_names(run), strict=True)
+              if each.id != charge.id]
+    if len(others) == 1:
+        return (f"The other charge of this pair, {others[0]}, was refunded already: this "
+                "would give back both.")
+    return (f"The other charges of this run, {', '.join(others)}, were refunded already: "
+            "this would give back all of them.")
 
 
 def refund_in_flight(charge):
@@ -135,7 +164,8 @@ def refund_preview(*, charge, amount, stripe_reason, requester):
                          f"for this charge, in {REFUND_ARRIVAL}.",
         "needs_approval": needs_approval(verdicts),
         "verdicts": [verdict.as_json() for verdict in verdicts],
-        "warnings": [verdict.explanation for verdict in verdicts if verdict.warning],
+        "warnings": [verdict.explanation for verdict in verdicts if verdict.warning]
+        + [warning for warning in [duplicate_run_emptied(charge)] if warning],
         "duplicate_charges": duplicates,
         "suggested_stripe_reason": StripeReason.DUPLICATE if duplicates else None,
     }

@@ -120,3 +120,44 @@ def test_confirming_the_prefilled_form_refunds_the_duplicate_in_full(
         (1_750, State.SUCCEEDED, "duplicate_charge")
     assert [refund.amount for refund in sandbox.client.v1.refunds.list(
         params={"charge": later}).data] == [1_750]
+
+
+def refund_in_full(client, case, charge_id, **fields):
+    """Refund the charge's prefilled form as shown (its suggestion when one is offered)."""
+    form = {**prefilled(client, f"{refund_url(case, charge_id)}?suggested=duplicate"),
+            **fields}
+    shown = client.post(refund_url(case, charge_id), {**form, "preview": "1"})
+    return client.post(refund_url(case, charge_id), {
+        **form, "confirm": "1", "request_key": shown.context["confirm_key"]})
+
+
+def test_the_charge_kept_is_no_duplicate_once_the_other_is_refunded(
+        charged, sandbox, specialist, eager_tasks, django_capture_on_commit_callbacks):
+    case, kept, later = duplicate_pair(sandbox, charged)
+    client = signed_in(specialist)
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_in_full(client, case, later)
+
+    form = prefilled(client, refund_url(case, kept))
+    shown = client.post(refund_url(case, kept), {**form, "reason_code": "courtesy",
+                                                 "note": "Asked for both.", "preview": "1"})
+
+    assert MoneyAction.objects.get().state == State.SUCCEEDED
+    assert (form["stripe_reason"], form["reason_code"], form["note"]) == \
+        ("requested_by_customer", "", "")
+    warnings = " ".join(shown.context["preview"].warnings)
+    assert "The other charge of this pair, the 17.50 USD charge of " in warnings
+    assert "was refunded already: this would give back both." in warnings
+
+
+def test_the_charge_kept_is_no_duplicate_while_the_others_refund_waits(
+        charged, sandbox, specialist):
+    case, kept, later = duplicate_pair(sandbox, charged)
+    client = signed_in(specialist)
+    refund_in_full(client, case, later, stripe_reason="fraudulent")
+
+    form = prefilled(client, f"{refund_url(case, kept)}?suggested=duplicate")
+
+    assert MoneyAction.objects.get().state == State.PENDING_APPROVAL
+    assert (form["stripe_reason"], form["reason_code"], form["note"]) == \
+        ("requested_by_customer", "", "")
