@@ -25,15 +25,24 @@ def validate_request_fields(*, stripe_reason, reason_code, note):
     validate_reason(reason_code=reason_code, note=note)
 
 
+def nothing_taken(charge):
+    """Why `charge` (as read) took no money, so that nothing of it can be refunded: "This
+    charge was declined: nothing was taken, so there is nothing to refund."; None for a
+    charge that succeeded."""
+    if charge.status == "succeeded":
+        return None
+    if charge.status == "failed":
+        return "This charge was declined: nothing was taken, so there is nothing to refund."
+    return (f"This charge is {in_sentence(stripe_status(charge.status))}: nothing is taken "
+            "until it succeeds, so there is nothing to refund yet.")  # "is pending"
+
+
 def validate_against_charge(*, case, charge, amount, currency=None):
     """The checks that need the charge: its customer, its status, its currency, what is
     left (Stripe's rules, in `REFUND.stripe_rules`)."""
     money_actions.check_customer(case, charge.customer, noun="charge")
-    if charge.status != "succeeded":
-        said = "failed" if charge.status == "failed" else \
-            f"is {in_sentence(stripe_status(charge.status))}"  # "is pending"
-        raise ApplicationError(f"This charge {said}: Stripe refunds only a charge that "
-                               "succeeded.", "charge_status")
+    if not_taken := nothing_taken(charge):
+        raise ApplicationError(not_taken, "charge_status")
     if charge.disputed:
         raise ApplicationError("This charge is disputed: Stripe does not refund a charge "
                                "while its dispute stands. Answer the dispute in Stripe "

@@ -21,7 +21,12 @@ from refunds.selectors import (
     refund_preview,
     refundable_remainder,
 )
-from refunds.services import refund_request, validate_against_charge, validate_request_fields
+from refunds.services import (
+    nothing_taken,
+    refund_request,
+    validate_against_charge,
+    validate_request_fields,
+)
 
 
 class RefundPage(ActionPage):
@@ -58,10 +63,7 @@ class RefundPage(ActionPage):
         remainder = refundable_remainder(charge)
         return {"charge": charge, "remainder": remainder,
                 "duplicates": self._duplicate_names(charge),
-                "nothing_to_do": None if remainder else (
-                    "Nothing left to refund",
-                    "This charge has been refunded in full, or the rest is already "
-                    "requested. Its requests are on the case's timeline.")}
+                "nothing_to_do": None if remainder else _nothing_to_refund(charge)}
 
     def _duplicate_names(self, charge):
         """The other charges of `charge`'s run of likely duplicates, named (`duplicate_names`)."""
@@ -136,6 +138,14 @@ class RefundPage(ActionPage):
                           amount=refundable_remainder(charge), currency=charge.currency,
                           target_name=stripe_name(charge), target_noun=REFUND.target_noun,
                           card_last4=charge.card_last4, kind=REFUND.slug)
+
+
+def _nothing_to_refund(charge):
+    """(title, words) of the refund page of a charge with nothing left to refund."""
+    if not_taken := nothing_taken(charge):
+        return "Nothing to refund", not_taken
+    return ("Nothing left to refund", "This charge has been refunded in full, or the rest is "
+            "already requested. Its requests are on the case's timeline.")
 
 
 def _count_charges(charge_ids):
