@@ -374,15 +374,19 @@ class CancelWithRefund:
                 "stripe_reason": CANCEL_REFUND_STRIPE_REASON}
 
 
+# The console gives a form (or an API preview) the moment it is opened: one still to come,
+# or before the period it works the unused time out in began, was sent otherwise.
+MOMENT_NOT_GIVEN = ("This form's moment is not one the console gave; open the form again "
+                    "from the subscription, or preview again.")
+
+
 def check_moment(at, *, now=None):
     """`at`, the moment a cancellation's form was opened or its API preview made (Unix
     seconds), is at most `MOMENT_KEPT_SECONDS` old and not ahead of the clock (a minute
     allowed); ApplicationError "at" otherwise."""
     now = int(time.time()) if now is None else now
     if at > now + 60:
-        raise ApplicationError("The unused time cannot be worked out at a moment still to "
-                               "come: open the form again from the case, or preview again.",
-                               "at")
+        raise ApplicationError(MOMENT_NOT_GIVEN, "at")
     if at < now - MOMENT_KEPT_SECONDS:
         raise ApplicationError("The unused time was worked out more than an hour ago, so "
                                "it is out of date: open the form again from the case, or "
@@ -405,6 +409,8 @@ def cancel_with_refund(*, case, subscription, payment, paid, whole, at, requeste
             "No card charge paid this subscription's last invoice, so nothing can go back "
             "to the card: cancel it now without a refund, or credit the customer's balance.",
             "last_payment")
+    if at < payment.period_start:
+        raise ApplicationError(MOMENT_NOT_GIVEN, "at")
     charge = paid.charge
     money_actions.check_customer(case, charge.customer, noun="charge")
     rules.check_refundable(charge)

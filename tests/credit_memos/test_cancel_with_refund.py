@@ -405,6 +405,29 @@ def test_the_api_refuses_a_moment_out_of_date_in_words(case, subscription, speci
     assert "worked out more than an hour ago" in refused.json()["message"]
 
 
+@pytest.mark.parametrize("moment", [
+    lambda period_start: int(time.time()) + 86_400 * 365 * 50,  # far in the future
+    lambda period_start: period_start - 60,  # before the period paid for began
+])
+def test_a_moment_the_console_never_gave_is_refused_in_words(
+        case, sandbox, customer, plans, specialist, moment):
+    subscription = subscribed(sandbox, customer, plans["monthly"], days_ago=0.01)
+    start, _, _ = paid_period(sandbox, subscription)
+    client = signed_in(specialist)
+    form = fields(client, case, subscription, at=moment(start))
+
+    page = html.unescape(client.post(url(case, subscription), {**form, "preview": "1"})
+                         .content.decode())
+    refused = post_memo(specialist, api_body(case, subscription, at=moment(start)),
+                        API + "preview/")
+
+    said = ("This form's moment is not one the console gave; open the form again from the "
+            "subscription, or preview again.")
+    assert said in page and said == refused.json()["message"]
+    assert "ended on" not in page and "more than an hour ago" not in page
+    assert not MoneyAction.objects.exists()
+
+
 # What the case drafts after it -------------------------------------------------------------
 
 
