@@ -313,7 +313,9 @@ def subscription_stake(kind, subscription, change, preview=None):
 def subscription_verdicts(*, kind, subscription, change, preview, requester):
     """The policy's verdicts on a subscription change (`subscription_stake`), as its
     request will have them: the page's preview and the API's ask here. Raises
-    ApplicationError for money taken above the currency's cap."""
+    ApplicationError for money taken above the currency's cap, and for a subscription
+    with another change waiting or under way, which its request would refuse."""
+    _refuse_while_changing(subscription)
     amount, gives_back = subscription_stake(kind, subscription, change, preview)
     return verdicts_for(family=kind.family, amount=amount, currency=subscription.currency,
                         customer_id=subscription.customer, requester=requester,
@@ -403,6 +405,7 @@ def cancel_with_refund(*, case, subscription, payment, paid, whole, at, requeste
     request."""
     money_actions.check_customer(case, subscription.customer, noun="subscription")
     rules.check_subscription_allows(SUBSCRIPTION_CANCEL_WITH_REFUND.slug, subscription)
+    _refuse_while_changing(subscription)
     check_moment(at)
     if payment is None or paid is None:
         raise ApplicationError(
@@ -447,7 +450,6 @@ def subscription_cancel_with_refund_request(*, case, subscription, payment, paid
     money_actions.lock_target(subscription.id, customer_id=subscription.customer)
     if paid is not None:
         money_actions.lock_target(paid.charge.id)
-    _refuse_while_changing(subscription)
     offer = cancel_with_refund(case=case, subscription=subscription, payment=payment,
                                paid=paid, whole=whole, at=at, requester=actor)
     return money_actions.money_action_request(

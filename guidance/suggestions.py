@@ -9,8 +9,11 @@ suggestion is one link to the usual form of a money action, prepared.
 - **Cancel at period end.** The case asks for a plan change or cancellation and a
   subscription runs with nothing set to end it.
 - **Cancel now with a refund.** The case asks for a plan change or cancellation, a
-  subscription is active with no change to it on its way, and its last payment's period
-  runs now: cancel now and refund the unused part (`credit_memos.selectors.LastPayment`).
+  subscription is active, and its last payment's period runs now: cancel now and refund
+  the unused part (`credit_memos.selectors.LastPayment`).
+
+Neither cancellation is offered for a subscription with a change to it on its way: its
+preview, like its request, would refuse another.
 
 A suggestion's address names the suggestion (`money_actions.pages.SUGGESTED`), never an
 amount: the form reads Stripe again and fills in what still holds, or shows its usual blank
@@ -176,6 +179,8 @@ def _cancel_suggestions(case, snapshot):
         return
     now = int(time.time())
     for subscription in snapshot.subscriptions:
+        if change_in_flight(subscription.id):
+            continue  # its preview would refuse any other change
         if cancellable_at_period_end(subscription):
             yield Suggestion(
                 SUGGEST_CANCEL_AT_PERIOD_END,
@@ -183,8 +188,7 @@ def _cancel_suggestions(case, snapshot):
                 _prepared("credit_memos:subscription", SUGGEST_CANCEL_AT_PERIOD_END, case.pk,
                           subscription.id, credit_kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END.slug))
         payment = last_payment_in(subscription, snapshot.invoices)
-        if subscription.status == "active" and payment and payment.runs_at(now) \
-                and not change_in_flight(subscription.id):
+        if subscription.status == "active" and payment and payment.runs_at(now):
             yield Suggestion(
                 SUGGEST_CANCEL_WITH_REFUND,
                 f"Cancel {stripe_name(subscription)} now and refund the unused "

@@ -296,3 +296,26 @@ def test_the_panel_offers_the_suggestions_to_specialists_only_and_shows_the_pair
     assert "2026-11-20 10:02" in panel and ">Keep<" in panel
     assert "panel-suggestions" not in finance_panel and "/refunds/new/" not in finance_panel
     assert ">Keep<" in finance_panel and ">Refund this<" in finance_panel
+
+
+def test_no_cancellation_is_offered_while_another_change_waits_and_its_preview_refuses(
+        sandbox, clock, case, specialist):
+    case.category = Category.PLAN_CHANGE
+    case.save(update_fields=["category"])
+    price = recurring_price(sandbox.client, product_name="Console Pro", unit_amount=4_900)
+    subscription = subscribe(sandbox.client, customer=case.stripe_customer_id, price=price.id)
+    MoneyAction.objects.create(
+        kind="subscription_cancel_refund", case=case, stripe_customer_id=case.stripe_customer_id,
+        stripe_target_id=subscription.id, amount=1_960, currency="usd",
+        state=State.PENDING_APPROVAL, reason_code="cancellation", note="Cancel now.",
+        requested_by=specialist)
+
+    preview = signed_in(specialist).post(
+        f"/actions/subscription/{case.pk}/{subscription.id}/subscription_cancel_at_end/",
+        {"reason_code": "cancellation", "note": "Cancel at the end.", "preview": "1"})
+
+    assert suggestions(case, "cancel_at_period_end") == []
+    assert suggestions(case, "cancel_with_refund") == []
+    page = preview.content.decode()
+    assert "Another change to it is waiting or under way" in page
+    assert "Within policy" not in page
