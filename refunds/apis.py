@@ -63,7 +63,7 @@ class RefundSerializer(serializers.ModelSerializer):
                   "refund_id", "stripe_request_id", "failure_reason", "created_at",
                   "updated_at"]
 
-    def get_customer_reply(self, action):
+    def get_customer_reply(self, action) -> str:
         return reply_as_seen_by(action.customer_reply, self.context["request"].user)
 
 
