@@ -42,7 +42,7 @@ from money_actions.ledger import (
     moved_to,
 )
 from money_actions.models import State
-from money_actions.selectors import PAYING_CHARGE, PAYING_CHARGE_NAME
+from money_actions.selectors import PAYING_CHARGE, PAYING_CHARGE_NAME, refund_left_on
 
 
 def _found_by_metadata(action):
@@ -473,7 +473,7 @@ class CancelWithRefundExecutor:
             rules.check_refundable(charge)
         except ApplicationError as error:
             return _sent_back(error)
-        left = rules.refund_left_on(charge, excluding=action.pk)
+        left = refund_left_on(charge, excluding=action.pk)
         if action.amount <= left:
             return UNCHANGED
         return Refreshed(send_back=(

@@ -20,10 +20,7 @@ from credit_memos.selectors import (
     pending_credit,
     split,
 )
-from money_actions.kinds import slugs
-from money_actions.models import IN_FLIGHT_STATES
-from money_actions.selectors import PAYING_CHARGE, REFUND_PART, given_on_invoice_of
-from money_actions.services import committed_amount
+from money_actions.selectors import PAYING_CHARGE, REFUND_PART, given_back_on, refund_left_on
 
 CREDIT_NOTE_RULES = (
     "Stripe issues credit notes only on finalized invoices; the console credits open or "
@@ -127,16 +124,16 @@ def check_credit_note(invoice, spec, amount, *, basis, paid, excluding=None):
             f"This invoice is {_status(invoice)}: Stripe issues credit notes only on finalized "
             "invoices, and the console credits open or paid ones. Edit a draft instead; a "
             "void invoice is owed nothing.", "invoice_status")
-    credits = given_on_invoice_of(paid.charge.id, excluding=excluding) if paid else None
-    _check_remainder(invoice, amount, paid, credits, excluding)
-    _check_refund_part(invoice, refund_part(spec, amount, basis), paid, credits)
+    _check_remainder(invoice, amount, paid, excluding)
+    _check_refund_part(invoice, refund_part(spec, amount, basis), paid, excluding)
 
 
-def _check_remainder(invoice, amount, paid, credits, excluding):
+def _check_remainder(invoice, amount, paid, excluding):
     """The invoice gives back at most its total: credit notes, the console's credits on
     their way, and refunds of its charge made outside credit notes."""
     credited = credited_on(invoice)
-    refunded = (paid.refunded_outside_notes + _refunds_on_the_way(paid.charge)) if paid else 0
+    refunded = (paid.refunded_outside_notes + _refunds_on_the_way(paid.charge, excluding)
+                if paid else 0)
     remainder = max(invoice.total - credited - pending_credit(invoice, excluding=excluding)
                     - refunded, 0)
     if amount > remainder:
@@ -147,22 +144,11 @@ def _check_remainder(invoice, amount, paid, credits, excluding):
             "amount_above_creditable")
 
 
-def _refunds_on_the_way(charge):
-    """The console's refunds of the charge not yet in Stripe's `amount_refunded`."""
-    return sum(committed_amount(kind=slug, stripe_target_id=charge.id,
-                                states=IN_FLIGHT_STATES)
-               for slug in slugs(ledger_type="refund"))
-
-
-def refund_left_on(charge, *, excluding=None):
-    """What the console may still refund of `charge` (minor units): what Stripe says it
-    can refund, less the console's refunds on their way, the refund parts of its credits
-    on the invoice the charge paid, and what those credits gave back otherwise (an invoice
-    is given back once). `excluding`: an action left out (the one being sent). Reads the
-    console's own rows: no network."""
-    credits = given_on_invoice_of(charge.id, excluding=excluding)
-    return max(charge.refundable_amount - _refunds_on_the_way(charge)
-               - credits.refunds_on_the_way - credits.outside_refunds, 0)
+def _refunds_on_the_way(charge, excluding):
+    """The console's refunds of `charge` outside credit notes (refunds, cancellations with
+    a refund) not yet in Stripe's `amount_refunded`: the invoice it paid gives them back."""
+    return sum(each.refund for each in given_back_on(charge.id, excluding=excluding)
+               if each.on_the_way and not each.by_credit_note)
 
 
 def check_refundable(charge):
@@ -174,15 +160,14 @@ def check_refundable(charge):
             "refund.", "charge_disputed")
 
 
-def _check_refund_part(invoice, refund, paid, credits):
+def _check_refund_part(invoice, refund, paid, excluding):
     if not refund:
         return
     if paid is None:
         raise ApplicationError(
             "This invoice was not paid by a card charge, so Stripe cannot refund any of it: "
             "settle the credit to the customer balance or out of band.", "refund_amount")
-    left = max(paid.charge.refundable_amount - _refunds_on_the_way(paid.charge)
-               - credits.refunds_on_the_way, 0)
+    left = refund_left_on(paid.charge, excluding=excluding)
     if refund > left:
         raise ApplicationError(
             f"Stripe can refund at most {format_amount(left, invoice.currency)} on "

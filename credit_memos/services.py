@@ -47,7 +47,12 @@ from money_actions.policy import (
     validate_reason,
     verdicts_for,
 )
-from money_actions.selectors import PAYING_CHARGE, PAYING_CHARGE_NAME, REFUND_PART
+from money_actions.selectors import (
+    PAYING_CHARGE,
+    PAYING_CHARGE_NAME,
+    REFUND_PART,
+    refund_left_on,
+)
 
 
 def validate_spec(spec):
@@ -423,7 +428,7 @@ def cancel_with_refund(*, case, subscription, payment, paid, whole, at, requeste
             f"{day_name(payment.period_end)}, so none of it is unused: refund the whole last "
             "payment, or cancel now without a refund.", "last_payment")
     asked = charge.amount_captured if whole else payment.unused_refund(at)
-    left = rules.refund_left_on(charge, excluding=excluding)
+    left = refund_left_on(charge, excluding=excluding)
     amount = min(asked, left)
     if not amount:
         raise ApplicationError(

@@ -51,6 +51,7 @@ from money_actions.forms import ReasonForm
 from money_actions.kinds import Family
 from money_actions.pages import ActionPage, Preview, action_page_view
 from money_actions.policy import Verdict, verdicts_for
+from money_actions.selectors import refund_left_on
 
 
 def _money(amount, currency):
@@ -494,7 +495,7 @@ class CancelWithRefundPage(ActionPage):
         unused, whole = "The unused part of the last payment", "The whole last payment"
         if paid is None:
             return {REFUND_UNUSED: unused, REFUND_WHOLE: whole}
-        charge, left = paid.charge, rules.refund_left_on(paid.charge)
+        charge, left = paid.charge, refund_left_on(paid.charge)
         if payment.runs_at(at):
             unused = (f"The unused {unused_words(payment.unused_seconds(at))}: "
                       f"{_money(min(payment.unused_refund(at), left), charge.currency)}")

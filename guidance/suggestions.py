@@ -52,11 +52,11 @@ from credit_memos.selectors import (
 )
 from money_actions.pages import SUGGESTED
 from money_actions.policy import duplicate_window, likely_duplicates
+from money_actions.selectors import refund_left_on
 from refunds.selectors import (
     SUGGEST_DUPLICATE,
     charge_kept,
     refund_in_flight,
-    refundable_remainder,
 )
 
 # The words of the Charges table's marks.
@@ -99,7 +99,7 @@ def duplicate_runs(snapshot, *, window=None):
         kept = charge_kept(run)
         runs.append(DuplicateRun(charges=tuple(run), kept=kept, to_refund=tuple(
             charge for charge in run if charge is not kept and not charge.disputed
-            and refundable_remainder(charge) and not refund_in_flight(charge))))
+            and refund_left_on(charge) and not refund_in_flight(charge))))
     return runs
 
 

@@ -19,8 +19,14 @@ from billing_console.names import in_sentence
 from billing_console.parsing import uuid_or_none
 from billing_console.text import quoted
 from cases.money_waiting import MoneyWaiting
-from money_actions.kinds import MOVES_PARAM, Moves
-from money_actions.models import COMMITTED_STATES, MoneyAction, ReasonCode, State
+from money_actions.kinds import MOVES_PARAM, Moves, slugs
+from money_actions.models import (
+    COMMITTED_STATES,
+    IN_FLIGHT_STATES,
+    MoneyAction,
+    ReasonCode,
+    State,
+)
 
 APPROVALS_SHOWN = 200
 HISTORY_DAYS = 90
@@ -272,11 +278,13 @@ def read_from_stripe(read, object_id, *, noun, missing):
                                noun) from error
 
 
-# What a charge's invoice was given back --------------------------------------------------
-# An action that gives back on an invoice a charge paid (a credit memo) names the charge in
-# its parameters, and the part of it paid back as a refund of that charge: refunds of the
-# charge and credits on its invoice then limit each other, so the invoice is never given
-# back twice, once on the card and once again as a credit.
+# What the console gives back on a charge ------------------------------------------------
+# Three kinds refund a charge: a refund names it as its target; a credit memo, and a
+# cancellation with a refund, act on something else and name the charge in their parameters
+# (`PAYING_CHARGE`), with the part of their amount refunded to it (`REFUND_PART`). A credit
+# memo's other part gives its invoice back otherwise (to the balance, out of band): refunds
+# of the charge and credits on its invoice then limit each other, so the invoice is never
+# given back twice, once on the card and once again as a credit.
 PAYING_CHARGE = "paying_charge"
 REFUND_PART = "refund_part"
 # The charge as people name it (`billing_console.names.stripe_name`), where an action that
@@ -285,25 +293,54 @@ PAYING_CHARGE_NAME = "charge_name"
 
 
 @dataclass(frozen=True)
-class GivenOnInvoice:
-    """In minor units: what the console's credits on the invoice `charge` paid give back
-    outside the charge's refunds, and the refund parts not yet in Stripe's
-    `amount_refunded`."""
+class GivenBack:
+    """What one of the console's committed actions gives back on a charge, in minor units:
+    `refund`, refunded to the charge; `otherwise`, what it gives back of the charge's
+    invoice another way; `on_the_way`, whether Stripe's `amount_refunded` may not hold it
+    yet; `by_credit_note`, whether its refund is a credit note's (counted on the invoice
+    with the note)."""
 
-    outside_refunds: int
-    refunds_on_the_way: int
+    refund: int
+    otherwise: int
+    on_the_way: bool
+    by_credit_note: bool
 
 
-def given_on_invoice_of(charge_id, *, excluding=None):
-    credits = (MoneyAction.objects.filter(state__in=COMMITTED_STATES,
-                                          **{f"params__{PAYING_CHARGE}": charge_id})
-               .exclude(pk=excluding).values_list("amount", "params", "state"))
-    outside = on_the_way = 0
-    for amount, params, state in credits:
-        refund = params.get(REFUND_PART) or 0
-        outside += amount - refund
-        on_the_way += refund if state != State.SUCCEEDED else 0
-    return GivenOnInvoice(outside, on_the_way)
+def given_back_on(charge_id, *, excluding=None):
+    """The console's committed actions that give back on the charge `charge_id`, but
+    `excluding` (an action's id), each a `GivenBack`. One query."""
+    refund_kinds = slugs(ledger_type="refund")
+    actions = (MoneyAction.objects.filter(state__in=COMMITTED_STATES)
+               .filter(Q(kind__in=refund_kinds, stripe_target_id=charge_id)
+                       | Q(**{f"params__{PAYING_CHARGE}": charge_id}))
+               .exclude(pk=excluding)
+               .values_list("kind", "amount", "params", "state", "stripe_target_id"))
+    for kind, amount, params, state, target in actions:
+        refund = amount if target == charge_id else (params.get(REFUND_PART) or 0)
+        yield GivenBack(refund=refund, otherwise=amount - refund,
+                        on_the_way=state in IN_FLIGHT_STATES,
+                        by_credit_note=kind not in refund_kinds)
+
+
+def refund_left_on(charge, *, excluding=None):
+    """What the console may still refund of `charge` (a `types.Charge` just read), in
+    minor units of its currency: what it captured, less what is spoken for. That is the
+    larger of Stripe's `amount_refunded` with the console's refunds on their way, and all
+    the console has committed to refund of it (a read taken before a refund succeeded does
+    not hold it yet), for every kind that refunds a charge; and what the console's credits
+    on the invoice it paid give back otherwise. 0 for a charge that did not succeed.
+    `excluding`: an action left out (the one being sent or changed). The one answer to
+    "how much is left to refund" for refunds, credit memos and cancellations alike: call it
+    with the charge's target lock held (`services.lock_target(charge.id)`), or it may be
+    stale at once. Reads the console's own rows: no network."""
+    if charge.status != "succeeded":
+        return 0
+    given = list(given_back_on(charge.id, excluding=excluding))
+    on_the_way = sum(each.refund for each in given if each.on_the_way)
+    committed = sum(each.refund for each in given)
+    spoken_for = max(charge.amount_refunded + on_the_way, committed) \
+        + sum(each.otherwise for each in given)
+    return max(charge.amount_captured - spoken_for, 0)
 
 
 # The list's order, newest first: each filter has an index of its own on (filter,

@@ -12,7 +12,7 @@ from money_actions.executors import (
     refund_outcome,
 )
 from money_actions.kinds import ActionKind, Family, register
-from money_actions.selectors import given_on_invoice_of
+from money_actions.selectors import refund_left_on
 from refunds.selectors import read_charge
 
 
@@ -26,9 +26,7 @@ class RefundExecutor:
         if charge.disputed:
             return Refreshed(send_back="The charge has been disputed since: Stripe does not "
                                        "refund it while the dispute stands. Reject it.")
-        credits = given_on_invoice_of(charge.id)
-        left = max(charge.refundable_amount - credits.outside_refunds
-                   - credits.refunds_on_the_way, 0)
+        left = refund_left_on(charge, excluding=action.pk)
         if action.amount <= left:
             return UNCHANGED
         return Refreshed(send_back=(

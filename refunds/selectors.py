@@ -6,9 +6,9 @@ from billing_console.money import REFUND_ARRIVAL, format_amount
 from billing_console.names import moment_name, seconds_needed
 from money_actions import policy
 from money_actions.kinds import Family, kind_leaving
-from money_actions.models import COMMITTED_STATES, IN_FLIGHT_STATES
+from money_actions.models import IN_FLIGHT_STATES
 from money_actions.policy import needs_approval
-from money_actions.selectors import given_on_invoice_of, read_from_stripe
+from money_actions.selectors import read_from_stripe, refund_left_on
 from money_actions.services import committed_amount
 from refunds.models import StripeReason
 
@@ -23,28 +23,6 @@ def read_charge(charge_id):
     """The charge as Stripe has it now."""
     return read_from_stripe(lambda found: gateway.get_charge(charge_id=found), charge_id,
                             noun="charge", missing="Choose a charge to refund.")
-
-
-def refundable_remainder(charge):
-    """What the charge can still give back, counting requests not yet in Stripe's totals.
-
-    Stripe's `amount_refunded` already holds the console's succeeded refunds, but a read
-    taken before one settled does not: so take whichever total is larger, Stripe's plus
-    the console's in-flight requests, or everything the console has committed. What the
-    console's credit memos gave back on the invoice this charge paid is spoken for too,
-    so the invoice is never given back twice. Call it with the charge's target lock held,
-    or the answer may be stale at once.
-    """
-    if charge.status != "succeeded":
-        return 0
-    in_flight = committed_amount(kind=_refund_slug(), stripe_target_id=charge.id,
-                                 states=IN_FLIGHT_STATES)
-    committed = committed_amount(kind=_refund_slug(), stripe_target_id=charge.id,
-                                 states=COMMITTED_STATES)
-    credits = given_on_invoice_of(charge.id)
-    spoken_for = max(charge.amount_refunded + in_flight + credits.refunds_on_the_way,
-                     committed) + credits.outside_refunds
-    return max(charge.amount_captured - spoken_for, 0)
 
 
 # What the case page's suggestion to refund a duplicate is called in its address
@@ -158,7 +136,7 @@ def refund_preview(*, charge, amount, stripe_reason, requester):
         "charge_id": charge.id,
         "currency": charge.currency,
         "captured": charge.amount_captured,
-        "refundable_remainder": refundable_remainder(charge),
+        "refundable_remainder": refund_left_on(charge),
         "amount": amount,
         "customer_gets": f"{format_amount(amount, charge.currency)} back on the card used "
                          f"for this charge, in {REFUND_ARRIVAL}.",

@@ -12,9 +12,10 @@ from billing_console.money import format_amount, normalise_currency
 from billing_console.names import in_sentence, stripe_name, stripe_status
 from money_actions import services as money_actions
 from money_actions.policy import validate_amount, validate_reason
+from money_actions.selectors import refund_left_on
 from refunds.kinds import REFUND
 from refunds.models import StripeReason
-from refunds.selectors import refund_verdicts, refundable_remainder
+from refunds.selectors import refund_verdicts
 
 
 def validate_request_fields(*, stripe_reason, reason_code, note):
@@ -50,7 +51,7 @@ def validate_against_charge(*, case, charge, amount, currency=None):
     if currency and normalise_currency(currency) != charge.currency.upper():
         raise ApplicationError(f"The charge is in {charge.currency.upper()}, not "
                                f"{normalise_currency(currency)}.", "currency")
-    remainder = refundable_remainder(charge)
+    remainder = refund_left_on(charge)
     if amount > remainder:
         raise ApplicationError(
             f"{format_amount(amount, charge.currency)} is more than the "
@@ -89,7 +90,7 @@ def refund_change_amount(*, action, charge, amount, actor, origin=None):
 
     def validate(locked, new_amount):
         # The refund's own current amount is not part of what is left for it.
-        if new_amount > refundable_remainder(charge) + locked.amount:
+        if new_amount > refund_left_on(charge, excluding=locked.pk):
             raise ApplicationError(
                 f"{format_amount(new_amount, charge.currency)} is more than this charge "
                 "can still refund.", "amount_above_refundable")

@@ -10,6 +10,7 @@ from billing_console.names import reason_label, stripe_name
 from cases.replies import MoneyFacts
 from money_actions.pages import ActionPage, Preview, action_page_view
 from money_actions.policy import Verdict
+from money_actions.selectors import refund_left_on
 from refunds.forms import RefundForm
 from refunds.kinds import REFUND
 from refunds.selectors import (
@@ -19,7 +20,6 @@ from refunds.selectors import (
     duplicate_note,
     duplicate_run,
     refund_preview,
-    refundable_remainder,
 )
 from refunds.services import (
     nothing_taken,
@@ -48,7 +48,7 @@ class RefundPage(ActionPage):
         """A full refund of what is left. For a likely duplicate, whether a suggestion or
         the charge's own "Refund…" opened the page, all a duplicate's refund says: Stripe's
         reason "duplicate", the internal reason and a note naming the charge kept."""
-        remainder = refundable_remainder(charge)
+        remainder = refund_left_on(charge)
         initial = {"amount": to_major_units_text(remainder, charge.currency),
                    "currency": charge.currency, "stripe_reason": "requested_by_customer"}
         run = self._duplicate_run(charge)
@@ -60,7 +60,7 @@ class RefundPage(ActionPage):
         return initial
 
     def context(self, case, charge):
-        remainder = refundable_remainder(charge)
+        remainder = refund_left_on(charge)
         return {"charge": charge, "remainder": remainder,
                 "duplicates": self._duplicate_names(charge),
                 "nothing_to_do": None if remainder else _nothing_to_refund(charge)}
@@ -135,7 +135,7 @@ class RefundPage(ActionPage):
     def facts(self, charge):
         """The whole remainder refunded to the card that paid the charge."""
         return MoneyFacts(resolution_code=REFUND.resolution_code,
-                          amount=refundable_remainder(charge), currency=charge.currency,
+                          amount=refund_left_on(charge), currency=charge.currency,
                           target_name=stripe_name(charge), target_noun=REFUND.target_noun,
                           card_last4=charge.card_last4, kind=REFUND.slug)
 

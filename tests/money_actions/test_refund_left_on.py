@@ -1,0 +1,91 @@
+"""What is left to refund of a charge has one answer (`money_actions.selectors.
+refund_left_on`) for every kind that refunds one: a refund, a credit memo's refund part and
+a cancellation's refund each count the others, on their way or succeeded, and a read of the
+charge taken before one of them succeeded does not give its money out a second time."""
+
+import pytest
+
+from billing_console.integrations.stripe import gateway
+from money_actions.models import MoneyAction, State
+from money_actions.selectors import refund_left_on
+from tests.credit_memos.conftest import memo_body, post_memo
+from tests.credit_memos.test_cancel_with_refund import API as CHANGES
+from tests.credit_memos.test_cancel_with_refund import api_body, subscribed, the_charge
+from tests.refunds.conftest import needs_postgres, post_refund, refund_body
+from tests.refunds.test_concurrency import all_at_once
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def cancel_with_refund(specialist, case, subscription, key=None):
+    """Cancel now and refund the whole last payment, through the API: the response."""
+    body = api_body(case, subscription, refund="whole_payment")
+    shown = post_memo(specialist, body, CHANGES + "preview/")
+    assert shown.status_code == 200, shown.json()
+    return post_memo(specialist, {**body, "at": shown.json()["at"]}, CHANGES, key=key)
+
+
+def test_a_cancellations_refund_waiting_for_finance_holds_the_charge_against_refunds_and_credits(
+        case, sandbox, customer, plans, specialist):
+    annual = subscribed(sandbox, customer, plans["annual"])
+    waiting = cancel_with_refund(specialist, case, annual)
+    assert waiting.json()["state"] == "pending_approval", waiting.json()
+    charge = the_charge(sandbox, customer)
+    invoice = gateway.get_invoice(invoice_id=annual.latest_invoice)
+
+    refund = post_refund(specialist, refund_body(case, charge.id, amount=1_000))
+    credit = post_memo(specialist, memo_body(case, invoice, amount=1_000))
+
+    assert (refund.status_code, refund.json()["code"]) == (409, "amount_above_refundable")
+    # Before, the credit to the balance went through: the customer would have had the
+    # whole year back on the card and 10.00 more on the balance.
+    assert (credit.status_code, credit.json()["code"]) == (409, "amount_above_creditable")
+    assert MoneyAction.objects.count() == 1
+
+
+def test_a_read_of_the_charge_older_than_a_refund_does_not_give_that_refund_out_again(
+        charged, specialist, eager_tasks):
+    case, charge_id = charged  # 100.00 captured
+    read_before = gateway.get_charge(charge_id=charge_id)
+
+    done = post_refund(specialist, refund_body(case, charge_id, amount=3_000))
+
+    assert MoneyAction.objects.get(pk=done.json()["id"]).state == State.SUCCEEDED
+    assert read_before.amount_refunded == 0
+    assert refund_left_on(read_before) == 7_000
+    assert refund_left_on(gateway.get_charge(charge_id=charge_id)) == 7_000
+
+
+def test_a_read_older_than_a_cancellations_refund_leaves_only_the_rest(
+        case, sandbox, customer, subscription, specialist, eager_tasks):
+    read_before = gateway.get_charge(charge_id=the_charge(sandbox, customer).id)
+
+    done = cancel_with_refund(specialist, case, subscription)
+
+    assert MoneyAction.objects.get(pk=done.json()["id"]).state == State.SUCCEEDED
+    assert refund_left_on(read_before) == 0  # the whole 49.00 went back
+    left = post_refund(specialist, refund_body(case, read_before.id, amount=100))
+    assert (left.status_code, left.json()["code"]) == (409, "amount_above_refundable")
+
+
+@needs_postgres
+@pytest.mark.postgres
+def test_a_cancellations_refund_and_refunds_racing_on_one_charge_promise_it_once(
+        case, sandbox, customer, subscription, specialist):
+    charge = the_charge(sandbox, customer)  # 49.00, paying the subscription's invoice
+    body = api_body(case, subscription, refund="whole_payment")
+    at = post_memo(specialist, body, CHANGES + "preview/").json()["at"]
+
+    def ask(i):
+        if i == 0:
+            return post_memo(specialist, {**body, "at": at}, CHANGES, key="cancel")
+        return post_refund(specialist, refund_body(case, charge.id, amount=4_900),
+                           key=f"refund-{i}")
+
+    responses = all_at_once(ask, callers=10)
+
+    accepted = [response for response in responses if response.status_code == 201]
+    assert len(accepted) == 1, [response.json() for response in responses]
+    assert {response.json()["code"] for response in responses
+            if response.status_code != 201} == {"amount_above_refundable"}
+    assert sum(MoneyAction.objects.values_list("amount", flat=True)) == 4_900
