@@ -3,14 +3,16 @@ suggestion is one link to the usual form of a money action, prepared.
 
 - **A duplicate.** In each run of likely duplicate charges (`policy.likely_duplicates`,
   the rule and the order of Tier 2's facts too), the oldest is kept and each later one
-  with something left to refund and no refund on its way is to be refunded in full.
+  with something left to refund and no refund on its way is to be refunded: all that is
+  left of it (`money_actions.selectors.refund_left_on`), named when it is not the whole.
 - **Overbilled seats.** A subscription's latest open or paid invoice bills more seats of a
   plan than the subscription has now, and no credit is on its way: credit the difference.
 - **Cancel at period end.** The case asks for a plan change or cancellation and a
   subscription runs with nothing set to end it.
 - **Cancel now with a refund.** The case asks for a plan change or cancellation, a
   subscription is active, and its last payment's period runs now: cancel now and refund
-  the unused part (`credit_memos.selectors.LastPayment`).
+  the unused part (`credit_memos.selectors.LastPayment`), its amount named only while
+  nothing can have been given back of that payment (`_all_of_it_left`).
 
 Neither cancellation is offered for a subscription with a change to it on its way: its
 preview, like its request, would refuse another.
@@ -52,7 +54,7 @@ from credit_memos.selectors import (
 )
 from money_actions.pages import SUGGESTED
 from money_actions.policy import duplicate_window, likely_duplicates
-from money_actions.selectors import refund_left_on
+from money_actions.selectors import gives_back_on_the_way, refund_left_on
 from refunds.selectors import (
     SUGGEST_DUPLICATE,
     charge_kept,
@@ -154,9 +156,12 @@ def _duplicate_suggestion(case, run, charge):
     # Charges of one second have one time: the table's marks tell them apart.
     keep = "the other, made the same second" if kept.created == charge.created else \
         f"the one of {moment_name(kept.created, day=not same_day, seconds=seconds)}"
+    left = refund_left_on(charge)
+    what = "the duplicate" if left == charge.amount else \
+        f"the {format_amount(left, charge.currency)} left of the duplicate"
     return Suggestion(
         SUGGEST_DUPLICATE,
-        f"Refund the duplicate {format_amount(charge.amount, charge.currency)} charge of "
+        f"Refund {what} {format_amount(charge.amount, charge.currency)} charge of "
         f"{moment_name(charge.created, seconds=seconds)} (keep {keep})",
         _refund_url(case, charge))
 
@@ -189,11 +194,12 @@ def _cancel_suggestions(case, snapshot):
                           subscription.id, credit_kinds.SUBSCRIPTION_CANCEL_AT_PERIOD_END.slug))
         payment = last_payment_in(subscription, snapshot.invoices)
         if subscription.status == "active" and payment and payment.runs_at(now):
+            how_much = format_amount(payment.unused_refund(now), payment.invoice.currency) \
+                if _all_of_it_left(snapshot, payment) else "the form shows what is left"
             yield Suggestion(
                 SUGGEST_CANCEL_WITH_REFUND,
                 f"Cancel {stripe_name(subscription)} now and refund the unused "
-                f"{unused_words(payment.unused_seconds(now))} "
-                f"({format_amount(payment.unused_refund(now), payment.invoice.currency)})",
+                f"{unused_words(payment.unused_seconds(now))} ({how_much})",
                 _prepared("credit_memos:subscription", SUGGEST_CANCEL_WITH_REFUND, case.pk,
                           subscription.id, credit_kinds.SUBSCRIPTION_CANCEL_WITH_REFUND.slug))
 
@@ -208,3 +214,15 @@ def _prepared(view, suggestion, *args):
 
 def _day(timestamp):
     return datetime.fromtimestamp(timestamp, UTC).date()
+
+
+def _all_of_it_left(snapshot, payment):
+    """Whether the last payment's charge surely has all of it left to refund: no charge of
+    the customer refunded or refunding, no credit note on the invoice since it was paid,
+    and nothing of the console's giving back on its way. The snapshot does not say which
+    charge paid an invoice (Stripe's invoice payments do, a read per invoice), so the
+    suggestion names an amount only when nothing can have taken from it; the form reads
+    the charge and shows what is left."""
+    return (not any(charge.amount_refunded or charge.refunds for charge in snapshot.charges)
+            and not payment.invoice.post_payment_credit_notes_amount
+            and not gives_back_on_the_way(snapshot.customer.id))

@@ -19,7 +19,7 @@ from billing_console.names import in_sentence
 from billing_console.parsing import uuid_or_none
 from billing_console.text import quoted
 from cases.money_waiting import MoneyWaiting
-from money_actions.kinds import MOVES_PARAM, Moves, slugs
+from money_actions.kinds import MOVES_PARAM, Family, Moves, slugs
 from money_actions.models import (
     COMMITTED_STATES,
     IN_FLIGHT_STATES,
@@ -341,6 +341,15 @@ def refund_left_on(charge, *, excluding=None):
     spoken_for = max(charge.amount_refunded + on_the_way, committed) \
         + sum(each.otherwise for each in given)
     return max(charge.amount_captured - spoken_for, 0)
+
+
+def gives_back_on_the_way(customer_id):
+    """Whether any of the console's actions giving back to the Stripe customer
+    `customer_id` (a refund, a credit…) is committed and not yet through Stripe. One
+    query."""
+    return MoneyAction.objects.filter(
+        stripe_customer_id=customer_id, state__in=IN_FLIGHT_STATES,
+        kind__in=slugs(family=Family.GIVES_BACK)).exists()
 
 
 # The list's order, newest first: each filter has an index of its own on (filter,

@@ -105,6 +105,22 @@ def test_a_duplicate_already_refunded_in_stripe_is_not_suggested_again(sandbox, 
     assert suggestions(case) == []
 
 
+def test_a_duplicate_refunded_in_part_suggests_refunding_what_is_left_of_it(
+        sandbox, clock, case, specialist):
+    charge(sandbox.client, customer=case.stripe_customer_id, amount=2_000)
+    clock.advance(minutes=1)
+    later = charge(sandbox.client, customer=case.stripe_customer_id, amount=2_000)
+    sandbox.client.v1.refunds.create(params={"charge": later, "amount": 500})
+
+    [suggestion] = suggestions(case)
+
+    assert suggestion.text == ("Refund the 15.00 USD left of the duplicate 20.00 USD charge "
+                               "of 20 Nov 10:01 (keep the one of 10:00)")
+    form = signed_in(specialist).get(suggestion.url).content.decode()
+    assert re.search(r'name="amount" value="15.00"', form)
+    assert "15.00 USD refunded, all that was left of it" in form
+
+
 def test_a_duplicate_whose_refund_waits_for_approval_is_not_suggested_again(
         sandbox, clock, case, specialist):
     charge(sandbox.client, customer=case.stripe_customer_id, amount=1_750)
@@ -258,6 +274,24 @@ def test_a_cancellation_now_with_a_refund_of_the_unused_days_is_offered_within_t
             "?suggested=cancel_with_refund")
     assert [(each.text in {text(before), text(after)}, each.url) for each in found] == (
         [(True, link)] if offered else [])
+
+
+def test_a_cancellation_whose_last_payment_was_refunded_in_part_names_no_amount_it_cannot_give(
+        sandbox, clock, case, specialist):
+    case.category = Category.PLAN_CHANGE
+    clock.now = datetime.now(UTC) - timedelta(days=3)
+    price = recurring_price(sandbox.client, product_name="Console Pro", unit_amount=4_900)
+    subscription = subscribe(sandbox.client, customer=case.stripe_customer_id, price=price.id)
+    [paid] = sandbox.client.v1.charges.list(params={"customer": case.stripe_customer_id}).data
+    sandbox.client.v1.refunds.create(params={"charge": paid.id, "amount": 4_000})
+
+    [suggestion] = suggestions(case, "cancel_with_refund")
+
+    # About 27 of 30 days unused would be about 44.00, more than the 9.00 left.
+    assert suggestion.text.endswith(" days (the form shows what is left)"), suggestion.text
+    case.save()
+    form = signed_in(specialist).get(suggestion.url).content.decode()
+    assert re.search(r"The unused 2\d days: 9.00 USD", form), subscription.id
 
 
 def test_the_window_is_the_policys(sandbox, clock, case):
