@@ -80,7 +80,7 @@ class CreditMemoExecutor:
                                     excluding=action.pk)
         except ApplicationError as error:
             return _sent_back(error)
-        return Refreshed(params=rules.credit_memo_params(spec, action.amount, basis, paid))
+        return Refreshed(params=rules.credit_memo_params(invoice, spec, action.amount, basis, paid))
 
     def submit(self, action):
         params = stripe_credit_note_params(CreditSpec.from_params(action.params["spec"]),

@@ -20,7 +20,14 @@ from credit_memos.selectors import (
     pending_credit,
     split,
 )
-from money_actions.selectors import PAYING_CHARGE, REFUND_PART, given_back_on, refund_left_on
+from money_actions.selectors import (
+    PAID_OTHERWISE,
+    PAYING_CHARGE,
+    REFUND_PART,
+    given_back_on,
+    refund_left_on,
+    refunded_of,
+)
 
 CREDIT_NOTE_RULES = (
     "Stripe issues credit notes only on finalized invoices; the console credits open or "
@@ -132,8 +139,7 @@ def _check_remainder(invoice, amount, paid, excluding):
     """The invoice gives back at most its total: credit notes, the console's credits on
     their way, and refunds of its charge made outside credit notes."""
     credited = credited_on(invoice)
-    refunded = (paid.refunded_outside_notes + _refunds_on_the_way(paid.charge, excluding)
-                if paid else 0)
+    refunded = _refunded_outside_notes(paid, excluding) if paid else 0
     remainder = max(invoice.total - credited - pending_credit(invoice, excluding=excluding)
                     - refunded, 0)
     if amount > remainder:
@@ -144,11 +150,13 @@ def _check_remainder(invoice, amount, paid, excluding):
             "amount_above_creditable")
 
 
-def _refunds_on_the_way(charge, excluding):
-    """The console's refunds of `charge` outside credit notes (refunds, cancellations with
-    a refund) not yet in Stripe's `amount_refunded`: the invoice it paid gives them back."""
-    return sum(each.refund for each in given_back_on(charge.id, excluding=excluding)
-               if each.on_the_way and not each.by_credit_note)
+def _refunded_outside_notes(paid, excluding):
+    """What was refunded of the charge that paid the invoice outside its credit notes
+    (minor units): Stripe's read (`paid.refunded_outside_notes`), or the console's refunds
+    and cancellations' refunds, on their way or through, whichever says more."""
+    given = [each for each in given_back_on(paid.charge.id, excluding=excluding)
+             if not each.by_credit_note]
+    return refunded_of(paid.charge, given, read=paid.refunded_outside_notes)
 
 
 def check_refundable(charge):
@@ -177,13 +185,16 @@ def _check_refund_part(invoice, refund, paid, excluding):
             "the credit, or settle it to the customer balance.", "refund_above_refundable")
 
 
-def credit_memo_params(spec, amount, basis, paid):
-    """What a credit memo keeps and sends: the spec, the split's basis, and the charge it
-    gives back on (`money_actions.selectors.PAYING_CHARGE`), so refunds of that charge count
-    it."""
+def credit_memo_params(invoice, spec, amount, basis, paid):
+    """What a credit memo on `invoice` keeps and sends: the spec, the split's basis, and
+    the charge it gives back on (`money_actions.selectors.PAYING_CHARGE`), so refunds of
+    that charge count it, with what the invoice was paid otherwise (`PAID_OTHERWISE`: from
+    the customer's balance), which credits give back without taking from the charge."""
+    paid_otherwise = max(invoice.total - invoice.pre_payment_credit_notes_amount
+                         - paid.charge.amount_captured, 0) if paid else 0
     return {"spec": spec.as_params(), "split_basis": basis,
             PAYING_CHARGE: paid.charge.id if paid else None,
-            REFUND_PART: refund_part(spec, amount, basis)}
+            REFUND_PART: refund_part(spec, amount, basis), PAID_OTHERWISE: paid_otherwise}
 
 
 def check_void(note):

@@ -107,7 +107,7 @@ def credit_memo_request(*, case, invoice, spec, paid, reason_code, note, actor,
     return _request(kind=CREDIT_MEMO, case=case, customer_id=invoice.customer,
                     target=invoice.id, target_name=stripe_name(invoice), amount=amount,
                     currency=invoice.currency,
-                    params=rules.credit_memo_params(spec, amount, basis, paid),
+                    params=rules.credit_memo_params(invoice, spec, amount, basis, paid),
                     reason_code=reason_code, note=note, actor=actor, origin=origin,
                     stripe_reason=spec.stripe_reason)
 

@@ -218,11 +218,12 @@ def _day(timestamp):
 
 def _all_of_it_left(snapshot, payment):
     """Whether the last payment's charge surely has all of it left to refund: no charge of
-    the customer refunded or refunding, no credit note on the invoice since it was paid,
+    the customer refunded, refunding or disputed, no credit note on the invoice since it was paid,
     and nothing of the console's giving back on its way. The snapshot does not say which
     charge paid an invoice (Stripe's invoice payments do, a read per invoice), so the
     suggestion names an amount only when nothing can have taken from it; the form reads
     the charge and shows what is left."""
-    return (not any(charge.amount_refunded or charge.refunds for charge in snapshot.charges)
+    return (not any(charge.amount_refunded or charge.refunds or charge.disputed
+                    for charge in snapshot.charges)
             and not payment.invoice.post_payment_credit_notes_amount
             and not gives_back_on_the_way(snapshot.customer.id))

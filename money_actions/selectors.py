@@ -1,6 +1,7 @@
 """Reads of money actions for the pages."""
 
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,7 +20,14 @@ from billing_console.names import in_sentence
 from billing_console.parsing import uuid_or_none
 from billing_console.text import quoted
 from cases.money_waiting import MoneyWaiting
-from money_actions.kinds import MOVES_PARAM, Family, Moves, slugs
+from money_actions.kinds import (
+    MOVES_PARAM,
+    Family,
+    Moves,
+    action_id_from_metadata,
+    kind_leaving,
+    slugs,
+)
 from money_actions.models import (
     COMMITTED_STATES,
     IN_FLIGHT_STATES,
@@ -284,63 +292,86 @@ def read_from_stripe(read, object_id, *, noun, missing):
 # (`PAYING_CHARGE`), with the part of their amount refunded to it (`REFUND_PART`). A credit
 # memo's other part gives its invoice back otherwise (to the balance, out of band): refunds
 # of the charge and credits on its invoice then limit each other, so the invoice is never
-# given back twice, once on the card and once again as a credit.
+# given back twice, once on the card and once again as a credit. What the invoice was paid
+# other than by the charge (`PAID_OTHERWISE`: from the customer's balance) may be given back
+# otherwise without taking from the charge.
 PAYING_CHARGE = "paying_charge"
 REFUND_PART = "refund_part"
+PAID_OTHERWISE = "paid_otherwise"
 # The charge as people name it (`billing_console.names.stripe_name`), where an action that
 # acts on something else refunds it (a cancellation's refund): what its reply names.
 PAYING_CHARGE_NAME = "charge_name"
+# A refund in these states is in a charge's `amount_refunded`.
+_REFUND_COUNTED = ("pending", "requires_action", "succeeded")
 
 
 @dataclass(frozen=True)
 class GivenBack:
     """What one of the console's committed actions gives back on a charge, in minor units:
     `refund`, refunded to the charge; `otherwise`, what it gives back of the charge's
-    invoice another way; `on_the_way`, whether Stripe's `amount_refunded` may not hold it
-    yet; `by_credit_note`, whether its refund is a credit note's (counted on the invoice
-    with the note)."""
+    invoice another way, of which the invoice's `paid_otherwise` takes nothing from the
+    charge; `on_the_way`, whether it is not yet through Stripe; `by_credit_note`, whether
+    its refund is a credit note's (counted on the invoice with the note)."""
 
+    action_id: uuid.UUID
     refund: int
     otherwise: int
+    paid_otherwise: int
     on_the_way: bool
     by_credit_note: bool
 
 
 def given_back_on(charge_id, *, excluding=None):
-    """The console's committed actions that give back on the charge `charge_id`, but
-    `excluding` (an action's id), each a `GivenBack`. One query."""
+    """The console's committed actions that give back on the charge `charge_id`, each a
+    `GivenBack`; not `excluding` (an action's id), nor a credit memo the console has
+    voided since. One query."""
     refund_kinds = slugs(ledger_type="refund")
+    voided = MoneyAction.objects.filter(kind=kind_leaving("credit_note", "void").slug,
+                                        state=State.SUCCEEDED).values("stripe_target_id")
     actions = (MoneyAction.objects.filter(state__in=COMMITTED_STATES)
                .filter(Q(kind__in=refund_kinds, stripe_target_id=charge_id)
                        | Q(**{f"params__{PAYING_CHARGE}": charge_id}))
-               .exclude(pk=excluding)
-               .values_list("kind", "amount", "params", "state", "stripe_target_id"))
-    for kind, amount, params, state, target in actions:
+               .exclude(pk=excluding).exclude(stripe_object_id__in=voided)
+               .values_list("pk", "kind", "amount", "params", "state", "stripe_target_id"))
+    for pk, kind, amount, params, state, target in actions:
         refund = amount if target == charge_id else (params.get(REFUND_PART) or 0)
-        yield GivenBack(refund=refund, otherwise=amount - refund,
+        yield GivenBack(action_id=pk, refund=refund, otherwise=amount - refund,
+                        paid_otherwise=params.get(PAID_OTHERWISE) or 0,
                         on_the_way=state in IN_FLIGHT_STATES,
                         by_credit_note=kind not in refund_kinds)
 
 
+def refunded_of(charge, given, *, read):
+    """What has been refunded of `charge` by the console's actions `given` (`GivenBack`s)
+    and by anything else, as best the console can tell, in minor units: the larger of
+    `read` (what Stripe's read of the charge says was refunded, of those or more) with
+    those of them not yet in it, and all that they refund. A read older than a refund
+    that succeeded since does not hold it yet; a refund on its way that Stripe already
+    lists (by its metadata) is in the read. Reads nothing."""
+    in_stripe = {action_id_from_metadata(refund.metadata) for refund in charge.refunds
+                 if refund.status in _REFUND_COUNTED}
+    not_in_read = sum(each.refund for each in given
+                      if each.on_the_way and each.action_id not in in_stripe)
+    return max(read + not_in_read, sum(each.refund for each in given))
+
+
 def refund_left_on(charge, *, excluding=None):
-    """What the console may still refund of `charge` (a `types.Charge` just read), in
-    minor units of its currency: what it captured, less what is spoken for. That is the
-    larger of Stripe's `amount_refunded` with the console's refunds on their way, and all
-    the console has committed to refund of it (a read taken before a refund succeeded does
-    not hold it yet), for every kind that refunds a charge; and what the console's credits
-    on the invoice it paid give back otherwise. 0 for a charge that did not succeed.
-    `excluding`: an action left out (the one being sent or changed). The one answer to
-    "how much is left to refund" for refunds, credit memos and cancellations alike: call it
-    with the charge's target lock held (`services.lock_target(charge.id)`), or it may be
+    """What the console may still refund of `charge` (a `types.Charge` just read, with its
+    refunds), in minor units of its currency: what it captured, less what was refunded of
+    it (`refunded_of`: by refunds, credit memos' refund parts and cancellations' refunds
+    alike, on their way or through), less what the console's credits on the invoice it paid
+    give back otherwise beyond what the invoice was paid otherwise. 0 for a charge that did
+    not succeed. `excluding`: an action left out (the one being sent or changed). The one
+    answer to "how much is left to refund" for refunds, credit memos and cancellations: call
+    it with the charge's target lock held (`services.lock_target(charge.id)`), or it may be
     stale at once. Reads the console's own rows: no network."""
     if charge.status != "succeeded":
         return 0
     given = list(given_back_on(charge.id, excluding=excluding))
-    on_the_way = sum(each.refund for each in given if each.on_the_way)
-    committed = sum(each.refund for each in given)
-    spoken_for = max(charge.amount_refunded + on_the_way, committed) \
-        + sum(each.otherwise for each in given)
-    return max(charge.amount_captured - spoken_for, 0)
+    otherwise = max(sum(each.otherwise for each in given)
+                    - max((each.paid_otherwise for each in given), default=0), 0)
+    return max(charge.amount_captured - refunded_of(charge, given, read=charge.amount_refunded)
+               - otherwise, 0)
 
 
 def gives_back_on_the_way(customer_id):

@@ -294,6 +294,21 @@ def test_a_cancellation_whose_last_payment_was_refunded_in_part_names_no_amount_
     assert re.search(r"The unused 2\d days: 9.00 USD", form), subscription.id
 
 
+def test_a_cancellation_whose_last_payment_is_disputed_names_no_amount(sandbox, clock):
+    customer = create_customer(sandbox.client, name="Ada Lovelace", email="ada@example.com",
+                               payment_method="pm_card_createDispute")
+    case = make_case(stripe_customer_id=customer.id, stripe_link=StripeLink.VERIFIED,
+                     category=Category.PLAN_CHANGE)
+    clock.now = datetime.now(UTC) - timedelta(days=3)
+    price = recurring_price(sandbox.client, product_name="Console Pro", unit_amount=4_900)
+    subscribe(sandbox.client, customer=customer.id, price=price.id)
+
+    [suggestion] = suggestions(case, "cancel_with_refund")
+
+    # Stripe refunds nothing of a disputed charge: its preview says so.
+    assert suggestion.text.endswith(" days (the form shows what is left)"), suggestion.text
+
+
 def test_the_window_is_the_policys(sandbox, clock, case):
     charge(sandbox.client, customer=case.stripe_customer_id, amount=1_750)
     clock.advance(hours=3)

@@ -5,7 +5,13 @@ charge taken before one of them succeeded does not give its money out a second t
 
 import pytest
 
+from billing_console.exceptions import ApplicationError
 from billing_console.integrations.stripe import gateway
+from billing_console.integrations.stripe.sandbox.builders import paid_invoice
+from credit_memos import rules
+from credit_memos.selectors import CreditSpec, split_basis
+from money_actions import tasks
+from money_actions.kinds import METADATA_KEY
 from money_actions.models import MoneyAction, State
 from money_actions.selectors import refund_left_on
 from tests.credit_memos.conftest import memo_body, post_memo
@@ -89,3 +95,78 @@ def test_a_cancellations_refund_and_refunds_racing_on_one_charge_promise_it_once
     assert {response.json()["code"] for response in responses
             if response.status_code != 201} == {"amount_above_refundable"}
     assert sum(MoneyAction.objects.values_list("amount", flat=True)) == 4_900
+
+
+# Found by trying to break it ------------------------------------------------------------
+
+
+def paid_invoice_of(sandbox, customer):
+    """A 100.00 invoice paid by card (less any credit on the customer's balance), and the
+    charge that paid it."""
+    invoice = paid_invoice(sandbox.client, customer=customer.id, lines=[("Plan", 10_000)])
+    return invoice, gateway.invoice_charge(invoice_id=invoice.id)
+
+
+def succeeded(response):
+    assert response.status_code == 201, response.json()
+    return MoneyAction.objects.get(pk=response.json()["id"]).state == State.SUCCEEDED
+
+
+def test_a_credit_memo_voided_since_gives_the_charge_back_to_refunds(
+        sandbox, customer, case, specialist, eager_tasks):
+    invoice, charge = paid_invoice_of(sandbox, customer)
+    memo = post_memo(specialist, memo_body(case, invoice, amount=3_000))
+    assert succeeded(memo)
+    assert succeeded(post_memo(specialist, {"reason_code": "billing_error",
+                                            "note": "Wrong invoice."},
+                               f"/api/v1/credit-memos/{memo.json()['id']}/void/"))
+
+    assert refund_left_on(gateway.get_charge(charge_id=charge.id)) == 10_000
+    assert succeeded(post_memo(specialist, memo_body(case, invoice, amount=10_000,
+                                                     settle_to="refund")))
+
+
+def test_an_invoice_paid_partly_from_the_balance_credits_that_part_without_taking_the_card(
+        sandbox, customer, case, specialist, eager_tasks):
+    sandbox.client.v1.customers.balance_transactions.create(
+        customer.id, params={"amount": -4_000, "currency": "usd"})
+    invoice, charge = paid_invoice_of(sandbox, customer)  # 40.00 from the balance, 60.00 card
+    assert charge.amount_captured == 6_000
+
+    assert succeeded(post_memo(specialist, memo_body(case, invoice, amount=4_000)))
+
+    assert refund_left_on(gateway.get_charge(charge_id=charge.id)) == 6_000
+    assert succeeded(post_refund(specialist, refund_body(case, charge.id, amount=6_000)))
+    refused = post_refund(specialist, refund_body(case, charge.id, amount=1))
+    assert (refused.status_code, refused.json()["code"]) == (409, "amount_above_refundable")
+
+
+def test_a_refund_stripe_already_lists_is_not_counted_twice_when_another_is_sent(
+        charged, sandbox, specialist):
+    case, charge_id = charged  # 100.00
+    first, second = (post_refund(specialist, refund_body(case, charge_id, amount=amount))
+                     for amount in (6_000, 4_000))
+    first_id, second_id = first.json()["id"], second.json()["id"]
+    # A worker sent the first and was lost before it recorded Stripe's answer.
+    sandbox.client.v1.refunds.create(params={
+        "charge": charge_id, "amount": 6_000, "metadata": {METADATA_KEY: first_id}})
+    MoneyAction.objects.filter(pk=first_id).update(state=State.SUBMITTING)
+
+    tasks.submit_money_action(second_id)
+
+    assert MoneyAction.objects.get(pk=second_id).state == State.SUCCEEDED
+
+
+def test_a_credit_checked_on_a_read_older_than_a_refund_does_not_give_that_money_again(
+        sandbox, customer, case, specialist, eager_tasks):
+    invoice, charge = paid_invoice_of(sandbox, customer)
+    read_before = rules.paid_by(invoice)  # the credit memo's request reads it before its lock
+    assert succeeded(post_refund(specialist, refund_body(case, charge.id, amount=10_000)))
+    spec = CreditSpec(invoice_id=invoice.id, amount=10_000, settle_to="customer_balance",
+                      stripe_reason="order_change")
+    invoice = gateway.get_invoice(invoice_id=invoice.id)
+
+    with pytest.raises(ApplicationError) as refused:
+        rules.check_credit_note(invoice, spec, 10_000, basis=split_basis(invoice),
+                                paid=read_before)
+    assert refused.value.code == "amount_above_creditable"
