@@ -468,7 +468,7 @@ class CancelWithRefundExecutor:
             rules.check_subscription_allows)
         if refusal.send_back:
             return refusal
-        charge = gateway.get_charge(charge_id=action.params[PAYING_CHARGE])
+        charge = gateway.charge_to_refund(charge_id=action.params[PAYING_CHARGE])
         try:
             rules.check_refundable(charge)
         except ApplicationError as error:

@@ -93,8 +93,9 @@ def refund_part(spec, amount, basis):
 
 @dataclass(frozen=True)
 class PaidBy:
-    """The card charge that paid an invoice, and what it refunded outside the invoice's
-    credit notes (in the Dashboard, or by a console refund), in minor units."""
+    """The card charge that paid an invoice (with what the invoice says of it,
+    `gateway.charge_paying`), and what it refunded outside the invoice's credit notes (in
+    the Dashboard, or by a console refund), in minor units."""
 
     charge: Charge
     refunded_outside_notes: int
@@ -111,7 +112,8 @@ def paid_by(invoice):
         return None
     notes = gateway.list_credit_notes(invoice_id=invoice.id, limit=100).items
     by_notes = sum(note.refund_amount for note in notes if note.status != "void")
-    return PaidBy(charge, max(charge.amount_refunded - by_notes, 0))
+    return PaidBy(gateway.charge_paying(charge, invoice, notes),
+                  max(charge.amount_refunded - by_notes, 0))
 
 
 def last_paid(subscription):

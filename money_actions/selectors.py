@@ -368,10 +368,22 @@ def refund_left_on(charge, *, excluding=None):
     if charge.status != "succeeded":
         return 0
     given = list(given_back_on(charge.id, excluding=excluding))
-    otherwise = max(sum(each.otherwise for each in given)
-                    - max((each.paid_otherwise for each in given), default=0), 0)
     return max(charge.amount_captured - refunded_of(charge, given, read=charge.amount_refunded)
-               - otherwise, 0)
+               - _given_otherwise(charge, given), 0)
+
+
+def _given_otherwise(charge, given):
+    """What of the invoice `charge` paid was given back other than on the card, beyond
+    what the invoice was paid otherwise (minor units): Stripe's credit notes as read with
+    the console's credits on their way, or all the console's credits, whichever says more.
+    A console credit on its way that Stripe already holds counts twice until it is through:
+    a moment's caution, never a gift."""
+    credited = max(charge.invoice_credited_otherwise
+                   + sum(each.otherwise for each in given if each.on_the_way),
+                   sum(each.otherwise for each in given))
+    paid_otherwise = max([charge.invoice_paid_otherwise,
+                          *(each.paid_otherwise for each in given)])
+    return max(credited - paid_otherwise, 0)
 
 
 def gives_back_on_the_way(customer_id):

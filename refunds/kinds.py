@@ -22,7 +22,7 @@ class RefundExecutor:
     def refresh(self, action):
         """Stripe refunds at most what the charge can still refund: money refunded since
         the request (in the Dashboard, or by a credit note) leaves less."""
-        charge = gateway.get_charge(charge_id=action.stripe_target_id)
+        charge = gateway.charge_to_refund(charge_id=action.stripe_target_id)
         if charge.disputed:
             return Refreshed(send_back="The charge has been disputed since: Stripe does not "
                                        "refund it while the dispute stands. Reject it.")

@@ -20,9 +20,10 @@ def _refund_slug():
 
 
 def read_charge(charge_id):
-    """The charge as Stripe has it now."""
-    return read_from_stripe(lambda found: gateway.get_charge(charge_id=found), charge_id,
-                            noun="charge", missing="Choose a charge to refund.")
+    """The charge as Stripe has it now, as a refund of it needs it
+    (`gateway.charge_to_refund`)."""
+    return read_from_stripe(lambda found: gateway.charge_to_refund(charge_id=found),
+                            charge_id, noun="charge", missing="Choose a charge to refund.")
 
 
 # What the case page's suggestion to refund a duplicate is called in its address

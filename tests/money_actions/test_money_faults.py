@@ -390,9 +390,9 @@ def stripe_reads(sandbox):
             if entry["method"] == "GET" and entry["path"].startswith("/v1/")]
 
 
-def test_a_page_refund_reads_stripe_at_most_twice(sandbox, case, specialist):
-    """From the confirm button to Stripe's refund: the charge for the request, and once
-    more just before sending it."""
+def test_a_page_refund_reads_the_charge_and_its_invoice_twice(sandbox, case, specialist):
+    """From the confirm button to Stripe's refund: the charge and which invoice it paid
+    (none here) for the request, and once more just before sending it."""
     _, charge_id = new_charge(sandbox, customer=case.stripe_customer_id)
     before = len(stripe_reads(sandbox))
 
@@ -406,4 +406,5 @@ def test_a_page_refund_reads_stripe_at_most_twice(sandbox, case, specialist):
     assert response.status_code == 302
     action.refresh_from_db()
     assert action.state == State.SUCCEEDED
-    assert stripe_reads(sandbox)[before:] == [f"/v1/charges/{charge_id}"] * 2
+    assert stripe_reads(sandbox)[before:] == [f"/v1/charges/{charge_id}",
+                                              "/v1/invoice_payments"] * 2

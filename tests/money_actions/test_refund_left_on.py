@@ -170,3 +170,28 @@ def test_a_credit_checked_on_a_read_older_than_a_refund_does_not_give_that_money
         rules.check_credit_note(invoice, spec, 10_000, basis=split_basis(invoice),
                                 paid=read_before)
     assert refused.value.code == "amount_above_creditable"
+
+
+def test_an_invoice_credited_to_the_balance_in_the_dashboard_is_not_refunded_on_the_card_too(
+        sandbox, customer, case, specialist, eager_tasks):
+    invoice, charge = paid_invoice_of(sandbox, customer)
+    sandbox.client.v1.credit_notes.create(params={
+        "invoice": invoice.id, "amount": 7_000, "credit_amount": 7_000})
+
+    refused = post_refund(specialist, refund_body(case, charge.id, amount=3_100))
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "amount_above_refundable")
+    assert "30.00 USD this charge can still refund" in refused.json()["message"]
+    assert succeeded(post_refund(specialist, refund_body(case, charge.id, amount=3_000)))
+
+
+def test_a_cancellations_refund_leaves_out_what_the_dashboard_credited_to_the_balance(
+        case, sandbox, customer, subscription, specialist):
+    sandbox.client.v1.credit_notes.create(params={
+        "invoice": subscription.latest_invoice, "amount": 4_000, "credit_amount": 4_000})
+
+    shown = post_memo(specialist, api_body(case, subscription, refund="whole_payment"),
+                      CHANGES + "preview/")
+
+    assert shown.status_code == 200, shown.json()
+    assert (shown.json()["amount"], shown.json()["charge"]["refundable"]) == (900, 900)

@@ -363,6 +363,43 @@ def invoice_charge(*, invoice_id):
     return _full_charge(succeeded) if succeeded else None
 
 
+def charge_to_refund(*, charge_id):
+    """The charge as a refund of it needs it: with all its refunds (`get_charge`) and what
+    the invoice it paid says of it (`with_invoice_credits`), which
+    `money_actions.selectors.refund_left_on` counts. Up to four Stripe reads."""
+    return with_invoice_credits(get_charge(charge_id=charge_id))
+
+
+def with_invoice_credits(charge):
+    """`charge` (a `types.Charge`) with what Stripe says of the invoice it paid
+    (`invoice_credited_otherwise`, `invoice_paid_otherwise`: `charge_paying`), so that a
+    refund of it never gives back again what a credit note gave to the balance. The invoice
+    is found by the charge's PaymentIntent: a charge without one paid no invoice since API
+    version 2025-03-31.basil, and is returned as it is. Up to three Stripe reads (its
+    invoice payments, the invoice, its credit notes); raises the gateway's errors."""
+    invoice_id = invoice_paid_by(payment_intent_id=charge.payment_intent) \
+        if charge.payment_intent else None
+    if invoice_id is None:
+        return charge
+    invoice = _invoice(_call(lambda c: c.v1.invoices.retrieve(invoice_id)).to_dict())
+    return charge_paying(charge, invoice,
+                         list_credit_notes(invoice_id=invoice_id, limit=100).items)
+
+
+def charge_paying(charge, invoice, notes):
+    """`charge` with what `invoice`, which it paid, and the invoice's credit `notes` say:
+    `invoice_credited_otherwise`, what the notes gave back other than on the card (to the
+    balance, out of band; void ones left out), and `invoice_paid_otherwise`, what the
+    invoice was paid other than by the charge (from the customer's balance), in minor
+    units. Reads nothing."""
+    return dataclasses.replace(
+        charge,
+        invoice_credited_otherwise=sum(note.post_payment_amount - note.refund_amount
+                                       for note in notes if note.status != "void"),
+        invoice_paid_otherwise=max(invoice.total - invoice.pre_payment_credit_notes_amount
+                                   - charge.amount_captured, 0))
+
+
 def invoice_paid_by(*, payment_intent_id):
     """The id of the invoice a PaymentIntent paid, or None (a charge outside invoices).
     One Stripe read of its InvoicePayments; raises the gateway's errors."""

@@ -90,6 +90,12 @@ class Charge:
     # The paying card's last four digits (None for other payment methods): pages show them
     # to specialists only, who match them with what the customer says.
     card_last4: str | None = None
+    # Of the invoice the charge paid, in minor units: what its credit notes gave back other
+    # than on the card (to the balance, out of band; void ones left out), and what it was
+    # paid other than by the charge (from the customer's balance). Read by
+    # `gateway.charge_paying` only (`with_invoice_credits`); 0 otherwise.
+    invoice_credited_otherwise: int = 0
+    invoice_paid_otherwise: int = 0
 
     @property
     def refundable_amount(self):

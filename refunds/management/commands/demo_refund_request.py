@@ -42,7 +42,7 @@ class Command(BaseCommand):
             self.stdout.write("The demo's refund waiting for finance was asked for before.")
             return
         action = refund_request(
-            case=case, charge=gateway.get_charge(charge_id=charge.id), amount=charge.amount,
+            case=case, charge=gateway.charge_to_refund(charge_id=charge.id), amount=charge.amount,
             stripe_reason="requested_by_customer", reason_code=REASON_CODE, note=NOTE,
             actor=get_user_model().objects.get(username="specialist"))
         self.stdout.write(f"{action.get_kind_display()} asked for on Ticket "
