@@ -162,9 +162,9 @@ class CreditMemoPreviewApi(APIView):
     @extend_schema(request=CreditMemoInput,
                    responses={200: CreditMemoPreviewSerializer, **error_responses(404, 503)})
     def post(self, request):
-        _, spec, case, invoice, _, amount = _prepared(request)
+        _, spec, case, invoice, paid, amount = _prepared(request)
         return Response(CreditMemoPreviewSerializer(credit_memo_preview(
-            case=case, invoice=invoice, spec=spec, amount=amount,
+            case=case, invoice=invoice, paid=paid, spec=spec, amount=amount,
             requester=request.user)).data)
 
 

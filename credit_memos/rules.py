@@ -15,18 +15,16 @@ from billing_console.money import format_amount
 from billing_console.names import in_sentence, stripe_name, stripe_status
 from credit_memos.selectors import (
     CREDITABLE_STATUSES,
-    credited_on,
+    creditable_remainder,
     last_payment,
-    pending_credit,
+    refunded_outside_notes,
     split,
 )
 from money_actions.selectors import (
     PAID_OTHERWISE,
     PAYING_CHARGE,
     REFUND_PART,
-    given_back_on,
     refund_left_on,
-    refunded_of,
 )
 
 CREDIT_NOTE_RULES = (
@@ -133,32 +131,28 @@ def check_credit_note(invoice, spec, amount, *, basis, paid, excluding=None):
             f"This invoice is {_status(invoice)}: Stripe issues credit notes only on finalized "
             "invoices, and the console credits open or paid ones. Edit a draft instead; a "
             "void invoice is owed nothing.", "invoice_status")
+    if paid and paid.charge.disputed:
+        # Credited as well as charged back, the invoice would be given back twice.
+        raise ApplicationError(
+            f"{capfirst(stripe_name(paid.charge))}, which paid this invoice, is disputed: the "
+            "customer's bank may give that money back, and Stripe refunds nothing of it "
+            "while the dispute stands. Answer the dispute in Stripe first.",
+            "charge_disputed")
     _check_remainder(invoice, amount, paid, excluding)
     _check_refund_part(invoice, refund_part(spec, amount, basis), paid, excluding)
 
 
 def _check_remainder(invoice, amount, paid, excluding):
-    """The invoice gives back at most its total: credit notes, the console's credits on
-    their way, and refunds of its charge made outside credit notes."""
-    credited = credited_on(invoice)
-    refunded = _refunded_outside_notes(paid, excluding) if paid else 0
-    remainder = max(invoice.total - credited - pending_credit(invoice, excluding=excluding)
-                    - refunded, 0)
+    """The invoice gives back at most its total (`creditable_remainder`): credit notes, the
+    console's credits on their way, and refunds of its charge made outside credit notes."""
+    remainder = creditable_remainder(invoice, paid, excluding=excluding)
     if amount > remainder:
+        refunded = refunded_outside_notes(paid, excluding=excluding)
         raise ApplicationError(
             f"{format_amount(amount, invoice.currency)} is more than the "
             f"{format_amount(remainder, invoice.currency)} this invoice can still be credited"
             f"{' (its charge was refunded outside credit notes)' if refunded else ''}.",
             "amount_above_creditable")
-
-
-def _refunded_outside_notes(paid, excluding):
-    """What was refunded of the charge that paid the invoice outside its credit notes
-    (minor units): Stripe's read (`paid.refunded_outside_notes`), or the console's refunds
-    and cancellations' refunds, on their way or through, whichever says more."""
-    given = [each for each in given_back_on(paid.charge.id, excluding=excluding)
-             if not each.by_credit_note]
-    return refunded_of(paid.charge, given, read=paid.refunded_outside_notes)
 
 
 def check_refundable(charge):

@@ -27,7 +27,12 @@ from billing_console.text import quoted
 from money_actions.kinds import Family, kind_leaving
 from money_actions.models import IN_FLIGHT_STATES, MoneyAction, State
 from money_actions.policy import needs_approval, verdicts_for
-from money_actions.selectors import read_from_stripe
+from money_actions.selectors import (
+    given_back_on,
+    read_from_stripe,
+    refunded_of,
+    voided_credit_notes,
+)
 
 
 def _memo_slug():
@@ -177,18 +182,32 @@ def credited_on(invoice):
     read = invoice.pre_payment_credit_notes_amount + invoice.post_payment_credit_notes_amount
     issued = MoneyAction.objects.filter(kind=_memo_slug(), state=State.SUCCEEDED,
                                         stripe_target_id=invoice.id)
-    voided = MoneyAction.objects.filter(kind=kind_leaving("credit_note", "void").slug,
-                                        state=State.SUCCEEDED,
-                                        stripe_target_id__in=issued.values("stripe_object_id"))
-    console = issued.exclude(stripe_object_id__in=voided.values("stripe_target_id")) \
+    console = issued.exclude(stripe_object_id__in=voided_credit_notes()) \
         .aggregate(total=Sum("amount"))["total"] or 0
     return max(read, console)
 
 
-def creditable_remainder(invoice):
-    """What the invoice can still be credited, counting console credits not yet in Stripe.
-    Call it with the invoice's target lock held."""
-    return max(invoice.total - credited_on(invoice) - pending_credit(invoice), 0)
+def creditable_remainder(invoice, paid, *, excluding=None):
+    """What the invoice can still be credited (minor units): its total, less its credit
+    notes (`credited_on`), the console's credits on their way (`pending_credit`) and what
+    the charge that paid it refunded outside credit notes (`refunded_outside_notes`).
+    `paid`: `rules.paid_by`'s answer for it; `excluding`: an action left out (the one being
+    sent). Call it with the invoice's target lock held."""
+    return max(invoice.total - credited_on(invoice)
+               - pending_credit(invoice, excluding=excluding)
+               - refunded_outside_notes(paid, excluding=excluding), 0)
+
+
+def refunded_outside_notes(paid, *, excluding=None):
+    """What was refunded of the charge that paid an invoice outside its credit notes
+    (minor units; 0 when no charge paid it, `paid` None): Stripe's read
+    (`paid.refunded_outside_notes`), or the console's refunds and cancellations' refunds, on
+    their way or through, whichever says more."""
+    if paid is None:
+        return 0
+    given = [each for each in given_back_on(paid.charge.id, excluding=excluding)
+             if not each.by_credit_note]
+    return refunded_of(paid.charge, given, read=paid.refunded_outside_notes)
 
 
 def split_basis(invoice):
@@ -215,7 +234,7 @@ def stripe_credit_note_params(spec, amount, basis):
             "memo": spec.memo or None, **split(basis, spec.settle_to, amount)}
 
 
-def credit_memo_preview(*, case, invoice, spec, amount, requester):
+def credit_memo_preview(*, case, invoice, paid, spec, amount, requester):
     """Stripe's preview of the note (totals, tax, split) and the policy's verdicts. Refuses
     a preview whose total is not `amount`, the console's figure that the split and the
     policy were worked out on: what is created is what was previewed."""
@@ -235,7 +254,8 @@ def credit_memo_preview(*, case, invoice, spec, amount, requester):
                             stripe_reason=spec.stripe_reason, requester=requester)
     return {
         "invoice_id": invoice.id, "invoice_status": invoice.status,
-        "currency": invoice.currency, "creditable_remainder": creditable_remainder(invoice),
+        "currency": invoice.currency,
+        "creditable_remainder": creditable_remainder(invoice, paid),
         "amount": note.amount, "subtotal": note.subtotal, "tax": note.tax, "total": note.total,
         "tax_names": tax_names(note.taxes, invoice.tax_rates),
         "tax_included": tax_included(note.taxes),

@@ -84,15 +84,17 @@ class CreditMemoPage(ActionPage):
                 "reason_code": OVERBILLED_REASON_CODE, "note": overbilled_seats_note(found)}
 
     def context(self, case, invoice):
-        return {"invoice": invoice, "remainder": creditable_remainder(invoice)}
+        return {"invoice": invoice,
+                "remainder": creditable_remainder(invoice, rules.paid_by(invoice))}
 
     def preview(self, *, case, target, form, user):
         spec = form.spec()
         services.validate_spec(spec)
+        paid = rules.paid_by(target)
         amount = services.validate_against_invoice(case=case, invoice=target, spec=spec,
-                                                   paid=rules.paid_by(target))
-        shown = credit_memo_preview(case=case, invoice=target, spec=spec, amount=amount,
-                                    requester=user)
+                                                   paid=paid)
+        shown = credit_memo_preview(case=case, invoice=target, paid=paid, spec=spec,
+                                    amount=amount, requester=user)
         currency = target.currency
         return Preview(
             verdicts=[Verdict(**verdict) for verdict in shown["verdicts"]],

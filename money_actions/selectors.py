@@ -31,6 +31,7 @@ from money_actions.kinds import (
 from money_actions.models import (
     COMMITTED_STATES,
     IN_FLIGHT_STATES,
+    LedgerEntry,
     MoneyAction,
     ReasonCode,
     State,
@@ -321,17 +322,24 @@ class GivenBack:
     by_credit_note: bool
 
 
+def voided_credit_notes():
+    """The ids of the credit notes voided since they were issued (a subquery): by the
+    console, or in Stripe as its webhooks and the reconciler tell the ledger."""
+    by_console = MoneyAction.objects.filter(kind=kind_leaving("credit_note", "void").slug,
+                                            state=State.SUCCEEDED).values("stripe_target_id")
+    return (LedgerEntry.objects.filter(entry_type=LedgerEntry.Type.CREDIT_NOTE, status="void")
+            .values("stripe_id").union(by_console))
+
+
 def given_back_on(charge_id, *, excluding=None):
     """The console's committed actions that give back on the charge `charge_id`, each a
-    `GivenBack`; not `excluding` (an action's id), nor a credit memo the console has
-    voided since. One query."""
+    `GivenBack`; not `excluding` (an action's id), nor a credit memo voided since
+    (`voided_credit_notes`). One query."""
     refund_kinds = slugs(ledger_type="refund")
-    voided = MoneyAction.objects.filter(kind=kind_leaving("credit_note", "void").slug,
-                                        state=State.SUCCEEDED).values("stripe_target_id")
     actions = (MoneyAction.objects.filter(state__in=COMMITTED_STATES)
                .filter(Q(kind__in=refund_kinds, stripe_target_id=charge_id)
                        | Q(**{f"params__{PAYING_CHARGE}": charge_id}))
-               .exclude(pk=excluding).exclude(stripe_object_id__in=voided)
+               .exclude(pk=excluding).exclude(stripe_object_id__in=voided_credit_notes())
                .values_list("pk", "kind", "amount", "params", "state", "stripe_target_id"))
     for pk, kind, amount, params, state, target in actions:
         refund = amount if target == charge_id else (params.get(REFUND_PART) or 0)

@@ -6,9 +6,16 @@ import pytest
 
 from audit.models import AuditEvent
 from billing_console.integrations.stripe import gateway
-from billing_console.integrations.stripe.sandbox.builders import open_invoice, paid_invoice
+from billing_console.integrations.stripe.sandbox.builders import (
+    create_customer,
+    open_invoice,
+    paid_invoice,
+)
+from cases.models import StripeLink
 from money_actions.ledger import customer_given_back
 from money_actions.models import LedgerEntry, MoneyAction, State
+from tests.cases.factories import make_case
+from tests.conftest import signed_in
 from tests.credit_memos.conftest import deliver, memo_body, post_memo
 from tests.refunds.conftest import api_client, post_refund, refund_body, refunds_created
 
@@ -196,3 +203,51 @@ def test_an_idempotency_key_with_a_control_character_is_refused(charged, special
 
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["errors"]
+
+
+# Found by trying to break the limits of a charge -------------------------------------------
+
+
+def test_a_console_credit_memo_voided_in_the_dashboard_frees_its_invoice_once_stripe_says_so(
+        paid, case, sandbox, specialist, eager_tasks):
+    invoice, charge = paid
+    memo = post_memo(specialist, memo_body(case, invoice, amount=10_000))
+    assert state_of(memo) == State.SUCCEEDED
+    note_id = MoneyAction.objects.get(pk=memo.json()["id"]).stripe_object_id
+    sandbox.client.v1.credit_notes.void_credit_note(note_id)
+
+    deliver(sandbox, "credit_note.voided")
+
+    assert state_of(post_refund(specialist, refund_body(case, charge.id, amount=10_000))) \
+        == State.SUCCEEDED
+
+
+def test_the_credit_memo_preview_says_what_a_refund_of_its_charge_left_to_credit(
+        paid, case, specialist, eager_tasks):
+    invoice, charge = paid
+    assert state_of(post_refund(specialist, refund_body(case, charge.id, amount=6_000))) \
+        == State.SUCCEEDED
+
+    shown = post_memo(specialist, memo_body(case, invoice, amount=1_000),
+                      "/api/v1/credit-memos/preview/")
+    page = signed_in(specialist).get(f"/actions/credit-memo/{case.pk}/{invoice.id}/")
+
+    assert shown.json()["creditable_remainder"] == 4_000
+    assert page.status_code == 200
+    assert "40.00 USD" in page.content.decode()
+
+
+@pytest.mark.parametrize("settle_to", ["refund", "customer_balance"])
+def test_an_invoice_whose_charge_is_disputed_is_not_credited_as_well(sandbox, specialist,
+                                                                      settle_to):
+    customer = create_customer(sandbox.client, name="Ada Lovelace", email="ada@example.com",
+                               payment_method="pm_card_createDispute")
+    case = make_case(stripe_customer_id=customer.id, stripe_link=StripeLink.VERIFIED)
+    invoice = paid_invoice(sandbox.client, customer=customer.id, lines=PLAN)
+
+    refused = post_memo(specialist, memo_body(case, invoice, amount=1_000,
+                                              settle_to=settle_to))
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "charge_disputed")
+    assert "which paid this invoice, is disputed" in refused.json()["message"]
+    assert not MoneyAction.objects.exists()
