@@ -182,7 +182,7 @@ def credited_on(invoice):
     read = invoice.pre_payment_credit_notes_amount + invoice.post_payment_credit_notes_amount
     issued = MoneyAction.objects.filter(kind=_memo_slug(), state=State.SUCCEEDED,
                                         stripe_target_id=invoice.id)
-    console = issued.exclude(stripe_object_id__in=voided_credit_notes()) \
+    console = issued.exclude(voided_credit_notes()) \
         .aggregate(total=Sum("amount"))["total"] or 0
     return max(read, console)
 
