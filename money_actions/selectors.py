@@ -369,12 +369,14 @@ def refund_left_on(charge, *, excluding=None):
     """What the console may still refund of `charge` (a `types.Charge` just read, with its
     refunds), in minor units of its currency: what it captured, less what was refunded of
     it (`refunded_of`: by refunds, credit memos' refund parts and cancellations' refunds
-    alike, on their way or through), less what the console's credits on the invoice it paid
-    give back otherwise beyond what the invoice was paid otherwise. 0 for a charge that did
-    not succeed. `excluding`: an action left out (the one being sent or changed). The one
-    answer to "how much is left to refund" for refunds, credit memos and cancellations: call
-    it with the charge's target lock held (`services.lock_target(charge.id)`), or it may be
-    stale at once. Reads the console's own rows: no network."""
+    alike, on their way or through), less what credits on the invoice it paid give back
+    otherwise (`_given_otherwise`: the console's, and Stripe's credit notes as
+    `gateway.charge_to_refund` read them) beyond what the invoice was paid otherwise. 0 for
+    a charge that did not succeed. `excluding`: an action left out (the one being sent or
+    changed). The one answer to "how much is left to refund" for refunds, credit memos and
+    cancellations: call it with the charge's target lock held
+    (`services.lock_target(charge.id)`), or it may be stale at once. Reads the console's own
+    rows: no network."""
     if charge.status != "succeeded":
         return 0
     given = list(given_back_on(charge.id, excluding=excluding))
