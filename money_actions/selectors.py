@@ -336,19 +336,33 @@ def voided_credit_notes():
 def given_back_on(charge_id, *, excluding=None):
     """The console's committed actions that give back on the charge `charge_id`, each a
     `GivenBack`; not `excluding` (an action's id), nor a credit memo voided since
-    (`voided_credit_notes`). One query."""
+    (`voided_credit_notes`). A credit memo's refund that failed after the memo was issued
+    gave nothing back on the card (`_failed_note_refunds`). Two queries."""
     refund_kinds = slugs(ledger_type="refund")
     actions = (MoneyAction.objects.filter(state__in=COMMITTED_STATES)
                .filter(Q(kind__in=refund_kinds, stripe_target_id=charge_id)
                        | Q(**{f"params__{PAYING_CHARGE}": charge_id}))
                .exclude(pk=excluding).exclude(voided_credit_notes())
-               .values_list("pk", "kind", "amount", "params", "state", "stripe_target_id"))
-    for pk, kind, amount, params, state, target in actions:
-        refund = amount if target == charge_id else (params.get(REFUND_PART) or 0)
-        yield GivenBack(action_id=pk, refund=refund, otherwise=amount - refund,
+               .values_list("pk", "kind", "amount", "params", "state", "stripe_target_id",
+                            "stripe_object_id"))
+    failed = _failed_note_refunds(charge_id)
+    for pk, kind, amount, params, state, target, made in actions:
+        part = amount if target == charge_id else (params.get(REFUND_PART) or 0)
+        yield GivenBack(action_id=pk, refund=max(part - failed.get(made, 0), 0),
+                        otherwise=amount - part,
                         paid_otherwise=params.get(PAID_OTHERWISE) or 0,
                         on_the_way=state in IN_FLIGHT_STATES,
                         by_credit_note=kind not in refund_kinds)
+
+
+def _failed_note_refunds(charge_id):
+    """{credit note id: what its refunds of the charge that failed came to (minor units)},
+    as Stripe's webhooks and the reconciler tell the ledger."""
+    return dict(LedgerEntry.objects.filter(entry_type=LedgerEntry.Type.REFUND,
+                                           parent_id=charge_id,
+                                           status__in=("failed", "canceled"))
+                .exclude(settles="").order_by().values_list("settles")
+                .annotate(total=models.Sum("amount")))
 
 
 def refunded_of(charge, given, *, read):

@@ -17,6 +17,7 @@ from money_actions.models import LedgerEntry, MoneyAction, State
 from tests.cases.factories import make_case
 from tests.conftest import signed_in
 from tests.credit_memos.conftest import deliver, memo_body, post_memo
+from tests.credit_memos.test_cancel_with_refund import wait_until_failed
 from tests.refunds.conftest import api_client, post_refund, refund_body, refunds_created
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -251,3 +252,22 @@ def test_an_invoice_whose_charge_is_disputed_is_not_credited_as_well(sandbox, sp
     assert (refused.status_code, refused.json()["code"]) == (409, "charge_disputed")
     assert "which paid this invoice, is disputed" in refused.json()["message"]
     assert not MoneyAction.objects.exists()
+
+
+def test_a_credit_memos_refund_that_failed_after_it_was_issued_leaves_the_charge_refundable(
+        sandbox, specialist, eager_tasks):
+    customer = create_customer(sandbox.client, name="Ada Lovelace", email="ada@example.com",
+                               payment_method="pm_card_refundFail")
+    case = make_case(stripe_customer_id=customer.id, stripe_link=StripeLink.VERIFIED)
+    invoice = paid_invoice(sandbox.client, customer=customer.id, lines=PLAN)
+    charge = gateway.invoice_charge(invoice_id=invoice.id)
+    memo = post_memo(specialist, memo_body(case, invoice, amount=4_000, settle_to="refund"))
+    assert state_of(memo) == State.SUCCEEDED
+    [refund] = gateway.get_charge(charge_id=charge.id).refunds
+    wait_until_failed(sandbox, refund.id)
+
+    deliver(sandbox, "refund.failed")
+
+    # The customer got nothing back on the card: all 100.00 of it can still go back there.
+    assert state_of(post_refund(specialist, refund_body(case, charge.id, amount=10_000))) \
+        == State.SUCCEEDED
