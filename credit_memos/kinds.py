@@ -436,7 +436,8 @@ SUBSCRIPTION_CANCEL = _subscription_kind(
         _cancel_call, lambda subscription, _: subscription.status == "canceled",
         _describe_subscription(
             lambda change: "canceled now" + (", prorated" if change["prorate"] else "")
-            + (", invoiced now" if change["invoice_now"] else "")), "billing_canceled"))
+            + (", invoiced now" if change["invoice_now"] else "")), "billing_canceled"),
+    deletes_target=True)
 SUBSCRIPTION_CANCEL_AT_PERIOD_END = _subscription_kind(
     "subscription_cancel_at_end", "Cancellation at period end", SubscriptionExecutor(
         _schedule_call(True), lambda subscription, _: subscription.cancel_at_period_end,
@@ -550,7 +551,7 @@ SUBSCRIPTION_CANCEL_WITH_REFUND = register(ActionKind(
     read_target=read_subscription, target_noun="subscription",
     # The refund it leaves is matched and counted like any refund; the variant keeps a
     # refund made outside the console the refund kind's (`kinds.kind_leaving`).
-    ledger_type="refund", ledger_variant="with_cancellation",
+    ledger_type="refund", ledger_variant="with_cancellation", deletes_target=True,
     settling_events=("refund.created", "refund.updated", "refund.failed",
                      "charge.refund.updated", "charge.refunded"),
     stripe_rules=rules.SUBSCRIPTION_RULES["subscription_cancel_refund"]))

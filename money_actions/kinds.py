@@ -133,6 +133,10 @@ class ActionKind:
     - `resolution`: the `cases.models.ResolutionCode` value a case is resolved with after
       it, where its family and ledger type would say another (`resolution_code`); "" for
       theirs.
+    - `deletes_target`: its Stripe write deletes the object acted on (a subscription
+      canceled now). Stripe keeps no idempotency key on a DELETE, so the webhook of that
+      deletion names none of the console's, and is told the console's by the action's
+      state (`webhooks.on_subscription_changed`).
     """
 
     slug: str
@@ -148,6 +152,7 @@ class ActionKind:
     chart: bool = False  # shown on finance's summary chart
     names_change: bool = False
     resolution: str = ""
+    deletes_target: bool = False
 
     def audit_action(self, event):
         return f"{self.slug}.{Event(event)}"

@@ -23,7 +23,7 @@ from billing_console.integrations import inbox
 from billing_console.integrations.stripe import gateway
 from billing_console.names import in_sentence, plan_changes_name, stripe_status
 from money_actions import ledger
-from money_actions.kinds import KEY_PREFIX, action_id_from_key, kind_of
+from money_actions.kinds import KEY_PREFIX, action_id_from_key, all_kinds, kind_of
 from money_actions.models import LedgerEntry, MoneyAction, State
 from money_actions.services import money_action_flag_for_finance, money_action_record_outcome
 
@@ -186,17 +186,33 @@ def on_dispute(event):
 @inbox.handles("stripe", *SUBSCRIPTION_EVENTS)
 def on_subscription_changed(event):
     """A plan changed or canceled by a request outside the console: audited, not money.
-    Renewals and Stripe's own changes name no request and are left alone."""
+    Renewals and Stripe's own changes name no request and are left alone; the console's
+    requests carry its idempotency key, but for a deletion, which Stripe keeps none for
+    (`_deleted_by_console`)."""
     request = _request(event.payload)
     if not request.get("id") or (request.get("idempotency_key") or "").startswith(KEY_PREFIX):
         return
     subscription_id = _object_id(event.payload)
+    if event.event_type == "customer.subscription.deleted" \
+            and _deleted_by_console(subscription_id):
+        return
     if subscription_id:
         subscription = gateway.get_subscription(subscription_id=subscription_id)
         ledger.record_outside_change(
             kind=kind_of(SUBSCRIPTION_EVENTS[event.event_type]), event_id=event.event_id,
             stripe_id=subscription.id, customer=subscription.customer,
             status=subscription.status, change=_plan_change(event.payload))
+
+
+def _deleted_by_console(stripe_id):
+    """Whether the console has sent its deletion of the Stripe object `stripe_id`: an
+    action of a kind that deletes its target (`ActionKind.deletes_target`) claimed for
+    sending, or through. An object is deleted once, and the action is claimed before its
+    request leaves, so the deletion's webhook finds it."""
+    deleting = [kind.slug for kind in all_kinds() if kind.deletes_target]
+    return MoneyAction.objects.filter(
+        stripe_target_id=stripe_id, kind__in=deleting,
+        state__in=(State.SUBMITTING, State.REQUIRES_ACTION, State.SUCCEEDED)).exists()
 
 
 def _plan_change(payload):

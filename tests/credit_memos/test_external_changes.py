@@ -7,7 +7,7 @@ import pytest
 from audit.models import AuditEvent, Source
 from billing_console.integrations import inbox
 from billing_console.integrations.stripe.sandbox.builders import recurring_price, subscribe
-from money_actions.models import LedgerEntry
+from money_actions.models import LedgerEntry, MoneyAction, State
 from tests.credit_memos.conftest import deliver, memo_body, post_memo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,6 +84,26 @@ def test_the_consoles_own_changes_are_not_external(invoices, case, sandbox, spec
     deliver(sandbox, "customer.updated")
 
     assert not AuditEvent.objects.filter(action__endswith=".external").exists()
+
+
+@pytest.mark.parametrize("body", [
+    {"kind": "subscription_cancel_refund"},
+    {"kind": "subscription_cancel", "prorate": False, "invoice_now": False},
+])
+def test_the_consoles_own_cancellations_are_not_external(case, customer, sandbox, specialist,
+                                                         eager_tasks, body):
+    """Stripe keeps no idempotency key on a DELETE: the deletion's event names none."""
+    price = recurring_price(sandbox.client, product_name="Basic", unit_amount=1_000)
+    subscription = subscribe(sandbox.client, customer=customer.id, price=price.id)
+    done = post_memo(specialist, {"case_id": case.pk, "subscription_id": subscription.id,
+                                  "reason_code": "cancellation", "note": "Asked to stop.",
+                                  **body}, "/api/v1/subscription-changes/")
+    assert MoneyAction.objects.get(pk=done.json()["id"]).state == State.SUCCEEDED
+
+    assert len(deliver(sandbox, "customer.subscription.deleted")) == 1
+
+    assert not AuditEvent.objects.filter(action__endswith=".external").exists()
+    assert not case.events.filter(body__contains="outside the console").exists()
 
 
 def test_what_stripe_does_by_itself_is_not_an_external_change(case, customer, sandbox):
