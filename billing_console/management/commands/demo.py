@@ -2,10 +2,11 @@
 
 Starts the Stripe and Zendesk sandboxes and the web server, seeds the sandboxes through
 their own APIs, takes the escalated tickets in, then starts a Celery worker with beat
-embedded and lets Stripe's seeded events go, all pointed at the sandboxes. Once the seed is
-in (`_wait_until_settled`) and a refund waits for finance's approval, it prints where to
-sign in and the demo accounts, last, so that the banner is what the terminal shows; on
-Ctrl-C (or SIGTERM) it stops every process it started.
+embedded, lets it tie the cases to their Stripe customers, and only then lets Stripe's
+seeded events go, so that each lands on its customer's case; all pointed at the
+sandboxes. Once the seed is in (`_wait_until_settled`) and a refund waits for finance's
+approval, it prints where to sign in and the demo accounts, last, so that the banner is
+what the terminal shows; on Ctrl-C (or SIGTERM) it stops every process it started.
 """
 
 import json
@@ -81,8 +82,9 @@ class Command(BaseCommand):
         children = {}
         try:
             # The web server takes the seed's webhooks as they come; Stripe's wait until
-            # the intake has made the cases they belong on (an event taken in before its
-            # customer's case exists would be on no case), and the worker starts after it.
+            # the intake has made the cases they belong on and the worker has tied them to
+            # their customers (an event taken in before its customer's case is tied would be
+            # on no case).
             children["Stripe and Zendesk sandboxes"] = _spawn(
                 ["manage.py", "sandbox", "--stripe-port", str(stripe_port),
                  "--zendesk-port", str(zendesk_port), "--state", str(settings.VAR_DIR / "sandbox"),
@@ -106,9 +108,14 @@ class Command(BaseCommand):
                 [*WORKER_WARNING_FILTERS, "-m", "celery", "-A", "billing_console", "--quiet",
                  "worker", "--beat", "--loglevel", "INFO", "--concurrency", "2",
                  "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME], env)
+            self._wait_until_settled(children, _tasks_left,
+                                     "The intake's Stripe lookups are still running")
             _post(f"{stripe_url}/_sandbox/webhooks/release")
             self._ask_for_a_refund_to_approve(env)
-            self._wait_until_settled(stripe_url, children)
+            self.stdout.write("Processing the seed's webhooks…")
+            self.stdout.flush()
+            self._wait_until_settled(children, lambda: _work_left(stripe_url),
+                                     "The seed is still going in")
             self._print_banner(url, stripe_url, zendesk_url, credentials,
                                sso=(issuer, sso_users_file) if issuer else None)
             _wait_for_any_exit(children)
@@ -141,12 +148,9 @@ class Command(BaseCommand):
                           cwd=settings.BASE_DIR, env=env).returncode:
             raise CommandError("The demo's refund request failed; see the log above.")
 
-    def _wait_until_settled(self, stripe_url, children):
-        """Until every event the Stripe sandbox holds is processed and the worker has
-        nothing left to do, or `SETTLE_TIMEOUT_SECONDS`: the console then shows the
-        whole seed, and the worker's lines for it are above the banner."""
-        self.stdout.write("Processing the seed's webhooks…")
-        self.stdout.flush()
+    def _wait_until_settled(self, children, work_left, what):
+        """Until `work_left()` has said no twice in a row, or `SETTLE_TIMEOUT_SECONDS`, when
+        `what` ("The seed is still going in") is said."""
         deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
         calm = 0
         while calm < 2:
@@ -154,10 +158,10 @@ class Command(BaseCommand):
                 raise CommandError(f"{_stopped(children, 'while the seed went in')}; see "
                                    "the log above.")
             if time.monotonic() > deadline:
-                self.stderr.write(f"The seed is still going in after {SETTLE_TIMEOUT_SECONDS} "
-                                  "s; the console may not show all of it yet.")
+                self.stderr.write(f"{what} after {SETTLE_TIMEOUT_SECONDS} s; the console may "
+                                  "not show all of it yet.")
                 return
-            calm = calm + 1 if not _work_left(stripe_url) else 0
+            calm = calm + 1 if not work_left() else 0
             time.sleep(SETTLE_POLL_SECONDS)
 
     def _print_banner(self, url, stripe_url, zendesk_url, credentials, sso=None):
@@ -193,10 +197,15 @@ def _console_env(stripe_url, zendesk_url, webhook_secret):
     }
 
 
+def _tasks_left():
+    """Whether a task is in the queue, or one the worker holds (running, or waiting to be
+    retried after a rate limit)."""
+    return _queued_tasks() > 0 or _worker_holds_tasks()
+
+
 def _work_left(stripe_url):
     """Whether the seed is still going in: a Stripe event not yet processed, a webhook
-    event waiting, a task in the queue, or one the worker holds (running, or waiting to
-    be retried after a rate limit)."""
+    event waiting, or a task left (`_tasks_left`)."""
     waiting = InboundEvent.objects.filter(status__in=(
         InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING,
         InboundEvent.Status.FAILED))
@@ -204,8 +213,7 @@ def _work_left(stripe_url):
         return True
     received = set(InboundEvent.objects.filter(source=InboundEvent.Source.STRIPE)
                     .values_list("event_id", flat=True))
-    return bool(_stripe_event_ids(stripe_url) - received) or _queued_tasks() > 0 \
-        or _worker_holds_tasks()
+    return bool(_stripe_event_ids(stripe_url) - received) or _tasks_left()
 
 
 def _stripe_event_ids(stripe_url):
