@@ -75,11 +75,13 @@ class Suggestion:
 @dataclass(frozen=True)
 class DuplicateRun:
     """A run of likely duplicate charges, newest first; `to_refund`, those of them worth
-    refunding: not the one kept, not disputed, something left, no refund on its way."""
+    refunding: not the one kept, not disputed, something left, no refund on its way;
+    `left`, what each of those has left to refund (minor units, by charge id)."""
 
     charges: tuple[Charge, ...]
     kept: Charge
     to_refund: tuple[Charge, ...]
+    left: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,12 @@ def duplicate_runs(snapshot, *, window=None):
     runs = []
     for run in likely_duplicates(snapshot.charges, window or duplicate_window()):
         kept = charge_kept(run)
-        runs.append(DuplicateRun(charges=tuple(run), kept=kept, to_refund=tuple(
-            charge for charge in run if charge is not kept and not charge.disputed
-            and refund_left_on(charge) and not refund_in_flight(charge))))
+        left = {charge.id: refund_left_on(charge) for charge in run
+                if charge is not kept and not charge.disputed}
+        to_refund = tuple(charge for charge in run if left.get(charge.id)
+                          and not refund_in_flight(charge))
+        runs.append(DuplicateRun(charges=tuple(run), kept=kept, to_refund=to_refund,
+                                 left={charge.id: left[charge.id] for charge in to_refund}))
     return runs
 
 
@@ -156,7 +161,7 @@ def _duplicate_suggestion(case, run, charge):
     # Charges of one second have one time: the table's marks tell them apart.
     keep = "the other, made the same second" if kept.created == charge.created else \
         f"the one of {moment_name(kept.created, day=not same_day, seconds=seconds)}"
-    left = refund_left_on(charge)
+    left = run.left[charge.id]
     what = "the duplicate" if left == charge.amount else \
         f"the {format_amount(left, charge.currency)} left of the duplicate"
     return Suggestion(

@@ -133,15 +133,20 @@ def test_a_duplicate_whose_refund_waits_for_approval_is_not_suggested_again(
     assert suggestions(case) == []
 
 
-def test_a_failed_charge_between_leaves_the_pair_together_in_the_facts_order(
-        sandbox, clock, case):
-    customer_id = case.stripe_customer_id
+def pair_with_a_failed_charge_between(sandbox, clock, customer_id):
+    """Two equal charges a minute either side of a declined one: (kept, failed, later)."""
     kept = charge(sandbox.client, customer=customer_id, amount=1_750)
     clock.advance(minutes=1)
     failed = charge(sandbox.client, customer=customer_id, amount=9_900,
                     payment_method="pm_card_chargeDeclined")
     clock.advance(minutes=1)
-    later = charge(sandbox.client, customer=customer_id, amount=1_750)
+    return kept, failed, charge(sandbox.client, customer=customer_id, amount=1_750)
+
+
+def test_a_failed_charge_between_leaves_the_pair_together_in_the_facts_order(
+        sandbox, clock, case):
+    customer_id = case.stripe_customer_id
+    kept, failed, later = pair_with_a_failed_charge_between(sandbox, clock, customer_id)
     clock.advance(minutes=1)
     newest = charge(sandbox.client, customer=customer_id, amount=4_000)
     snapshot = snapshot_of(customer_id)
@@ -324,13 +329,8 @@ def test_the_window_is_the_policys(sandbox, clock, case):
 
 def test_the_panel_offers_the_suggestions_to_specialists_only_and_shows_the_pair_together(
         sandbox, clock, case, specialist, finance):
-    customer_id = case.stripe_customer_id
-    kept = charge(sandbox.client, customer=customer_id, amount=1_750)
-    clock.advance(minutes=1)
-    failed = charge(sandbox.client, customer=customer_id, amount=9_900,
-                    payment_method="pm_card_chargeDeclined")
-    clock.advance(minutes=1)
-    later = charge(sandbox.client, customer=customer_id, amount=1_750)
+    kept, failed, later = pair_with_a_failed_charge_between(sandbox, clock,
+                                                            case.stripe_customer_id)
 
     panel = signed_in(specialist).get(f"/cases/{case.pk}/stripe/").content.decode()
     finance_panel = signed_in(finance).get(f"/cases/{case.pk}/stripe/").content.decode()
